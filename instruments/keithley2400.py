@@ -1,0 +1,89 @@
+"""Keithley 2400 SourceMeter as the bias current source with voltage readback.
+
+Builds on pymeasure's ``Keithley2400`` (its start-up sets only the reply format, which
+changes nothing at the device). Nothing here writes a source level or turns the output on
+when the driver opens: a restart after a crash must not jump the bias.
+"""
+
+from __future__ import annotations
+
+from pymeasure.instruments import Instrument
+from pymeasure.instruments.keithley.keithley2400 import Keithley2400 as _PmKeithley2400
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
+from stfmr_lab.instruments.base import InstrumentError, StrictMixin
+from stfmr_lab.instruments.roles import DCSource
+
+
+class Keithley2400(StrictMixin, _PmKeithley2400, DCSource):
+    """Keithley 2400 SourceMeter, current source (+-1.05 A) with voltage compliance."""
+
+    model = "keithley2400"
+    current_range_a = (-1.05, 1.05)
+
+    source_function = Instrument.control(
+        ":SOUR:FUNC?", ":SOUR:FUNC %s",
+        """Control the source function (str 'current' or 'voltage').""",
+        validator=strict_discrete_set, values={"current": "CURR", "voltage": "VOLT"}, map_values=True,
+        cast=str,
+    )
+    current_a = Instrument.control(
+        ":SOUR:CURR:LEV?", ":SOUR:CURR:LEV %.6e",
+        """Control the source current in A (float strictly from -1.05 to 1.05).""",
+        validator=strict_range, values=current_range_a,
+    )
+    compliance_v = Instrument.control(
+        ":SENS:VOLT:PROT?", ":SENS:VOLT:PROT %.4f",
+        """Control the voltage compliance in V (float strictly from 0.2 to 210).""",
+        validator=strict_range, values=[0.2, 210],
+    )
+    output_enabled = Instrument.control(
+        ":OUTP?", ":OUTP %d",
+        """Control whether the output is on (bool).""",
+        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
+        cast=int,
+    )
+
+    # ---------------------------------------------------------------- role interface
+    def configure_current_source(self, compliance_v):
+        self.source_function = "current"
+        self.write(':SENS:FUNC "VOLT"')
+        self.compliance_v = compliance_v
+
+    def set_current_a(self, current_a):
+        self.current_a = current_a
+
+    def get_current_a(self):
+        return self.current_a
+
+    def set_output_enabled(self, enabled):
+        self.output_enabled = bool(enabled)
+
+    def get_output_enabled(self):
+        return self.output_enabled
+
+    def get_compliance_v(self):
+        return self.compliance_v
+
+    def measure(self):
+        v, i, _r, _t, _status = self.numbers(":READ?", 5)
+        return v, i
+
+    def check_errors(self):
+        errors = []
+        for _ in range(20):
+            reply = self.ask(":SYST:ERR?").strip()
+            try:
+                if int(reply.split(",", 1)[0]) == 0:
+                    break
+            except ValueError:
+                raise InstrumentError(f"{self.name}: unreadable error queue reply {reply!r}") from None
+            errors.append(reply)
+        return errors
+
+    def snapshot(self):
+        return {
+            "source_function": self.source_function,
+            "current_a": self.current_a,
+            "compliance_v": self.compliance_v,
+            "output_enabled": int(self.output_enabled),
+        }

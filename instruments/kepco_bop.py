@@ -1,0 +1,77 @@
+"""Kepco BOP bipolar power supply driving the electromagnet, in current mode.
+
+Builds on pymeasure's ``KepcoBOP3612``, whose current setpoint silently truncates out of
+range values: ours refuses them (strict range) so that a wrong field is never set.
+"""
+
+from __future__ import annotations
+
+from pymeasure.instruments import Instrument
+from pymeasure.instruments.kepco.kepcobop import KepcoBOP3612
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
+from stfmr_lab.instruments.base import InstrumentError, StrictMixin
+from stfmr_lab.instruments.roles import MagnetSupply
+
+
+class KepcoBOP(StrictMixin, KepcoBOP3612, MagnetSupply):
+    """Kepco BOP 36-12 (+-12 A) bipolar supply."""
+
+    model = "kepco_bop"
+    current_range_a = (-12.0, 12.0)
+
+    def __init__(self, adapter, name="Kepco BOP 36-12", **kwargs):
+        super().__init__(adapter, name=name, **kwargs)
+
+    current_a = Instrument.control(
+        "CURR?", "CURR %.5f",
+        """Control the output current setpoint in A (float strictly from -12 to 12).""",
+        validator=strict_range, values=current_range_a,
+    )
+    mode = Instrument.control(
+        "FUNC:MODE?", "FUNC:MODE %s",
+        """Control the operating mode (str 'voltage' or 'current'; the query answers 0/1).""",
+        validator=strict_discrete_set, values={"voltage": "VOLT", "current": "CURR"},
+        set_process=lambda v: {"voltage": "VOLT", "current": "CURR"}[v],
+        get_process=lambda v: ("voltage", "current")[int(v)],
+    )
+    output = Instrument.control(
+        "OUTP?", "OUTP %d",
+        """Control whether the output is on (bool).""",
+        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
+        cast=int,
+    )
+    voltage_limit_v = Instrument.control(
+        "VOLT?", "VOLT %.3f",
+        """Control the voltage limit in current mode in V (float strictly from 0 to 36).""",
+        validator=strict_range, values=[0, 36],
+    )
+
+    def configure_current_mode(self):
+        self.mode = "current"
+
+    def set_current_a(self, current_a):
+        self.current_a = current_a
+
+    def get_current_a(self):
+        return self.current_a
+
+    def set_output_enabled(self, enabled):
+        self.output = bool(enabled)
+
+    def get_output_enabled(self):
+        return self.output
+
+    def check_errors(self):
+        errors = []
+        for _ in range(20):
+            reply = self.ask("SYST:ERR?").strip()
+            try:
+                if int(reply.split(",", 1)[0]) == 0:
+                    break
+            except ValueError:
+                raise InstrumentError(f"{self.name}: unreadable error queue reply {reply!r}") from None
+            errors.append(reply)
+        return errors
+
+    def snapshot(self):
+        return {"mode": self.mode, "current_a": self.current_a, "output_enabled": int(self.output)}

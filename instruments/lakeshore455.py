@@ -1,0 +1,42 @@
+"""Lake Shore 455 DSP gaussmeter (the Hall probe at the sample)."""
+
+from __future__ import annotations
+
+from pymeasure.instruments import Instrument
+from pymeasure.instruments.validators import strict_discrete_set
+from stfmr_lab.instruments.base import StrictMixin
+from stfmr_lab.instruments.roles import Gaussmeter
+
+# field unit codes of the 455/475 and their factor to Oe (1 G = 1 Oe in air)
+UNITS = {"G": 1, "T": 2, "Oe": 3, "A/m": 4}
+TO_OE = {1: 1.0, 2: 1e4, 3: 1.0, 4: 4e-3 * 3.141592653589793}
+
+
+class LakeShore455(StrictMixin, Instrument, Gaussmeter):
+    """Lake Shore 455 DSP gaussmeter."""
+
+    model = "lakeshore455"
+
+    def __init__(self, adapter, name="Lake Shore 455 gaussmeter", **kwargs):
+        kwargs.setdefault("includeSCPI", False)
+        super().__init__(adapter, name, **kwargs)
+
+    unit = Instrument.control(
+        "UNIT?", "UNIT %d",
+        """Control the field unit (str 'G', 'T', 'Oe' or 'A/m').""",
+        validator=strict_discrete_set, values=UNITS, map_values=True, cast=int,
+    )
+    field_raw = Instrument.measurement(
+        "RDGFIELD?", """Measure the field in the present unit (float).""",
+    )
+
+    def read_field_oe(self):
+        code = UNITS[self.unit]
+        (value,) = self.numbers("RDGFIELD?", 1)
+        return value * TO_OE[code]
+
+    def identify(self):
+        return self.ask("*IDN?").strip()
+
+    def snapshot(self):
+        return {"unit": self.unit}

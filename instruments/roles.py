@@ -1,0 +1,169 @@
+"""The role interfaces procedures use. A procedure knows roles, never models.
+
+Each driver implements the interface of its role; the station picks the model. Units are
+in the names (Hz, dBm, A, V, Oe, s).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+
+class Role(ABC):
+    """Shared by every role: identification and a settings snapshot."""
+
+    #: Station-file model key ("sr830"); set by each driver class.
+    model = ""
+
+    @abstractmethod
+    def identify(self) -> str:
+        """Identification string (``*IDN?`` or the model's equivalent)."""
+
+    @abstractmethod
+    def snapshot(self) -> dict:
+        """Present settings as a flat dict of numbers/strings (recorded in the run file)."""
+
+    def check_errors(self) -> list[str]:
+        """Read and clear the instrument's error queue; return the entries (empty: none)."""
+        return []
+
+
+class MicrowaveSource(Role):
+    """Microwave generator with square-wave pulse/AM modulation for the chop."""
+
+    frequency_range_hz: tuple[float, float] = (0.0, 0.0)
+    power_range_dbm: tuple[float, float] = (0.0, 0.0)
+
+    @abstractmethod
+    def set_frequency_hz(self, frequency_hz: float) -> None: ...
+
+    @abstractmethod
+    def get_frequency_hz(self) -> float: ...
+
+    @abstractmethod
+    def set_power_dbm(self, power_dbm: float) -> None: ...
+
+    @abstractmethod
+    def get_power_dbm(self) -> float: ...
+
+    @abstractmethod
+    def set_rf_enabled(self, enabled: bool) -> None: ...
+
+    @abstractmethod
+    def get_rf_enabled(self) -> bool: ...
+
+    @abstractmethod
+    def configure_chop(self, frequency_hz: float = 250.0, source: str = "internal") -> None:
+        """Square-wave on/off modulation: ``internal`` at ``frequency_hz`` or ``external``
+        (driven by the lock-in's TTL reference out); turns the modulation on."""
+
+    @abstractmethod
+    def get_chop(self) -> dict:
+        """{'enabled': bool, 'source': 'internal'|'external', 'frequency_hz': float}."""
+
+
+class DCSource(Role):
+    """Source-meter used as a current source with voltage compliance and voltage readback."""
+
+    current_range_a: tuple[float, float] = (0.0, 0.0)
+
+    @abstractmethod
+    def configure_current_source(self, compliance_v: float) -> None:
+        """Current-source mode, voltage compliance, voltage sensing. Output left as it is."""
+
+    @abstractmethod
+    def set_current_a(self, current_a: float) -> None: ...
+
+    @abstractmethod
+    def get_current_a(self) -> float:
+        """The programmed source current (A)."""
+
+    @abstractmethod
+    def set_output_enabled(self, enabled: bool) -> None: ...
+
+    @abstractmethod
+    def get_output_enabled(self) -> bool: ...
+
+    @abstractmethod
+    def get_compliance_v(self) -> float: ...
+
+    @abstractmethod
+    def measure(self) -> tuple[float, float]:
+        """(voltage_v, current_a) measured now."""
+
+
+class LockIn(Role):
+    """Lock-in amplifier locked to the chop."""
+
+    SENSITIVITIES_V: list[float] = []
+    TIME_CONSTANTS_S: list[float] = []
+    SLOPES_DB_OCT = (6, 12, 18, 24)
+
+    @abstractmethod
+    def set_time_constant_s(self, tau_s: float) -> None: ...
+
+    @abstractmethod
+    def get_time_constant_s(self) -> float: ...
+
+    @abstractmethod
+    def set_slope_db_oct(self, slope: int) -> None: ...
+
+    @abstractmethod
+    def get_slope_db_oct(self) -> int: ...
+
+    @abstractmethod
+    def set_sensitivity_v(self, sensitivity_v: float) -> None: ...
+
+    @abstractmethod
+    def get_sensitivity_v(self) -> float: ...
+
+    @abstractmethod
+    def configure_reference(self, source: str = "external", frequency_hz: float = 250.0) -> None:
+        """``external`` (lock to the source's chop sync) or ``internal`` (TTL out drives it)."""
+
+    @abstractmethod
+    def read_xy(self) -> tuple[float, float]:
+        """(X, Y) in V taken at one instant (SNAP)."""
+
+    @abstractmethod
+    def overloaded(self) -> bool:
+        """True if an overload happened since the last call (reads and clears the status)."""
+
+    def next_sensitivity_up(self) -> float | None:
+        """The next coarser sensitivity, or None at the top of the range."""
+        now = self.get_sensitivity_v()
+        bigger = [s for s in self.SENSITIVITIES_V if s > now * (1 + 1e-9)]
+        return min(bigger) if bigger else None
+
+    def sensitivity_for(self, amplitude_v: float, headroom: float = 1.5) -> float:
+        """Smallest sensitivity holding ``amplitude_v`` x ``headroom``."""
+        ok = [s for s in self.SENSITIVITIES_V if s >= abs(amplitude_v) * headroom]
+        return min(ok) if ok else max(self.SENSITIVITIES_V)
+
+
+class MagnetSupply(Role):
+    """Bipolar current supply driving the electromagnet."""
+
+    current_range_a: tuple[float, float] = (0.0, 0.0)
+
+    @abstractmethod
+    def set_current_a(self, current_a: float) -> None: ...
+
+    @abstractmethod
+    def get_current_a(self) -> float: ...
+
+    @abstractmethod
+    def set_output_enabled(self, enabled: bool) -> None: ...
+
+    @abstractmethod
+    def get_output_enabled(self) -> bool: ...
+
+    @abstractmethod
+    def configure_current_mode(self) -> None: ...
+
+
+class Gaussmeter(Role):
+    """Hall probe reading the field at the sample."""
+
+    @abstractmethod
+    def read_field_oe(self) -> float: ...

@@ -1,0 +1,69 @@
+"""Stanford Research SR830 lock-in amplifier, locked to the 250 Hz chop.
+
+Builds on pymeasure's ``SR830`` (its sensitivity/time-constant tables and commands);
+adds the role interface, X and Y read together with ``SNAP? 1,2``, overload from ``LIAS?``
+and the error status from ``ERRS?``.
+"""
+
+from __future__ import annotations
+
+from pymeasure.instruments.srs.sr830 import SR830 as _PmSR830
+from stfmr_lab.instruments.base import InstrumentError, StrictMixin
+from stfmr_lab.instruments.roles import LockIn
+
+
+class SR830(StrictMixin, _PmSR830, LockIn):
+    """Stanford Research SR830 DSP lock-in amplifier."""
+
+    model = "sr830"
+    SENSITIVITIES_V = list(_PmSR830.SENSITIVITIES)
+    TIME_CONSTANTS_S = list(_PmSR830.TIME_CONSTANTS)
+
+    def set_time_constant_s(self, tau_s):
+        self.time_constant = tau_s  # strict: must be one of the table's values
+
+    def get_time_constant_s(self):
+        return float(self.time_constant)
+
+    def set_slope_db_oct(self, slope):
+        self.filter_slope = slope
+
+    def get_slope_db_oct(self):
+        return int(self.filter_slope)
+
+    def set_sensitivity_v(self, sensitivity_v):
+        self.sensitivity = sensitivity_v
+
+    def get_sensitivity_v(self):
+        return float(self.sensitivity)
+
+    def configure_reference(self, source="external", frequency_hz=250.0):
+        if source not in ("external", "internal"):
+            raise ValueError(f"reference source: {source!r} is not 'external' or 'internal'")
+        self.reference_source = source.capitalize()
+        if source == "internal":
+            self.frequency = frequency_hz
+
+    def read_xy(self):
+        x, y = self.numbers("SNAP? 1,2", 2)
+        return x, y
+
+    def overloaded(self):
+        status = int(self.values("LIAS?", cast=int)[0])
+        return bool(status & 0b111)
+
+    def check_errors(self):
+        bits = int(self.values("ERRS?", cast=int)[0])
+        return [f"ERRS? = {bits} (error status bits set)"] if bits else []
+
+    def snapshot(self):
+        return {
+            "sensitivity_v": self.get_sensitivity_v(),
+            "time_constant_s": self.get_time_constant_s(),
+            "slope_db_oct": self.get_slope_db_oct(),
+            "reference_source": str(self.reference_source).lower(),
+            "reference_frequency_hz": float(self.frequency),
+        }
+
+
+__all__ = ["SR830", "InstrumentError"]

@@ -1,0 +1,167 @@
+"""A small declarative validator for the YAML files (station files and run configs).
+
+Every error is one line naming the key path and what is allowed, e.g.
+``sweep.frequency.points: 0 is below the minimum 2``. Errors are ``ConfigError``
+(a ``ValueError``); the CLI turns them into exit status 2.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A bad config value; the message is one line naming the key."""
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Num:
+    """A finite number (int accepted for float), optionally bounded."""
+
+    default: Any = _MISSING
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    doc: str = ""
+
+    def check(self, path: str, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, str):
+                try:
+                    value = float(value)  # YAML 1.1 reads "1e-4" (no dot) as a string
+                except ValueError:
+                    raise ConfigError(f"{path}: expected a number, got {value!r}") from None
+            else:
+                raise ConfigError(f"{path}: expected a number, got {type(value).__name__} {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{path}: must be finite, got {value!r}")
+        if self.integer:
+            if float(value) != int(value):
+                raise ConfigError(f"{path}: expected a whole number, got {value!r}")
+            value = int(value)
+        else:
+            value = float(value)
+        if self.min is not None and value < self.min:
+            raise ConfigError(f"{path}: {value:g} is below the minimum {self.min:g}")
+        if self.max is not None and value > self.max:
+            raise ConfigError(f"{path}: {value:g} is above the maximum {self.max:g}")
+        return value
+
+
+@dataclass(frozen=True)
+class Str:
+    default: Any = _MISSING
+    choices: tuple[str, ...] | None = None
+    doc: str = ""
+
+    def check(self, path: str, value):
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: expected text, got {type(value).__name__} {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise ConfigError(f"{path}: {value!r} is not one of {', '.join(self.choices)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Bool:
+    default: Any = _MISSING
+    doc: str = ""
+
+    def check(self, path: str, value):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: expected true or false, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class NumList:
+    """A non-empty list of numbers (each checked by ``item``)."""
+
+    item: Num = Num()
+    default: Any = _MISSING
+    min_len: int = 1
+    max_len: int = 100000
+    doc: str = ""
+
+    def check(self, path: str, value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: expected a list of numbers, got {type(value).__name__}")
+        if not (self.min_len <= len(value) <= self.max_len):
+            raise ConfigError(f"{path}: needs {self.min_len} to {self.max_len} values, got {len(value)}")
+        return [self.item.check(f"{path}[{k}]", v) for k, v in enumerate(value)]
+
+
+@dataclass(frozen=True)
+class Map:
+    """A mapping with known keys (unknown keys are an error)."""
+
+    fields: dict
+    default: Any = _MISSING
+    doc: str = ""
+    open: bool = False  # allow any keys, values checked by ``fields['*']``
+
+    def check(self, path: str, value):
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path or 'config'}: expected a mapping, got {type(value).__name__}")
+        out = {}
+        for key in value:
+            if not isinstance(key, str):
+                raise ConfigError(f"{_join(path, str(key))}: keys must be text")
+            if key not in self.fields and not (self.open and "*" in self.fields):
+                allowed = ", ".join(k for k in self.fields if k != "*")
+                raise ConfigError(f"{_join(path, key)}: unknown key (allowed: {allowed})")
+        for key, spec in self.fields.items():
+            if key == "*":
+                continue
+            if key in value:
+                out[key] = spec.check(_join(path, key), value[key])
+            elif spec.default is not _MISSING:
+                out[key] = spec.default() if callable(spec.default) else spec.default
+                if isinstance(spec, Map) and isinstance(out[key], dict):
+                    out[key] = spec.check(_join(path, key), out[key])
+            else:
+                raise ConfigError(f"{_join(path, key)}: required key is missing")
+        if self.open and "*" in self.fields:
+            for key in value:
+                if key not in self.fields:
+                    out[key] = self.fields["*"].check(_join(path, key), value[key])
+        return out
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """The first of ``options`` that accepts the value (for text-or-mapping keys)."""
+
+    options: tuple
+    default: Any = _MISSING
+    doc: str = ""
+    what: str = "a value"
+
+    def check(self, path: str, value):
+        errors = []
+        for opt in self.options:
+            try:
+                return opt.check(path, value)
+            except ConfigError as e:
+                errors.append(str(e))
+        raise ConfigError(errors[-1] if len(errors) == 1 else f"{path}: expected {self.what}; {errors[-1].split(': ', 1)[-1]}")
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def empty_map() -> dict:
+    return {}
+
+
+__all__ = ["Bool", "ConfigError", "Map", "Num", "NumList", "OneOf", "Str", "empty_map", "field"]

@@ -1,0 +1,382 @@
+"""Per-model glue between a pyvisa-sim device and the bench.
+
+A twin reads its device's YAML properties (the state the driver set) in physical units,
+and answers the queries the YAML cannot (anything that depends on other instruments).
+One class per instrument model, grouped by role; ``TWINS`` maps the station's model keys
+to them. Property names are shared by all models of a role (see ``sim_configs/``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from stfmr_lab.sim.bench import SimBench
+    from stfmr_lab.sim.library import CoupledDevice
+
+
+class Twin:
+    """Base: a device, its role and its computed queries."""
+
+    role = ""
+    #: extra virtual seconds a computed query costs (e.g. an integrating measurement)
+    query_cost_s: dict[bytes, float] = {}
+
+    def __init__(self, bench: "SimBench", device: "CoupledDevice"):
+        self.bench = bench
+        self.device = device
+
+    def computed(self) -> dict[bytes, Callable[[], str]]:
+        return {}
+
+    def push_error(self, message: str) -> None:
+        self.device.push_error(message)
+
+    def p(self, name):
+        return self.device.prop(name)
+
+
+# ---------------------------------------------------------------- microwave sources
+class SourceTwin(Twin):
+    role = "source"
+
+    @property
+    def frequency_hz(self) -> float:
+        return float(self.p("frequency"))
+
+    @property
+    def power_dbm(self) -> float:
+        return float(self.p("power"))
+
+    @property
+    def rf_on(self) -> bool:
+        return int(self.p("output")) == 1
+
+    @property
+    def chopped(self) -> bool:
+        return int(self.p("chop_state")) == 1 and int(self.p("mod_output")) == 1
+
+    @property
+    def chop_external(self) -> bool:
+        return str(self.p("chop_source")).upper().startswith("EXT")
+
+    @property
+    def chop_frequency_hz(self) -> float:
+        return float(self.p("chop_frequency"))
+
+
+class E8257DTwin(SourceTwin):
+    pass
+
+
+class SMB100ATwin(SourceTwin):
+    pass
+
+
+# ---------------------------------------------------------------- DC sources
+class DCTwin(Twin):
+    role = "dc"
+    voltage_noise_v = 2e-6
+
+    @property
+    def output_on(self) -> bool:
+        return int(self.p("output")) == 1
+
+    @property
+    def current_set_a(self) -> float:
+        if not self.output_on or str(self.p("function")).upper() != "CURR":
+            return 0.0
+        return float(self.p("current"))
+
+    @property
+    def compliance_v(self) -> float:
+        return float(self.p("compliance"))
+
+    def reading(self) -> tuple[float, float]:
+        """(V, I) at the device now, with compliance clamping and readback noise."""
+        if not self.output_on:
+            return 0.0, 0.0
+        v, i = self.bench.device_bias()
+        if self.bench.noise:
+            v += self.bench.rng.normal(0.0, self.voltage_noise_v)
+        return v, i
+
+
+class Keithley2400Twin(DCTwin):
+    query_cost_s = {b":READ?": 0.04}
+
+    def computed(self):
+        return {b":READ?": self._read, b":MEAS:VOLT?": self._read}
+
+    def _read(self) -> str:
+        v, i = self.reading()
+        # FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS
+        return f"{v:+.6E},{i:+.6E},{9.91e37:+.6E},{self.bench.clock.now():+.6E},{0:+.6E}"
+
+
+class Keithley2450Twin(DCTwin):
+    query_cost_s = {b':READ? "defbuffer1", SOUR, READ': 0.04}
+
+    def computed(self):
+        return {b':READ? "defbuffer1", SOUR, READ': self._read}
+
+    def _read(self) -> str:
+        v, i = self.reading()
+        return f"{i:+.6E},{v:+.6E}"
+
+
+# ---------------------------------------------------------------- lock-ins
+def _step_response(x: float, poles: int) -> float:
+    """Step response of ``poles`` cascaded RC stages at t/tau = x."""
+    if x <= 0:
+        return 0.0
+    term, total = 1.0, 1.0
+    for k in range(1, poles):
+        term *= x / k
+        total += term
+    return 1.0 - math.exp(-x) * total
+
+
+class LockinTwin(Twin):
+    """Output filter state: the reading relaxes towards the signal after each change."""
+
+    role = "lockin"
+    SENSITIVITIES: list[float] = []
+    TIME_CONSTANTS: list[float] = []
+    SLOPES = [6, 12, 18, 24]
+
+    def __init__(self, bench, device):
+        super().__init__(bench, device)
+        self._t_change = 0.0
+        self._from = (0.0, 0.0)
+        self._target: tuple[float, float] | None = None
+        self.forced_overload = 0  # queries left with an injected overload
+
+    # physical settings
+    @property
+    def time_constant_s(self) -> float:
+        return self.TIME_CONSTANTS[int(self.p("time_constant"))]
+
+    @property
+    def slope_db_oct(self) -> int:
+        return self.SLOPES[int(self.p("slope"))]
+
+    @property
+    def sensitivity_v(self) -> float:
+        return self.SENSITIVITIES[int(self.p("sensitivity"))]
+
+    @property
+    def internal_reference(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def reference_frequency_hz(self) -> float:
+        return float(self.p("ref_frequency"))
+
+    # filter
+    def _signal(self) -> tuple[float, float]:
+        if self._target is None:
+            self._target = (self.bench.lockin_signal_x(self), 0.0)
+        return self._target
+
+    def _filtered(self, now: float) -> tuple[float, float]:
+        tx, ty = self._signal()
+        poles = self.slope_db_oct // 6
+        done = _step_response((now - self._t_change) / self.time_constant_s, poles)
+        fx, fy = self._from
+        return tx + (fx - tx) * (1.0 - done), ty + (fy - ty) * (1.0 - done)
+
+    def state_changing(self) -> None:
+        """Called before any command that may change the signal: restart settling."""
+        now = self.bench.clock.now()
+        self._from = self._filtered(now)
+        self._t_change = now
+        self._target = None
+
+    def xy(self) -> tuple[float, float, bool]:
+        """(X, Y, overloaded) as the front panel would show them now."""
+        x, y = self._filtered(self.bench.clock.now())
+        if self.bench.noise:
+            sd = self.bench.model.lockin_noise_v(self.time_constant_s, self.slope_db_oct)
+            x += self.bench.rng.normal(0.0, sd)
+            y += self.bench.rng.normal(0.0, sd)
+        if not self.bench.reference_locked(self):
+            # unlocked: the output wanders at the noise level only
+            x, y = (self.bench.rng.normal(0.0, 1e-9), self.bench.rng.normal(0.0, 1e-9)) if self.bench.noise else (0.0, 0.0)
+        sens = self.sensitivity_v
+        over = math.hypot(x, y) > sens
+        if self.forced_overload > 0:
+            self.forced_overload -= 1
+            over = True
+        if over:
+            lim = 1.09 * sens
+            x, y = float(np.clip(x, -lim, lim)), float(np.clip(y, -lim, lim))
+        return x, y, over
+
+
+class SR830Twin(LockinTwin):
+    SENSITIVITIES = [
+        2e-9, 5e-9, 10e-9, 20e-9, 50e-9, 100e-9, 200e-9, 500e-9, 1e-6, 2e-6, 5e-6, 10e-6, 20e-6, 50e-6,
+        100e-6, 200e-6, 500e-6, 1e-3, 2e-3, 5e-3, 10e-3, 20e-3, 50e-3, 100e-3, 200e-3, 500e-3, 1,
+    ]
+    TIME_CONSTANTS = [
+        10e-6, 30e-6, 100e-6, 300e-6, 1e-3, 3e-3, 10e-3, 30e-3, 100e-3, 300e-3, 1, 3, 10, 30, 100, 300, 1e3, 3e3,
+        10e3, 30e3,
+    ]
+
+    def __init__(self, bench, device):
+        super().__init__(bench, device)
+        self._last_over = False
+        self._errs = 0
+
+    @property
+    def internal_reference(self) -> bool:
+        return int(self.p("ref_source")) == 1
+
+    def computed(self):
+        return {
+            b"SNAP? 1,2": lambda: self._snap(2),
+            b"SNAP? 1,2,3,4": lambda: self._snap(4),
+            b"OUTP?1": lambda: f"{self._xy()[0]:.6e}",
+            b"OUTP?2": lambda: f"{self._xy()[1]:.6e}",
+            b"LIAS?": self._lias,
+            b"ERRS?": self._errs_query,
+        }
+
+    def _xy(self):
+        x, y, over = self.xy()
+        self._last_over = self._last_over or over
+        return x, y
+
+    def _snap(self, n: int) -> str:
+        x, y = self._xy()
+        vals = [x, y, math.hypot(x, y), math.degrees(math.atan2(y, x))][:n]
+        return ",".join(f"{v:.6e}" for v in vals)
+
+    def _lias(self) -> str:
+        # bit 0 input overload, bit 2 output overload, bit 3 reference unlock; cleared on read
+        bits = 0
+        if self._last_over or self.forced_overload > 0:
+            bits |= 0b101
+            self.forced_overload = max(0, self.forced_overload - 1)
+        if not self.bench.reference_locked(self):
+            bits |= 0b1000
+        self._last_over = False
+        return str(bits)
+
+    def push_error(self, message: str) -> None:
+        self._errs |= 0b10  # "backup error" style bit: anything non-zero is an error
+        self.device.push_error(message)
+
+    def _errs_query(self) -> str:
+        bits, self._errs = self._errs, 0
+        return str(bits)
+
+
+class SR860Twin(LockinTwin):
+    SENSITIVITIES = [
+        1, 500e-3, 200e-3, 100e-3, 50e-3, 20e-3, 10e-3, 5e-3, 2e-3, 1e-3, 500e-6, 200e-6, 100e-6, 50e-6, 20e-6,
+        10e-6, 5e-6, 2e-6, 1e-6, 500e-9, 200e-9, 100e-9, 50e-9, 20e-9, 10e-9, 5e-9, 2e-9, 1e-9,
+    ]
+    TIME_CONSTANTS = [
+        1e-6, 3e-6, 10e-6, 30e-6, 100e-6, 300e-6, 1e-3, 3e-3, 10e-3, 30e-3, 100e-3, 300e-3, 1, 3, 10, 30, 100, 300,
+        1e3, 3e3, 10e3, 30e3,
+    ]
+
+    def __init__(self, bench, device):
+        super().__init__(bench, device)
+        self._last_over = False
+
+    @property
+    def internal_reference(self) -> bool:
+        return int(self.p("ref_source")) == 0  # SR860 RSRC: 0 internal, 1 external
+
+    def computed(self):
+        return {
+            b"SNAPD?": self._snapd,
+            b"SNAP? 0,1": lambda: self._snap(),
+            b"OUTP? 0": lambda: f"{self._xy()[0]:.6e}",
+            b"OUTP? 1": lambda: f"{self._xy()[1]:.6e}",
+            b"CUROVLDSTAT?": self._ovld,
+        }
+
+    def _xy(self):
+        x, y, over = self.xy()
+        self._last_over = self._last_over or over
+        return x, y
+
+    def _snap(self) -> str:
+        x, y = self._xy()
+        return f"{x:.6e},{y:.6e}"
+
+    def _snapd(self) -> str:
+        x, y = self._xy()
+        return f"{x:.6e},{y:.6e},{math.hypot(x, y):.6e},{math.degrees(math.atan2(y, x)):.6e}"
+
+    def _ovld(self) -> str:
+        # bit 4: output overload (CH1), bit 0..: see manual; bit 8 reference unlock (our use)
+        bits = 0
+        if self._last_over or self.forced_overload > 0:
+            bits |= 1 << 4
+            self.forced_overload = max(0, self.forced_overload - 1)
+        if not self.bench.reference_locked(self):
+            bits |= 1 << 3
+        self._last_over = False
+        return str(bits)
+
+
+# ---------------------------------------------------------------- magnet
+class MagnetSupplyTwin(Twin):
+    role = "magnet_supply"
+
+    @property
+    def current_a(self) -> float:
+        if int(self.p("output")) != 1 or str(self.p("mode")).upper() != "CURR":
+            return 0.0
+        return float(self.p("current"))
+
+
+class KepcoBOPTwin(MagnetSupplyTwin):
+    def computed(self):
+        return {
+            b"MEAS:CURR?": lambda: f"{self.current_a:.6e}",
+            b"FUNC:MODE?": lambda: "1" if str(self.p("mode")).upper() == "CURR" else "0",
+        }
+
+
+class GaussmeterTwin(Twin):
+    role = "gaussmeter"
+    noise_oe = 0.05
+
+    def field_reading(self) -> str:
+        h = self.bench.field_oe()
+        if self.bench.noise:
+            h += self.bench.rng.normal(0.0, self.noise_oe)
+        return f"{h:+.4E}"
+
+
+class LakeShore455Twin(GaussmeterTwin):
+    def computed(self):
+        return {b"RDGFIELD?": self.field_reading}
+
+
+class LakeShore475Twin(GaussmeterTwin):
+    def computed(self):
+        return {b"RDGFIELD?": self.field_reading}
+
+
+TWINS: dict[str, type[Twin]] = {
+    "agilent_e8257d": E8257DTwin,
+    "rs_smb100a": SMB100ATwin,
+    "keithley2400": Keithley2400Twin,
+    "keithley2450": Keithley2450Twin,
+    "sr830": SR830Twin,
+    "sr860": SR860Twin,
+    "kepco_bop": KepcoBOPTwin,
+    "lakeshore455": LakeShore455Twin,
+    "lakeshore475": LakeShore475Twin,
+}

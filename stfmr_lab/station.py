@@ -1,0 +1,300 @@
+"""The station: a station file -> the instruments by role, real or simulated.
+
+A station file (YAML) names, per role, the instrument model and its VISA address, plus the
+magnet's closed-loop settings, the RF path calibration and the safety limits. ``--sim``
+keeps the file as it is and serves every address from the model's pyvisa-sim twin on a
+``SimBench``: the same drivers, the same bytes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from stfmr_lab.schema import Bool, ConfigError, Map, Num, OneOf, Str
+
+log = logging.getLogger(__name__)
+
+#: model key -> (module, class) of its driver
+MODELS: dict[str, tuple[str, str]] = {
+    "agilent_e8257d": ("stfmr_lab.instruments.agilent_e8257d", "AgilentE8257D"),
+    "rs_smb100a": ("stfmr_lab.instruments.rs_smb100a", "RohdeSchwarzSMB100A"),
+    "keithley2400": ("stfmr_lab.instruments.keithley2400", "Keithley2400"),
+    "keithley2450": ("stfmr_lab.instruments.keithley2450", "Keithley2450"),
+    "sr830": ("stfmr_lab.instruments.sr830", "SR830"),
+    "sr860": ("stfmr_lab.instruments.sr860", "SR860"),
+    "kepco_bop": ("stfmr_lab.instruments.kepco_bop", "KepcoBOP"),
+    "lakeshore455": ("stfmr_lab.instruments.lakeshore455", "LakeShore455"),
+    "lakeshore475": ("stfmr_lab.instruments.lakeshore475", "LakeShore475"),
+}
+
+#: role -> the models that can play it
+ROLES: dict[str, tuple[str, ...]] = {
+    "source": ("agilent_e8257d", "rs_smb100a"),
+    "dc": ("keithley2400", "keithley2450"),
+    "lockin": ("sr830", "sr860"),
+    "magnet_supply": ("kepco_bop",),
+    "gaussmeter": ("lakeshore455", "lakeshore475"),
+}
+
+#: serial-line / GPIB terminations per model (pyvisa's defaults would not match)
+TERMINATIONS: dict[str, tuple[str, str]] = {
+    "lakeshore455": ("\n", "\r\n"),
+    "lakeshore475": ("\n", "\r\n"),
+}
+
+
+def _instrument_schema(role: str) -> Map:
+    return Map(
+        {
+            "model": Str(choices=ROLES[role]),
+            "address": Str(),
+            "timeout_ms": Num(default=3000, min=50, max=600000, integer=True),
+        }
+    )
+
+
+LIMITS = Map(
+    {
+        "max_bias_current_a": Num(default=2.0e-4, min=0.0, max=0.1, doc="largest |bias current| (A)"),
+        "max_bias_voltage_v": Num(default=0.7, min=0.0, max=20.0, doc="largest |bias voltage| measured (V)"),
+        "compliance_v": Num(default=0.8, min=0.2, max=210.0, doc="DC source voltage compliance (V)"),
+        "max_bias_step_a": Num(default=5.0e-6, min=1e-9, max=1e-2, doc="largest bias step in a ramp (A)"),
+        "bias_step_dwell_s": Num(default=0.02, min=0.0, max=10.0, doc="wait after each bias ramp step (s)"),
+        "max_rf_power_dbm": Num(default=0.0, min=-150.0, max=30.0, doc="largest source power (dBm)"),
+        "max_field_oe": Num(default=3000.0, min=0.0, max=1e5, doc="largest |field| (Oe)"),
+        "min_frequency_hz": Num(default=1e9, min=0.0, max=1e12),
+        "max_frequency_hz": Num(default=20e9, min=0.0, max=1e12),
+    },
+    default=dict,
+)
+
+MAGNET = Map(
+    {
+        "oe_per_a": Num(default=250.0, min=1e-3, max=1e6),
+        "tolerance_oe": Num(default=1.0, min=0.001, max=1000.0),
+        "max_step_oe": Num(default=50.0, min=0.01, max=1e5),
+        "ramp_rate_oe_per_s": Num(default=500.0, min=0.01, max=1e6),
+        "settle_s": Num(default=0.2, min=0.0, max=600.0),
+        "rotation": Str(default="operator", choices=("operator", "none")),
+    },
+    default=dict,
+)
+
+PATH = OneOf(
+    (
+        Map({"touchstone": Str(), "z0_ohm": Num(default=50.0, min=1.0, max=1e4)}),
+        Map(
+            {
+                "loss_db_0": Num(default=2.0, min=-10.0, max=200.0),
+                "loss_db_per_ghz": Num(default=0.5, min=-10.0, max=100.0),
+                "z0_ohm": Num(default=50.0, min=1.0, max=1e4),
+            }
+        ),
+    ),
+    default=dict,
+    what="a path model (loss_db_0, loss_db_per_ghz, z0_ohm) or a touchstone file",
+)
+
+STATION = Map(
+    {
+        "name": Str(default="bench"),
+        "instruments": Map({role: _instrument_schema(role) for role in ROLES}),
+        "magnet": MAGNET,
+        "path": PATH,
+        "limits": LIMITS,
+        "simulation_only": Bool(default=False),
+    }
+)
+
+
+def validate_station(data, path: str = "station") -> dict:
+    """Validate a station mapping; returns it with defaults filled. Raises ConfigError."""
+    out = STATION.check(path, data)
+    lim = out["limits"]
+    if lim["min_frequency_hz"] >= lim["max_frequency_hz"]:
+        raise ConfigError(f"{path}.limits.min_frequency_hz: must be below max_frequency_hz")
+    if lim["compliance_v"] < lim["max_bias_voltage_v"]:
+        raise ConfigError(f"{path}.limits.compliance_v: must be at least max_bias_voltage_v")
+    addresses = [inst["address"] for inst in out["instruments"].values()]
+    if len(set(addresses)) != len(addresses):
+        raise ConfigError(f"{path}.instruments: two roles share one address")
+    return out
+
+
+def load_yaml(path: str | Path, what: str = "file") -> dict:
+    """Read a YAML mapping with a one-line error for missing files and bad YAML."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{what} {p}: no such file")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{what} {p}:{where}: malformed YAML ({problem})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {p}: not a text file") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {p}: expected a mapping at the top level")
+    return data
+
+
+def load_station(path: str | Path) -> dict:
+    """Read and validate a station file."""
+    return validate_station(load_yaml(path, "station file"))
+
+
+def driver_class(model: str):
+    module, cls = MODELS[model]
+    return getattr(importlib.import_module(module), cls)
+
+
+@dataclass
+class Station:
+    """Open instruments by role, the field controller, the path, the limits and the clock."""
+
+    config: dict
+    instruments: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+    bench: object = None  # the SimBench when simulated
+    clock: object = None
+    field: object = None
+    path: object = None
+
+    @property
+    def simulated(self) -> bool:
+        return self.bench is not None
+
+    def __getitem__(self, role):
+        return self.instruments[role]
+
+    def close(self) -> None:
+        for inst in self.instruments.values():
+            try:
+                inst.close()
+            except Exception as e:  # never raise on an exit path
+                log.warning("close failed: %s", e)
+        if self.bench is not None:
+            self.bench.close()
+
+    def identify(self) -> dict[str, str]:
+        """role -> identification, or the one-line reason it does not answer."""
+        out = {}
+        for role in ROLES:
+            if role in self.instruments:
+                try:
+                    out[role] = self.instruments[role].identify()
+                except Exception as e:
+                    out[role] = f"NO ANSWER: {_one_line(e)}"
+            else:
+                out[role] = f"NOT OPEN: {self.errors.get(role, 'unknown')}"
+        return out
+
+    def snapshot(self) -> dict[str, dict]:
+        """role -> settings snapshot (errors recorded, never raised)."""
+        out = {}
+        for role, inst in self.instruments.items():
+            try:
+                out[role] = inst.snapshot()
+            except Exception as e:
+                out[role] = {"error": _one_line(e)}
+        return out
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}".strip()
+
+
+def open_station(
+    config: dict,
+    *,
+    sim: bool = False,
+    device: dict | None = None,
+    simulation: dict | None = None,
+    strict: bool = True,
+) -> Station:
+    """Open every instrument of a validated station config.
+
+    ``sim``: serve the addresses from a ``SimBench`` built from ``device`` (DeviceModel
+    keys) and ``simulation`` (noise, seed, realtime, faults, magnet remanence).
+    ``strict``: raise ``ConnectionError`` naming every instrument that does not answer
+    (after closing the others); otherwise record them in ``Station.errors``.
+    """
+    from pymeasure.adapters import VISAAdapter
+
+    from stfmr_lab.instruments.field import FieldController, FieldSettings
+    from stfmr_lab.instruments.path import BiasTeePath
+    from stfmr_lab.sim.clock import RealClock
+
+    station = Station(config=config)
+    visa_library = ""
+    if sim:
+        from stfmr_lab.sim.bench import build_bench
+
+        station.bench = build_bench(config, device or {}, simulation or {})
+        visa_library = station.bench.library
+        station.clock = station.bench.clock
+    else:
+        station.clock = RealClock()
+
+    for role, inst_cfg in config["instruments"].items():
+        model = inst_cfg["model"]
+        cls = driver_class(model)
+        wt, rt = TERMINATIONS.get(model, ("\n", "\n"))
+        try:
+            adapter = VISAAdapter(
+                inst_cfg["address"],
+                visa_library=visa_library,
+                write_termination=wt,
+                read_termination=rt,
+                timeout=inst_cfg["timeout_ms"],
+            )
+            inst = cls(adapter)
+            ident = inst.identify()
+            if not ident:
+                raise ConnectionError("empty identification")
+            station.instruments[role] = inst
+        except Exception as e:
+            station.errors[role] = _one_line(e)
+    if station.errors and strict:
+        station.close()
+        raise ConnectionError(
+            "; ".join(f"{role} ({config['instruments'][role]['address']}): {msg}" for role, msg in station.errors.items())
+        )
+
+    mag = config["magnet"]
+    if "magnet_supply" in station.instruments and "gaussmeter" in station.instruments:
+        confirm = None
+        if station.bench is not None:
+            bench = station.bench
+
+            def confirm(axis, _bench=bench):  # the simulated operator turns the magnet
+                _bench.set_axis(axis)
+                return True
+
+        station.field = FieldController(
+            station.instruments["magnet_supply"],
+            station.instruments["gaussmeter"],
+            station.clock,
+            FieldSettings(
+                oe_per_a=mag["oe_per_a"],
+                tolerance_oe=mag["tolerance_oe"],
+                max_step_oe=mag["max_step_oe"],
+                ramp_rate_oe_per_s=mag["ramp_rate_oe_per_s"],
+                settle_s=mag["settle_s"],
+            ),
+            confirm_axis=confirm,
+        )
+    p = config["path"]
+    if "touchstone" in p:
+        station.path = BiasTeePath.from_touchstone(p["touchstone"], z0_ohm=p["z0_ohm"])
+    else:
+        station.path = BiasTeePath(p["loss_db_0"], p["loss_db_per_ghz"], p["z0_ohm"])
+    return station
