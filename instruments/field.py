@@ -37,6 +37,7 @@ class FieldSettings:
     ramp_rate_oe_per_s: float = 500.0
     settle_s: float = 0.2
     max_iterations: int = 8
+    readings_averaged: int = 4
 
 
 class FieldController:
@@ -75,7 +76,9 @@ class FieldController:
         return self.supply.get_current_a() * self.settings.oe_per_a
 
     def measure_oe(self) -> float:
-        h = self.gaussmeter.read_field_oe()
+        """The gaussmeter's field (Oe), averaged over ``readings_averaged`` readings."""
+        n = max(1, self.settings.readings_averaged)
+        h = sum(self.gaussmeter.read_field_oe() for _ in range(n)) / n
         self.last_field_oe = h
         return h
 

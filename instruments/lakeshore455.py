@@ -35,6 +35,11 @@ class LakeShore455(StrictMixin, Instrument, Gaussmeter):
         (value,) = self.numbers("RDGFIELD?", 1)
         return value * TO_OE[code]
 
+    def check_errors(self):
+        """IEEE-488.2 standard event status: bits 2-5 are query/device/execution/command errors."""
+        esr = int(self.values("*ESR?", cast=int)[0])
+        return [f"*ESR? = {esr} (error bits set)"] if esr & 0b111100 else []
+
     def identify(self):
         return self.ask("*IDN?").strip()
 

@@ -16,14 +16,14 @@ class ConfigError(ValueError):
     """A bad config value; the message is one line naming the key."""
 
 
-_MISSING = object()
+MISSING = object()
 
 
 @dataclass(frozen=True)
 class Num:
     """A finite number (int accepted for float), optionally bounded."""
 
-    default: Any = _MISSING
+    default: Any = MISSING
     min: float | None = None
     max: float | None = None
     integer: bool = False
@@ -55,7 +55,7 @@ class Num:
 
 @dataclass(frozen=True)
 class Str:
-    default: Any = _MISSING
+    default: Any = MISSING
     choices: tuple[str, ...] | None = None
     doc: str = ""
 
@@ -69,7 +69,7 @@ class Str:
 
 @dataclass(frozen=True)
 class Bool:
-    default: Any = _MISSING
+    default: Any = MISSING
     doc: str = ""
 
     def check(self, path: str, value):
@@ -83,7 +83,7 @@ class NumList:
     """A non-empty list of numbers (each checked by ``item``)."""
 
     item: Num = Num()
-    default: Any = _MISSING
+    default: Any = MISSING
     min_len: int = 1
     max_len: int = 100000
     doc: str = ""
@@ -103,7 +103,7 @@ class Map:
     """A mapping with known keys (unknown keys are an error)."""
 
     fields: dict
-    default: Any = _MISSING
+    default: Any = MISSING
     doc: str = ""
     open: bool = False  # allow any keys, values checked by ``fields['*']``
 
@@ -124,7 +124,7 @@ class Map:
                 continue
             if key in value:
                 out[key] = spec.check(_join(path, key), value[key])
-            elif spec.default is not _MISSING:
+            elif spec.default is not MISSING:
                 out[key] = spec.default() if callable(spec.default) else spec.default
                 if isinstance(spec, Map) and isinstance(out[key], dict):
                     out[key] = spec.check(_join(path, key), out[key])
@@ -142,7 +142,7 @@ class OneOf:
     """The first of ``options`` that accepts the value (for text-or-mapping keys)."""
 
     options: tuple
-    default: Any = _MISSING
+    default: Any = MISSING
     doc: str = ""
     what: str = "a value"
 
@@ -164,4 +164,4 @@ def empty_map() -> dict:
     return {}
 
 
-__all__ = ["Bool", "ConfigError", "Map", "Num", "NumList", "OneOf", "Str", "empty_map", "field"]
+__all__ = ["MISSING", "Bool", "ConfigError", "Map", "Num", "NumList", "OneOf", "Str", "empty_map", "field"]

@@ -1,0 +1,408 @@
+"""The one walker every procedure uses: how a plan is measured, safely.
+
+A procedure is a pymeasure ``Procedure`` (so the GUI's ManagedWindow can queue it) whose
+``execute`` walks a ``Plan`` (stfmr_lab.config): ramps field and bias to each set point
+through the ``Guard`` (limits, ramps), waits the lock-in's settling on the station's clock
+(virtual on the simulated bench), reads X and Y together, re-ranges on overload, and emits
+one row per point on the run's stream (the run file subscribes). ``shutdown`` - on every
+exit path - turns the RF off, ramps the bias to zero, reads both back and records the
+outcome in the run file.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pymeasure.experiment import Procedure
+
+from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
+from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
+from stfmr_lab.safety import Guard
+from stfmr_lab.stream import RunStream
+from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
+
+log = logging.getLogger(__name__)
+
+
+class Aborted(Exception):
+    """The operator (or a signal) asked the run to stop."""
+
+
+@dataclass
+class RunContext:
+    """Everything a running procedure needs, opened by ``open_context``."""
+
+    config: RunConfig
+    station: object
+    guard: Guard
+    runfile: object
+    stream: RunStream
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    t0: float = 0.0
+    points_done: int = 0
+    sweeps_done: int = 0
+
+
+def open_context(config: RunConfig, *, sim: bool, out: Path, stream: RunStream, say=print, resume: Path | None = None):
+    """Open the station and the run file (nothing is switched on yet)."""
+    from stfmr_lab.station import open_station
+    from stfmr_lab.storage import RunFile
+
+    station = open_station(
+        config.station,
+        sim=sim,
+        device=config.data["device"] if sim else None,
+        simulation=config.data["simulation"] if sim else None,
+    )
+    try:
+        instruments = {}
+        snaps = station.snapshot()
+        for role, inst in station.instruments.items():
+            icfg = config.station["instruments"][role]
+            instruments[role] = {
+                "model": icfg["model"],
+                "address": icfg["address"],
+                "identification": inst.identify(),
+                "settings": snaps.get(role, {}),
+            }
+        if station.field is not None:
+            instruments["field_controller"] = {"model": "closed loop on the gaussmeter", "settings": station.field.snapshot()}
+        instruments["path"] = {"model": "bias-tee path calibration", "settings": station.path.snapshot()}
+        sample = {"name": config.data["sample"]}
+        if sim:
+            sample.update(station.bench.truth())
+            sample.update({"coil_oe_per_a": station.bench.magnet.oe_per_a, "remanence_oe": station.bench.magnet.remanence_oe})
+        if resume is not None:
+            runfile = RunFile.resume(resume)
+        else:
+            runfile = RunFile.create(
+                out,
+                procedure="stfmr_lab.procedures." + config.data.get("_procedure", "RunConfigProcedure"),
+                config_yaml=config.text,
+                instruments=instruments,
+                sample=sample,
+                extra_entry_attrs={
+                    "simulated": int(sim),
+                    "station": config.station["name"],
+                    "planned_points": config.plan.points,
+                    "planned_spectra": len(config.plan.spectra),
+                },
+            )
+    except BaseException:
+        station.close()
+        raise
+    stream.subscribe(_FileSubscriber(runfile))
+    guard = Guard(station, say=say)
+    return RunContext(config, station, guard, runfile, stream)
+
+
+class _FileSubscriber:
+    """The run file on the stream: essential (a write error stops the run)."""
+
+    essential = True
+
+    def __init__(self, runfile):
+        self.runfile = runfile
+
+    def row(self, table, row):
+        self.runfile.append(table, row)
+
+    def sweep_done(self, item):
+        self.runfile.flush()
+
+
+class StfmrProcedure(Procedure):
+    """Base of every stfmr-lab procedure: walks ``self.plan_config`` through the station."""
+
+    DATA_COLUMNS = ["Frequency (Hz)", "Field (Oe)", "Bias current (A)", "Bias voltage (V)", "Vmix (V)", "Spectrum"]
+
+    #: set before ``startup``: a validated RunConfig, sim flag, output path
+    run_config: RunConfig | None = None
+    sim: bool = True
+    out: Path | None = None
+    resume_path: Path | None = None
+    ctx: RunContext | None = None
+
+    def __init__(self, *args, stream: RunStream | None = None, say=None, **kwargs):
+        self.stream = stream or RunStream()
+        self.say = say or (lambda text: log.info(text))
+        self.outcome = "running"
+        self.safe_state = ""
+        self.error: BaseException | None = None
+        self.skip_until: dict[str, int] = {}
+        super().__init__(*args, **kwargs)
+
+    # ------------------------------------------------------------------ pymeasure hooks
+    def make_run_config(self) -> RunConfig:
+        """Subclasses build the RunConfig from their Parameters."""
+        if self.run_config is None:
+            raise ValueError("no run config")
+        return self.run_config
+
+    def stopping(self) -> bool:
+        return self.should_stop() or (self.ctx is not None and self.ctx.stop_event.is_set())
+
+    def startup(self):
+        if self.run_config is None:
+            self.run_config = self.make_run_config()
+        if self.ctx is None:
+            out = self.out or Path(self.run_config.data["output"]["directory"]) / f"{self.run_config.name}.h5"
+            self.ctx = open_context(
+                self.run_config, sim=self.sim, out=Path(out), stream=self.stream, say=self.say, resume=self.resume_path
+            )
+        ctx = self.ctx
+        ctx.t0 = ctx.station.clock.now()
+        self.stream.emit("start", {"path": str(ctx.runfile.path), "config": self.run_config, "station": ctx.station})
+        self._configure()
+
+    def _configure(self):
+        """Lock-in, chop and bias set-up: compliance before any output."""
+        cfg = self.run_config.data
+        st = self.ctx.station
+        li = st["lockin"]
+        lc = cfg["lockin"]
+        li.configure_reference(lc["reference"], cfg["chop"]["frequency_hz"])
+        li.set_time_constant_s(_nearest(li.TIME_CONSTANTS_S, lc["time_constant_s"]))
+        li.set_slope_db_oct(int(lc["slope_db_oct"]))
+        li.set_sensitivity_v(_nearest_up(li.SENSITIVITIES_V, lc["sensitivity_v"]))
+        src = st["source"]
+        src.set_rf_enabled(False)
+        chop_source = cfg["chop"]["source"]
+        if lc["reference"] == "internal" and chop_source == "internal":
+            chop_source = "external"  # the lock-in's TTL reference out drives the modulation
+        src.configure_chop(cfg["chop"]["frequency_hz"], chop_source)
+        self.ctx.guard.prepare_bias()
+        if st.field is not None:
+            st.field.prepare()
+        tau = li.get_time_constant_s()
+        self.settle_s = lc["settle_time_constants"] * tau
+        self.settle_min_s = SETTLE_TAUS.get(int(lc["slope_db_oct"]), 10.0) * tau
+
+    def execute(self):
+        plan = self.run_config.plan
+        total = plan.points
+        self.stream.emit("message", f"{len(plan.order)} sweeps, {total} points")
+        for item in plan.order:
+            if self._already_done(item):
+                continue
+            if self.stopping():
+                raise Aborted("stop requested")
+            self.stream.emit("sweep_start", item)
+            if isinstance(item, IVSweep):
+                self._iv_sweep(item)
+            elif isinstance(item, FreqSweep):
+                self._freq_sweep(item)
+            elif isinstance(item, FieldSweep):
+                self._field_sweep(item)
+            self.ctx.sweeps_done += 1
+            self.stream.emit("sweep_done", item)
+            errors = self._instrument_errors()
+            if errors:
+                raise RuntimeError("instrument error queue: " + "; ".join(errors))
+
+    def _already_done(self, item) -> bool:
+        """On resume: sweeps fully present in the file are skipped."""
+        table = "dvdi_sweeps" if isinstance(item, IVSweep) else "spectra"
+        return item.index < self.skip_until.get(table, 0)
+
+    def _instrument_errors(self) -> list[str]:
+        out = []
+        for role, inst in self.ctx.station.instruments.items():
+            for e in inst.check_errors():
+                out.append(f"{role}: {e}")
+        return out
+
+    def shutdown(self):
+        """Every exit path: RF off, bias to zero, read back, record; never raises."""
+        ctx = self.ctx
+        if ctx is None:
+            return
+        try:
+            _ok, text = ctx.guard.shutdown(field_to_zero=self.run_config.data.get("field_to_zero_at_end", True))
+        except Exception as e:  # Guard.shutdown does not raise; belt and braces
+            _ok, text = False, f"NOT verified: shutdown raised {e!r}"
+        self.safe_state = text
+        if self.outcome == "running":
+            self.outcome = "complete"
+        try:
+            bench_time = ctx.station.clock.now() - ctx.t0
+            ctx.runfile.close(self.outcome, safe_state=text, bench_time_s=bench_time, points_recorded=ctx.points_done)
+        except Exception as e:
+            text += f"; run file not closed cleanly ({e}): the journal beside it holds every point"
+            self.safe_state = text
+        finally:
+            ctx.station.close()
+        self.stream.emit("stop", self.outcome, text)
+
+    # ------------------------------------------------------------------ sweeps
+    def _record(self, table, row):
+        self.stream.emit("row", table, row)
+        if table == "data":
+            self.ctx.points_done += 1
+            if "emit" not in self.__dict__:  # no pymeasure Worker attached (headless)
+                return
+            self.emit(
+                "results",
+                {
+                    "Frequency (Hz)": row["frequency_hz"],
+                    "Field (Oe)": row["field_oe"],
+                    "Bias current (A)": row["bias_current_a"],
+                    "Bias voltage (V)": row["bias_voltage_v"],
+                    "Vmix (V)": row["vmix_v"],
+                    "Spectrum": row["spectrum"],
+                },
+            )
+            done = self.ctx.points_done
+            total = self.run_config.plan.vmix_points
+            self.emit("progress", 100.0 * done / max(total, 1))
+
+    def _now(self) -> float:
+        return self.ctx.station.clock.now() - self.ctx.t0
+
+    def _set_axis_and_field(self, axis: str, field_oe: float) -> float:
+        st = self.ctx.station
+        if st.field.axis != axis:
+            self.ctx.guard.bias_to_current(0.0, measure=False)
+            self.stream.emit("message", f"magnet to the {axis} axis")
+            st.field.set_axis(axis)
+        return self.ctx.guard.field_to(field_oe)
+
+    def _set_bias(self, bias) -> tuple[float, float]:
+        g = self.ctx.guard
+        if bias.is_voltage:
+            return g.bias_to_voltage(bias.value)
+        return g.bias_to_current(bias.value)
+
+    def _read_lockin(self):
+        """(x, y, overload flag, sensitivity) with re-ranging on overload."""
+        st = self.ctx.station
+        li = st["lockin"]
+        clock = st.clock
+        x, y = li.read_xy()
+        flagged = 0
+        while li.overloaded():
+            flagged = 1
+            up = li.next_sensitivity_up()
+            if up is None:
+                break
+            li.set_sensitivity_v(up)
+            self.stream.emit("message", f"lock-in overload: sensitivity up to {up:g} V")
+            clock.sleep(self.settle_s)
+            x, y = li.read_xy()
+        return x, y, flagged, li.get_sensitivity_v()
+
+    def _spectrum_row(self, item, field_angle):
+        kinds = SPECTRUM_KINDS
+        return {
+            "index": item.index,
+            "kind": kinds[item.kind],
+            "field_target_oe": getattr(item, "field_oe", math.nan),
+            "frequency_target_hz": getattr(item, "frequency_hz", math.nan),
+            "bias_target": item.bias.value,
+            "bias_target_is_voltage": int(item.bias.is_voltage),
+            "rf_power_dbm": item.power_dbm,
+            "field_angle_deg": field_angle,
+        }
+
+    def _freq_sweep(self, item: FreqSweep):
+        st, g = self.ctx.station, self.ctx.guard
+        clock = st.clock
+        h = self._set_axis_and_field(item.axis, item.field_oe)
+        v, i = self._set_bias(item.bias)
+        g.set_power(item.power_dbm)
+        g.set_frequency(float(item.frequencies_hz[0]))
+        g.rf_on()
+        angle = st.field.field_angle_deg
+        self._record("spectra", self._spectrum_row(item, angle))
+        clock.sleep(max(self.settle_s, self.settle_min_s))
+        for f in item.frequencies_hz:
+            if self.stopping():
+                raise Aborted("stop requested")
+            g.set_frequency(float(f))
+            clock.sleep(self.settle_s)
+            x, y, over, sens = self._read_lockin()
+            self._record(
+                "data",
+                {
+                    "frequency_hz": float(f), "field_oe": h, "field_angle_deg": angle, "bias_current_a": i,
+                    "bias_voltage_v": v, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y,
+                    "vmix_v": x / LOCKIN_RMS_FACTOR, "time_s": self._now(), "spectrum": item.index,
+                    "overload": over, "sensitivity_v": sens,
+                },
+            )
+
+    def _field_sweep(self, item: FieldSweep):
+        st, g = self.ctx.station, self.ctx.guard
+        clock = st.clock
+        self._set_axis_and_field(item.axis, float(item.fields_oe[0]))
+        v, i = self._set_bias(item.bias)
+        g.set_power(item.power_dbm)
+        g.set_frequency(item.frequency_hz)
+        g.rf_on()
+        angle = st.field.field_angle_deg
+        self._record("spectra", self._spectrum_row(item, angle))
+        for h_set in item.fields_oe:
+            if self.stopping():
+                raise Aborted("stop requested")
+            h = g.field_to(float(h_set))
+            clock.sleep(self.settle_s)
+            x, y, over, sens = self._read_lockin()
+            self._record(
+                "data",
+                {
+                    "frequency_hz": item.frequency_hz, "field_oe": h, "field_angle_deg": angle, "bias_current_a": i,
+                    "bias_voltage_v": v, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y,
+                    "vmix_v": x / LOCKIN_RMS_FACTOR, "time_s": self._now(), "spectrum": item.index,
+                    "overload": over, "sensitivity_v": sens,
+                },
+            )
+
+    def _iv_sweep(self, item: IVSweep):
+        st, g = self.ctx.station, self.ctx.guard
+        g.rf_off()
+        if item.axis == "easy":
+            self._set_axis_and_field("easy", item.saturate_oe)
+            h = g.field_to(item.field_oe)
+        else:
+            h = self._set_axis_and_field("hard", item.field_oe)
+        angle = st.field.field_angle_deg
+        self._record(
+            "dvdi_sweeps",
+            {"index": item.index, "label": DVDI_LABELS[item.label], "field_target_oe": item.field_oe, "field_angle_deg": angle},
+        )
+        # from zero outwards, each branch stopping where |V| passes the sweep's voltage limit
+        currents = np.asarray(item.currents_a, dtype=float)
+        branches = (np.sort(currents[currents >= 0]), -np.sort(-currents[currents < 0]))
+        for branch in branches:
+            for current in branch:
+                if self.stopping():
+                    raise Aborted("stop requested")
+                v, i = g.bias_to_current(float(current))
+                self._record(
+                    "dvdi",
+                    {"field_oe": h, "field_angle_deg": angle, "bias_current_a": i, "bias_voltage_v": v,
+                     "time_s": self._now(), "sweep": item.index},
+                )
+                if abs(v) >= item.max_voltage_v:
+                    break
+            g.bias_to_current(0.0, measure=False)
+        g.bias_to_current(0.0, measure=False)
+
+
+def _nearest(table, value):
+    return min(table, key=lambda t: abs(math.log(t / value)))
+
+
+def _nearest_up(table, value):
+    up = [t for t in table if t >= value * (1 - 1e-9)]
+    return min(up) if up else max(table)
+
+
+def wall_clock() -> float:
+    return time.monotonic()

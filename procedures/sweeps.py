@@ -1,0 +1,168 @@
+"""The procedures a user queues: each turns its Parameters into a run config and walks it.
+
+- ``FrequencySweepProcedure``: Vmix vs frequency at fixed field and bias (the seed's
+  main measurement).
+- ``FieldSweepProcedure``: Vmix vs field at fixed frequency and bias.
+- ``MapProcedure``: fields x biases x frequency sweeps in one run (one file).
+- ``DvdiCalibrationProcedure``: dV/dI(I) with the RF off at a list of fields, plus the
+  easy-axis parallel and antiparallel references.
+- ``RunConfigProcedure``: any run config (YAML), as ``stfmr-lab run`` uses.
+"""
+
+from __future__ import annotations
+
+import yaml
+from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParameter, ListParameter, Parameter
+from stfmr_lab.procedures.base import StfmrProcedure
+
+from stfmr_lab.config import validate_run_config
+
+
+class _Common(StfmrProcedure):
+    """Parameters every queued procedure shares (lock-in, power, station, sample)."""
+
+    station_file = Parameter("Station file", default="station.yaml")
+    sample_name = Parameter("Sample", default="unnamed device")
+    rf_power_dbm = FloatParameter("RF power", units="dBm", minimum=-150, maximum=30, default=-10.0)
+    time_constant_s = FloatParameter("Lock-in time constant", units="s", minimum=1e-5, maximum=30, default=0.03)
+    settle_time_constants = FloatParameter("Settle", units="tau", minimum=0, maximum=100, default=15.0)
+    sensitivity_v = FloatParameter("Lock-in sensitivity", units="V", minimum=1e-9, maximum=1, default=2e-3)
+    chop_frequency_hz = FloatParameter("Chop frequency", units="Hz", minimum=1, maximum=1e5, default=250.0)
+
+    #: the run config's ``device:`` and ``simulation:`` (set by the GUI / API for --sim)
+    device: dict = {}
+    simulation: dict = {}
+
+    def measurements(self) -> list[dict]:
+        raise NotImplementedError
+
+    def config_dict(self) -> dict:
+        return {
+            "name": type(self).__name__.replace("Procedure", "").lower(),
+            "sample": self.sample_name,
+            "station": self.station_file,
+            "device": dict(self.device),
+            "simulation": dict(self.simulation),
+            "lockin": {
+                "time_constant_s": self.time_constant_s,
+                "settle_time_constants": self.settle_time_constants,
+                "sensitivity_v": self.sensitivity_v,
+            },
+            "chop": {"frequency_hz": self.chop_frequency_hz},
+            "rf_power_dbm": self.rf_power_dbm,
+            "measurements": self.measurements(),
+        }
+
+    def make_run_config(self):
+        data = self.config_dict()
+        data["_procedure"] = type(self).__name__
+        rc = validate_run_config({k: v for k, v in data.items() if k != "_procedure"}, sim=self.sim)
+        rc.data["_procedure"] = type(self).__name__
+        return rc
+
+
+class FrequencySweepProcedure(_Common):
+    """Vmix vs frequency at one field and bias."""
+
+    field_oe = FloatParameter("Field", units="Oe", minimum=-1e5, maximum=1e5, default=1000.0)
+    bias_current_a = FloatParameter("Bias current", units="A", minimum=-0.1, maximum=0.1, default=0.0)
+    start_hz = FloatParameter("Start frequency", units="Hz", minimum=0, maximum=1e12, default=7.4e9)
+    stop_hz = FloatParameter("Stop frequency", units="Hz", minimum=0, maximum=1e12, default=9.8e9)
+    points = IntegerParameter("Points", minimum=2, maximum=100000, default=201)
+
+    def measurements(self):
+        return [
+            {
+                "type": "frequency_sweep",
+                "field_oe": self.field_oe,
+                "bias_a": self.bias_current_a,
+                "frequency": {"start_hz": self.start_hz, "stop_hz": self.stop_hz, "points": self.points},
+            }
+        ]
+
+
+class FieldSweepProcedure(_Common):
+    """Vmix vs field at one frequency and bias."""
+
+    frequency_hz = FloatParameter("Frequency", units="Hz", minimum=0, maximum=1e12, default=8.6e9)
+    bias_current_a = FloatParameter("Bias current", units="A", minimum=-0.1, maximum=0.1, default=0.0)
+    start_oe = FloatParameter("Start field", units="Oe", minimum=-1e5, maximum=1e5, default=800.0)
+    stop_oe = FloatParameter("Stop field", units="Oe", minimum=-1e5, maximum=1e5, default=1200.0)
+    points = IntegerParameter("Points", minimum=2, maximum=100000, default=161)
+
+    def measurements(self):
+        return [
+            {
+                "type": "field_sweep",
+                "frequency_hz": self.frequency_hz,
+                "bias_a": self.bias_current_a,
+                "fields_oe": {"start": self.start_oe, "stop": self.stop_oe, "points": self.points},
+            }
+        ]
+
+
+class MapProcedure(_Common):
+    """Fields x biases x frequency sweeps (centred on the Kittel prediction) in one file."""
+
+    fields_oe = Parameter("Fields (Oe, comma-separated)", default="800, 1000, 1200")
+    bias_start_v = FloatParameter("Bias from", units="V", minimum=-20, maximum=20, default=-0.5)
+    bias_stop_v = FloatParameter("Bias to", units="V", minimum=-20, maximum=20, default=0.5)
+    bias_points = IntegerParameter("Biases", minimum=1, maximum=1001, default=11)
+    bias_order = ListParameter("Bias order", choices=["ascending", "descending", "alternating"], default="alternating")
+    outer = ListParameter("Outer loop", choices=["field", "bias"], default="field")
+    span_hz = FloatParameter("Frequency span", units="Hz", minimum=1e6, maximum=1e11, default=2.4e9)
+    points = IntegerParameter("Points per sweep", minimum=2, maximum=100000, default=161)
+    with_calibration = BooleanParameter("dV/dI calibration first", default=True)
+
+    def _fields(self):
+        return [float(x) for x in str(self.fields_oe).replace(";", ",").split(",") if x.strip()]
+
+    def measurements(self):
+        out = []
+        if self.with_calibration:
+            out.append({"type": "dvdi", "fields_oe": self._fields(), "currents_a": {"start": -1.4e-4, "stop": 1.4e-4, "points": 57}})
+        biases = (
+            {"start": self.bias_start_v, "stop": self.bias_stop_v, "points": self.bias_points}
+            if self.bias_points > 1
+            else [self.bias_start_v]
+        )
+        out.append(
+            {
+                "type": "map",
+                "fields_oe": self._fields(),
+                "biases_v": biases,
+                "bias_order": self.bias_order,
+                "outer": self.outer,
+                "frequency": {"center": "kittel", "span_hz": self.span_hz, "points": self.points},
+            }
+        )
+        return out
+
+
+class DvdiCalibrationProcedure(_Common):
+    """dV/dI(I) with the RF off at each field, plus the easy-axis P and AP references."""
+
+    fields_oe = Parameter("Fields (Oe, comma-separated)", default="800, 1000, 1200")
+    current_max_a = FloatParameter("Current to +-", units="A", minimum=1e-9, maximum=0.1, default=1.4e-4)
+    points = IntegerParameter("Points", minimum=3, maximum=100001, default=57)
+    reference_loops = BooleanParameter("Easy-axis P/AP references", default=True)
+
+    def measurements(self):
+        fields = [float(x) for x in str(self.fields_oe).replace(";", ",").split(",") if x.strip()]
+        return [
+            {
+                "type": "dvdi",
+                "fields_oe": fields,
+                "currents_a": {"start": -self.current_max_a, "stop": self.current_max_a, "points": self.points},
+                "reference_loops": bool(self.reference_loops),
+            }
+        ]
+
+
+class RunConfigProcedure(StfmrProcedure):
+    """Any run config given as YAML text (what ``stfmr-lab run`` and the GUI's Load use)."""
+
+    config_text = Parameter("Run config (YAML)", default="")
+
+    def make_run_config(self):
+        return validate_run_config(yaml.safe_load(self.config_text), sim=self.sim)

@@ -1,0 +1,445 @@
+"""Run configs: the YAML schema, its validation, and the plan it describes.
+
+A run config says what to measure (``measurements:``, run in order into one file), on
+which station, with which lock-in and chop settings. Validation happens before anything is
+opened: every error is one line naming the key (``ConfigError``, exit status 2). The
+schema is documented in the README ("Run configs").
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, empty_map
+from stfmr_lab.station import load_yaml, validate_station
+
+DEFAULT_STATION = "station.yaml"  # in the packaged examples
+
+
+def packaged_example(name: str) -> Path:
+    return Path(str(resources.files("stfmr_lab.examples").joinpath(name)))
+
+
+# ---------------------------------------------------------------------- schema
+RANGE = Map({"start": Num(), "stop": Num(), "points": Num(min=2, max=100000, integer=True)})
+SWEEP = OneOf((RANGE, NumList(Num(), min_len=1)), what="{start, stop, points} or a list of numbers")
+
+FREQ_WINDOW = OneOf(
+    (
+        Map({"start_hz": Num(min=0), "stop_hz": Num(min=0), "points": Num(min=2, max=100000, integer=True)}),
+        Map(
+            {
+                "center": Str(choices=("kittel",)),
+                "span_hz": Num(min=1e6, max=1e11),
+                "points": Num(min=2, max=100000, integer=True),
+                "meff_4pi_oe": Num(default=11000.0, min=1.0, max=1e6),
+                "hk_oe": Num(default=200.0, min=0.0, max=1e5),
+                "gamma": Num(default=1.76e7, min=1e6, max=1e9),
+            }
+        ),
+        Map({"values_hz": NumList(Num(min=0), min_len=1)}),
+    ),
+    what="{start_hz, stop_hz, points}, {center: kittel, span_hz, points} or {values_hz: [...]}",
+)
+
+BIAS_CHOICE = {
+    "biases_a": SWEEP,
+    "biases_v": SWEEP,
+}
+
+MEASUREMENT_TYPES = ("dvdi", "map", "frequency_sweep", "field_sweep", "background")
+
+_MEAS_FIELDS = {
+    "dvdi": {
+        "fields_oe": NumList(Num(), min_len=0, default=list),
+        "currents_a": SWEEP,
+        "reference_loops": Bool(default=True),
+        "saturate_oe": Num(default=200.0, min=0.0),
+        "hold_oe": Num(default=0.0),
+        "max_voltage_v": Num(min=0.0, max=20.0, doc="each branch stops past this |V| (default: 95% of the station limit)"),
+    },
+    "map": {
+        "fields_oe": SWEEP,
+        "biases_a": SWEEP,
+        "biases_v": SWEEP,
+        "bias_order": Str(default="ascending", choices=("ascending", "descending", "alternating")),
+        "outer": Str(default="field", choices=("field", "bias")),
+        "frequency": FREQ_WINDOW,
+        "rf_power_dbm": Num(min=-150.0, max=30.0),
+    },
+    "frequency_sweep": {
+        "field_oe": Num(),
+        "bias_a": Num(),
+        "bias_v": Num(),
+        "frequency": FREQ_WINDOW,
+        "rf_power_dbm": Num(min=-150.0, max=30.0),
+    },
+    "field_sweep": {
+        "frequency_hz": Num(min=0.0),
+        "bias_a": Num(),
+        "bias_v": Num(),
+        "fields_oe": SWEEP,
+        "rf_power_dbm": Num(min=-150.0, max=30.0),
+    },
+    "background": {
+        "field_oe": Num(),
+        "biases_a": SWEEP,
+        "biases_v": SWEEP,
+        "frequency": FREQ_WINDOW,
+        "rf_power_dbm": Num(min=-150.0, max=30.0),
+    },
+}
+
+
+def _optional(spec):
+    import dataclasses
+
+    return dataclasses.replace(spec, default=None)
+
+
+_REQUIRED = {
+    "dvdi": {"currents_a"},
+    "map": {"fields_oe", "frequency"},
+    "frequency_sweep": {"field_oe", "frequency"},
+    "field_sweep": {"frequency_hz", "fields_oe"},
+    "background": {"field_oe", "frequency"},
+}
+
+
+def _measurement_schema(kind: str) -> Map:
+    fields = {"type": Str(choices=MEASUREMENT_TYPES), "label": Str(default="")}
+    for key, spec in _MEAS_FIELDS[kind].items():
+        keep = key in _REQUIRED[kind] or spec.default is not MISSING
+        fields[key] = spec if keep else _optional(spec)
+    return Map(fields)
+
+
+LOCKIN = Map(
+    {
+        "time_constant_s": Num(default=0.03, min=1e-6, max=3e4),
+        "slope_db_oct": Num(default=24, integer=True, min=6, max=24),
+        "sensitivity_v": Num(default=2e-3, min=1e-9, max=1.0),
+        "settle_time_constants": Num(default=15.0, min=0.0, max=1000.0),
+        "reference": Str(default="external", choices=("external", "internal")),
+    },
+    default=empty_map,
+)
+CHOP = Map(
+    {"frequency_hz": Num(default=250.0, min=0.1, max=1e5), "source": Str(default="internal", choices=("internal", "external"))},
+    default=empty_map,
+)
+
+
+class _Measurements:
+    default = None
+
+    def check(self, path, value):
+        if not isinstance(value, list) or not value:
+            raise ConfigError(f"{path}: expected a non-empty list of measurements")
+        out = []
+        for k, m in enumerate(value):
+            p = f"{path}[{k}]"
+            if not isinstance(m, dict):
+                raise ConfigError(f"{p}: expected a mapping with a 'type'")
+            kind = m.get("type")
+            if kind not in MEASUREMENT_TYPES:
+                raise ConfigError(f"{p}.type: {kind!r} is not one of {', '.join(MEASUREMENT_TYPES)}")
+            out.append(_measurement_schema(kind).check(p, m))
+        return out
+
+
+class _Anything:
+    default = None
+
+    def check(self, path, value):
+        return value
+
+
+RUN = Map(
+    {
+        "name": Str(default="run"),
+        "sample": Str(default="unnamed device"),
+        "station": OneOf((Str(), Map({"*": _Anything()}, open=True)), default=DEFAULT_STATION, what="a station file or mapping"),
+        "device": Map({"*": _Anything()}, open=True, default=empty_map),
+        "simulation": Map({"*": _Anything()}, open=True, default=empty_map),
+        "output": Map({"directory": Str(default="runs")}, default=empty_map),
+        "lockin": LOCKIN,
+        "chop": CHOP,
+        "rf_power_dbm": Num(default=-10.0, min=-150.0, max=30.0),
+        "field_to_zero_at_end": Bool(default=True),
+        "measurements": _Measurements(),
+    }
+)
+
+
+# ---------------------------------------------------------------------- plan
+@dataclass(frozen=True)
+class Bias:
+    """A bias set point: a current (A) or a voltage (V) reached by closed loop."""
+
+    value: float
+    is_voltage: bool
+
+    def __str__(self):
+        return f"{self.value:+.4g} {'V' if self.is_voltage else 'A'}"
+
+
+@dataclass(frozen=True)
+class FreqSweep:
+    index: int
+    kind: str  # "resonance" | "background"
+    field_oe: float
+    bias: Bias
+    frequencies_hz: np.ndarray = field(repr=False)
+    power_dbm: float = -10.0
+    axis: str = "hard"
+
+    @property
+    def points(self) -> int:
+        return len(self.frequencies_hz)
+
+
+@dataclass(frozen=True)
+class FieldSweep:
+    index: int
+    frequency_hz: float
+    bias: Bias
+    fields_oe: np.ndarray = field(repr=False)
+    power_dbm: float = -10.0
+    axis: str = "hard"
+    kind: str = "field"
+
+    @property
+    def points(self) -> int:
+        return len(self.fields_oe)
+
+
+@dataclass(frozen=True)
+class IVSweep:
+    index: int
+    label: str  # "hard" | "parallel" | "antiparallel"
+    axis: str
+    field_oe: float
+    currents_a: np.ndarray = field(repr=False)
+    saturate_oe: float = 0.0
+    max_voltage_v: float = math.inf
+
+    @property
+    def points(self) -> int:
+        return len(self.currents_a)
+
+
+@dataclass
+class Plan:
+    """The ordered list of sweeps a run config describes (the *what*, not the *how*)."""
+
+    spectra: list  # FreqSweep | FieldSweep
+    iv_sweeps: list
+    order: list  # the items in measurement order
+
+    @property
+    def points(self) -> int:
+        return sum(item.points for item in self.order)
+
+    @property
+    def vmix_points(self) -> int:
+        return sum(s.points for s in self.spectra)
+
+
+def sweep_values(spec, path: str) -> np.ndarray:
+    """A {start, stop, points} mapping or a list -> array; reversed/empty are errors."""
+    if isinstance(spec, dict):
+        if not spec["stop"] > spec["start"]:
+            raise ConfigError(f"{path}: stop ({spec['stop']:g}) must be above start ({spec['start']:g})")
+        return np.linspace(spec["start"], spec["stop"], spec["points"])
+    arr = np.asarray(spec, dtype=float)
+    if arr.size == 0:
+        raise ConfigError(f"{path}: empty sweep")
+    return arr
+
+
+def frequency_values(spec, field_oe: float, path: str) -> np.ndarray:
+    if "values_hz" in spec:
+        return np.asarray(spec["values_hz"], dtype=float)
+    if "center" in spec:
+        h = abs(field_oe) - spec["hk_oe"]
+        if h <= 0:
+            raise ConfigError(f"{path}.center: no Kittel resonance at {field_oe:g} Oe (|H| <= hk_oe)")
+        f0 = spec["gamma"] / (2 * math.pi) * math.sqrt(h * (h + spec["meff_4pi_oe"]))
+        return np.linspace(f0 - spec["span_hz"] / 2, f0 + spec["span_hz"] / 2, spec["points"])
+    if not spec["stop_hz"] > spec["start_hz"]:
+        raise ConfigError(f"{path}: stop_hz must be above start_hz")
+    return np.linspace(spec["start_hz"], spec["stop_hz"], spec["points"])
+
+
+def _biases(m: dict, path: str, single: bool = False) -> list[Bias]:
+    keys = ("bias_a", "bias_v") if single else ("biases_a", "biases_v")
+    given = [k for k in keys if m.get(k) is not None]
+    if len(given) > 1:
+        raise ConfigError(f"{path}: give either {keys[0]} or {keys[1]}, not both")
+    if not given:
+        if single:
+            return [Bias(0.0, False)]
+        raise ConfigError(f"{path}: needs {keys[0]} (currents) or {keys[1]} (voltages)")
+    key = given[0]
+    is_v = key.endswith("_v")
+    vals = [m[key]] if single else sweep_values(m[key], f"{path}.{key}")
+    return [Bias(float(v), is_v) for v in vals]
+
+
+def _order_biases(biases: list[Bias], order: str) -> list[Bias]:
+    if order == "descending":
+        return sorted(biases, key=lambda b: -b.value)
+    if order == "alternating":
+        # 0, +1, -1, +2, -2, ...: drift does not alias into the bias dependence
+        s = sorted(biases, key=lambda b: (abs(b.value), -b.value))
+        return s
+    return sorted(biases, key=lambda b: b.value)
+
+
+def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
+    """The plan of a validated run config (raises ConfigError for inconsistent sweeps)."""
+    spectra, ivs, order = [], [], []
+    power0 = cfg["rf_power_dbm"]
+    vmax_default = 0.95 * station_cfg["limits"]["max_bias_voltage_v"] if station_cfg else math.inf
+    for k, m in enumerate(cfg["measurements"]):
+        path = f"measurements[{k}]"
+        kind = m["type"]
+        power = m.get("rf_power_dbm") if m.get("rf_power_dbm") is not None else power0
+        if kind == "dvdi":
+            currents = sweep_values(m["currents_a"], f"{path}.currents_a")
+            vmax = m["max_voltage_v"] if m.get("max_voltage_v") is not None else vmax_default
+            for h in m["fields_oe"]:
+                item = IVSweep(len(ivs), "hard", "hard", float(h), currents, max_voltage_v=vmax)
+                ivs.append(item)
+                order.append(item)
+            if m["reference_loops"]:
+                for label, sign in (("parallel", 1.0), ("antiparallel", -1.0)):
+                    item = IVSweep(
+                        len(ivs), label, "easy", m["hold_oe"], currents, saturate_oe=sign * m["saturate_oe"], max_voltage_v=vmax
+                    )
+                    ivs.append(item)
+                    order.append(item)
+        elif kind in ("map", "background"):
+            fields = sweep_values(m["fields_oe"], f"{path}.fields_oe") if kind == "map" else [m["field_oe"]]
+            biases = _order_biases(_biases(m, path), m.get("bias_order", "ascending"))
+            pairs = (
+                [(h, b) for h in fields for b in biases]
+                if m.get("outer", "field") == "field"
+                else [(h, b) for b in biases for h in fields]
+            )
+            for h, b in pairs:
+                f = frequency_values(m["frequency"], h, f"{path}.frequency")
+                item = FreqSweep(len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power)
+                spectra.append(item)
+                order.append(item)
+        elif kind == "frequency_sweep":
+            (b,) = _biases(m, path, single=True)
+            f = frequency_values(m["frequency"], m["field_oe"], f"{path}.frequency")
+            item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power)
+            spectra.append(item)
+            order.append(item)
+        elif kind == "field_sweep":
+            (b,) = _biases(m, path, single=True)
+            fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
+            item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power)
+            spectra.append(item)
+            order.append(item)
+    return Plan(spectra, ivs, order)
+
+
+def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
+    """Every set point within the station's limits (before anything is opened)."""
+    lim = station_cfg["limits"]
+    for item in plan.order:
+        where = f"measurements: sweep {item.index} ({type(item).__name__})"
+        fields = [item.field_oe] if not isinstance(item, FieldSweep) else list(item.fields_oe)
+        if isinstance(item, IVSweep):
+            fields.append(item.saturate_oe)
+            if np.max(np.abs(item.currents_a)) > lim["max_bias_current_a"]:
+                raise ConfigError(
+                    f"{where}: bias current {np.max(np.abs(item.currents_a)):g} A beyond the station limit "
+                    f"{lim['max_bias_current_a']:g} A"
+                )
+        for h in fields:
+            if abs(h) > lim["max_field_oe"]:
+                raise ConfigError(f"{where}: field {h:g} Oe beyond the station limit {lim['max_field_oe']:g} Oe")
+        if isinstance(item, (FreqSweep, FieldSweep)):
+            if item.power_dbm > lim["max_rf_power_dbm"]:
+                raise ConfigError(f"{where}: rf power {item.power_dbm:g} dBm above the station limit {lim['max_rf_power_dbm']:g} dBm")
+            b = item.bias
+            if b.is_voltage and abs(b.value) > lim["max_bias_voltage_v"]:
+                raise ConfigError(f"{where}: bias {b.value:g} V beyond the station limit {lim['max_bias_voltage_v']:g} V")
+            if not b.is_voltage and abs(b.value) > lim["max_bias_current_a"]:
+                raise ConfigError(f"{where}: bias {b.value:g} A beyond the station limit {lim['max_bias_current_a']:g} A")
+        if isinstance(item, FreqSweep):
+            f = item.frequencies_hz
+            if f.min() < lim["min_frequency_hz"] or f.max() > lim["max_frequency_hz"]:
+                raise ConfigError(
+                    f"{where}: frequencies {f.min():g} to {f.max():g} Hz outside the station range "
+                    f"{lim['min_frequency_hz']:g} to {lim['max_frequency_hz']:g} Hz"
+                )
+        if isinstance(item, FieldSweep):
+            if not lim["min_frequency_hz"] <= item.frequency_hz <= lim["max_frequency_hz"]:
+                raise ConfigError(f"{where}: frequency {item.frequency_hz:g} Hz outside the station range")
+
+
+@dataclass
+class RunConfig:
+    """A validated run config: the raw text, the checked mapping, its station and plan."""
+
+    data: dict
+    text: str
+    station: dict
+    plan: Plan
+    source: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+
+def validate_run_config(data, *, base_dir: Path | None = None, source: Path | None = None, sim: bool = True) -> RunConfig:
+    """Validate a run config mapping (raises ConfigError with a one-line message)."""
+    if not isinstance(data, dict):
+        raise ConfigError("config: expected a mapping at the top level")
+    raw = copy.deepcopy(data)
+    cfg = RUN.check("", raw)
+    st = cfg["station"]
+    if isinstance(st, str):
+        cand = Path(st)
+        if not cand.is_absolute() and base_dir is not None and (base_dir / cand).is_file():
+            cand = base_dir / cand
+        elif not cand.is_file() and st == DEFAULT_STATION:
+            cand = packaged_example(DEFAULT_STATION)
+        station_cfg = validate_station(load_yaml(cand, "station file"), "station")
+    else:
+        station_cfg = validate_station(st, "station")
+    if sim:
+        from stfmr_lab.sim.bench import device_model_from_config, simulation_schema
+
+        device_model_from_config(cfg["device"])
+        simulation_schema().check("simulation", cfg["simulation"])
+    if cfg["lockin"]["slope_db_oct"] not in (6, 12, 18, 24):
+        raise ConfigError("lockin.slope_db_oct: must be 6, 12, 18 or 24")
+    plan = build_plan(cfg, station_cfg)
+    if plan.points > 5_000_000:
+        raise ConfigError(f"measurements: {plan.points} points is more than the 5,000,000 a run may hold")
+    check_plan_against_limits(plan, station_cfg)
+    text = yaml.safe_dump(data, sort_keys=False)
+    return RunConfig(cfg, text, station_cfg, plan, source)
+
+
+def load_run_config(path: str | Path, *, sim: bool = True) -> RunConfig:
+    p = Path(path)
+    data = load_yaml(p, "config")
+    rc = validate_run_config(data, base_dir=p.parent, source=p, sim=sim)
+    rc.text = p.read_text()
+    return rc

@@ -1,0 +1,271 @@
+"""Headless runs: ``stfmr_lab.run(config) -> path`` and what ``stfmr-lab run`` prints.
+
+The whole config is validated (ranges against the station's limits, sweep sizes, the
+output path) before anything is opened; the expected bench time is printed; the run then
+streams to the HDF5 file with a progress line; Ctrl-C (or SIGTERM) stops it cleanly:
+safe shutdown, status "aborted", exit status 130.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig, load_run_config, validate_run_config
+from stfmr_lab.storage import check_writable, free_name
+
+
+class RunAborted(Exception):
+    """The run was stopped by the operator; the file is complete up to that point."""
+
+    def __init__(self, path: Path, safe_state: str):
+        super().__init__(f"run aborted; data kept in {path}; safe state: {safe_state}")
+        self.path = path
+        self.safe_state = safe_state
+
+
+class RunFailed(Exception):
+    """The run stopped on an error; the file holds every point before it."""
+
+    def __init__(self, path: Path | None, reason: str, safe_state: str):
+        where = f"; data kept in {path}" if path else ""
+        super().__init__(f"{reason}{where}; safe state: {safe_state}")
+        self.path = path
+        self.reason = reason
+        self.safe_state = safe_state
+
+
+def estimate_bench_time_s(rc: RunConfig) -> float:
+    """Bench time a real run of ``rc`` would take (settling, ramps, instrument latency)."""
+    lc = rc.data["lockin"]
+    tau = lc["time_constant_s"]
+    settle = lc["settle_time_constants"] * tau
+    per_point = settle + 0.015  # three GPIB transactions
+    mag = rc.station["magnet"]
+    lim = rc.station["limits"]
+    t, h_now, i_now = 0.0, 0.0, 0.0
+    for item in rc.plan.order:
+        targets = [item.field_oe] if not isinstance(item, FieldSweep) else [item.fields_oe[0]]
+        for h in targets:
+            t += abs(h - h_now) / mag["ramp_rate_oe_per_s"] + 2 * mag["settle_s"]
+            h_now = h
+        if isinstance(item, IVSweep):
+            t += item.points * (0.045 + lim["bias_step_dwell_s"])
+            continue
+        b = item.bias.value if not item.bias.is_voltage else item.bias.value / 4000.0
+        t += abs(b - i_now) / lim["max_bias_step_a"] * lim["bias_step_dwell_s"] + (0.2 if item.bias.is_voltage else 0.05)
+        i_now = b
+        if isinstance(item, FreqSweep):
+            t += item.points * per_point + max(settle, 10 * tau)
+        else:
+            step = abs(item.fields_oe[-1] - item.fields_oe[0]) / max(item.points - 1, 1)
+            t += item.points * (per_point + step / mag["ramp_rate_oe_per_s"] + mag["settle_s"])
+    return t
+
+
+def fmt_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = max(0, int(round(seconds)))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+class ProgressLine:
+    """A one-line progress bar on stderr: points, spectra, remaining bench time."""
+
+    def __init__(self, rc: RunConfig, stream=sys.stderr, min_interval_s: float = 0.25):
+        self.rc = rc
+        self.out = stream
+        self.total = rc.plan.points
+        self.spectra_total = len(rc.plan.spectra)
+        self.done = 0
+        self.spectra_done = 0
+        self.min_interval_s = min_interval_s
+        self._last = 0.0
+        self._clock = None
+        self._t_start = 0.0
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def start(self, info):
+        self._clock = info["station"].clock
+        self._t_start = self._clock.now()
+        self._draw(force=True)
+
+    def row(self, table, row):
+        if table in ("data", "dvdi"):
+            self.done += 1
+            self._draw()
+
+    def sweep_done(self, item):
+        if isinstance(item, (FreqSweep, FieldSweep)):
+            self.spectra_done += 1
+        self._draw(force=not self.tty)
+
+    def message(self, text):
+        if self.tty:
+            self.out.write("\r\033[K")
+        self.out.write(f"  {text}\n")
+
+    def stop(self, status, safe_state):
+        self._draw(force=True)
+        self.out.write("\n" if self.tty else "")
+
+    def _draw(self, force=False):
+        now = time.monotonic()
+        if not force and now - self._last < self.min_interval_s:
+            return
+        if not self.tty and not force:
+            return
+        self._last = now
+        frac = self.done / max(self.total, 1)
+        elapsed = self._clock.now() - self._t_start if self._clock else 0.0
+        left = elapsed / frac * (1 - frac) if frac > 0 else math.nan
+        bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
+        clock = "virtual" if getattr(self._clock, "virtual", False) else "real"
+        line = (
+            f"[{bar}] {self.done}/{self.total} points, {self.spectra_done}/{self.spectra_total} spectra, "
+            f"bench time {fmt_duration(elapsed)} ({clock}), left {fmt_duration(left)}"
+        )
+        self.out.write(("\r\033[K" + line) if self.tty else line + "\n")
+        self.out.flush()
+
+
+def prepare(config, *, sim: bool, out: str | Path | None = None) -> tuple[RunConfig, Path]:
+    """Validate a config (path, mapping or RunConfig) and the output path; nothing is opened."""
+    if isinstance(config, RunConfig):
+        rc = config
+    elif isinstance(config, (str, Path)):
+        rc = load_run_config(config, sim=sim)
+    else:
+        rc = validate_run_config(config, sim=sim)
+    if out is None:
+        out = Path(rc.data["output"]["directory"]) / f"{rc.name}.h5"
+    out = check_writable(Path(out))
+    return rc, out
+
+
+def run(
+    config,
+    *,
+    sim: bool = True,
+    out: str | Path | None = None,
+    resume: str | Path | None = None,
+    progress: bool = False,
+    say=None,
+    stream=None,
+    handle_signals: bool = False,
+) -> Path:
+    """Run a measurement config headless; return the path of the run file.
+
+    ``config``: a YAML path, a mapping or a ``RunConfig``. ``sim``: use the simulated bench.
+    ``out``: run file path (never overwritten: a taken name gets a suffix).
+    ``resume``: continue an interrupted run file from its first missing sweep.
+    Raises ``ConfigError`` (bad input, nothing opened), ``RunAborted`` or ``RunFailed``.
+    """
+    from stfmr_lab.procedures import RunConfigProcedure
+    from stfmr_lab.procedures.base import Aborted
+    from stfmr_lab.storage import read_run
+
+    say = say or (lambda text: None)
+    rc, out = prepare(config, sim=sim, out=out)
+    proc = RunConfigProcedure(say=say)
+    proc.run_config = rc
+    proc.sim = sim
+    if resume is not None:
+        resume = Path(resume)
+        done = read_run(resume)
+        if done.attrs.get("config", "").strip() and yaml_equal(done.attrs["config"], rc.text) is False:
+            from stfmr_lab.schema import ConfigError
+
+            raise ConfigError(f"resume {resume}: the file was measured with a different config")
+        proc.resume_path = resume
+        proc.skip_until = _complete_sweeps(done, rc)
+        say(f"resuming {resume}: {proc.skip_until['spectra']} spectra and {proc.skip_until['dvdi_sweeps']} I-V sweeps already complete")
+    else:
+        target = free_name(out)
+        if target != out:
+            say(f"{out} exists: writing {target} instead (files are never overwritten)")
+        proc.out = target
+    if stream is not None:
+        proc.stream = stream
+    if progress:
+        proc.stream.subscribe(ProgressLine(rc))
+
+    stop = threading.Event()
+    old_handlers = {}
+    if handle_signals and threading.current_thread() is threading.main_thread():
+
+        def on_signal(signum, frame):
+            if stop.is_set():
+                return
+            stop.set()
+            say("\nstop requested: finishing the point in flight, then ramping down safely")
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old_handlers[sig] = signal.signal(sig, on_signal)
+    proc.should_stop = stop.is_set
+    path = None
+    try:
+        try:
+            proc.startup()
+            path = proc.ctx.runfile.path
+            say(f"run file: {path}")
+            proc.execute()
+        except (Aborted, KeyboardInterrupt):
+            proc.outcome = "aborted"
+        except BaseException as e:
+            proc.outcome = "failed"
+            proc.error = e
+        finally:
+            proc.shutdown()
+            if proc.ctx is not None:
+                say(f"safe state: {proc.safe_state}")
+    finally:
+        for sig, h in old_handlers.items():
+            signal.signal(sig, h)
+    if proc.outcome == "aborted":
+        raise RunAborted(path, proc.safe_state)
+    if proc.outcome == "failed":
+        e = proc.error
+        reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+        raise RunFailed(path, reason, proc.safe_state or "not reached (nothing was switched on)") from e
+    return path
+
+
+def yaml_equal(a: str, b: str):
+    import yaml
+
+    try:
+        return yaml.safe_load(a) == yaml.safe_load(b)
+    except yaml.YAMLError:
+        return None
+
+
+def _complete_sweeps(done, rc: RunConfig) -> dict[str, int]:
+    """How many leading sweeps of the plan are fully in the file (resume point)."""
+    import numpy as np
+
+    out = {}
+    spec_idx = done.tables["data"]["spectrum"]
+    n_spec = 0
+    for item in rc.plan.spectra:
+        if int(np.count_nonzero(spec_idx == item.index)) == item.points:
+            n_spec += 1
+        else:
+            break
+    out["spectra"] = n_spec
+    iv_idx = done.tables["dvdi"]["sweep"]
+    n_iv = 0
+    for item in rc.plan.iv_sweeps:
+        if int(np.count_nonzero(iv_idx == item.index)) == item.points:
+            n_iv += 1
+        else:
+            break
+    out["dvdi_sweeps"] = n_iv
+    return out

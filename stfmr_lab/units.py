@@ -1,0 +1,73 @@
+"""The one place where Python names with units meet HDF5 datasets with a ``units`` attribute.
+
+Python carries units in names (``bias_current_a``); HDF5 datasets carry them as an
+attribute. ``COLUMNS`` lists the point table of the run file (contract.md) in order.
+"""
+
+from __future__ import annotations
+
+# dataset name -> (python field name, units, dtype, description)
+COLUMNS: dict[str, tuple[str, str, str, str]] = {
+    "frequency": ("frequency_hz", "Hz", "f8", "microwave source frequency"),
+    "field": ("field_oe", "Oe", "f8", "in-plane field measured by the gaussmeter"),
+    "field_angle": ("field_angle_deg", "deg", "f8", "field direction: 90 = hard axis z, 0 = easy axis y"),
+    "bias_current": ("bias_current_a", "A", "f8", "DC bias current measured by the source-meter"),
+    "bias_voltage": ("bias_voltage_v", "V", "f8", "DC bias voltage measured by the source-meter"),
+    "rf_power": ("rf_power_dbm", "dBm", "f8", "source power setting"),
+    "lockin_x": ("lockin_x_v", "V", "f8", "lock-in X (RMS of the chop fundamental)"),
+    "lockin_y": ("lockin_y_v", "V", "f8", "lock-in Y"),
+    "vmix": ("vmix_v", "V", "f8", "mixing voltage = X pi / sqrt(2) (square-wave chop)"),
+    "time": ("time_s", "s", "f8", "bench time since the start of the run"),
+    "spectrum": ("spectrum", "", "i8", "index of the sweep the point belongs to (see /entry/spectra)"),
+    "overload": ("overload", "", "i1", "1 if the lock-in overloaded and the point was re-ranged"),
+    "sensitivity": ("sensitivity_v", "V", "f8", "lock-in sensitivity (full scale) used for the point"),
+}
+
+#: the columns of /entry/dvdi (I-V calibration sweeps, RF off)
+DVDI_COLUMNS: dict[str, tuple[str, str, str, str]] = {
+    "field": ("field_oe", "Oe", "f8", "in-plane field measured by the gaussmeter"),
+    "field_angle": ("field_angle_deg", "deg", "f8", "field direction: 90 = hard axis z, 0 = easy axis y"),
+    "bias_current": ("bias_current_a", "A", "f8", "DC bias current measured"),
+    "bias_voltage": ("bias_voltage_v", "V", "f8", "DC bias voltage measured"),
+    "time": ("time_s", "s", "f8", "bench time since the start of the run"),
+    "sweep": ("sweep", "", "i8", "index of the I-V sweep (see /entry/dvdi_sweeps)"),
+}
+
+#: the columns of /entry/spectra (one row per frequency or field sweep)
+SPECTRA_COLUMNS: dict[str, tuple[str, str, str, str]] = {
+    "index": ("index", "", "i8", "spectrum index (the 'spectrum' column of /entry/data)"),
+    "kind": ("kind", "", "i1", "0 resonance frequency sweep, 1 background reference, 2 field sweep"),
+    "field_target": ("field_target_oe", "Oe", "f8", "field set point (frequency sweeps)"),
+    "frequency_target": ("frequency_target_hz", "Hz", "f8", "frequency (field sweeps)"),
+    "bias_target": ("bias_target", "", "f8", "bias set point, in A or V per bias_target_is_voltage"),
+    "bias_target_is_voltage": ("bias_target_is_voltage", "", "i1", "1: bias_target in V, 0: in A"),
+    "rf_power": ("rf_power_dbm", "dBm", "f8", "source power"),
+    "field_angle": ("field_angle_deg", "deg", "f8", "field direction"),
+}
+
+#: the columns of /entry/dvdi_sweeps (one row per I-V sweep)
+DVDI_SWEEP_COLUMNS: dict[str, tuple[str, str, str, str]] = {
+    "index": ("index", "", "i8", "sweep index (the 'sweep' column of /entry/dvdi)"),
+    "label": ("label", "", "i1", "0 hard-axis field, 1 easy-axis parallel, 2 easy-axis antiparallel"),
+    "field_target": ("field_target_oe", "Oe", "f8", "field set point"),
+    "field_angle": ("field_angle_deg", "deg", "f8", "field direction"),
+}
+
+SPECTRUM_KINDS = {"resonance": 0, "background": 1, "field": 2}
+DVDI_LABELS = {"hard": 0, "parallel": 1, "antiparallel": 2}
+
+TABLES = {
+    "data": COLUMNS,
+    "spectra": SPECTRA_COLUMNS,
+    "dvdi": DVDI_COLUMNS,
+    "dvdi_sweeps": DVDI_SWEEP_COLUMNS,
+}
+
+
+def python_name(table: str, dataset: str) -> str:
+    """The Python field name (with units) of an HDF5 dataset."""
+    return TABLES[table][dataset][0]
+
+
+def units(table: str, dataset: str) -> str:
+    return TABLES[table][dataset][1]
