@@ -69,7 +69,7 @@ def open_context(config: RunConfig, *, sim: bool, out: Path, stream: RunStream, 
                 "model": icfg["model"],
                 "address": icfg["address"],
                 "identification": inst.identify(),
-                "settings": snaps.get(role, {}),
+                "settings_at_open": snaps.get(role, {}),
             }
         if station.field is not None:
             instruments["field_controller"] = {"model": "closed loop on the gaussmeter", "settings": station.field.snapshot()}
@@ -160,6 +160,9 @@ class StfmrProcedure(Procedure):
         ctx.t0 = ctx.station.clock.now()
         self.stream.emit("start", {"path": str(ctx.runfile.path), "config": self.run_config, "station": ctx.station})
         self._configure()
+        # the settings the run uses, read back from the instruments after configuration
+        for role, snap in ctx.station.snapshot().items():
+            ctx.runfile.write_settings(role, snap)
 
     def _configure(self):
         """Lock-in, chop and bias set-up: compliance before any output."""

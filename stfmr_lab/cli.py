@@ -14,31 +14,98 @@ class BadInput(Exception):
     """An input the user can fix (config, value, path): reported in one line, exit 2."""
 
 
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _cmd_run(args) -> int:
+    from stfmr_lab.runner import RunAborted, RunFailed, estimate_bench_time_s, fmt_duration, prepare, run
+
+    rc, out = prepare(args.config, sim=args.sim, out=args.out)
+    est = estimate_bench_time_s(rc)
+    where = "simulated bench (virtual clock)" if args.sim else "the bench"
+    _say(
+        f"{rc.name}: {len(rc.plan.spectra)} spectra + {len(rc.plan.iv_sweeps)} I-V sweeps, {rc.plan.points} points; "
+        f"expected bench time {fmt_duration(est)} on {where}"
+    )
+    try:
+        path = run(rc, sim=args.sim, out=out, resume=args.resume, progress=True, say=_say, handle_signals=True)
+    except RunAborted as e:
+        print(f"stfmr-lab: {e}", file=sys.stderr)
+        return 130
+    except RunFailed as e:
+        print(f"stfmr-lab: error: {e}", file=sys.stderr)
+        return 1
+    _say(f"run file: {path}")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from stfmr_lab.station import load_station, open_station
+
+    cfg = load_station(args.station)
+    st = open_station(cfg, sim=args.sim, strict=False)
+    try:
+        ids = st.identify()
+    finally:
+        st.close()
+    bad = 0
+    for role, inst in cfg["instruments"].items():
+        ident = ids.get(role, "")
+        ok = not ident.startswith(("NO ANSWER", "NOT OPEN"))
+        bad += not ok
+        _say(f"{'ok ' if ok else 'BAD'} {role:14s} {inst['model']:15s} {inst['address']:22s} {ident}")
+    _say(f"{len(cfg['instruments']) - bad} of {len(cfg['instruments'])} instruments answer" + (" (simulated)" if args.sim else ""))
+    return 0 if bad == 0 else 1
+
+
+def _cmd_analyze(args) -> int:
+    from stfmr_lab.analysis.report import analyze_to_report
+
+    paths = analyze_to_report(args.file, args.report)
+    for label, p in paths.items():
+        _say(f"{label}: {p}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
-    import matplotlib
+    from stfmr_lab.config import load_run_config, packaged_example
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
+    out_dir = Path(args.out)
+    cfg_path = packaged_example("paper_map.yaml")
+    rc = load_run_config(cfg_path, sim=True)
+    ns = argparse.Namespace(config=rc, sim=True, out=str(out_dir / "paper_map.h5"), resume=None)
+    code = _run_prepared(ns)
+    if code != 0:
+        return code
+    try:
+        from stfmr_lab.analysis.report import analyze_to_report
+    except ImportError:
+        return 0
+    paths = analyze_to_report(ns.result, out_dir / "report")
+    _say("outputs:")
+    _say(f"  run file: {ns.result}")
+    for label, p in paths.items():
+        _say(f"  {label}: {p}")
+    return 0
 
-    from stfmr_lab.physics import DeviceModel
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model = DeviceModel.preset("paper")
-    f = np.linspace(7.6e9, 9.6e9, 401)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for i_a in (-1e-4, 0.0, 1e-4):
-        v = model.voltage(model.theta(1000.0), i_a)
-        ax.plot(f / 1e9, 1e3 * model.vmix(f, 1000.0, i_a, -10.0), label=f"I = {i_a * 1e3:+.2f} mA (V = {v:+.2f} V)")
-    ax.set_xlabel("frequency (GHz)")
-    ax.set_ylabel("Vmix (mV)")
-    ax.set_title("paper-preset junction, H = 1 kOe, -10 dBm")
-    ax.legend()
-    fig.tight_layout()
-    path = out / "spectra.png"
-    fig.savefig(path, dpi=120)
-    print(f"figure: {path}")
+def _run_prepared(ns) -> int:
+    from stfmr_lab.runner import RunAborted, RunFailed, estimate_bench_time_s, fmt_duration, prepare, run
+
+    rc, out = prepare(ns.config, sim=ns.sim, out=ns.out)
+    _say(
+        f"{rc.name}: {len(rc.plan.spectra)} spectra + {len(rc.plan.iv_sweeps)} I-V sweeps, {rc.plan.points} points; "
+        f"expected bench time {fmt_duration(estimate_bench_time_s(rc))} (simulated, virtual clock)"
+    )
+    try:
+        ns.result = run(rc, sim=ns.sim, out=out, progress=True, say=_say, handle_signals=True)
+    except RunAborted as e:
+        print(f"stfmr-lab: {e}", file=sys.stderr)
+        return 130
+    except RunFailed as e:
+        print(f"stfmr-lab: error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -48,10 +115,37 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="run the paper map on the simulated bench and analyse it")
     d.add_argument("--out", default="demo_output", help="output folder (default: demo_output)")
     d.set_defaults(func=_cmd_demo)
+    r = sub.add_parser("run", help="headless run of a measurement config")
+    r.add_argument("config", help="run config (YAML)")
+    r.add_argument("--sim", action="store_true", help="simulated bench (pyvisa-sim twins + virtual device)")
+    r.add_argument("--out", help="run file (.h5); never overwritten")
+    r.add_argument("--resume", help="continue this interrupted run file")
+    r.set_defaults(func=_cmd_run)
+    a = sub.add_parser("analyze", help="fits, calibrations, torkances, damping, figures")
+    a.add_argument("file", help="run file (.h5)")
+    a.add_argument("--report", help="folder for figures, tables and the summary")
+    a.set_defaults(func=_cmd_analyze)
+    c = sub.add_parser("check", help="identify every instrument of a station file")
+    c.add_argument("station", help="station file (YAML)")
+    c.add_argument("--sim", action="store_true", help="check the simulated twins instead")
+    c.set_defaults(func=_cmd_check)
+    g = sub.add_parser("gui", help="the bench GUI")
+    g.add_argument("config", nargs="?", help="run config to load (YAML)")
+    g.add_argument("--sim", action="store_true", help="simulated bench (real time)")
+    g.set_defaults(func=_cmd_gui)
     return p
 
 
+def _cmd_gui(args) -> int:
+    from stfmr_lab.gui.app import main as gui_main
+
+    return gui_main(config=args.config, sim=args.sim)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from stfmr_lab.schema import ConfigError
+    from stfmr_lab.storage import StorageError
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -59,12 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     try:
         return args.func(args)
-    except BadInput as e:
-        print(f"stfmr-lab: error: {e}", file=sys.stderr)
+    except (BadInput, ConfigError, StorageError, ConnectionError) as e:
+        print(f"stfmr-lab: error: {_one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("stfmr-lab: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
 
 
 if __name__ == "__main__":

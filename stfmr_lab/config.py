@@ -138,7 +138,7 @@ CHOP = Map(
 
 
 class _Measurements:
-    default = None
+    default = MISSING
 
     def check(self, path, value):
         if not isinstance(value, list) or not value:
@@ -299,7 +299,7 @@ def _order_biases(biases: list[Bias], order: str) -> list[Bias]:
         return sorted(biases, key=lambda b: -b.value)
     if order == "alternating":
         # 0, +1, -1, +2, -2, ...: drift does not alias into the bias dependence
-        s = sorted(biases, key=lambda b: (abs(b.value), -b.value))
+        s = sorted(biases, key=lambda b: (round(abs(b.value), 12), -b.value))
         return s
     return sorted(biases, key=lambda b: b.value)
 

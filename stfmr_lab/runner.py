@@ -160,12 +160,14 @@ def run(
     say=None,
     stream=None,
     handle_signals: bool = False,
+    stop_event: threading.Event | None = None,
 ) -> Path:
     """Run a measurement config headless; return the path of the run file.
 
     ``config``: a YAML path, a mapping or a ``RunConfig``. ``sim``: use the simulated bench.
     ``out``: run file path (never overwritten: a taken name gets a suffix).
     ``resume``: continue an interrupted run file from its first missing sweep.
+    ``stop_event``: set it (from any thread) to stop the run cleanly (status "aborted").
     Raises ``ConfigError`` (bad input, nothing opened), ``RunAborted`` or ``RunFailed``.
     """
     from stfmr_lab.procedures import RunConfigProcedure
@@ -197,7 +199,7 @@ def run(
     if progress:
         proc.stream.subscribe(ProgressLine(rc))
 
-    stop = threading.Event()
+    stop = stop_event or threading.Event()
     old_handlers = {}
     if handle_signals and threading.current_thread() is threading.main_thread():
 

@@ -148,12 +148,27 @@ class OneOf:
 
     def check(self, path: str, value):
         errors = []
-        for opt in self.options:
+        for opt in self._ranked(value):
             try:
                 return opt.check(path, value)
             except ConfigError as e:
                 errors.append(str(e))
-        raise ConfigError(errors[-1] if len(errors) == 1 else f"{path}: expected {self.what}; {errors[-1].split(': ', 1)[-1]}")
+        if isinstance(value, dict) and errors:
+            return_msg = errors[0]  # the option whose keys fit best
+            raise ConfigError(return_msg)
+        raise ConfigError(f"{path}: expected {self.what}")
+
+    def _ranked(self, value):
+        """Options in order of fit: for a mapping, the Map sharing most keys first."""
+        if not isinstance(value, dict):
+            return list(self.options)
+
+        def score(opt):
+            if isinstance(opt, Map):
+                return -len(set(value) & set(opt.fields))
+            return 1
+
+        return sorted(self.options, key=score)
 
 
 def _join(path: str, key: str) -> str:

@@ -259,6 +259,16 @@ class RunFile:
             self._journal.flush()
             os.fsync(self._journal.fileno())
 
+    def write_settings(self, role: str, settings: dict, group: str = "settings") -> None:
+        """(Re)write ``/entry/instrument/<role>/<group>`` attributes (e.g. after configuration)."""
+        inst = self.h5["entry"]["instrument"]
+        g = inst.require_group(role)
+        sub = g.require_group(group)
+        sub.attrs["NX_class"] = "NXcollection"
+        for k, v in settings.items():
+            sub.attrs[k] = _attr(v)
+        self.h5.flush()
+
     def set_attrs(self, **attrs) -> None:
         for k, v in attrs.items():
             self.h5["entry"].attrs[k] = _attr(v)

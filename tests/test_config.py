@@ -1,0 +1,131 @@
+"""Run-config and station-file validation: one-line errors naming the key."""
+
+import copy
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stfmr_lab.config import build_plan, load_run_config, validate_run_config
+from stfmr_lab.schema import ConfigError
+from stfmr_lab.station import validate_station
+from tests.conftest import EXAMPLES
+from tests.small_config import small_map
+
+
+def test_paper_map_example_is_valid_and_big_enough():
+    rc = load_run_config(EXAMPLES / "paper_map.yaml")
+    maps = [s for s in rc.plan.spectra if s.kind == "resonance"]
+    fields = {s.field_oe for s in maps}
+    biases = {s.bias.value for s in maps}
+    assert len(fields) >= 3 and len(biases) >= 11
+    assert min(biases) == -0.5 and max(biases) == 0.5
+    assert all(s.points >= 101 for s in maps)
+    assert len(rc.plan.iv_sweeps) >= 5  # hard-axis at each field + P + AP
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda c: c.update(bogus=1), "bogus: unknown key"),
+        (lambda c: c["lockin"].update(time_constant_s="fast"), "lockin.time_constant_s: expected a number"),
+        (lambda c: c["lockin"].update(time_constant_s=float("nan")), "lockin.time_constant_s: must be finite"),
+        (lambda c: c["lockin"].update(slope_db_oct=10), "slope_db_oct"),
+        (lambda c: c.update(rf_power_dbm=5.0), "rf power 5 dBm above the station limit"),
+        (lambda c: c["measurements"][1].update(fields_oe={"start": 1200, "stop": 800, "points": 3}), "stop (800) must be above start"),
+        (lambda c: c["measurements"][1].update(fields_oe=[]), "fields_oe"),
+        (lambda c: c["measurements"][1].update(fields_oe=[5000]), "beyond the station limit"),
+        (lambda c: c["measurements"][1].update(type="mapp"), "measurements[1].type: 'mapp' is not one of"),
+        (lambda c: c["measurements"][1].pop("frequency"), "measurements[1].frequency: required key is missing"),
+        (lambda c: c["measurements"][1]["frequency"].update(points=1), "points: 1 is below the minimum 2"),
+        (lambda c: c.update(measurements=[]), "measurements: expected a non-empty list"),
+        (lambda c: c["device"].update(alpha=-1), "device.alpha"),
+        (lambda c: c["device"].update(nonsense=1), "device.nonsense: unknown key"),
+        (lambda c: c["simulation"].update(seed=-3), "simulation.seed"),
+        (lambda c: c.update(station="/nonexistent/station.yaml"), "no such file"),
+    ],
+)
+def test_bad_configs_say_what_and_where(mutate, message):
+    cfg = copy.deepcopy(small_map())
+    mutate(cfg)
+    with pytest.raises(ConfigError) as e:
+        validate_run_config(cfg)
+    assert message in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_device_and_simulation_read_only_with_sim():
+    cfg = small_map(device={"alpha": -1})
+    with pytest.raises(ConfigError):
+        validate_run_config(cfg, sim=True)
+    validate_run_config(cfg, sim=False)  # real bench: the virtual device is ignored
+
+
+def test_station_file_errors():
+    st = yaml.safe_load((EXAMPLES / "station.yaml").read_text())
+    bad = copy.deepcopy(st)
+    bad["instruments"]["lockin"]["model"] = "sr999"
+    with pytest.raises(ConfigError, match="station.instruments.lockin.model: 'sr999' is not one of sr830, sr860"):
+        validate_station(bad)
+    bad = copy.deepcopy(st)
+    bad["instruments"]["dc"]["address"] = bad["instruments"]["lockin"]["address"]
+    with pytest.raises(ConfigError, match="share one address"):
+        validate_station(bad)
+    bad = copy.deepcopy(st)
+    bad["limits"]["compliance_v"] = 0.5
+    with pytest.raises(ConfigError, match="compliance_v"):
+        validate_station(bad)
+
+
+def test_alternating_bias_order():
+    cfg = small_map()
+    cfg["measurements"][1]["biases_v"] = {"start": -0.2, "stop": 0.2, "points": 5}
+    plan = build_plan(validate_run_config(cfg).data)
+    first_field = [s.bias.value for s in plan.spectra if s.field_oe == 900]
+    assert first_field == pytest.approx([0.0, 0.1, -0.1, 0.2, -0.2])
+
+
+# any YAML-ish value anywhere: the validator answers with ConfigError or a valid config, never a traceback
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(cfg, prefix=()):
+    if isinstance(cfg, dict):
+        for k, v in cfg.items():
+            yield prefix + (k,)
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(cfg, list):
+        for k, v in enumerate(cfg):
+            yield prefix + (k,)
+            yield from _paths(v, prefix + (k,))
+
+
+_ALL_PATHS = list(_paths(small_map()))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=st.sampled_from(_ALL_PATHS), value=_values)
+def test_validator_never_crashes(path, value):
+    cfg = copy.deepcopy(small_map())
+    node = cfg
+    for k in path[:-1]:
+        node = node[k]
+    node[path[-1]] = value
+    try:
+        validate_run_config(cfg)
+    except ConfigError as e:
+        assert str(e) and "\n" not in str(e)
+
+
+@settings(max_examples=100, deadline=None)
+@given(value=_values)
+def test_validator_never_crashes_on_any_top_level(value):
+    try:
+        validate_run_config(value)
+    except ConfigError:
+        pass

@@ -1,0 +1,134 @@
+"""The run file: contract layout attribute by attribute, never overwrite, crash survival."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import h5py
+import numpy as np
+import pytest
+
+from stfmr_lab.runner import run
+from stfmr_lab.storage import JOURNAL_SUFFIX, RunFile, StorageError, free_name, read_run
+from stfmr_lab.units import COLUMNS
+from tests.small_config import small_map
+
+CONTRACT_COLUMNS = {
+    "frequency": "Hz", "field": "Oe", "field_angle": "deg", "bias_current": "A", "bias_voltage": "V",
+    "rf_power": "dBm", "lockin_x": "V", "lockin_y": "V", "vmix": "V", "time": "s", "spectrum": "",
+}
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    return run(small_map(), sim=True, out=tmp_path_factory.mktemp("run") / "small.h5")
+
+
+def test_layout_follows_the_contract(small_run):
+    with h5py.File(small_run, "r") as f:
+        assert f.attrs["NX_class"] == "NXroot"
+        assert f.attrs["default"] == "entry"
+        assert f.attrs["program"] == "stfmr-lab"
+        assert f.attrs["program_version"]
+        e = f["entry"]
+        assert e.attrs["NX_class"] == "NXentry"
+        for key in ("start_time", "end_time"):
+            assert "T" in e.attrs[key]  # ISO 8601
+        assert e.attrs["status"] == "complete"
+        assert "stfmr_lab.procedures" in e.attrs["procedure"]
+        assert "measurements:" in e.attrs["config"]
+        for role in ("source", "dc", "lockin", "magnet_supply", "gaussmeter"):
+            g = e["instrument"][role]
+            assert g.attrs["identification"]
+            assert g.attrs["model"]
+            assert len(g["settings"].attrs) > 0
+        assert e["instrument"]["lockin"]["settings"].attrs["time_constant_s"] == pytest.approx(0.03)
+        s = e["sample"]
+        assert s["name"][()].decode() == "test junction"
+        for key in ("r_p_ohm", "tmr0", "alpha", "ms_vol_emu", "meff_4pi_oe", "z0_ohm", "loss_db_0", "loss_db_per_ghz"):
+            assert key in s.attrs
+        assert s.attrs["alpha"] == pytest.approx(0.0095)
+        d = e["data"]
+        assert d.attrs["NX_class"] == "NXdata"
+        assert d.attrs["signal"] == "vmix"
+        n = d["vmix"].shape[0]
+        assert n == 246
+        for name, unit in CONTRACT_COLUMNS.items():
+            assert d[name].shape == (n,), name
+            assert d[name].attrs["units"] == unit, name
+            assert d[name].ndim == 1 and d[name].maxshape == (None,)
+        assert np.all(np.diff(d["time"][()]) > 0)
+        assert set(d["field_angle"][()]) == {90.0}
+        assert np.allclose(d["vmix"][()], d["lockin_x"][()] * np.pi / np.sqrt(2))
+    assert not os.path.exists(str(small_run) + JOURNAL_SUFFIX)  # all in the file: journal gone
+
+
+def test_never_overwrites(tmp_path):
+    target = tmp_path / "r.h5"
+    target.write_bytes(b"precious")
+    p1 = run(small_map(measurements=small_map()["measurements"][:1]), sim=True, out=target)
+    assert p1 == tmp_path / "r-1.h5"
+    assert target.read_bytes() == b"precious"
+    p2 = run(small_map(measurements=small_map()["measurements"][:1]), sim=True, out=target)
+    assert p2 == tmp_path / "r-2.h5"
+    assert free_name(target) == tmp_path / "r-3.h5"
+
+
+def test_unwritable_output_is_refused_before_the_run(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        with pytest.raises(StorageError, match="not writable"):
+            run(small_map(), sim=True, out=ro / "x.h5")
+    finally:
+        ro.chmod(0o700)
+    with pytest.raises(StorageError, match=".h5"):
+        run(small_map(), sim=True, out=tmp_path / "x.csv")
+
+
+WRITER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from stfmr_lab.storage import RunFile
+    rf = RunFile.create(sys.argv[1], procedure="test", config_yaml="x: 1", instruments={}, sample={"name": "s"})
+    n = int(sys.argv[2])
+    for k in range(n):
+        rf.append("data", {"frequency_hz": 1e9 + k, "field_oe": 1.0, "field_angle_deg": 90.0, "bias_current_a": 0.0,
+            "bias_voltage_v": 0.0, "rf_power_dbm": -10.0, "lockin_x_v": k * 1e-6, "lockin_y_v": 0.0,
+            "vmix_v": k * 2e-6, "time_s": float(k), "spectrum": k // 100, "overload": 0, "sensitivity_v": 1e-3})
+        if k % 100 == 99:
+            rf.flush()
+    print("acknowledged", n, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+@pytest.mark.parametrize("n", [1, 250, 1337])
+def test_sigkill_loses_no_acknowledged_point(tmp_path, n):
+    path = tmp_path / "k.h5"
+    proc = subprocess.run([sys.executable, "-c", WRITER, str(path), str(n)], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL
+    assert f"acknowledged {n}" in proc.stdout
+    d = read_run(path)
+    assert d.status == "interrupted"
+    assert len(d.data["frequency"]) == n
+    assert np.array_equal(d.data["frequency"], 1e9 + np.arange(n))
+    assert d.recovered_points == n - (n // 100) * 100 if n >= 100 else n
+    # resume writes the journal's points into the file
+    rf = RunFile.resume(path)
+    rf.close("aborted", safe_state="verified")
+    with h5py.File(path, "r") as f:
+        assert f["entry"]["data"]["frequency"].shape == (n,)
+        assert f["entry"].attrs["resumed"] == 1
+
+
+def test_columns_carry_units_in_python_names():
+    for name, (py, unit, _dtype, _doc) in COLUMNS.items():
+        if unit:
+            assert py.endswith("_" + {"Hz": "hz", "Oe": "oe", "deg": "deg", "A": "a", "V": "v", "dBm": "dbm", "s": "s"}[unit]), name
