@@ -135,7 +135,7 @@ class StfmrProcedure(Procedure):
         self.outcome = "running"
         self.safe_state = ""
         self.error: BaseException | None = None
-        self.skip_until: dict[str, int] = {}
+        self.done: ResumeState | None = None  # what an interrupted file already holds
         super().__init__(*args, **kwargs)
 
     # ------------------------------------------------------------------ pymeasure hooks
@@ -157,7 +157,8 @@ class StfmrProcedure(Procedure):
                 self.run_config, sim=self.sim, out=Path(out), stream=self.stream, say=self.say, resume=self.resume_path
             )
         ctx = self.ctx
-        ctx.t0 = ctx.station.clock.now()
+        # bench time continues from the last recorded point when resuming
+        ctx.t0 = ctx.station.clock.now() - (self.done.last_time_s + 1.0 if self.done is not None else 0.0)
         self.stream.emit("start", {"path": str(ctx.runfile.path), "config": self.run_config, "station": ctx.station})
         self._configure()
         # the settings the run uses, read back from the instruments after configuration
@@ -192,7 +193,7 @@ class StfmrProcedure(Procedure):
         total = plan.points
         self.stream.emit("message", f"{len(plan.order)} sweeps, {total} points")
         for item in plan.order:
-            if self._already_done(item):
+            if self.done is not None and self.done.complete(item):
                 continue
             if self.stopping():
                 raise Aborted("stop requested")
@@ -208,11 +209,6 @@ class StfmrProcedure(Procedure):
             errors = self._instrument_errors()
             if errors:
                 raise RuntimeError("instrument error queue: " + "; ".join(errors))
-
-    def _already_done(self, item) -> bool:
-        """On resume: sweeps fully present in the file are skipped."""
-        table = "dvdi_sweeps" if isinstance(item, IVSweep) else "spectra"
-        return item.index < self.skip_until.get(table, 0)
 
     def _instrument_errors(self) -> list[str]:
         out = []
@@ -322,9 +318,11 @@ class StfmrProcedure(Procedure):
         g.set_frequency(float(item.frequencies_hz[0]))
         g.rf_on()
         angle = st.field.field_angle_deg
-        self._record("spectra", self._spectrum_row(item, angle))
+        skip = self.done.points(item) if self.done is not None else 0
+        if not (self.done is not None and self.done.started(item)):
+            self._record("spectra", self._spectrum_row(item, angle))
         clock.sleep(max(self.settle_s, self.settle_min_s))
-        for f in item.frequencies_hz:
+        for f in item.frequencies_hz[skip:]:
             if self.stopping():
                 raise Aborted("stop requested")
             g.set_frequency(float(f))
@@ -349,8 +347,10 @@ class StfmrProcedure(Procedure):
         g.set_frequency(item.frequency_hz)
         g.rf_on()
         angle = st.field.field_angle_deg
-        self._record("spectra", self._spectrum_row(item, angle))
-        for h_set in item.fields_oe:
+        skip = self.done.points(item) if self.done is not None else 0
+        if not (self.done is not None and self.done.started(item)):
+            self._record("spectra", self._spectrum_row(item, angle))
+        for h_set in item.fields_oe[skip:]:
             if self.stopping():
                 raise Aborted("stop requested")
             h = g.field_to(float(h_set))
@@ -375,17 +375,23 @@ class StfmrProcedure(Procedure):
         else:
             h = self._set_axis_and_field("hard", item.field_oe)
         angle = st.field.field_angle_deg
-        self._record(
-            "dvdi_sweeps",
-            {"index": item.index, "label": DVDI_LABELS[item.label], "field_target_oe": item.field_oe, "field_angle_deg": angle},
-        )
+        if not (self.done is not None and self.done.started(item)):
+            self._record(
+                "dvdi_sweeps",
+                {"index": item.index, "label": DVDI_LABELS[item.label], "field_target_oe": item.field_oe, "field_angle_deg": angle},
+            )
         # from zero outwards, each branch stopping where |V| passes the sweep's voltage limit
         currents = np.asarray(item.currents_a, dtype=float)
         branches = (np.sort(currents[currents >= 0]), -np.sort(-currents[currents < 0]))
+        step = float(np.min(np.abs(np.diff(np.sort(currents))))) if len(currents) > 1 else 1e-9
         for branch in branches:
+            if self.done is not None and self.done.branch_finished(item, branch, step):
+                continue
             for current in branch:
                 if self.stopping():
                     raise Aborted("stop requested")
+                if self.done is not None and self.done.measured_current(item, current, step):
+                    continue
                 v, i = g.bias_to_current(float(current))
                 self._record(
                     "dvdi",
@@ -396,6 +402,61 @@ class StfmrProcedure(Procedure):
                     break
             g.bias_to_current(0.0, measure=False)
         g.bias_to_current(0.0, measure=False)
+
+
+class ResumeState:
+    """What an interrupted run file holds, per sweep of the plan (for ``--resume``)."""
+
+    def __init__(self, run_data, plan):
+        d = run_data.tables
+        self._counts = {}
+        spec = d["data"]["spectrum"]
+        for item in plan.spectra:
+            self._counts[("s", item.index)] = int(np.count_nonzero(spec == item.index))
+        self._started = {("s", int(k)) for k in d["spectra"]["index"]} | {("iv", int(k)) for k in d["dvdi_sweeps"]["index"]}
+        self._iv = {}
+        for item in plan.iv_sweeps:
+            sel = d["dvdi"]["sweep"] == item.index
+            self._iv[item.index] = (d["dvdi"]["bias_current"][sel], d["dvdi"]["bias_voltage"][sel])
+        times = np.concatenate([d["data"]["time"], d["dvdi"]["time"]])
+        self.last_time_s = float(times.max()) if times.size else 0.0
+        # every sweep before the last one started is complete (sweeps run in plan order)
+        order = [("iv" if isinstance(it, IVSweep) else "s", it.index) for it in plan.order]
+        started = [k for k, key in enumerate(order) if key in self._started]
+        self._last_started = max(started) if started else -1
+        self._order = order
+        self.points_present = int(spec.size) + int(d["dvdi"]["sweep"].size)
+
+    def started(self, item) -> bool:
+        return (("iv" if isinstance(item, IVSweep) else "s"), item.index) in self._started
+
+    def points(self, item) -> int:
+        return self._counts.get(("s", item.index), 0)
+
+    def complete(self, item) -> bool:
+        key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+        pos = self._order.index(key)
+        if pos < self._last_started:
+            return True
+        if isinstance(item, IVSweep) or pos > self._last_started:
+            return False
+        return self.points(item) >= item.points
+
+    def measured_current(self, item, current, step) -> bool:
+        i_rec, _ = self._iv.get(item.index, (np.zeros(0), np.zeros(0)))
+        return bool(np.any(np.abs(i_rec - current) < 0.25 * step))
+
+    def branch_finished(self, item, branch, step) -> bool:
+        """A branch already stopped at the voltage limit, or fully measured."""
+        i_rec, v_rec = self._iv.get(item.index, (np.zeros(0), np.zeros(0)))
+        if branch.size == 0 or i_rec.size == 0:
+            return False
+        inb = np.zeros(i_rec.shape, bool)
+        for c in branch:
+            inb |= np.abs(i_rec - c) < 0.25 * step
+        if np.any(np.abs(v_rec[inb]) >= item.max_voltage_v):
+            return True
+        return all(self.measured_current(item, c, step) for c in branch)
 
 
 def _nearest(table, value):

@@ -180,15 +180,21 @@ def run(
     proc.run_config = rc
     proc.sim = sim
     if resume is not None:
-        resume = Path(resume)
-        done = read_run(resume)
-        if done.attrs.get("config", "").strip() and yaml_equal(done.attrs["config"], rc.text) is False:
-            from stfmr_lab.schema import ConfigError
+        from stfmr_lab.procedures.base import ResumeState
+        from stfmr_lab.schema import ConfigError
 
+        resume = Path(resume)
+        try:
+            done = read_run(resume)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"resume {resume}: {e}") from None
+        if done.attrs.get("status") == "complete":
+            raise ConfigError(f"resume {resume}: the run is complete; nothing to resume")
+        if yaml_equal(done.attrs.get("config", ""), rc.text) is not True:
             raise ConfigError(f"resume {resume}: the file was measured with a different config")
         proc.resume_path = resume
-        proc.skip_until = _complete_sweeps(done, rc)
-        say(f"resuming {resume}: {proc.skip_until['spectra']} spectra and {proc.skip_until['dvdi_sweeps']} I-V sweeps already complete")
+        proc.done = ResumeState(done, rc.plan)
+        say(f"resuming {resume}: {proc.done.points_present} points already measured ({done.status})")
     else:
         target = free_name(out)
         if target != out:
@@ -249,25 +255,3 @@ def yaml_equal(a: str, b: str):
         return None
 
 
-def _complete_sweeps(done, rc: RunConfig) -> dict[str, int]:
-    """How many leading sweeps of the plan are fully in the file (resume point)."""
-    import numpy as np
-
-    out = {}
-    spec_idx = done.tables["data"]["spectrum"]
-    n_spec = 0
-    for item in rc.plan.spectra:
-        if int(np.count_nonzero(spec_idx == item.index)) == item.points:
-            n_spec += 1
-        else:
-            break
-    out["spectra"] = n_spec
-    iv_idx = done.tables["dvdi"]["sweep"]
-    n_iv = 0
-    for item in rc.plan.iv_sweeps:
-        if int(np.count_nonzero(iv_idx == item.index)) == item.points:
-            n_iv += 1
-        else:
-            break
-    out["dvdi_sweeps"] = n_iv
-    return out
