@@ -314,7 +314,7 @@ class StfmrProcedure(Procedure):
         clock = st.clock
         h = self._set_axis_and_field(item.axis, item.field_oe)
         v, i = self._set_bias(item.bias)
-        g.set_power(item.power_dbm)
+        g.set_power(item.power_dbm, float(item.frequencies_hz[0]))
         g.set_frequency(float(item.frequencies_hz[0]))
         g.rf_on()
         angle = st.field.field_angle_deg
@@ -343,7 +343,7 @@ class StfmrProcedure(Procedure):
         clock = st.clock
         self._set_axis_and_field(item.axis, float(item.fields_oe[0]))
         v, i = self._set_bias(item.bias)
-        g.set_power(item.power_dbm)
+        g.set_power(item.power_dbm, item.frequency_hz)
         g.set_frequency(item.frequency_hz)
         g.rf_on()
         angle = st.field.field_angle_deg

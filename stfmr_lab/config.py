@@ -379,6 +379,16 @@ def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
                 raise ConfigError(f"{where}: bias {b.value:g} V beyond the station limit {lim['max_bias_voltage_v']:g} V")
             if not b.is_voltage and abs(b.value) > lim["max_bias_current_a"]:
                 raise ConfigError(f"{where}: bias {b.value:g} A beyond the station limit {lim['max_bias_current_a']:g} A")
+        if isinstance(item, (FreqSweep, FieldSweep)):
+            p = station_cfg["path"]
+            f_lo = float(np.min(item.frequencies_hz)) if isinstance(item, FreqSweep) else item.frequency_hz
+            if "loss_db_0" in p:  # worst case: the lowest frequency loses least
+                at_device = item.power_dbm - (p["loss_db_0"] + p["loss_db_per_ghz"] * f_lo / 1e9)
+                if at_device > lim["max_rf_power_at_device_dbm"]:
+                    raise ConfigError(
+                        f"{where}: rf power at the device {at_device:.1f} dBm above the station limit "
+                        f"{lim['max_rf_power_at_device_dbm']:g} dBm"
+                    )
         if isinstance(item, FreqSweep):
             f = item.frequencies_hz
             if f.min() < lim["min_frequency_hz"] or f.max() > lim["max_frequency_hz"]:

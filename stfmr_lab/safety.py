@@ -29,6 +29,7 @@ class Limits:
     max_bias_step_a: float = 5.0e-6
     bias_step_dwell_s: float = 0.02
     max_rf_power_dbm: float = 0.0
+    max_rf_power_at_device_dbm: float = -5.0
     max_field_oe: float = 3000.0
     min_frequency_hz: float = 1e9
     max_frequency_hz: float = 20e9
@@ -48,6 +49,13 @@ class Limits:
     def check_power(self, power_dbm: float) -> None:
         if not math.isfinite(power_dbm) or power_dbm > self.max_rf_power_dbm:
             raise SafetyError(f"rf power: {power_dbm:g} dBm above the station limit {self.max_rf_power_dbm:g} dBm")
+
+    def check_power_at_device(self, power_at_device_dbm: float, frequency_hz: float) -> None:
+        if power_at_device_dbm > self.max_rf_power_at_device_dbm:
+            raise SafetyError(
+                f"rf power at the device: {power_at_device_dbm:.2f} dBm at {frequency_hz / 1e9:.3f} GHz above the "
+                f"station limit {self.max_rf_power_at_device_dbm:g} dBm"
+            )
 
     def check_field(self, field_oe: float) -> None:
         if not math.isfinite(field_oe) or abs(field_oe) > self.max_field_oe:
@@ -154,12 +162,24 @@ class Guard:
         return v0, i0
 
     # ------------------------------------------------------------------ RF
-    def set_power(self, power_dbm: float) -> None:
+    def _check_at_device(self, power_dbm: float, frequency_hz: float) -> None:
+        path = self.station.path
+        if path is not None:
+            self.limits.check_power_at_device(float(path.power_at_device_dbm(frequency_hz, power_dbm)), frequency_hz)
+
+    def set_power(self, power_dbm: float, frequency_hz: float | None = None) -> None:
+        """Set the source power; checked at the source and, through the path, at the device."""
         self.limits.check_power(power_dbm)
+        f = frequency_hz if frequency_hz is not None else self.source.get_frequency_hz()
+        self._check_at_device(power_dbm, f)
+        self._power_dbm = power_dbm
         self.source.set_power_dbm(power_dbm)
 
     def set_frequency(self, frequency_hz: float) -> None:
         self.limits.check_frequency(frequency_hz)
+        p = getattr(self, "_power_dbm", None)
+        if p is not None:
+            self._check_at_device(p, frequency_hz)
         self.source.set_frequency_hz(frequency_hz)
 
     def rf_on(self) -> None:

@@ -66,6 +66,7 @@ LIMITS = Map(
         "max_bias_step_a": Num(default=5.0e-6, min=1e-9, max=1e-2, doc="largest bias step in a ramp (A)"),
         "bias_step_dwell_s": Num(default=0.02, min=0.0, max=10.0, doc="wait after each bias ramp step (s)"),
         "max_rf_power_dbm": Num(default=0.0, min=-150.0, max=30.0, doc="largest source power (dBm)"),
+        "max_rf_power_at_device_dbm": Num(default=-5.0, min=-150.0, max=30.0, doc="largest power at the device (dBm)"),
         "max_field_oe": Num(default=3000.0, min=0.0, max=1e5, doc="largest |field| (Oe)"),
         "min_frequency_hz": Num(default=1e9, min=0.0, max=1e12),
         "max_frequency_hz": Num(default=20e9, min=0.0, max=1e12),

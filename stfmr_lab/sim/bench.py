@@ -133,8 +133,8 @@ class SimBench:
         self._gone.discard(resource)
         self.faults = [f for f in self.faults if not (f.role == role and f.kind == "vanish")]
 
-    def _apply_faults(self, resource: str, n: int, twin: Twin) -> bool:
-        """Return True when this query must get no reply."""
+    def _apply_faults(self, resource: str, n: int, twin: Twin):
+        """Return NoResponse (drop), garbage bytes, or False (answer normally)."""
         drop = False
         for f in self.faults:
             if self._resource_of.get(f.role) != resource:
@@ -148,7 +148,9 @@ class SimBench:
                 twin.push_error(f.message)
             elif f.kind == "overload" and n == f.at and isinstance(twin, LockinTwin):
                 twin.forced_overload += f.count
-        return drop
+            elif f.kind == "garbage" and f.at <= n < f.at + f.count:
+                return b"#\x7f3.1e-@@,,"
+        return NoResponse if drop else False
 
     # ------------------------------------------------------------------ message hooks
     def before_message(self, resource: str, query: bytes):
@@ -160,8 +162,9 @@ class SimBench:
         if b"?" in query:
             n = self._queries.get(resource, 0) + 1
             self._queries[resource] = n
-            if self._apply_faults(resource, n, twin):
-                return NoResponse
+            fault = self._apply_faults(resource, n, twin)
+            if fault is not False:
+                return fault
             fn = self._computed[resource].get(query)
             if fn is not None:
                 self.clock.advance(twin.query_cost_s.get(query, 0.0))
@@ -289,7 +292,7 @@ def simulation_schema():
     fault = Map(
         {
             "instrument": Str(choices=("source", "dc", "lockin", "magnet_supply", "gaussmeter")),
-            "kind": Str(choices=("timeout", "vanish", "error", "overload")),
+            "kind": Str(choices=("timeout", "vanish", "error", "overload", "garbage")),
             "at": Num(default=1, min=1, max=1e9, integer=True),
             "count": Num(default=1, min=1, max=1e9, integer=True),
         }

@@ -5,14 +5,16 @@ Kinds:
   gets no reply, so the driver's read times out;
 - ``vanish``: from the ``at``-th query on, the instrument answers nothing at all;
 - ``error``: at the ``at``-th query an entry is pushed onto the instrument's error queue;
-- ``overload``: from the ``at``-th query the lock-in reports an overload ``count`` times.
+- ``overload``: from the ``at``-th query the lock-in reports an overload ``count`` times;
+- ``garbage``: the ``at``-th query (and ``count - 1`` after it) is answered with noise
+  bytes instead of its reply (a truncated or corrupted transfer).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-KINDS = ("timeout", "vanish", "error", "overload")
+KINDS = ("timeout", "vanish", "error", "overload", "garbage")
 
 
 @dataclass
