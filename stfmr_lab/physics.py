@@ -200,6 +200,9 @@ class DeviceModel:
         theta = np.asarray(theta, dtype=float)
         v = self.voltage(theta, bias_current_a)
         a, b = self._coeffs(theta)
+        return self._d2v_dtheta_di_at(theta, v, a, b)
+
+    def _d2v_dtheta_di_at(self, theta, v, a, b):
         g = a + b * v**2
         s = np.sin(theta)
         dgp = self.g_p0 - self.g_ap0  # G_P - G_AP = dgp + dgq V^2
@@ -317,7 +320,14 @@ class DeviceModel:
 
     def vmix(self, frequency_hz, field_oe, bias_current_a, rf_power_dbm):
         """Noise-free mixing voltage Vmix (V) for a hard-axis field (|H| > Hk); broadcasts."""
-        f = np.asarray(frequency_hz, dtype=float)
+        return self.spectrum(field_oe, bias_current_a)(frequency_hz, rf_power_dbm)
+
+    def spectrum(self, field_oe, bias_current_a) -> "Spectrum":
+        """Everything of Vmix that does not depend on frequency and power, at H and I.
+
+        Returns a callable ``(frequency_hz, rf_power_dbm) -> Vmix``; evaluating many
+        frequencies at one field and bias costs only the Lorentzians and the path loss.
+        """
         omega_m, omega_perp = self.kittel(field_oe)
         theta = self.theta(field_oe)
         i = np.asarray(bias_current_a, dtype=float)
@@ -326,16 +336,19 @@ class DeviceModel:
         g = a + b * v**2
         r_d = 1.0 / g
         sigma = self._sigma(theta, v, omega_m, omega_perp)
-        irf2 = self.i_rf(f, rf_power_dbm, r_d) ** 2
         d2v_di2 = -(2.0 * b * v) / g**3
-        d2v_dth = self.d2v_dtheta_di(theta, i)
+        d2v_dth = self._d2v_dtheta_di_at(theta, v, a, b)
         par, perp = self.torkances_at(theta, v)
-        dpar_di = par * r_d * ERG_PER_J
-        dperp_di = perp * r_d * ERG_PER_J
-        x = (2 * np.pi * f - omega_m) / sigma
-        s = 1.0 / (1.0 + x * x)
-        amp = 0.5 * d2v_dth * irf2 * self.gamma / (2.0 * self.ms_vol_emu * sigma)
-        return 0.25 * d2v_di2 * irf2 + amp * (dpar_di * s - omega_perp * dperp_di * x * s)
+        amp = 0.5 * d2v_dth * self.gamma / (2.0 * self.ms_vol_emu * sigma)
+        return Spectrum(
+            self,
+            omega_m=omega_m,
+            sigma=sigma,
+            r_d=r_d,
+            background=0.25 * d2v_di2,
+            sym=amp * par * r_d * ERG_PER_J,
+            asym=-amp * omega_perp * perp * r_d * ERG_PER_J,
+        )
 
     def lockin_noise_v(self, time_constant_s, slope_db_oct):
         """RMS noise (V) of a lock-in output: e_n sqrt(ENBW) for the filter set."""
@@ -343,6 +356,29 @@ class DeviceModel:
             raise ValueError(f"slope_db_oct: must be one of {sorted(ENBW_FACTOR)}")
         enbw = ENBW_FACTOR[slope_db_oct] / float(time_constant_s)
         return self.noise_nv_rthz * 1e-9 * math.sqrt(enbw)
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Vmix at one field and bias as a function of frequency and power (``DeviceModel.spectrum``).
+
+    Vmix = (background + sym S + asym A) I_RF^2, with S, A the Lorentzians of the main mode.
+    """
+
+    model: DeviceModel
+    omega_m: np.ndarray
+    sigma: np.ndarray
+    r_d: np.ndarray
+    background: np.ndarray  # (1/4) d2V/dI2, V/A^2
+    sym: np.ndarray  # V/A^2
+    asym: np.ndarray  # V/A^2
+
+    def __call__(self, frequency_hz, rf_power_dbm):
+        f = np.asarray(frequency_hz, dtype=float)
+        irf2 = self.model.i_rf(f, rf_power_dbm, self.r_d) ** 2
+        x = (2 * np.pi * f - self.omega_m) / self.sigma
+        s = 1.0 / (1.0 + x * x)
+        return (self.background + self.sym * s + self.asym * x * s) * irf2
 
 
 # name: (low, high, low_open, high_open, meaning)

@@ -76,6 +76,8 @@ class SimBench:
         self.axis = axis
         self.easy_state = 1  # free layer +y (parallel) to start with
         self.faults: list[Fault] = list(faults or [])
+        self._spectrum_key = None
+        self._spectrum = None
         self._queries: dict[str, int] = {}
         self._gone: set[str] = set()
         self._drop: dict[str, int] = {}
@@ -249,10 +251,15 @@ class SimBench:
         m = self.model
         h = self.field_oe()
         if self.axis == "hard" and abs(h) > m.hk_oe:
-            try:
-                return float(m.vmix(f, h, i, p))
-            except ValueError:  # past the critical current: no steady precession to model
-                pass
+            key = (h, i)
+            if self._spectrum_key != key:  # field and bias change rarely; frequency every point
+                try:
+                    self._spectrum = m.spectrum(h, i)
+                except ValueError:  # past the critical current: no steady precession to model
+                    self._spectrum = None
+                self._spectrum_key = key
+            if self._spectrum is not None:
+                return float(self._spectrum(f, p))
         return float(m.background(f, self.theta(), i, p))
 
     def lockin_signal_x(self, lockin: LockinTwin) -> float:
