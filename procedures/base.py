@@ -184,6 +184,8 @@ class StfmrProcedure(Procedure):
         self.ctx.guard.prepare_bias()
         if st.field is not None:
             st.field.prepare()
+        self._lockin = li
+        self._sensitivity_v = li.get_sensitivity_v()
         tau = li.get_time_constant_s()
         self.settle_s = lc["settle_time_constants"] * tau
         self.settle_min_s = SETTLE_TAUS.get(int(lc["slope_db_oct"]), 10.0) * tau
@@ -280,9 +282,7 @@ class StfmrProcedure(Procedure):
 
     def _read_lockin(self):
         """(x, y, overload flag, sensitivity) with re-ranging on overload."""
-        st = self.ctx.station
-        li = st["lockin"]
-        clock = st.clock
+        li = self._lockin
         x, y = li.read_xy()
         flagged = 0
         while li.overloaded():
@@ -291,10 +291,11 @@ class StfmrProcedure(Procedure):
             if up is None:
                 break
             li.set_sensitivity_v(up)
+            self._sensitivity_v = li.get_sensitivity_v()
             self.stream.emit("message", f"lock-in overload: sensitivity up to {up:g} V")
-            clock.sleep(self.settle_s)
+            self.ctx.station.clock.sleep(self.settle_s)
             x, y = li.read_xy()
-        return x, y, flagged, li.get_sensitivity_v()
+        return x, y, flagged, self._sensitivity_v
 
     def _spectrum_row(self, item, field_angle):
         kinds = SPECTRUM_KINDS
@@ -314,24 +315,26 @@ class StfmrProcedure(Procedure):
         clock = st.clock
         h = self._set_axis_and_field(item.axis, item.field_oe)
         v, i = self._set_bias(item.bias)
+        set_frequency = g.frequency_setter(item.frequencies_hz, item.power_dbm)
         g.set_power(item.power_dbm, float(item.frequencies_hz[0]))
-        g.set_frequency(float(item.frequencies_hz[0]))
+        set_frequency(float(item.frequencies_hz[0]))
         g.rf_on()
         angle = st.field.field_angle_deg
         skip = self.done.points(item) if self.done is not None else 0
         if not (self.done is not None and self.done.started(item)):
             self._record("spectra", self._spectrum_row(item, angle))
         clock.sleep(max(self.settle_s, self.settle_min_s))
-        for f in item.frequencies_hz[skip:]:
+        settle, sleep = self.settle_s, clock.sleep
+        for f in item.frequencies_hz[skip:].tolist():
             if self.stopping():
                 raise Aborted("stop requested")
-            g.set_frequency(float(f))
-            clock.sleep(self.settle_s)
+            set_frequency(f)
+            sleep(settle)
             x, y, over, sens = self._read_lockin()
             self._record(
                 "data",
                 {
-                    "frequency_hz": float(f), "field_oe": h, "field_angle_deg": angle, "bias_current_a": i,
+                    "frequency_hz": f, "field_oe": h, "field_angle_deg": angle, "bias_current_a": i,
                     "bias_voltage_v": v, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y,
                     "vmix_v": x / LOCKIN_RMS_FACTOR, "time_s": self._now(), "spectrum": item.index,
                     "overload": over, "sensitivity_v": sens,

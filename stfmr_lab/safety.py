@@ -182,6 +182,30 @@ class Guard:
             self._check_at_device(p, frequency_hz)
         self.source.set_frequency_hz(frequency_hz)
 
+    def frequency_setter(self, frequencies_hz, power_dbm: float):
+        """Check a whole sweep's frequencies (range, power at the device) before anything moves;
+        return the setter to step through them without re-checking each point."""
+        import numpy as np
+
+        f = np.asarray(frequencies_hz, dtype=float)
+        for fk in (float(f.min()), float(f.max())):
+            self.limits.check_frequency(fk)
+        self.limits.check_power(power_dbm)
+        if self.station.path is not None:
+            at_device = np.asarray(self.station.path.power_at_device_dbm(f, power_dbm))
+            k = int(np.argmax(at_device))
+            self.limits.check_power_at_device(float(at_device[k]), float(f[k]))
+        allowed = set(f.tolist())
+        raw = self.source.set_frequency_hz
+
+        def set_frequency(frequency_hz: float) -> None:
+            if frequency_hz not in allowed:  # only the checked values
+                self.set_frequency(frequency_hz)
+            else:
+                raw(frequency_hz)
+
+        return set_frequency
+
     def rf_on(self) -> None:
         self.limits.check_power(self.source.get_power_dbm())
         self.source.set_rf_enabled(True)

@@ -112,7 +112,7 @@ class SimBench:
             yaml.safe_dump({"spec": "1.1", "resources": resources_}, fh)
 
     def resource_manager(self) -> pyvisa.ResourceManager:
-        return self.library.resource_manager()
+        return self.library.open_resource_manager()
 
     def close(self) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)

@@ -81,7 +81,8 @@ class CoupledSimLibrary(SimVisaLibrary):
             devices[resource] = device
         return devices
 
-    def resource_manager(self) -> pyvisa.ResourceManager:
+    def open_resource_manager(self) -> pyvisa.ResourceManager:
+        """A pyvisa ResourceManager on this library (its ``resource_manager`` attribute is pyvisa's)."""
         return pyvisa.ResourceManager(self)
 
 

@@ -1,0 +1,1 @@
+"""Speed benchmarks: each reports ratios against a baseline measured in the same process."""

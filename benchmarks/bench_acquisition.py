@@ -1,0 +1,182 @@
+"""Acquisition overhead on the simulated bench (virtual clock, no sleeping).
+
+Three ways to take the same points (one field, 5 biases x 401 frequencies):
+- floor: bare pyvisa sessions on the same coupled twins, the same three messages per
+  point as the procedure (set frequency, SNAP? 1,2, LIAS?), nothing else;
+- ours: ``stfmr_lab.run`` (validation, station, guard, procedure, journal + HDF5);
+- pymeasure stock: a plain pymeasure ``Procedure`` with the same loop through its ``Worker``
+  and CSV ``Results`` (stock pymeasure drivers).
+Run: ``python -m benchmarks.bench_acquisition``.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+FREQS = np.linspace(7.6e9, 9.6e9, 801)
+CURRENTS = [0.0, 5e-5, -5e-5, 1e-4, -1e-4]
+POINTS = len(FREQS) * len(CURRENTS)
+
+
+def station_config():
+    from stfmr_lab.station import validate_station
+
+    return validate_station(yaml.safe_load((REPO / "examples" / "station.yaml").read_text()))
+
+
+def run_config():
+    return {
+        "name": "bench",
+        "station": str(REPO / "examples" / "station.yaml"),
+        "simulation": {"noise": True, "seed": 1},
+        "lockin": {"time_constant_s": 0.03, "settle_time_constants": 15},
+        "field_to_zero_at_end": False,
+        "measurements": [
+            {"type": "map", "fields_oe": [1000.0], "biases_a": CURRENTS,
+             "frequency": {"start_hz": float(FREQS[0]), "stop_hz": float(FREQS[-1]), "points": len(FREQS)}}
+        ],
+    }
+
+
+def floor() -> float:
+    """Bare pyvisa queries through the same coupled twins: seconds for POINTS points."""
+    from stfmr_lab.sim.bench import build_bench
+
+    cfg = station_config()
+    bench = build_bench(cfg, {}, {"noise": True, "seed": 1})
+    rm = bench.resource_manager()
+    inst = {
+        role: rm.open_resource(c["address"], write_termination="\n", read_termination="\n")
+        for role, c in cfg["instruments"].items()
+    }
+    src, dc, li, mag = inst["source"], inst["dc"], inst["lockin"], inst["magnet_supply"]
+    mag.write("FUNC:MODE CURR")
+    mag.write("OUTP 1")
+    mag.write("CURR 4.0")
+    src.write(":POW:AMPL -10.00")
+    src.write(":PULM:STAT 1")
+    src.write(":OUTP 1")
+    dc.write(":SOUR:FUNC CURR")
+    dc.write(":OUTP 1")
+    t0 = time.perf_counter()
+    for i in CURRENTS:
+        dc.write(f":SOUR:CURR:LEV {i:.6e}")
+        for f in FREQS:
+            src.write(f":FREQ:CW {f:.3f}")
+            bench.clock.sleep(0.45)
+            x, y = (float(v) for v in li.query("SNAP? 1,2").split(","))
+            int(li.query("LIAS?"))
+    dt = time.perf_counter() - t0
+    bench.close()
+    return dt
+
+
+def ours(tmp: Path) -> float:
+    from stfmr_lab.runner import run
+
+    t0 = time.perf_counter()
+    path = run(run_config(), sim=True, out=tmp / "ours.h5")
+    dt = time.perf_counter() - t0
+    from stfmr_lab.storage import read_run
+
+    assert len(read_run(path).data["vmix"]) == POINTS
+    return dt
+
+
+def pymeasure_stock(tmp: Path) -> float:
+    """The same sweep as a plain pymeasure Procedure + Worker + CSV Results."""
+    from pymeasure.adapters import VISAAdapter
+    from pymeasure.experiment import Procedure, Results, Worker
+    from pymeasure.instruments.agilent.agilent8257D import Agilent8257D
+    from pymeasure.instruments.keithley.keithley2400 import Keithley2400
+    from pymeasure.instruments.srs.sr830 import SR830
+
+    from stfmr_lab.sim.bench import build_bench
+
+    cfg = station_config()
+    bench = build_bench(cfg, {}, {"noise": True, "seed": 1})
+
+    def adapter(role):
+        return VISAAdapter(cfg["instruments"][role]["address"], visa_library=bench.library,
+                           write_termination="\n", read_termination="\n")
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        src = Agilent8257D(adapter("source"))
+    dc = Keithley2400(adapter("dc"))
+    li = SR830(adapter("lockin"))
+    mag = VISAAdapter(cfg["instruments"]["magnet_supply"]["address"], visa_library=bench.library,
+                      write_termination="\n", read_termination="\n")
+
+    class Sweep(Procedure):
+        DATA_COLUMNS = ["Frequency (Hz)", "Bias current (A)", "X (V)", "Y (V)"]
+
+        def startup(self):
+            mag.write("FUNC:MODE CURR")
+            mag.write("OUTP 1")
+            mag.write("CURR 4.0")
+            src.write(":POW:AMPL -10.00")
+            src.write(":PULM:STAT 1")
+            src.write(":OUTP 1")
+            dc.write(":SOUR:FUNC CURR")
+            dc.write(":OUTP 1")
+
+        def execute(self):
+            for i in CURRENTS:
+                dc.write(f":SOUR:CURR:LEV {i:.6e}")
+                for f in FREQS:
+                    src.write(f":FREQ:CW {f:.3f}")
+                    bench.clock.sleep(0.45)
+                    x, y = li.snap()
+                    int(li.ask("LIAS?"))
+                    self.emit("results", {"Frequency (Hz)": f, "Bias current (A)": i, "X (V)": x, "Y (V)": y})
+
+    csv = tmp / f"stock-{time.perf_counter_ns()}.csv"
+    results = Results(Sweep(), str(csv))
+    worker = Worker(results, port=None)
+    t0 = time.perf_counter()
+    worker.start()
+    worker.join(timeout=600)
+    dt = time.perf_counter() - t0
+    n = sum(1 for line in open(csv) if line[:1].isdigit() or line[:1] == "-")
+    assert n == POINTS, n
+    bench.close()
+    return dt
+
+
+def main() -> dict:
+    from stfmr_lab.runner import run  # noqa: F401  (import cost outside the timings)
+
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        ours(tmp)  # warm-up (imports, caches)
+        t_floor = min(floor() for _ in range(2))
+        t_ours = min(ours(tmp) for _ in range(2))
+        t_stock = min(pymeasure_stock(tmp) for _ in range(2))
+    out = {
+        "points": POINTS,
+        "floor_points_per_s": POINTS / t_floor,
+        "ours_points_per_s": POINTS / t_ours,
+        "stock_points_per_s": POINTS / t_stock,
+        "ours_over_floor": t_ours / t_floor,
+        "stock_over_ours": t_stock / t_ours,
+    }
+    print(f"acquisition, {POINTS} points on the simulated bench (virtual clock):")
+    print(f"  floor (bare pyvisa-sim queries): {out['floor_points_per_s']:8.0f} points/s")
+    print(f"  stfmr-lab run (HDF5 + journal):  {out['ours_points_per_s']:8.0f} points/s   time ratio to floor {out['ours_over_floor']:.2f}x")
+    print(f"  pymeasure Procedure + CSV:       {out['stock_points_per_s']:8.0f} points/s   time ratio to ours {out['stock_over_ours']:.2f}x")
+    return out
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)
