@@ -13,8 +13,8 @@ import warnings
 
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.agilent.agilent8257D import Agilent8257D
-from pymeasure.instruments.validators import strict_discrete_set, strict_range
-from stfmr_lab.instruments.base import InstrumentError, StrictMixin
+from pymeasure.instruments.validators import strict_range
+from stfmr_lab.instruments.base import InstrumentError, StrictMixin, bool_control, mapped_control
 from stfmr_lab.instruments.roles import MicrowaveSource
 
 log = logging.getLogger(__name__)
@@ -42,29 +42,14 @@ class AgilentE8257D(StrictMixin, Agilent8257D, MicrowaveSource):
         """Control the output power in dBm (float strictly from -135 to 25).""",
         validator=strict_range, values=power_range_dbm,
     )
-    rf_enabled = Instrument.control(
-        ":OUTP?", ":OUTP %d",
-        """Control whether the RF output is on (bool).""",
-        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
-        cast=int,
+    rf_enabled = bool_control(":OUTP?", ":OUTP %d", """Control whether the RF output is on (bool).""")
+    modulation_enabled = bool_control(
+        ":OUTP:MOD?", ":OUTP:MOD %d", """Control whether modulation is applied to the output (bool)."""
     )
-    modulation_enabled = Instrument.control(
-        ":OUTP:MOD?", ":OUTP:MOD %d",
-        """Control whether modulation is applied to the output (bool).""",
-        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
-        cast=int,
-    )
-    pulse_enabled = Instrument.control(
-        ":PULM:STAT?", ":PULM:STAT %d",
-        """Control whether pulse modulation (the chop) is on (bool).""",
-        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
-        cast=int,
-    )
-    pulse_source = Instrument.control(
-        ":PULM:SOUR?", ":PULM:SOUR %s",
-        """Control the pulse modulation source (str 'internal' or 'external').""",
-        validator=strict_discrete_set, values={"internal": "INT", "external": "EXT"}, map_values=True,
-        cast=str,
+    pulse_enabled = bool_control(":PULM:STAT?", ":PULM:STAT %d", """Control whether pulse modulation (the chop) is on (bool).""")
+    pulse_source = mapped_control(
+        ":PULM:SOUR?", ":PULM:SOUR %s", """Control the pulse modulation source (str 'internal' or 'external').""",
+        {"internal": "INT", "external": "EXT"},
     )
     pulse_frequency_hz = Instrument.control(
         ":PULM:INT:FREQ?", ":PULM:INT:FREQ %.4f",

@@ -86,3 +86,52 @@ class StrictMixin:
             self.adapter.close()
         except Exception as e:  # closing must never raise on an exit path
             log.warning("%s: close failed: %s", self.name, e)
+
+
+# ---------------------------------------------------------------------- strict controls
+# pymeasure's map_values raises IndexError/KeyError on an unexpected reply and truncating
+# validators silently change requests; these declare the same commands strictly.
+def _bool_reply(value):
+    if value in (0, 1):
+        return bool(value)
+    raise InstrumentReplyError(f"expected 0 or 1, got {value!r}")
+
+
+def bool_control(get_command, set_command, docs):
+    """A 0/1 setting as a bool: anything but 0/1 in a reply raises InstrumentReplyError."""
+    from pymeasure.instruments import Instrument
+    from pymeasure.instruments.validators import strict_discrete_set
+
+    return Instrument.control(
+        get_command, set_command, docs,
+        validator=strict_discrete_set, values=[True, False],
+        set_process=int, get_process=_bool_reply, cast=int,
+    )
+
+
+def mapped_control(get_command, set_command, docs, mapping: dict, reply_mapping: dict | None = None, cast=str):
+    """A setting with named values: ``mapping`` user value -> wire value sent; the reply is
+    looked up in ``reply_mapping`` (wire reply -> user value; default the inverse of mapping)."""
+    from pymeasure.instruments import Instrument
+    from pymeasure.instruments.validators import strict_discrete_set
+
+    inverse = reply_mapping if reply_mapping is not None else {v: k for k, v in mapping.items()}
+
+    def from_reply(value):
+        try:
+            return inverse[value]
+        except (KeyError, TypeError):
+            raise InstrumentReplyError(f"reply {value!r} is not one of {sorted(map(str, inverse))}") from None
+
+    return Instrument.control(
+        get_command, set_command, docs,
+        validator=strict_discrete_set, values=list(mapping),
+        set_process=mapping.__getitem__, get_process=from_reply, cast=cast,
+    )
+
+
+def indexed_control(get_command, set_command, docs, table):
+    """A setting from a table sent as its index (SR830 SENS/OFLT style): the value must be one
+    of the table's entries exactly; a reply index outside the table raises."""
+    table = list(table)
+    return mapped_control(get_command, set_command, docs, {v: k for k, v in enumerate(table)}, cast=int)

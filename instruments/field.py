@@ -97,6 +97,12 @@ class FieldController:
         s = self.settings
         lo, hi = self.supply.current_range_a
         current = target_oe / s.oe_per_a
+        # refuse before anything moves: the supply could not reach it
+        if not lo <= current <= hi:
+            raise ValueError(
+                f"field: {target_oe:g} Oe needs about {current:.2f} A, beyond the supply's {lo:g} to {hi:g} A "
+                f"at {s.oe_per_a:g} Oe/A"
+            )
         self._ramp_current(current, stop_event)
         self.clock.sleep(s.settle_s, stop_event)
         h = self.measure_oe()

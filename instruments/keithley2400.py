@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley.keithley2400 import Keithley2400 as _PmKeithley2400
-from pymeasure.instruments.validators import strict_discrete_set, strict_range
-from stfmr_lab.instruments.base import InstrumentError, StrictMixin
+from pymeasure.instruments.validators import strict_range
+from stfmr_lab.instruments.base import InstrumentError, StrictMixin, bool_control, mapped_control
 from stfmr_lab.instruments.roles import DCSource
 
 
@@ -20,11 +20,9 @@ class Keithley2400(StrictMixin, _PmKeithley2400, DCSource):
     model = "keithley2400"
     current_range_a = (-1.05, 1.05)
 
-    source_function = Instrument.control(
-        ":SOUR:FUNC?", ":SOUR:FUNC %s",
-        """Control the source function (str 'current' or 'voltage').""",
-        validator=strict_discrete_set, values={"current": "CURR", "voltage": "VOLT"}, map_values=True,
-        cast=str,
+    source_function = mapped_control(
+        ":SOUR:FUNC?", ":SOUR:FUNC %s", """Control the source function (str 'current' or 'voltage').""",
+        {"current": "CURR", "voltage": "VOLT"},
     )
     current_a = Instrument.control(
         ":SOUR:CURR:LEV?", ":SOUR:CURR:LEV %.6e",
@@ -36,15 +34,11 @@ class Keithley2400(StrictMixin, _PmKeithley2400, DCSource):
         """Control the voltage compliance in V (float strictly from 0.2 to 210).""",
         validator=strict_range, values=[0.2, 210],
     )
-    output_enabled = Instrument.control(
-        ":OUTP?", ":OUTP %d",
-        """Control whether the output is on (bool).""",
-        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
-        cast=int,
-    )
+    output_enabled = bool_control(":OUTP?", ":OUTP %d", """Control whether the output is on (bool).""")
 
     # ---------------------------------------------------------------- role interface
     def configure_current_source(self, compliance_v):
+        strict_range(compliance_v, [0.2, 210])  # refuse before anything is sent
         self.source_function = "current"
         self.write(':SENS:FUNC "VOLT"')
         self.compliance_v = compliance_v

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.kepco.kepcobop import KepcoBOP3612
-from pymeasure.instruments.validators import strict_discrete_set, strict_range
-from stfmr_lab.instruments.base import InstrumentError, StrictMixin
+from pymeasure.instruments.validators import strict_range
+from stfmr_lab.instruments.base import InstrumentError, StrictMixin, bool_control, mapped_control
 from stfmr_lab.instruments.roles import MagnetSupply
 
 
@@ -27,19 +27,11 @@ class KepcoBOP(StrictMixin, KepcoBOP3612, MagnetSupply):
         """Control the output current setpoint in A (float strictly from -12 to 12).""",
         validator=strict_range, values=current_range_a,
     )
-    mode = Instrument.control(
-        "FUNC:MODE?", "FUNC:MODE %s",
-        """Control the operating mode (str 'voltage' or 'current'; the query answers 0/1).""",
-        validator=strict_discrete_set, values={"voltage": "VOLT", "current": "CURR"},
-        set_process=lambda v: {"voltage": "VOLT", "current": "CURR"}[v],
-        get_process=lambda v: ("voltage", "current")[int(v)],
+    mode = mapped_control(
+        "FUNC:MODE?", "FUNC:MODE %s", """Control the operating mode (str 'voltage' or 'current'; the query answers 0/1).""",
+        {"voltage": "VOLT", "current": "CURR"}, reply_mapping={0: "voltage", 1: "current"}, cast=int,
     )
-    output = Instrument.control(
-        "OUTP?", "OUTP %d",
-        """Control whether the output is on (bool).""",
-        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
-        cast=int,
-    )
+    output = bool_control("OUTP?", "OUTP %d", """Control whether the output is on (bool).""")
     voltage_limit_v = Instrument.control(
         "VOLT?", "VOLT %.3f",
         """Control the voltage limit in current mode in V (float strictly from 0 to 36).""",

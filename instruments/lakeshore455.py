@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from pymeasure.instruments import Instrument
-from pymeasure.instruments.validators import strict_discrete_set
-from stfmr_lab.instruments.base import StrictMixin
+from stfmr_lab.instruments.base import StrictMixin, mapped_control
 from stfmr_lab.instruments.roles import Gaussmeter
 
 # field unit codes of the 455/475 and their factor to Oe (1 G = 1 Oe in air)
@@ -21,11 +20,7 @@ class LakeShore455(StrictMixin, Instrument, Gaussmeter):
         kwargs.setdefault("includeSCPI", False)
         super().__init__(adapter, name, **kwargs)
 
-    unit = Instrument.control(
-        "UNIT?", "UNIT %d",
-        """Control the field unit (str 'G', 'T', 'Oe' or 'A/m').""",
-        validator=strict_discrete_set, values=UNITS, map_values=True, cast=int,
-    )
+    unit = mapped_control("UNIT?", "UNIT %d", """Control the field unit (str 'G', 'T', 'Oe' or 'A/m').""", UNITS, cast=int)
     field_raw = Instrument.measurement(
         "RDGFIELD?", """Measure the field in the present unit (float).""",
     )

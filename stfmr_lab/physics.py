@@ -243,6 +243,9 @@ class DeviceModel:
         """Attenuation (dB, positive) from the source to the device at frequency f."""
         f = np.asarray(frequency_hz, dtype=float)
         if self.s21_freq_hz is not None:
+            lo, hi = self.s21_freq_hz[0], self.s21_freq_hz[-1]
+            if np.any((f < lo) | (f > hi)):
+                raise ValueError(f"frequency_hz: outside the S21 table ({lo:g} to {hi:g} Hz)")
             return np.interp(f, self.s21_freq_hz, self.s21_loss_db)
         return self.loss_db_0 + self.loss_db_per_ghz * f / 1e9
 

@@ -172,6 +172,8 @@ class OneOf:
 
 
 def _join(path: str, key: str) -> str:
+    if not key.isidentifier():  # odd keys (spaces, newlines) shown quoted, on one line
+        return f"{path}[{key!r}]" if path else repr(key)
     return f"{path}.{key}" if path else key
 
 

@@ -41,9 +41,16 @@ ROLES: dict[str, tuple[str, ...]] = {
     "gaussmeter": ("lakeshore455", "lakeshore475"),
 }
 
-#: serial-line / GPIB terminations per model (pyvisa's defaults would not match)
+#: (write, read) terminations per model on GPIB/USB/LAN (default LF both ways) ...
 TERMINATIONS: dict[str, tuple[str, str]] = {
     "lakeshore455": ("\n", "\r\n"),
+    "lakeshore475": ("\n", "\r\n"),
+}
+#: ... and on a serial line (ASRL addresses), where the manuals differ
+SERIAL_TERMINATIONS: dict[str, tuple[str, str]] = {
+    "sr830": ("\r", "\r"),
+    "keithley2400": ("\r", "\r"),
+    "lakeshore455": ("\r\n", "\r\n"),
     "lakeshore475": ("\n", "\r\n"),
 }
 
@@ -248,7 +255,10 @@ def open_station(
     for role, inst_cfg in config["instruments"].items():
         model = inst_cfg["model"]
         cls = driver_class(model)
-        wt, rt = TERMINATIONS.get(model, ("\n", "\n"))
+        if inst_cfg["address"].upper().startswith("ASRL"):
+            wt, rt = SERIAL_TERMINATIONS.get(model, TERMINATIONS.get(model, ("\n", "\n")))
+        else:
+            wt, rt = TERMINATIONS.get(model, ("\n", "\n"))
         try:
             adapter = VISAAdapter(
                 inst_cfg["address"],

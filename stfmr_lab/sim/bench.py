@@ -233,7 +233,7 @@ class SimBench:
         """Is the lock-in locked to the chop? (source modulated, and frequencies agree)."""
         src = self.twins.get("source")
         if src is None or not src.chopped:
-            return not lockin.internal_reference  # external ref with no sync: unlocked
+            return lockin.internal_reference  # external reference with no chop to lock to: unlocked
         if lockin.internal_reference:
             if src.chop_external:
                 return True  # the lock-in's TTL drives the source's modulation

@@ -74,7 +74,41 @@ class E8257DTwin(SourceTwin):
 
 
 class SMB100ATwin(SourceTwin):
-    pass
+    """The SMB100A: the internal chop is a pulse period and width, not a rate.
+
+    ``chop_frequency_hz`` is 1/period; the internal chop runs only as a free-running
+    single pulse (``SOUR:PULM:MODE SING``, ``SOUR:PULM:TRIG:MODE AUTO``) with
+    0 < width < period. There is no modulation switch (``mod_output`` stays 1).
+    """
+
+    @property
+    def chop_period_s(self) -> float:
+        return float(self.p("chop_period"))
+
+    @property
+    def chop_width_s(self) -> float:
+        return float(self.p("chop_width"))
+
+    @property
+    def chop_frequency_hz(self) -> float:
+        period = self.chop_period_s
+        return 1.0 / period if period > 0 else 0.0
+
+    @property
+    def chop_duty(self) -> float:
+        return self.chop_width_s / self.chop_period_s
+
+    @property
+    def chopped(self) -> bool:
+        if int(self.p("chop_state")) != 1:
+            return False
+        if self.chop_external:
+            return True
+        return (
+            str(self.p("chop_mode")).upper() == "SING"
+            and str(self.p("chop_trigger")).upper() == "AUTO"
+            and 0.0 < self.chop_width_s < self.chop_period_s
+        )
 
 
 # ---------------------------------------------------------------- DC sources
@@ -119,14 +153,18 @@ class Keithley2400Twin(DCTwin):
 
 
 class Keithley2450Twin(DCTwin):
-    query_cost_s = {b':READ? "defbuffer1", SOUR, READ': 0.04}
+    """2450 native SCPI: ``:READ? "defbuffer1", READ, SOUR`` answers the measured voltage
+    (READ, sense function VOLT) then the source current (SOUR), in the order asked."""
+
+    READ = b':READ? "defbuffer1", READ, SOUR'
+    query_cost_s = {READ: 0.04}
 
     def computed(self):
-        return {b':READ? "defbuffer1", SOUR, READ': self._read}
+        return {self.READ: self._read}
 
     def _read(self) -> str:
         v, i = self.reading()
-        return f"{i:+.6E},{v:+.6E}"
+        return f"{v:+.6E},{i:+.6E}"
 
 
 # ---------------------------------------------------------------- lock-ins
@@ -278,6 +316,8 @@ class SR830Twin(LockinTwin):
 
 
 class SR860Twin(LockinTwin):
+    """SR860: SCAL/OFLT/OFSL/RSRC indices, SNAP? 0,1, CUROVLDSTAT? and *ESR? per its manual."""
+
     SENSITIVITIES = [
         1, 500e-3, 200e-3, 100e-3, 50e-3, 20e-3, 10e-3, 5e-3, 2e-3, 1e-3, 500e-6, 200e-6, 100e-6, 50e-6, 20e-6,
         10e-6, 5e-6, 2e-6, 1e-6, 500e-9, 200e-9, 100e-9, 50e-9, 20e-9, 10e-9, 5e-9, 2e-9, 1e-9,
@@ -287,13 +327,20 @@ class SR860Twin(LockinTwin):
         1e3, 3e3, 10e3, 30e3,
     ]
 
+    # CUROVLDSTAT? bits (SR860 manual; the same layout as the latched LIAS?)
+    CH1_OUTPUT_OVERLOAD = 1 << 0
+    CH2_OUTPUT_OVERLOAD = 1 << 1
+    EXTERNAL_REFERENCE_UNLOCKED = 1 << 3
+    INPUT_RANGE_OVERLOAD = 1 << 4
+    ESR_EXECUTION_ERROR = "execution_error"  # *ESR? bit 4, pyvisa-sim status register key
+
     def __init__(self, bench, device):
         super().__init__(bench, device)
         self._last_over = False
 
     @property
     def internal_reference(self) -> bool:
-        return int(self.p("ref_source")) == 0  # SR860 RSRC: 0 internal, 1 external
+        return int(self.p("ref_source")) == 0  # RSRC: 0 internal, 1 external, 2 dual, 3 chop
 
     def computed(self):
         return {
@@ -302,6 +349,7 @@ class SR860Twin(LockinTwin):
             b"OUTP? 0": lambda: f"{self._xy()[0]:.6e}",
             b"OUTP? 1": lambda: f"{self._xy()[1]:.6e}",
             b"CUROVLDSTAT?": self._ovld,
+            b"FREQ?": self._freq,
         }
 
     def _xy(self):
@@ -317,16 +365,29 @@ class SR860Twin(LockinTwin):
         x, y = self._xy()
         return f"{x:.6e},{y:.6e},{math.hypot(x, y):.6e},{math.degrees(math.atan2(y, x)):.6e}"
 
+    def _freq(self) -> str:
+        """FREQ?: the internal frequency, or in external mode the one measured at REF IN."""
+        if self.internal_reference:
+            return f"{self.reference_frequency_hz:.6e}"
+        src = self.bench.twins.get("source")
+        measured = src.chop_frequency_hz if src is not None and src.chopped and not src.chop_external else 0.0
+        return f"{measured:.6e}"
+
     def _ovld(self) -> str:
-        # bit 4: output overload (CH1), bit 0..: see manual; bit 8 reference unlock (our use)
+        # an output above full scale shows as a CH1 (X) output overload; an external
+        # reference that is not locked sets bit 3 (internal mode cannot unlock)
         bits = 0
         if self._last_over or self.forced_overload > 0:
-            bits |= 1 << 4
+            bits |= self.CH1_OUTPUT_OVERLOAD
             self.forced_overload = max(0, self.forced_overload - 1)
-        if not self.bench.reference_locked(self):
-            bits |= 1 << 3
+        if not self.internal_reference and not self.bench.reference_locked(self):
+            bits |= self.EXTERNAL_REFERENCE_UNLOCKED
         self._last_over = False
         return str(bits)
+
+    def push_error(self, message: str) -> None:
+        """An injected error: the execution-error bit of *ESR? (the SR860 has no error queue)."""
+        self.device.error_response(self.ESR_EXECUTION_ERROR)
 
 
 # ---------------------------------------------------------------- magnet
@@ -349,24 +410,32 @@ class KepcoBOPTwin(MagnetSupplyTwin):
 
 
 class GaussmeterTwin(Twin):
+    """Lake Shore 455/475: RDGFIELD? in the selected unit (UNIT 1 G, 2 T, 3 Oe, 4 A/m);
+    errors show in *ESR? (a pyvisa-sim status register, no error queue)."""
+
     role = "gaussmeter"
-    noise_oe = 0.05
+    noise_oe = 0.01  # rms, the resolution on the 3.5 kG range
+    OE_PER_UNIT = {1: 1.0, 2: 1e4, 3: 1.0, 4: 4e-3 * math.pi}
+
+    def computed(self):
+        return {b"RDGFIELD?": self.field_reading}
 
     def field_reading(self) -> str:
         h = self.bench.field_oe()
         if self.bench.noise:
             h += self.bench.rng.normal(0.0, self.noise_oe)
-        return f"{h:+.4E}"
+        return f"{h / self.OE_PER_UNIT[int(self.p('unit'))]:+.5E}"  # the manual's +nnn.nnnE+nn: 6 digits
+
+    def push_error(self, message: str) -> None:
+        self.device.error_response("execution_error")  # *ESR? bit 4
 
 
 class LakeShore455Twin(GaussmeterTwin):
-    def computed(self):
-        return {b"RDGFIELD?": self.field_reading}
+    pass
 
 
 class LakeShore475Twin(GaussmeterTwin):
-    def computed(self):
-        return {b"RDGFIELD?": self.field_reading}
+    pass
 
 
 TWINS: dict[str, type[Twin]] = {

@@ -126,8 +126,9 @@ def test_sigkill_at_a_random_moment_then_resume(tmp_path, reference, seed):
     d = read_run(out)
     assert d.status == "interrupted"
     present = len(d.data["vmix"]) + len(d.tables["dvdi"]["sweep"])
-    assert present >= acks  # every acknowledged point is there (the one in flight may be too)
-    assert present <= acks + 1
+    # every acknowledged point is there (the child runs ahead of our reading of its pipe,
+    # so more may be there too)
+    assert present >= acks
     run(cfg_path, sim=True, resume=out)
     final = read_run(out)
     assert final.status == "complete"

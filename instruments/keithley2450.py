@@ -1,0 +1,127 @@
+"""Keithley 2450 SourceMeter (native "SCPI" command set) as the bias current source.
+
+Builds on pymeasure's ``Keithley2450`` (whose controls truncate out-of-range values and
+whose docs assume the 2400 emulation mode): ours are declared again with strict ranges,
+in the 2450's own command set (Reference Manual 2450-901-01): ``:SOUR:FUNC CURR``,
+``:SOUR:CURR``, ``:SOUR:CURR:VLIM``, ``:SENS:FUNC "VOLT"``, ``:OUTP``, and one reading of
+voltage and source current together with ``:READ? "defbuffer1", READ, SOUR``. Nothing is
+written when the driver opens: a restart after a crash must not jump the bias.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pymeasure.instruments import Instrument
+from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as _PmKeithley2450
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
+from stfmr_lab.instruments.base import InstrumentReplyError, StrictMixin
+from stfmr_lab.instruments.roles import DCSource
+
+log = logging.getLogger(__name__)
+
+#: voltage limit in current-source mode, V
+VLIM_RANGE_V = (0.02, 210.0)
+#: one reading: the measured voltage (READ) and the source current (SOUR), in that order
+READ_COMMAND = ':READ? "defbuffer1", READ, SOUR'
+
+
+def _reply_in(allowed, what):
+    """A ``get_process`` that refuses a reply outside ``allowed`` (pymeasure would KeyError)."""
+
+    def check(value):
+        if value not in allowed:
+            raise InstrumentReplyError(f"Keithley 2450: reply {value!r} to {what} is not one of {sorted(allowed)}")
+        return value
+
+    return check
+
+
+class Keithley2450(StrictMixin, _PmKeithley2450, DCSource):
+    """Keithley 2450 SourceMeter, current source (+-1.05 A) with a voltage limit."""
+
+    model = "keithley2450"
+    current_range_a = (-1.05, 1.05)
+
+    def __init__(self, adapter, name="Keithley 2450 SourceMeter", **kwargs):
+        super().__init__(adapter, name, **kwargs)
+
+    source_function = Instrument.control(
+        ":SOUR:FUNC?", ":SOUR:FUNC %s",
+        """Control the source function (str 'current' or 'voltage').""",
+        validator=strict_discrete_set, values={"current": "CURR", "voltage": "VOLT"}, map_values=True,
+        cast=str, get_process=_reply_in({"CURR", "VOLT"}, ":SOUR:FUNC?"),
+    )
+    current_a = Instrument.control(
+        ":SOUR:CURR?", ":SOUR:CURR %.6e",
+        """Control the source current in A (float strictly from -1.05 to 1.05).""",
+        validator=strict_range, values=current_range_a,
+    )
+    compliance_v = Instrument.control(
+        ":SOUR:CURR:VLIM?", ":SOUR:CURR:VLIM %.4f",
+        """Control the voltage limit of the current source in V (float strictly from 0.02 to 210).""",
+        validator=strict_range, values=VLIM_RANGE_V,
+    )
+    output_enabled = Instrument.control(
+        ":OUTP?", ":OUTP %d",
+        """Control whether the output is on (bool).""",
+        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
+        cast=int, get_process=_reply_in({0, 1}, ":OUTP?"),
+    )
+
+    # ---------------------------------------------------------------- role interface
+    def configure_current_source(self, compliance_v):
+        strict_range(compliance_v, VLIM_RANGE_V)  # refuse before anything is sent
+        self.source_function = "current"
+        self.write(':SENS:FUNC "VOLT"')
+        self.compliance_v = compliance_v
+
+    def set_current_a(self, current_a):
+        self.current_a = current_a
+
+    def get_current_a(self):
+        return self.current_a
+
+    def set_output_enabled(self, enabled):
+        self.output_enabled = bool(enabled)
+
+    def get_output_enabled(self):
+        return self.output_enabled
+
+    def get_compliance_v(self):
+        return self.compliance_v
+
+    def measure(self):
+        v, i = self.numbers(READ_COMMAND, 2)
+        return v, i
+
+    def check_errors(self):
+        errors = []
+        for _ in range(20):
+            reply = self.ask(":SYST:ERR?").strip()
+            try:
+                if int(reply.split(",", 1)[0]) == 0:
+                    break
+            except ValueError:
+                raise InstrumentReplyError(f"{self.name}: unreadable error queue reply {reply!r}") from None
+            errors.append(reply)
+        return errors
+
+    def shutdown(self):
+        """Ramp the source current to 0 A in 10 steps, then turn the output off.
+
+        Replaces pymeasure's, which ramps with other command spellings and sleeps.
+        """
+        now = self.current_a
+        for k in range(1, 11):
+            self.current_a = now * (1.0 - k / 10.0)
+        self.output_enabled = False
+        Instrument.shutdown(self)
+
+    def snapshot(self):
+        return {
+            "source_function": self.source_function,
+            "current_a": self.current_a,
+            "compliance_v": self.compliance_v,
+            "output_enabled": int(self.output_enabled),
+        }

@@ -1,0 +1,169 @@
+"""Rohde & Schwarz SMB100A microwave source (option SMB-B120: 100 kHz - 20 GHz).
+
+pymeasure has no SMB driver, so this one is written from the SMB100A operating manual
+(1407.0806.32) command set: ``SOUR:FREQ:CW``, ``SOUR:POW:LEV:IMM:AMPL``, ``OUTP:STAT``,
+pulse modulation ``SOUR:PULM:...`` (options K22 pulse modulator and K23 pulse generator)
+and the ``SYST:ERR?`` queue. The SMB has no separate "modulation on" switch: the pulse
+modulation state alone turns the chop on.
+
+The chop is the internal pulse generator run as a square wave: the SMB sets a period and
+a width (no rate), so ``configure_chop`` sends period = 1/f and width = period/2 (in the
+order that keeps width < period at every step), and ``get_chop`` reports 1/period. The
+pulse generator signal also goes to the PULSE VIDEO output (``SOUR:PGEN:OUTP:STAT 1``),
+which is what the lock-in locks to in its external-reference mode.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pymeasure.instruments import Instrument
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
+from stfmr_lab.instruments.base import InstrumentReplyError, StrictMixin
+from stfmr_lab.instruments.roles import MicrowaveSource
+
+log = logging.getLogger(__name__)
+
+#: internal pulse generator period and width, s (option K23)
+PULSE_TIME_RANGE_S = (20e-9, 100.0)
+#: square-wave chop rate, Hz: period <= 100 s, width = period/2 >= 20 ns
+CHOP_FREQUENCY_RANGE_HZ = (0.01, 25e6)
+
+
+def _reply_in(allowed, what):
+    """A ``get_process`` that refuses a reply outside ``allowed`` (pymeasure would KeyError)."""
+
+    def check(value):
+        if value not in allowed:
+            raise InstrumentReplyError(f"SMB100A: reply {value!r} to {what} is not one of {sorted(allowed)}")
+        return value
+
+    return check
+
+
+class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
+    """Rohde & Schwarz SMB100A signal generator with SMB-B120, SMB-K22 and SMB-K23."""
+
+    model = "rs_smb100a"
+    frequency_range_hz = (100e3, 20e9)
+    power_range_dbm = (-145.0, 30.0)
+
+    def __init__(self, adapter, name="Rohde & Schwarz SMB100A", **kwargs):
+        kwargs.setdefault("includeSCPI", False)
+        super().__init__(adapter, name, **kwargs)
+
+    frequency_hz = Instrument.control(
+        "SOUR:FREQ:CW?", "SOUR:FREQ:CW %.3f",
+        """Control the CW frequency in Hz (float strictly from 100e3 to 20e9).""",
+        validator=strict_range, values=frequency_range_hz,
+    )
+    power_dbm = Instrument.control(
+        "SOUR:POW:LEV:IMM:AMPL?", "SOUR:POW:LEV:IMM:AMPL %.2f",
+        """Control the RF level in dBm (float strictly from -145 to 30).""",
+        validator=strict_range, values=power_range_dbm,
+    )
+    rf_enabled = Instrument.control(
+        "OUTP:STAT?", "OUTP:STAT %d",
+        """Control whether the RF output is on (bool).""",
+        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
+        cast=int, get_process=_reply_in({0, 1}, "OUTP:STAT?"),
+    )
+    pulse_enabled = Instrument.control(
+        "SOUR:PULM:STAT?", "SOUR:PULM:STAT %d",
+        """Control whether pulse modulation (the chop) is on (bool).""",
+        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
+        cast=int, get_process=_reply_in({0, 1}, "SOUR:PULM:STAT?"),
+    )
+    pulse_source = Instrument.control(
+        "SOUR:PULM:SOUR?", "SOUR:PULM:SOUR %s",
+        """Control the pulse modulation source (str 'internal' or 'external').""",
+        validator=strict_discrete_set, values={"internal": "INT", "external": "EXT"}, map_values=True,
+        cast=str, get_process=_reply_in({"INT", "EXT"}, "SOUR:PULM:SOUR?"),
+    )
+    pulse_period_s = Instrument.control(
+        "SOUR:PULM:PER?", "SOUR:PULM:PER %.9g",
+        """Control the internal pulse generator period in s (float strictly from 20e-9 to 100).""",
+        validator=strict_range, values=PULSE_TIME_RANGE_S,
+    )
+    pulse_width_s = Instrument.control(
+        "SOUR:PULM:WIDT?", "SOUR:PULM:WIDT %.9g",
+        """Control the internal pulse generator pulse width in s (float strictly from 20e-9 to 100).""",
+        validator=strict_range, values=PULSE_TIME_RANGE_S,
+    )
+
+    # ---------------------------------------------------------------- role interface
+    def set_frequency_hz(self, frequency_hz):
+        self.frequency_hz = frequency_hz
+
+    def get_frequency_hz(self):
+        return self.frequency_hz
+
+    def set_power_dbm(self, power_dbm):
+        self.power_dbm = power_dbm
+
+    def get_power_dbm(self):
+        return self.power_dbm
+
+    def set_rf_enabled(self, enabled):
+        self.rf_enabled = bool(enabled)
+
+    def get_rf_enabled(self):
+        return self.rf_enabled
+
+    def configure_chop(self, frequency_hz=250.0, source="internal"):
+        if source not in ("internal", "external"):
+            raise ValueError(f"chop source: {source!r} is not 'internal' or 'external'")
+        if source == "internal":
+            strict_range(frequency_hz, CHOP_FREQUENCY_RANGE_HZ)
+            period = 1.0 / frequency_hz
+            width = period / 2.0
+            self.pulse_source = "internal"
+            self.write("SOUR:PULM:MODE SING")
+            self.write("SOUR:PULM:TRIG:MODE AUTO")
+            # width must stay below the period at every step
+            if period >= self.pulse_period_s:
+                self.pulse_period_s = period
+                self.pulse_width_s = width
+            else:
+                self.pulse_width_s = width
+                self.pulse_period_s = period
+            self.write("SOUR:PGEN:OUTP:STAT 1")  # square wave at PULSE VIDEO (lock-in reference)
+        else:
+            self.pulse_source = "external"
+            self.write("SOUR:PULM:POL NORM")  # TTL high = RF on
+        self.pulse_enabled = True
+
+    def get_chop(self):
+        period = self.pulse_period_s
+        if period <= 0:
+            raise InstrumentReplyError(f"{self.name}: pulse period {period!r} s is not positive")
+        return {
+            "enabled": self.pulse_enabled,
+            "source": self.pulse_source,
+            "frequency_hz": 1.0 / period,
+        }
+
+    def check_errors(self):
+        errors = []
+        for _ in range(20):
+            reply = self.ask("SYST:ERR?").strip()
+            code = reply.split(",", 1)[0].strip()
+            try:
+                if int(code) == 0:
+                    break
+            except ValueError:
+                raise InstrumentReplyError(f"{self.name}: unreadable error queue reply {reply!r}") from None
+            errors.append(reply)
+        return errors
+
+    def snapshot(self):
+        chop = self.get_chop()
+        return {
+            "frequency_hz": self.frequency_hz,
+            "power_dbm": self.power_dbm,
+            "rf_enabled": int(self.rf_enabled),
+            "chop_enabled": int(chop["enabled"]),
+            "chop_source": chop["source"],
+            "chop_frequency_hz": chop["frequency_hz"],
+            "chop_width_s": self.pulse_width_s,
+        }

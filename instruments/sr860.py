@@ -1,0 +1,157 @@
+"""Stanford Research SR860 lock-in amplifier, locked to the chop.
+
+Builds on pymeasure's ``SR860`` (its tables), whose sensitivity, time constant and
+frequency controls truncate out-of-range values silently: ours are declared again with
+strict validators. Commands from the SR860 manual: sensitivity ``SCAL i`` (index 0 = 1 V,
+the reverse of the SR830's ``SENS``), time constant ``OFLT i`` (0 = 1 us ... 21 = 30 ks),
+slope ``OFSL i``, reference source ``RSRC i`` (0 internal, 1 external, 2 dual, 3 chop),
+external trigger ``RTRG i`` (0 sine, 1 positive TTL, 2 negative TTL), ``FREQ f``, X and Y at
+one instant with ``SNAP? 0,1``, the present overload state ``CUROVLDSTAT?`` and the
+standard event (``*ESR?``) and error (``ERRS?``) status registers.
+"""
+
+from __future__ import annotations
+
+from pymeasure.instruments import Instrument
+from pymeasure.instruments.srs.sr860 import SR860 as _PmSR860
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
+from stfmr_lab.instruments.base import InstrumentReplyError, StrictMixin
+from stfmr_lab.instruments.roles import LockIn
+
+#: CUROVLDSTAT? bits (SR860 manual, status registers; the same layout as LIAS?)
+CH1_OUTPUT_OVERLOAD = 1 << 0
+CH2_OUTPUT_OVERLOAD = 1 << 1
+EXTERNAL_REFERENCE_UNLOCKED = 1 << 3
+INPUT_RANGE_OVERLOAD = 1 << 4
+DATA_CHANNEL_OVERLOADS = 0xF << 8  # data channels 1-4 scale overload
+OVERLOAD_BITS = CH1_OUTPUT_OVERLOAD | CH2_OUTPUT_OVERLOAD | INPUT_RANGE_OVERLOAD | DATA_CHANNEL_OVERLOADS
+
+#: *ESR? bits that report an error: query (2), device dependent (3), execution (4), command (5)
+ESR_ERROR_BITS = {2: "query error", 3: "device dependent error", 4: "execution error", 5: "command error"}
+
+SLOPES_DB_OCT = (6, 12, 18, 24)
+REFERENCE_SOURCES = {"internal": 0, "external": 1, "dual": 2, "chop": 3}
+REFERENCE_TRIGGERS = {"sine": 0, "positive_ttl": 1, "negative_ttl": 2}
+
+
+def _index_below(n, what):
+    """A ``get_process`` checking that a reply is a table index 0..n-1 (not -1, not 2.5)."""
+
+    def check(value):
+        if value != int(value) or not 0 <= value < n:
+            raise InstrumentReplyError(f"SR860: reply {value!r} to {what} is not an index 0..{n - 1}")
+        return int(value)
+
+    return check
+
+
+class SR860(StrictMixin, _PmSR860, LockIn):
+    """Stanford Research SR860 DSP lock-in amplifier (500 kHz)."""
+
+    model = "sr860"
+    SENSITIVITIES_V = list(_PmSR860.SENSITIVITIES)  # index 0 = 1 V ... 27 = 1 nV
+    TIME_CONSTANTS_S = list(_PmSR860.TIME_CONSTANTS)  # index 0 = 1 us ... 21 = 30 ks
+    frequency_range_hz = (0.001, 500e3)
+
+    def __init__(self, adapter, name="Stanford Research SR860", **kwargs):
+        super().__init__(adapter, name, **kwargs)
+
+    sensitivity = Instrument.control(
+        "SCAL?", "SCAL %d",
+        """Control the sensitivity in V (float, strictly one of 1 V, 500 mV, ... 1 nV).""",
+        validator=strict_discrete_set, values=SENSITIVITIES_V, map_values=True,
+        get_process=_index_below(len(SENSITIVITIES_V), "SCAL?"),
+    )
+    time_constant = Instrument.control(
+        "OFLT?", "OFLT %d",
+        """Control the time constant in s (float, strictly one of 1 us, 3 us, ... 30 ks).""",
+        validator=strict_discrete_set, values=TIME_CONSTANTS_S, map_values=True,
+        get_process=_index_below(len(TIME_CONSTANTS_S), "OFLT?"),
+    )
+    filter_slope = Instrument.control(
+        "OFSL?", "OFSL %d",
+        """Control the filter slope in dB/oct (int, strictly 6, 12, 18 or 24).""",
+        validator=strict_discrete_set, values=list(SLOPES_DB_OCT), map_values=True,
+        get_process=_index_below(len(SLOPES_DB_OCT), "OFSL?"),
+    )
+    reference_source = Instrument.control(
+        "RSRC?", "RSRC %d",
+        """Control the reference source (str 'internal', 'external', 'dual' or 'chop').""",
+        validator=strict_discrete_set, values=REFERENCE_SOURCES, map_values=True,
+        get_process=_index_below(len(REFERENCE_SOURCES), "RSRC?"),
+    )
+    reference_trigger = Instrument.control(
+        "RTRG?", "RTRG %d",
+        """Control the external reference trigger (str 'sine', 'positive_ttl' or 'negative_ttl').""",
+        validator=strict_discrete_set, values=REFERENCE_TRIGGERS, map_values=True,
+        get_process=_index_below(len(REFERENCE_TRIGGERS), "RTRG?"),
+    )
+    frequency = Instrument.control(
+        "FREQ?", "FREQ %.6e",
+        """Control the internal reference frequency in Hz (float strictly from 0.001 to 500e3);
+        the query gives the reference frequency in use (the measured one in external mode).""",
+        validator=strict_range, values=frequency_range_hz,
+    )
+
+    # ---------------------------------------------------------------- role interface
+    def set_time_constant_s(self, tau_s):
+        self.time_constant = tau_s
+
+    def get_time_constant_s(self):
+        return float(self.time_constant)
+
+    def set_slope_db_oct(self, slope):
+        self.filter_slope = slope
+
+    def get_slope_db_oct(self):
+        return int(self.filter_slope)
+
+    def set_sensitivity_v(self, sensitivity_v):
+        self.sensitivity = sensitivity_v
+
+    def get_sensitivity_v(self):
+        return float(self.sensitivity)
+
+    def configure_reference(self, source="external", frequency_hz=250.0):
+        if source not in ("external", "internal"):
+            raise ValueError(f"reference source: {source!r} is not 'external' or 'internal'")
+        if source == "internal":
+            strict_range(frequency_hz, self.frequency_range_hz)  # refuse before anything is sent
+            self.reference_source = "internal"
+            self.frequency = frequency_hz
+        else:
+            self.reference_source = "external"
+            self.reference_trigger = "positive_ttl"  # the source's chop sync is a TTL square wave
+
+    def read_xy(self):
+        x, y = self.numbers("SNAP? 0,1", 2)
+        return x, y
+
+    def overload_status(self) -> int:
+        """The present overload state word (``CUROVLDSTAT?``)."""
+        return int(self.values("CUROVLDSTAT?", cast=int)[0])
+
+    def overloaded(self):
+        return bool(self.overload_status() & OVERLOAD_BITS)
+
+    def reference_unlocked(self) -> bool:
+        """True while the external reference is unlocked (``CUROVLDSTAT?`` bit 3)."""
+        return bool(self.overload_status() & EXTERNAL_REFERENCE_UNLOCKED)
+
+    def check_errors(self):
+        errors = []
+        esr = int(self.values("*ESR?", cast=int)[0])
+        errors += [f"*ESR? = {esr}: {name}" for bit, name in ESR_ERROR_BITS.items() if esr & (1 << bit)]
+        errs = int(self.values("ERRS?", cast=int)[0])
+        if errs:
+            errors.append(f"ERRS? = {errs} (error status bits set)")
+        return errors
+
+    def snapshot(self):
+        return {
+            "sensitivity_v": self.get_sensitivity_v(),
+            "time_constant_s": self.get_time_constant_s(),
+            "slope_db_oct": self.get_slope_db_oct(),
+            "reference_source": self.reference_source,
+            "reference_frequency_hz": float(self.frequency),
+        }

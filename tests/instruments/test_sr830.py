@@ -1,0 +1,225 @@
+"""SR830: the exact protocol, then the driver on its pyvisa-sim twin."""
+
+import numpy as np
+import pytest
+from pymeasure.test import expected_protocol
+from stfmr_lab.instruments.base import InstrumentReplyError
+from stfmr_lab.instruments.sr830 import SR830
+
+from stfmr_lab.physics import LOCKIN_RMS_FACTOR
+
+MODEL = "sr830"
+
+
+# ---------------------------------------------------------------- protocol
+def test_settings_protocol():
+    with expected_protocol(
+        SR830,
+        [
+            (b"OFLT7", None),
+            (b"OFLT?", b"7"),
+            (b"OFSL3", None),
+            (b"OFSL?", b"3"),
+            (b"SENS17", None),
+            (b"SENS?", b"17"),
+            (b"SENS26", None),
+            (b"SENS0", None),
+        ],
+    ) as inst:
+        inst.set_time_constant_s(30e-3)
+        assert inst.get_time_constant_s() == 30e-3
+        inst.set_slope_db_oct(24)
+        assert inst.get_slope_db_oct() == 24
+        inst.set_sensitivity_v(1e-3)
+        assert inst.get_sensitivity_v() == 1e-3
+        inst.set_sensitivity_v(1.0)  # SR830: index 26 = 1 V (the SR860's order is reversed)
+        inst.set_sensitivity_v(2e-9)
+
+
+def test_reference_protocol():
+    with expected_protocol(
+        SR830,
+        [
+            (b"FMOD 0", None),
+            (b"FMOD 1", None),
+            (b"FREQ2.50000e+02", None),
+        ],
+    ) as inst:
+        inst.configure_reference("external")
+        inst.configure_reference("internal", 250.0)
+
+
+def test_read_xy_overload_errors_protocol():
+    with expected_protocol(
+        SR830,
+        [
+            (b"SNAP? 1,2", b"1.234000e-04,-5.600000e-06"),
+            (b"LIAS?", b"0"),
+            (b"LIAS?", b"8"),  # reference unlock only: not an overload
+            (b"LIAS?", b"1"),  # input overload
+            (b"LIAS?", b"4"),  # output overload
+            (b"ERRS?", b"0"),
+            (b"ERRS?", b"2"),
+        ],
+    ) as inst:
+        assert inst.read_xy() == (1.234e-4, -5.6e-6)
+        assert inst.overloaded() is False
+        assert inst.overloaded() is False
+        assert inst.overloaded() is True
+        assert inst.overloaded() is True
+        assert inst.check_errors() == []
+        assert inst.check_errors() == ["ERRS? = 2 (error status bits set)"]
+
+
+def test_snapshot_and_identify_protocol():
+    with expected_protocol(
+        SR830,
+        [
+            (b"*IDN?", b"Stanford_Research_Systems,SR830,s/n12345,ver1.07"),
+            (b"SENS?", b"17"),
+            (b"OFLT?", b"7"),
+            (b"OFSL?", b"3"),
+            (b"FMOD?", b"0"),
+            (b"FREQ?", b"250.000"),
+        ],
+    ) as inst:
+        assert inst.identify().startswith("Stanford_Research_Systems,SR830")
+        assert inst.snapshot() == {
+            "sensitivity_v": 1e-3,
+            "time_constant_s": 30e-3,
+            "slope_db_oct": 24,
+            "reference_source": "external",
+            "reference_frequency_hz": 250.0,
+        }
+
+
+@pytest.mark.parametrize(
+    "call, query, reply",
+    [
+        (lambda i: i.read_xy(), b"SNAP? 1,2", b"1.0e-4"),  # one value of two
+        (lambda i: i.read_xy(), b"SNAP? 1,2", b"1.0e-4,OVLD"),
+        (lambda i: i.get_sensitivity_v(), b"SENS?", b""),
+        (lambda i: i.get_time_constant_s(), b"OFLT?", b"x"),
+        (lambda i: i.overloaded(), b"LIAS?", b"busy"),
+        (lambda i: i.check_errors(), b"ERRS?", b"?"),
+    ],
+)
+def test_garbage_reply_raises(call, query, reply):
+    with expected_protocol(SR830, [(query, reply)]) as inst:
+        with pytest.raises(InstrumentReplyError):
+            call(inst)
+
+
+def test_bad_reference_source_raises_before_sending():
+    with expected_protocol(SR830, []) as inst:
+        with pytest.raises(ValueError):
+            inst.configure_reference("sideways")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda i: i.set_time_constant_s(0.05),
+        lambda i: i.set_sensitivity_v(5.0),
+        lambda i: i.set_slope_db_oct(30),
+        lambda i: i.configure_reference("internal", 200e3),
+    ],
+)
+def test_unlisted_or_out_of_range_settings_raise_before_sending(call):
+    with expected_protocol(SR830, []) as inst:
+        with pytest.raises(ValueError):
+            call(inst)
+
+
+# ---------------------------------------------------------------- on the twin
+@pytest.fixture
+def bench_station(make_station, station_config):
+    station_config["instruments"]["lockin"]["model"] = MODEL
+    return make_station(config=station_config)
+
+
+def _prepare(st, sensitivity_v=1e-3, tau_s=0.03):
+    li, src, dc = st["lockin"], st["source"], st["dc"]
+    li.configure_reference("external")
+    li.set_time_constant_s(tau_s)
+    li.set_slope_db_oct(24)
+    li.set_sensitivity_v(sensitivity_v)
+    src.set_power_dbm(-10.0)
+    src.configure_chop(250.0, "internal")
+    src.set_rf_enabled(True)
+    dc.configure_current_source(0.8)
+    dc.set_current_a(0.0)
+    dc.set_output_enabled(True)
+    st.field.prepare()
+    st.field.set_field(1000.0)
+
+
+def test_settings_round_trip_on_the_twin(bench_station):
+    li, twin = bench_station["lockin"], bench_station.bench.twins["lockin"]
+    assert li.model == MODEL and isinstance(li, SR830)
+    for s in li.SENSITIVITIES_V:
+        li.set_sensitivity_v(s)
+        assert li.get_sensitivity_v() == s and twin.sensitivity_v == pytest.approx(s)
+    for tau in li.TIME_CONSTANTS_S:
+        li.set_time_constant_s(tau)
+        assert li.get_time_constant_s() == tau and twin.time_constant_s == pytest.approx(tau)
+    for slope in (6, 12, 18, 24):
+        li.set_slope_db_oct(slope)
+        assert li.get_slope_db_oct() == slope and twin.slope_db_oct == slope
+    li.configure_reference("internal", 317.5)
+    assert twin.internal_reference and twin.reference_frequency_hz == 317.5
+    li.configure_reference("external")
+    assert not twin.internal_reference
+    snap = li.snapshot()
+    assert snap["reference_source"] == "external" and snap["slope_db_oct"] == 24
+    assert li.check_errors() == []
+
+
+def test_frequency_sweep_reproduces_the_model(bench_station):
+    st = bench_station
+    _prepare(st)
+    freqs = np.linspace(7.8e9, 9.4e9, 33)
+    got = []
+    for f in freqs:
+        st["source"].set_frequency_hz(f)
+        st.clock.sleep(1.0)
+        got.append(st["lockin"].read_xy()[0] / LOCKIN_RMS_FACTOR)
+    want = st.bench.model.vmix(freqs, st.bench.field_oe(), 0.0, -10.0)
+    assert np.max(np.abs(np.array(got) - want)) < 2e-3 * np.max(np.abs(want))
+    assert not st["lockin"].overloaded()
+
+
+def test_overload_and_unlock(bench_station):
+    st = bench_station
+    _prepare(st, sensitivity_v=100e-6)
+    st["source"].set_frequency_hz(8.6e9)
+    st.clock.sleep(1.0)
+    x, _ = st["lockin"].read_xy()
+    assert x == pytest.approx(1.09 * 100e-6)  # clipped at the top of the range
+    assert st["lockin"].overloaded()
+    st["lockin"].set_sensitivity_v(1e-3)
+    st.clock.sleep(1.0)
+    st["lockin"].read_xy()
+    assert not st["lockin"].overloaded()
+    # no chop: the output carries nothing
+    st["source"].pulse_enabled = False
+    st.clock.sleep(1.0)
+    assert abs(st["lockin"].read_xy()[0]) < 1e-9
+
+
+def test_external_reference_without_sync_is_unlocked(bench_station):
+    st = bench_station
+    _prepare(st)
+    st["source"].pulse_enabled = False
+    st["lockin"].read_xy()
+    assert int(st["lockin"].values("LIAS?", cast=int)[0]) & 0b1000  # bit 3: reference unlock
+
+
+def test_injected_error_and_overload(bench_station):
+    st = bench_station
+    st.bench.inject("lockin", "error")
+    assert st["lockin"].check_errors() == ["ERRS? = 2 (error status bits set)"]
+    assert st["lockin"].check_errors() == []
+    st.bench.inject("lockin", "overload")
+    assert st["lockin"].overloaded()
+    assert not st["lockin"].overloaded()
