@@ -233,7 +233,14 @@ class StfmrProcedure(Procedure):
             self.outcome = "complete"
         try:
             bench_time = ctx.station.clock.now() - ctx.t0
-            ctx.runfile.close(self.outcome, safe_state=text, bench_time_s=bench_time, points_recorded=ctx.points_done)
+            ctx.runfile.close(
+                self.outcome,
+                safe_state=text,
+                field_state=getattr(ctx.guard, "field_state", ""),
+                bench_time_s=bench_time,
+                points_recorded=ctx.points_done,
+                error=_one_line(self.error) if self.error is not None else "",
+            )
         except Exception as e:
             text += f"; run file not closed cleanly ({e}): the journal beside it holds every point"
             self.safe_state = text
@@ -460,6 +467,11 @@ class ResumeState:
         if np.any(np.abs(v_rec[inb]) >= item.max_voltage_v):
             return True
         return all(self.measured_current(item, c, step) for c in branch)
+
+
+def _one_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0] if lines else ''}"
 
 
 def _nearest(table, value):

@@ -230,6 +230,8 @@ def run(
         except BaseException as e:
             proc.outcome = "failed"
             proc.error = e
+            if proc.ctx is None:  # nothing opened: nothing to shut down, nothing written
+                raise _open_failed(e) from e
         finally:
             proc.shutdown()
             if proc.ctx is not None:
@@ -244,6 +246,14 @@ def run(
         reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
         raise RunFailed(path, reason, proc.safe_state or "not reached (nothing was switched on)") from e
     return path
+
+
+def _open_failed(e: BaseException) -> Exception:
+    """Opening failed: nothing was switched on, nothing written. ConnectionError -> exit 2."""
+    if isinstance(e, ConnectionError):
+        return e
+    lines = str(e).strip().splitlines()
+    return RunFailed(None, f"{type(e).__name__}: {lines[0] if lines else ''}", "not reached (nothing was switched on)")
 
 
 def yaml_equal(a: str, b: str):

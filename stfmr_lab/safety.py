@@ -223,8 +223,11 @@ class Guard:
         """RF off, bias ramped to 0, DC output off, read back. Never raises.
 
         Returns (verified, text): text is "verified" or says what could not be verified.
+        The field (no danger to the junction) is ramped down last if asked; its outcome is
+        in ``self.field_state``.
         """
         problems = []
+        self.field_state = "left as it was"
         st = self.station
         if "source" in st.instruments:
             try:
@@ -246,8 +249,9 @@ class Guard:
         if field_to_zero and st.field is not None:
             try:
                 st.field.ramp_to_zero()
+                self.field_state = "ramped to zero"
             except Exception as e:
-                problems.append(f"field ramp-down failed ({_short(e)})")
+                self.field_state = f"ramp-down failed ({_short(e)})"
         # read back what the instruments say now
         checks = []
         try:

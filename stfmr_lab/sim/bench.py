@@ -61,6 +61,7 @@ class SimBench:
         noise: bool = True,
         seed: int = 0,
         realtime: bool = False,
+        speedup: float = 1.0,
         magnet: MagnetPhysics | None = None,
         query_latency_s: float = 0.005,
         faults: list[Fault] | None = None,
@@ -70,7 +71,7 @@ class SimBench:
         self.noise = bool(noise)
         self.seed = int(seed)
         self.rng = np.random.default_rng(seed)
-        self.clock = VirtualClock(realtime=realtime)
+        self.clock = VirtualClock(realtime=realtime, speedup=speedup)
         self.magnet = magnet or MagnetPhysics()
         self.query_latency_s = float(query_latency_s)
         self.axis = axis
@@ -125,6 +126,10 @@ class SimBench:
         fault = Fault(role, kind, self._queries.get(self._resource_of[role], 0) + at, count, **kw)
         self.faults.append(fault)
         return fault
+
+    def query_count(self, role: str) -> int:
+        """Queries the instrument of ``role`` has answered (or been asked) so far."""
+        return self._queries.get(self._resource_of[role], 0)
 
     def is_gone(self, resource: str) -> bool:
         return resource in self._gone
@@ -320,6 +325,7 @@ def simulation_schema():
             "noise": Bool(default=True),
             "seed": Num(default=0, min=0, max=2**63 - 1, integer=True),
             "realtime": Bool(default=False),
+            "speedup": Num(default=1.0, min=0.01, max=1e6, doc="realtime only: bench seconds per wall second"),
             "coil_error": Num(default=0.01, min=-0.5, max=0.5, doc="true coil constant / station's - 1"),
             "remanence_oe": Num(default=3.0, min=-100.0, max=100.0),
             "query_latency_s": Num(default=0.005, min=0.0, max=10.0),
@@ -372,6 +378,7 @@ def build_bench(station_config: dict, device: dict, simulation: dict) -> SimBenc
         noise=sim["noise"],
         seed=sim["seed"],
         realtime=sim["realtime"],
+        speedup=sim["speedup"],
         magnet=magnet,
         query_latency_s=sim["query_latency_s"],
         faults=faults,

@@ -134,3 +134,32 @@ def test_sigkill_at_a_random_moment_then_resume(tmp_path, reference, seed):
     assert final.status == "complete"
     assert _grid(final) == _grid(reference)
     assert _iv_grid(final) == _iv_grid(reference)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_stop_cleanly(tmp_path, sig):
+    cfg = small_map()
+    cfg_path = tmp_path / "cfg.yaml"
+    (tmp_path / "station.yaml").write_text((__import__("tests.conftest").conftest.EXAMPLES / "station.yaml").read_text())
+    out = tmp_path / "s.h5"
+    # a slow-ish run: realtime clock sped up, so the signal lands mid-run
+    cfg["simulation"].update(realtime=True, speedup=20.0)
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stfmr_lab", "run", str(cfg_path), "--sim", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )
+    for line in proc.stdout:
+        if line.startswith("run file:"):
+            break
+    import time
+
+    time.sleep(1.5)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "safe state: verified" in stdout
+    d = read_run(out)
+    assert d.attrs["status"] == "aborted"
+    assert d.attrs["safe_state"] == "verified"
+    assert len(d.data["vmix"]) + len(d.tables["dvdi"]["sweep"]) > 0
