@@ -94,6 +94,8 @@ class RunFile:
     """A run file being written. Use ``RunFile.create`` or ``RunFile.resume``."""
 
     batch_rows = 512
+    #: free disk below this at a sweep's end stops the run (safely) before writes fail
+    reserve_bytes = 20 * 1024 * 1024
 
     def __init__(self, path: Path, h5: h5py.File, journal):
         self.path = path
@@ -252,7 +254,16 @@ class RunFile:
             self._write_table(table)
 
     def flush(self, durable: bool = True) -> None:
-        """Write every pending row into the HDF5 file and flush it (end of a sweep)."""
+        """Write every pending row into the HDF5 file and flush it (end of a sweep).
+
+        Raises StorageError when the disk is nearly full, so the run stops safely while
+        the file can still be closed.
+        """
+        free = shutil.disk_usage(self.path.parent).free
+        if free < self.reserve_bytes:
+            raise StorageError(
+                f"disk nearly full ({free / 1e6:.0f} MB left at {self.path.parent}): run stopped to keep the file whole"
+            )
         self._write_pending()
         self.h5.flush()
         if durable and self._journal is not None:
@@ -359,9 +370,14 @@ def read_run(path: str | Path) -> RunData:
         entry = h5["entry"]
         attrs = {k: _plain(v) for k, v in entry.attrs.items()}
         tables, units_ = {}, {}
+        unreadable = []
         for table, cols in TABLES.items():
             g = entry.get(table)
-            tables[table] = {name: (g[name][()] if g is not None and name in g else np.zeros(0)) for name in cols}
+            try:
+                tables[table] = {name: (g[name][()] if g is not None and name in g else np.zeros(0)) for name in cols}
+            except OSError:  # a write that failed half-way (disk full, killed mid-flush)
+                unreadable.append(table)
+                tables[table] = {name: np.zeros(0, dtype=cols[name][2]) for name in cols}
             units_[table] = {name: cols[name][1] for name in cols}
         instruments = {}
         for role, g in entry["instrument"].items():
@@ -375,7 +391,9 @@ def read_run(path: str | Path) -> RunData:
                 entry["sample"]["name"][()], bytes
             ) else str(entry["sample"]["name"][()])
     recovered = 0
-    if attrs.get("status") == "running":
+    if unreadable:
+        attrs["unreadable_tables"] = unreadable
+    if attrs.get("status") == "running" or unreadable:
         jr = _journal_rows(p)
         for table, rows in jr.items():
             n = len(next(iter(tables[table].values())))
