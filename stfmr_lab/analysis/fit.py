@@ -1,0 +1,919 @@
+"""Lineshape fits of ST-FMR spectra (analysis step 1 of the physics specification).
+
+A spectrum (frequency sweep at fixed field and bias, or field sweep at fixed frequency) is
+fitted to a symmetric plus antisymmetric Lorentzian on a background::
+
+    y(x) = offset + v_sym * S(x) + v_asym * A(x) (+ slope * (x - x0))
+    S = 1 / (1 + u**2),   A = u * S,   u = (x - x0) / w
+
+with centre ``x0`` and half width at half maximum ``w`` (``f0_hz``/``hwhm_hz`` for frequency
+sweeps, ``h0_oe``/``dh_oe`` for field sweeps).
+
+Method (no hand-tuned start values):
+
+1. For a trial (x0, w) the model is linear in (offset, v_sym, v_asym[, slope]), so a coarse
+   grid of widths (a factor 2 apart, from two point spacings to the sweep span) and of
+   centres (one width apart, across the sweep) is scanned by linear least squares
+   (variable projection, in closed form, shared by all spectra on the same scaled grid);
+   a parabola through the neighbouring grid points refines the best centre and width.
+2. From there a damped Newton (Levenberg-Marquardt) iteration with analytic first and
+   second derivatives refines all parameters together, the width fitted as log(w) so that
+   it stays positive (this removes the (A, w) <-> (-A, -w) ambiguity). The exact Hessian
+   keeps the convergence quadratic when the model does not describe the data exactly (a
+   path-loss skew, say), where Gauss-Newton slows to a linear crawl. The solver is
+   vectorised over a batch of spectra, which is what makes ``fit_spectra`` fast on field x
+   bias maps. It stops when the Newton step is below 1e-10 of the sweep half-span, of the
+   width and of the data scale, or would lower the sum of squares by less than 1e-9 of
+   itself; that last step is taken unevaluated, leaving ~1e-8 standard errors to the
+   exact minimum.
+3. Standard errors: ``sqrt(chi2 / dof) * sqrt(diag((J^T W J)^-1))``, i.e. the covariance
+   scaled by the residual: the noise level need not be known, only the ratios of the
+   weights matter. J is that of the last evaluated iterate (the errors are good to ~1e-4
+   of themselves).
+
+All functions are pure; results are frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "FieldSweepFit",
+    "FieldSweepFits",
+    "SpectrumFit",
+    "SpectrumFits",
+    "antisymmetric_lorentzian",
+    "fit_field_sweep",
+    "fit_field_sweeps",
+    "fit_spectra",
+    "fit_spectrum",
+    "lineshape",
+    "symmetric_lorentzian",
+]
+
+_XTOL = 1e-10  # convergence: largest Gauss-Newton step in scaled units (half-span, log width, data scale)
+_FTOL = 1e-9  # convergence: predicted relative decrease of the cost by the last (Newton) step
+_MAX_ITER = 200
+_LAM0 = 1e-3  # initial damping
+_BLOCK_VALUES = 40 * 12 * 201  # spectra x derivative rows x points evaluated at once (fits in L2 cache)
+_MAX_GRID_CENTRES = 400  # cap on the number of trial centres for the narrowest trial width
+_MIN_SIGNIFICANCE = 5.0  # ok needs hypot(v_sym, v_asym) >= this many standard errors
+_GRID_STEP = 1.0  # trial centres this many trial widths apart
+_FREQ_NAMES = ("f0_hz", "hwhm_hz", "offset", "v_sym", "v_asym", "slope")
+_FIELD_NAMES = ("h0_oe", "dh_oe", "offset", "v_sym", "v_asym", "slope")
+
+
+# ---------------------------------------------------------------------------------------- lineshape
+def symmetric_lorentzian(x, centre, width):
+    """S = 1 / (1 + u^2), u = (x - centre) / width (dimensionless, peak 1 at the centre)."""
+    u = (np.asarray(x, dtype=float) - centre) / width
+    return 1.0 / (1.0 + u * u)
+
+
+def antisymmetric_lorentzian(x, centre, width):
+    """A = u / (1 + u^2), u = (x - centre) / width (dimensionless, extrema -+1/2 at u = -+1)."""
+    u = (np.asarray(x, dtype=float) - centre) / width
+    return u / (1.0 + u * u)
+
+
+def lineshape(x, centre, width, v_sym, v_asym, offset=0.0, slope=0.0):
+    """The fitted model ``offset + v_sym S + v_asym A + slope (x - centre)``.
+
+    ``x``, ``centre`` and ``width`` share one unit (Hz or Oe); the amplitudes and the offset
+    share the unit of the data (V, or V/A^2 for I_RF^2-normalised fits); ``slope`` is in
+    data unit per x unit. Broadcasts.
+    """
+    x = np.asarray(x, dtype=float)
+    u = (x - centre) / width
+    s = 1.0 / (1.0 + u * u)
+    return offset + v_sym * s + v_asym * u * s + slope * (x - centre)
+
+
+# ---------------------------------------------------------------------------------------- results
+@dataclass(frozen=True, eq=False)
+class SpectrumFit:
+    """Result of a frequency-sweep fit (model in the module docstring).
+
+    Attributes
+    ----------
+    f0_hz, hwhm_hz : resonance frequency and half width at half maximum (Hz).
+    v_sym, v_asym, offset : symmetric and antisymmetric amplitudes and background, in V
+        (in V/A^2 when ``normalised``: Vmix / I_RF^2 was fitted, and ``offset`` then
+        estimates (1/4) d2V/dI2 in Ohm/A = V/A^2).
+    slope : linear background in V/Hz (V/A^2/Hz when normalised); 0.0 when not fitted.
+    stderr : 1-sigma standard error of each fitted parameter, keyed by the names above
+        (``slope`` only when fitted), scaled by the residual: sqrt(chi2/dof) sqrt(diag(cov)).
+    covariance : the scaled covariance matrix, rows/columns in the order ``param_names``.
+    chi2_red : weighted sum of squared residuals over the degrees of freedom (V^2 when
+        unweighted, whether normalised or not).
+    n_points : number of points used (finite, weight > 0).
+    ok : converged; hwhm > 0 and resolved (at least the mean point spacing) but not wider
+        than the sweep; f0 inside the sweep; the RMS residual below the resonance amplitude
+        hypot(v_sym, v_asym), and that amplitude at least 5 standard errors (a fit to pure
+        noise finds some narrow spike: it is reported, but not ok).
+    message : "ok", or why not.
+    normalised : True when the data were divided by I_RF^2 (``irf2`` given).
+    """
+
+    f0_hz: float
+    hwhm_hz: float
+    v_sym: float
+    v_asym: float
+    offset: float
+    slope: float
+    stderr: dict
+    covariance: np.ndarray
+    chi2_red: float
+    n_points: int
+    ok: bool
+    message: str
+    param_names: tuple = _FREQ_NAMES[:5]
+    normalised: bool = False
+
+    def model(self, frequency_hz):
+        """The fitted curve at ``frequency_hz`` (Hz), in the unit of the fitted data (V or V/A^2)."""
+        return lineshape(frequency_hz, self.f0_hz, self.hwhm_hz, self.v_sym, self.v_asym, self.offset, self.slope)
+
+    @property
+    def sigma_rad_s(self) -> float:
+        """Linewidth as an angular frequency, 2 pi hwhm_hz (rad/s), as used in the torkance formulas."""
+        return 2.0 * np.pi * self.hwhm_hz
+
+
+@dataclass(frozen=True, eq=False)
+class FieldSweepFit:
+    """Result of a field-sweep fit at fixed frequency: Lorentzians in H.
+
+    Attributes as in ``SpectrumFit`` with ``h0_oe`` (resonance field, Oe) and ``dh_oe``
+    (HWHM in field, Oe) instead of f0/hwhm, and ``slope`` in V/Oe. For a mode whose
+    frequency rises with field, u = (H - H0)/dH has the opposite sign to the frequency
+    detuning, so ``v_asym`` of a field sweep has the opposite sign to a frequency sweep's.
+    """
+
+    h0_oe: float
+    dh_oe: float
+    v_sym: float
+    v_asym: float
+    offset: float
+    slope: float
+    stderr: dict
+    covariance: np.ndarray
+    chi2_red: float
+    n_points: int
+    ok: bool
+    message: str
+    param_names: tuple = _FIELD_NAMES[:5]
+    normalised: bool = False
+
+    def model(self, field_oe):
+        """The fitted curve at ``field_oe`` (Oe), in the unit of the fitted data (V or V/A^2)."""
+        return lineshape(field_oe, self.h0_oe, self.dh_oe, self.v_sym, self.v_asym, self.offset, self.slope)
+
+
+class _FitArrays(Sequence):
+    """Shared behaviour of the batch results: a sequence of single-fit results over arrays."""
+
+    _item: type
+    _names: tuple
+
+    def __len__(self) -> int:
+        return len(self.ok)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = operator.index(i)
+        if not -len(self) <= i < len(self):
+            raise IndexError("fit index out of range")
+        i %= len(self)
+        c, w = self._names[:2]
+        return self._item(
+            **{c: float(getattr(self, c)[i]), w: float(getattr(self, w)[i])},
+            v_sym=float(self.v_sym[i]),
+            v_asym=float(self.v_asym[i]),
+            offset=float(self.offset[i]),
+            slope=float(self.slope[i]),
+            stderr={k: float(v[i]) for k, v in self.stderr.items()},
+            covariance=self.covariance[i].copy(),
+            chi2_red=float(self.chi2_red[i]),
+            n_points=int(self.n_points[i]),
+            ok=bool(self.ok[i]),
+            message=self.message[i],
+            param_names=self.param_names,
+            normalised=bool(self.normalised[i]),
+        )
+
+    def columns(self) -> dict:
+        """All results as 1-D columns (stderr as ``<name>_err``), e.g. for a pandas DataFrame."""
+        c, w = self._names[:2]
+        out = {k: getattr(self, k) for k in (c, w, "v_sym", "v_asym", "offset", "slope")}
+        out.update({f"{k}_err": v for k, v in self.stderr.items()})
+        out.update(chi2_red=self.chi2_red, n_points=self.n_points, ok=self.ok, message=np.array(self.message))
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class SpectrumFits(_FitArrays):
+    """Results of ``fit_spectra``: arrays over spectra (same meaning and units as ``SpectrumFit``).
+
+    Also a sequence: ``fits[i]`` is the ``SpectrumFit`` of spectrum i, ``list(fits)`` all of them.
+    ``stderr`` maps each parameter name to an array; ``covariance`` is (m, p, p).
+    """
+
+    f0_hz: np.ndarray
+    hwhm_hz: np.ndarray
+    v_sym: np.ndarray
+    v_asym: np.ndarray
+    offset: np.ndarray
+    slope: np.ndarray
+    stderr: dict
+    covariance: np.ndarray
+    chi2_red: np.ndarray
+    n_points: np.ndarray
+    ok: np.ndarray
+    message: tuple
+    param_names: tuple
+    normalised: np.ndarray
+
+    _item = SpectrumFit
+    _names = _FREQ_NAMES
+
+
+@dataclass(frozen=True, eq=False)
+class FieldSweepFits(_FitArrays):
+    """Results of ``fit_field_sweeps``: arrays over sweeps (meaning and units as ``FieldSweepFit``)."""
+
+    h0_oe: np.ndarray
+    dh_oe: np.ndarray
+    v_sym: np.ndarray
+    v_asym: np.ndarray
+    offset: np.ndarray
+    slope: np.ndarray
+    stderr: dict
+    covariance: np.ndarray
+    chi2_red: np.ndarray
+    n_points: np.ndarray
+    ok: np.ndarray
+    message: tuple
+    param_names: tuple
+    normalised: np.ndarray
+
+    _item = FieldSweepFit
+    _names = _FIELD_NAMES
+
+
+# ---------------------------------------------------------------------------------------- core
+@dataclass(frozen=True)
+class _Raw:
+    """Physical-unit results of a batch (arrays over spectra), before packaging."""
+
+    params: np.ndarray  # (m, p): centre, width, offset, v_sym, v_asym[, slope]
+    cov: np.ndarray  # (m, p, p)
+    chi2_red: np.ndarray
+    n_points: np.ndarray
+    converged: np.ndarray
+    x_min: np.ndarray
+    x_max: np.ndarray
+    rms: np.ndarray  # weighted RMS residual
+
+    def take(self, rows) -> _Raw:
+        return _Raw(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
+
+
+def _evaluate(u, y, sw, theta, slope, work=None):
+    """Cost and the Newton system at theta for a batch (arrays (m, n)).
+
+    theta = (c, log w, offset, v_sym, v_asym[, k]) in scaled units, ``sw`` the square roots
+    of the weights (None: uniform), ``work`` an optional scratch array from ``_work_array``.
+    Returns (cost, jtj, grad, hess) with cost = sum w (y - model)^2, jtj = J^T W J,
+    grad = J^T W r and hess = J^T W J - sum_i w_i r_i d2 model_i, the exact Hessian of
+    cost/2. The residual term matters when the model does not describe the data exactly
+    (e.g. I_RF varying across the sweep): Gauss-Newton then converges only linearly, Newton
+    quadratically. The per-point work runs in cache-sized blocks of spectra.
+    """
+    m, p = theta.shape
+    if work is None:
+        work = _work_array(m, p, u.shape[1])
+    n_blocks = -(-m // work.shape[0])
+    block = -(-m // n_blocks)
+    prod = np.empty((m, p, p + 1))
+    sums = np.empty((m, 7))
+    cost = np.empty(m)
+    for i in range(0, m, block):
+        j = min(i + block, m)
+        _block_sums(
+            u[i:j], y[i:j], None if sw is None else sw[i:j], theta[i:j], slope, work, prod[i:j], sums[i:j], cost[i:j]
+        )
+    # true Jacobian rows = T @ stored rows: dm/dc = -g/w (- k), dm/dlog w = -g x
+    iw = np.exp(-theta[:, 1])
+    tmat = np.zeros((m, p, p))
+    tmat[:, np.arange(p), np.arange(p)] = 1.0
+    tmat[:, 0, 0] = -iw
+    tmat[:, 1, 1] = -1.0
+    if slope:
+        tmat[:, 0, 2] = -theta[:, 5]
+    jtj = np.matmul(np.matmul(tmat, prod[:, :, :p]), tmat.transpose(0, 2, 1))
+    grad = np.matmul(tmat, prod[:, :, p, None])[:, :, 0]
+    sums[:, 0] *= iw * iw
+    sums[:, 1] *= iw
+    sums[:, 3:5] *= -iw[:, None]
+    sums[:, 5:] *= -1.0
+    hess = jtj.copy()
+    for k, (i, j) in enumerate(_SECOND):
+        hess[:, i, j] -= sums[:, k]
+        if i != j:
+            hess[:, j, i] -= sums[:, k]
+    if slope:  # (c, k) second derivative is -1: the term is + sum w r
+        hess[:, 0, 5] += prod[:, 2, p]
+        hess[:, 5, 0] += prod[:, 2, p]
+    return cost, jtj, grad, hess
+
+
+_SCRATCH = threading.local()  # per-thread scratch buffer of _work_array, reused across fits
+
+
+def _work_array(m, p, n):
+    """Scratch array for ``_evaluate``: a cache-sized block of spectra.
+
+    Reused from one fit to the next (per thread): a fresh ~1 MB array is mapped anew by the
+    allocator, and its page faults cost as much as a quarter of a small fit."""
+    shape = (max(1, min(m, _BLOCK_VALUES // ((p + 8) * n))), p + 8, n)
+    size = int(np.prod(shape))
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or buf.size < size:
+        buf = _SCRATCH.buf = np.empty(max(size, _BLOCK_VALUES + 8 * n))
+    return buf[:size].reshape(shape)
+
+
+def _block_sums(u, y, sw, theta, slope, work, prod, sums, cost):
+    """Per-point part of ``_evaluate`` for one block: writes the reduced sums into ``prod``
+    (stored Jacobian rows times [rows, residual]), ``sums`` (second-derivative rows times
+    the residual) and ``cost``.
+
+    With F = v_sym S + v_asym A: S' = -2 A S, A' = S (2 S - 1), S'' = S^2 (6 - 8 S),
+    A'' = A S (2 - 8 S). The rows of the scratch array hold unscaled forms (g = F' instead
+    of dm/dc = -F'/w - k, ...); ``_evaluate`` applies the per-spectrum factors.
+    """
+    m, p = theta.shape
+    d = work[:m]
+    q = p + 1  # rows: 0..p-1 Jacobian (unscaled), p residual, p+1..p+7 second derivatives
+    c = theta[:, 0, None]
+    inv_w = np.exp(-theta[:, 1, None])
+    vs, va = theta[:, 3, None], theta[:, 4, None]
+    x = u - c
+    x *= inv_w
+    s = d[:, 3]
+    np.multiply(x, x, out=s)
+    s += 1.0
+    np.divide(1.0, s, out=s)  # S
+    a = np.multiply(x, s, out=d[:, 4])  # A
+    d[:, 2] = 1.0
+    r = np.subtract(y, theta[:, 2, None], out=d[:, p])
+    r -= vs * s
+    r -= va * a
+    ds = np.multiply(a, s, out=d[:, q + 3])
+    ds *= -2.0  # S'
+    da = 2.0 * s
+    da -= 1.0
+    da = np.multiply(da, s, out=d[:, q + 4])  # A'
+    g = np.multiply(vs, ds, out=d[:, 0])
+    g += va * da  # F'
+    t1 = 6.0 - 8.0 * s
+    t1 *= s
+    t1 *= vs
+    t2 = 2.0 - 8.0 * s
+    t2 *= a
+    t2 *= va
+    t1 += t2
+    h = np.multiply(t1, s, out=d[:, q])  # F''
+    np.multiply(g, x, out=d[:, 1])  # -(dm/dlog w)
+    gh = np.multiply(x, h, out=d[:, q + 1])
+    gh += g  # F' + x F''
+    np.multiply(x, gh, out=d[:, q + 2])
+    np.multiply(x, ds, out=d[:, q + 5])
+    np.multiply(x, da, out=d[:, q + 6])
+    if slope:
+        d[:, 5] = u - c
+        r -= theta[:, 5, None] * d[:, 5]
+    if sw is not None:
+        d *= sw[:, None, :]  # r now sqrt(w) (y - model), rows sqrt(w) derivatives
+    np.einsum("mn,mn->m", r, r, out=cost)
+    # (p x (p+1)) products: a non-square batched matmul takes numpy's fast path
+    np.matmul(d[:, :p], d[:, : p + 1].transpose(0, 2, 1), out=prod)
+    sums[:] = np.matmul(d[:, q:], r[:, :, None])[:, :, 0]
+
+
+_SECOND = ((0, 0), (0, 1), (1, 1), (0, 3), (0, 4), (1, 3), (1, 4))
+
+
+def _grid_start(u, y, sw, slope, centres=None, widths=None):
+    """Best (c, log w, linear parameters) on a (centre, width) grid by variable projection.
+
+    ``u`` (n,) is the scaled abscissa shared by the spectra ``y`` (k, n), ``sw`` (n,) the
+    square roots of the weights. The linear least squares of every grid point is solved in
+    closed form (columns made orthogonal to the constant and the slope). Returns theta (k, p).
+    """
+    auto = centres is None and widths is None
+    wt = sw * sw
+    wt = wt / wt.sum()
+    us = np.sort(u[wt > 0])
+    span = us[-1] - us[0]
+    if widths is None:
+        du = np.median(np.diff(us))
+        w_min = max(2.0 * du, _GRID_STEP * span / _MAX_GRID_CENTRES)
+        widths = w_min * 2.0 ** np.arange(max(1, int(np.floor(np.log2(span / w_min))) + 1))
+    gc, gw, seg = [], [], []
+    for j, w in enumerate(np.atleast_1d(widths)):
+        cs = np.linspace(us[0], us[-1], int(np.ceil(span / (_GRID_STEP * w))) + 1) if centres is None else centres
+        gc.append(np.atleast_1d(cs))
+        gw.append(np.full(np.size(cs), w))
+        seg.append(np.full(np.size(cs), j))
+    seg_start = np.cumsum([0] + [c.size for c in gc])
+    gc, gw, seg = np.concatenate(gc), np.concatenate(gw), np.concatenate(seg)
+    ybar = y @ wt
+    lc = ll = None
+    if slope:
+        lc = u - u @ wt
+        ll = np.sum(lc * lc * wt)
+    k = y.shape[0]
+    cols = np.arange(k)
+    proj = np.empty((gc.size, k))
+    step = max(1, _BLOCK_VALUES // (8 * u.size))
+    for i in range(0, gc.size, step):  # blocks of grid points, small enough to stay in cache
+        sc, ac, ss, aa, sa, det = _grid_basis(u, wt, gc[i : i + step], gw[i : i + step], lc, ll)[:6]
+        # (the columns are orthogonal to the constant: projecting y or y - mean(y) is the same)
+        bs, ba = (sc * wt) @ y.T, (ac * wt) @ y.T  # (G, k)
+        proj[i : i + step] = (aa[:, None] * bs * bs - 2.0 * sa[:, None] * bs * ba + ss[:, None] * ba * ba) / det[
+            :, None
+        ]
+    best = np.argmax(proj, axis=0)
+    c_best, w_best = gc[best], gw[best]
+    if auto:
+        # parabolic refinement between the grid points: in centre along the best width's row,
+        # in log width across the neighbouring widths (at their nearest centres)
+        s_best = seg[best]  # the width row of the best point
+        p0 = proj[best, cols]
+        inner = (best > seg_start[s_best]) & (best < seg_start[s_best + 1] - 1)
+        pm, pp = proj[np.maximum(best - 1, 0), cols], proj[np.minimum(best + 1, gc.size - 1), cols]
+        c_best = c_best + np.where(inner, _vertex(pm, p0, pp), 0.0) * _GRID_STEP * w_best
+        n_seg = seg_start.size - 1
+        has_w = (s_best > 0) & (s_best < n_seg - 1)
+        sm, sp = np.clip(s_best - 1, 0, n_seg - 1), np.clip(s_best + 1, 0, n_seg - 1)
+
+        def nearest(sg):  # index of the grid point of width row sg nearest to the refined centre
+            first, count = seg_start[sg], seg_start[sg + 1] - seg_start[sg]
+            pos = np.rint((c_best - gc[first]) / (_GRID_STEP * gw[first]))
+            return first + np.clip(pos, 0, count - 1).astype(int)
+
+        pm, pp = proj[nearest(sm), cols], proj[nearest(sp), cols]
+        w_best = w_best * 2.0 ** np.where(has_w, _vertex(pm, p0, pp), 0.0)
+    # linear parameters at each spectrum's start point
+    sc, ac, ss, aa, sa, det, ms, ma, als, ala = _grid_basis(u, wt, c_best, w_best, lc, ll)
+    bs, ba = np.sum(sc * wt * y, axis=1), np.sum(ac * wt * y, axis=1)
+    v_sym = (aa * bs - sa * ba) / det
+    v_asym = (ss * ba - sa * bs) / det
+    theta = np.empty((k, 5 + int(slope)))
+    theta[:, 0] = c_best
+    theta[:, 1] = np.log(w_best)
+    theta[:, 3] = v_sym
+    theta[:, 4] = v_asym
+    offset = ybar - v_sym * ms - v_asym * ma  # model: offset' + v_sym S + v_asym A (+ k u)
+    if slope:
+        kk = y @ (wt * lc) / ll - v_sym * als - v_asym * ala
+        offset = offset - kk * (u @ wt) + kk * theta[:, 0]  # offset' + k u = offset + k (u - c)
+        theta[:, 5] = kk
+    theta[:, 2] = offset
+    return theta
+
+
+def _vertex(pm, p0, pp):
+    """Abscissa of the vertex of the parabola through (-1, pm), (0, p0), (1, pp), clipped to [-0.5, 0.5]."""
+    curv = pm - 2.0 * p0 + pp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where(curv < 0, 0.5 * (pm - pp) / curv, 0.0)
+    return np.clip(np.nan_to_num(x), -0.5, 0.5)
+
+
+def _grid_basis(u, wt, gc, gw, lc=None, ll=None):
+    """S, A columns at grid points (gc, gw), weighted-centred (and orthogonal to the slope
+    column ``lc`` if given); returns (sc, ac, <sc,sc>, <ac,ac>, <sc,ac>, det, mean S, mean A,
+    slope projections of S and A)."""
+    x = (u[None, :] - gc[:, None]) / gw[:, None]
+    s = 1.0 / (1.0 + x * x)
+    a = x * s
+    ms, ma = s @ wt, a @ wt
+    sc, ac = s - ms[:, None], a - ma[:, None]  # centred: orthogonal to the constant
+    als = ala = None
+    if lc is not None:
+        als, ala = (sc * wt) @ lc / ll, (ac * wt) @ lc / ll
+        sc, ac = sc - als[:, None] * lc, ac - ala[:, None] * lc  # orthogonal to the slope too
+    ss, aa, sa = (sc * sc) @ wt, (ac * ac) @ wt, (sc * ac) @ wt
+    det = ss * aa - sa * sa
+    det = np.where(det > 0, det, np.inf)
+    return sc, ac, ss, aa, sa, det, ms, ma, als, ala
+
+
+def _solve(a, b):
+    """Batched solve of a x = b (b (m, p)); rows with a singular matrix get a least-squares answer."""
+    try:
+        return np.linalg.solve(a, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        return np.stack([np.linalg.lstsq(ai, bi, rcond=None)[0] for ai, bi in zip(a, b, strict=True)])
+
+
+def _positive_definite(a):
+    """Boolean per matrix of the stack ``a``: positive definite (one Cholesky call when all are)."""
+    try:
+        np.linalg.cholesky(a)
+        return np.ones(a.shape[0], dtype=bool)
+    except np.linalg.LinAlgError:
+        return np.all(np.linalg.eigvalsh(a) > 0, axis=1)
+
+
+def _levenberg_marquardt(u, y, sw, theta, slope):
+    """Vectorised damped Newton (Levenberg-Marquardt) over a batch (arrays (m, n)).
+
+    The step solves (H + lambda D) step = J^T W r with H the exact Hessian where it is
+    positive definite (else J^T W J), D = diag(J^T W J); lambda shrinks after a step that
+    lowers the cost and grows otherwise. Returns (theta, cost, jtj, converged), jtj = J^T W J
+    at the solution.
+    """
+    m, p = theta.shape
+    theta = theta.copy()
+    lam = np.full(m, _LAM0)
+    work = _work_array(m, p, u.shape[1])
+    cost, jtj, grad, hess = _evaluate(u, y, sw, theta, slope, work)
+    active = np.isfinite(cost) & np.all(np.isfinite(theta), axis=1)
+    converged = np.zeros(m, dtype=bool)
+    eye = np.eye(p)
+    for _ in range(_MAX_ITER):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        jt, hs, g = jtj[idx], hess[idx], grad[idx]
+        positive = _positive_definite(hs)
+        hs = np.where(positive[:, None, None], hs, jt)
+        diag = np.diagonal(jt, axis1=1, axis2=2)
+        diag = np.maximum(diag, 1e-12 * np.max(diag, axis=1, keepdims=True) + 1e-300)[:, :, None] * eye
+        # damped step and (nearly) undamped one, in one batched solve
+        steps = _solve(np.concatenate([hs + lam[idx, None, None] * diag, hs + 1e-12 * diag]), np.concatenate([g, g]))
+        step, newton = steps[: idx.size], steps[idx.size :]
+        # at the minimum: the undamped step is below XTOL, or would lower the cost by a
+        # negligible fraction (quadratic convergence: after it ~1e-8 standard errors are left).
+        # Take that last step without evaluating it.
+        pred = np.einsum("mi,mi->m", g, newton)
+        at_min = positive & ((np.max(np.abs(newton), axis=1) <= _XTOL) | (pred <= _FTOL * cost[idx]))
+        fin = idx[at_min]
+        theta[fin] += newton[at_min]
+        converged[fin] = True
+        active[fin] = False
+        ev, step = idx[~at_min], step[~at_min]
+        if ev.size == 0:
+            continue
+        trial = theta[ev] + step
+        if ev.size == m:  # all rows: no copies
+            c_t, jtj_t, grad_t, hess_t = _evaluate(u, y, sw, trial, slope, work)
+        else:
+            c_t, jtj_t, grad_t, hess_t = _evaluate(u[ev], y[ev], None if sw is None else sw[ev], trial, slope, work)
+        better = np.isfinite(c_t) & (c_t <= cost[ev])
+        acc = ev[better]
+        theta[acc], cost[acc], jtj[acc], grad[acc], hess[acc] = (
+            trial[better],
+            c_t[better],
+            jtj_t[better],
+            grad_t[better],
+            hess_t[better],
+        )
+        lam[acc] = np.maximum(lam[acc] / 5.0, 1e-12)
+        rej = ev[~better]
+        lam[rej] *= 4.0
+        stuck = rej[lam[rej] > 1e14]  # no step lowers the cost any more: at the numerical floor
+        converged[stuck] = True
+        active[stuck] = False
+    return theta, cost, jtj, converged
+
+
+def _same_rows(a, tol=1e-9):
+    """Indices of the rows of ``a`` grouped by equality (to ``tol``), as a list of arrays."""
+    if a.shape[0] == 1 or np.all(a == a[0]) or np.all(np.abs(a - a[:1]) <= tol):
+        return [np.arange(a.shape[0])]
+    groups: dict[bytes, list[int]] = {}
+    for i, row in enumerate(np.round(a / tol).astype(np.int64)):
+        groups.setdefault(row.tobytes(), []).append(i)
+    return [np.asarray(g) for g in groups.values()]
+
+
+def _fit_group(x, y, w, slope, centre_guess=None, width_guess=None) -> _Raw:
+    """Fit equal-length spectra x, y, w (m, n); non-finite points must carry zero weight."""
+    m, n = y.shape
+    p = 5 + int(slope)
+    good = w > 0
+    n_pts = good.sum(axis=1)
+    if np.any(n_pts < p + 1):
+        raise ValueError(f"need at least {p + 1} finite points of positive weight per spectrum to fit {p} parameters")
+    all_good = bool(good.all())
+    if all_good:
+        x_min, x_max = x.min(axis=1), x.max(axis=1)
+    else:
+        big = np.finfo(float).max
+        x_min = np.where(good, x, big).min(axis=1)
+        x_max = np.where(good, x, -big).max(axis=1)
+    if np.any(x_max <= x_min):
+        raise ValueError("the sweep must span a nonzero range")
+    xmid, hs = 0.5 * (x_max + x_min), 0.5 * (x_max - x_min)
+    u = x - xmid[:, None]
+    u /= hs[:, None]
+    if not all_good:
+        u = np.where(good, u, 0.0)
+        y = np.where(good, y, 0.0)
+    # data scale (half the range), so that the fitted amplitudes are of order 1
+    big = np.finfo(float).max
+    ys = 0.5 * (np.where(good, y, -big).max(axis=1) - np.where(good, y, big).min(axis=1))
+    ys = np.where(ys > 0, ys, np.maximum(np.max(np.abs(y), axis=1), 1e-300))
+    yu = y / ys[:, None]
+    wmean = np.sum(w, axis=1) / n_pts
+    if all_good and np.all(w == w[:, :1]):
+        sw = None  # uniform weights
+    else:
+        sw = w / wmean[:, None]
+        np.sqrt(sw, out=sw)
+
+    # start values: one grid search per distinct (scaled abscissa, weights)
+    theta0 = np.empty((m, p))
+    for rows in _same_rows(u if sw is None or np.all(sw == sw[0]) else np.concatenate([u, sw], axis=1)):
+        i0 = rows[0]
+        cg = None if centre_guess is None else [(centre_guess - xmid[i0]) / hs[i0]]
+        wg = None if width_guess is None else [abs(width_guess) / hs[i0]]
+        y_rows = yu if rows.size == m else yu[rows]
+        theta0[rows] = _grid_start(u[i0], y_rows, np.ones(n) if sw is None else sw[i0], slope, cg, wg)
+
+    with np.errstate(all="ignore"):  # trial steps may overflow; they are then rejected
+        theta, cost, jtj, converged = _levenberg_marquardt(u, yu, sw, theta0, slope)
+    try:
+        cov_u = np.linalg.inv(jtj)
+    except np.linalg.LinAlgError:  # a singular matrix (no resonance at all) must not spoil the batch
+        cov_u = np.full((m, p, p), np.nan)
+        for i in range(m):
+            try:
+                cov_u[i] = np.linalg.inv(jtj[i])
+            except np.linalg.LinAlgError:
+                pass
+    dof = n_pts - p
+    cov_u *= (cost / dof)[:, None, None]
+    width = np.exp(theta[:, 1]) * hs
+    scale = np.stack([hs, width, ys, ys, ys] + ([ys / hs] if slope else []), axis=1)
+    params = theta * scale
+    params[:, 0] += xmid
+    params[:, 1] = width
+    cov = cov_u * scale[:, :, None] * scale[:, None, :]
+    chi2 = cost * ys**2 * wmean
+    rms = np.sqrt(chi2 / (wmean * n_pts))
+    return _Raw(params, cov, chi2 / dof, n_pts, converged, x_min, x_max, rms)
+
+
+def _verdicts(raw: _Raw) -> tuple[np.ndarray, tuple]:
+    """(ok, message) arrays: the checks listed in ``SpectrumFit``'s docstring."""
+    centre, width, _, v_sym, v_asym = raw.params[:, :5].T
+    amp = np.hypot(v_sym, v_asym)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var_amp = v_sym**2 * raw.cov[:, 3, 3] + v_asym**2 * raw.cov[:, 4, 4] + 2 * v_sym * v_asym * raw.cov[:, 3, 4]
+        significance = amp / np.sqrt(var_amp / amp**2)
+        checks = [
+            (~raw.converged, "did not converge"),
+            (
+                ~(np.all(np.isfinite(raw.params), axis=1) & np.all(np.isfinite(np.diagonal(raw.cov, 0, 1, 2)), axis=1)),
+                "parameters not determined (non-finite covariance)",
+            ),
+            (~(width > 0), "width not positive"),
+            (width < (raw.x_max - raw.x_min) / (raw.n_points - 1), "width below the point spacing (not resolved)"),
+            (width > raw.x_max - raw.x_min, "width larger than the sweep span"),
+            (~((raw.x_min <= centre) & (centre <= raw.x_max)), "centre outside the sweep"),
+            (~(raw.rms < amp), "residual RMS exceeds the resonance amplitude"),
+            (
+                ~(significance >= _MIN_SIGNIFICANCE),
+                f"resonance not significant (amplitude < {_MIN_SIGNIFICANCE:g} sigma)",
+            ),
+        ]
+    bad = np.zeros(len(centre), dtype=bool)
+    for flag, _ in checks:
+        bad |= flag
+    messages = ["ok"] * len(centre)
+    for i in np.flatnonzero(bad):
+        messages[i] = "; ".join(text for flag, text in checks if flag[i])
+    return ~bad, tuple(messages)
+
+
+def _prepare(x, y, w, irf2):
+    """Fold non-finite points into zero weights; divide by I_RF^2 if given. Arrays (m, n)."""
+    if w is None:
+        w = np.ones_like(y)
+    elif np.any(w < 0):
+        raise ValueError("weights: must be >= 0")
+    good = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & (w > 0)
+    if irf2 is not None:
+        if np.any(good & ~(np.isfinite(irf2) & (irf2 > 0))):
+            raise ValueError("irf2: must be finite and > 0 (A^2) at every point")
+        irf2 = np.where(good, irf2, 1.0)
+        y = y / irf2  # Vmix / I_RF^2: the noise is divided by I_RF^2 too, so the weights gain I_RF^4
+        w = w * irf2**2
+    if good.all():
+        return x, y, w
+    return np.where(good, x, 0.0), np.where(good, y, 0.0), np.where(good, w, 0.0)
+
+
+def _groups(x, y, weights, irf2):
+    """Split the inputs into batches of equal length: list of (row indices, x, y, w, irf2), arrays (k, n)."""
+    if isinstance(y, np.ndarray) or len({np.size(v) for v in y}) <= 1:
+        y2 = np.asarray(y, dtype=float)
+        if y2.ndim != 2:
+            raise ValueError(f"data: expected one spectrum per row (2-D), got shape {y2.shape}")
+
+        def full(v, name):
+            if v is None:
+                return None
+            try:
+                return np.broadcast_to(np.asarray(v, dtype=float), y2.shape)
+            except ValueError:
+                raise ValueError(f"{name}: shape {np.shape(v)} does not match the data {y2.shape}") from None
+
+        return [(np.arange(y2.shape[0]), full(x, "abscissa"), y2, full(weights, "weights"), full(irf2, "irf2"))]
+    m = len(y)
+
+    def rows(v, name):
+        if v is None:
+            return [None] * m
+        if isinstance(v, np.ndarray) and v.ndim < 2 or len(v) != m:
+            raise ValueError(f"{name}: spectra of unequal lengths need a list with one row per spectrum")
+        return list(v)
+
+    xs, ws, irs = rows(x, "abscissa"), rows(weights, "weights"), rows(irf2, "irf2")
+    by_len: dict[int, list[int]] = {}
+    for i, v in enumerate(y):
+        by_len.setdefault(np.size(v), []).append(i)
+
+    def stack(vs, n, name, default):
+        if all(v is None for v in vs):
+            return None
+        if default is None and any(v is None for v in vs):
+            raise ValueError(f"{name}: give it for every spectrum or for none")
+        try:
+            return np.stack([np.broadcast_to(np.asarray(default if v is None else v, dtype=float), (n,)) for v in vs])
+        except ValueError:
+            raise ValueError(f"{name}: each row must match its spectrum's length") from None
+
+    out = []
+    for n, idx in by_len.items():
+        yg = np.stack([np.asarray(y[i], dtype=float).ravel() for i in idx])
+        xg = stack([xs[i] for i in idx], n, "abscissa", None)
+        out.append(
+            (
+                np.asarray(idx),
+                xg,
+                yg,
+                stack([ws[i] for i in idx], n, "weights", 1.0),
+                stack([irs[i] for i in idx], n, "irf2", None),
+            )
+        )
+    return out
+
+
+def _fit_spectra(x, y, weights, irf2, slope, cls, centre_guess=None, width_guess=None, window=None):
+    """Fit spectra batched by length; returns the packaged batch result ``cls``."""
+    parts = []
+    m = 0
+    for idx, xg, yg, wg, irg in _groups(x, y, weights, irf2):
+        if yg.shape[0] == 0:
+            raise ValueError("no spectra to fit")
+        xg, yg, wg = _prepare(xg, yg, wg, irg)
+        raw = _fit_group(xg, yg, wg, slope, centre_guess, width_guess)
+        if window is not None:
+            raw = _refit_window(xg, yg, wg, raw, slope, window)
+        parts.append((idx, raw))
+        m += idx.size
+    if len(parts) == 1:
+        raw = parts[0][1]
+    else:
+        order = np.argsort(np.concatenate([idx for idx, _ in parts]))
+        raw = _Raw(*(np.concatenate([getattr(r, f) for _, r in parts])[order] for f in _Raw.__dataclass_fields__))
+    return _package(raw, cls, np.full(m, irf2 is not None))
+
+
+def _refit_window(xg, yg, wg, raw, slope, window) -> _Raw:
+    """Refit each spectrum within centre +- window widths of its first fit, seeded from it."""
+    rows = []
+    for j in range(xg.shape[0]):
+        c, wd = raw.params[j, :2]
+        keep = np.abs(xg[j] - c) <= window * wd if np.isfinite(c) and wd > 0 else np.zeros(xg.shape[1], bool)
+        w_new = np.where(keep, wg[j], 0.0)
+        if np.count_nonzero(w_new) >= 2 * raw.params.shape[1]:
+            rows.append(_fit_group(xg[j : j + 1], yg[j : j + 1], w_new[None, :], slope, c, wd))
+        else:
+            rows.append(raw.take(slice(j, j + 1)))
+    return _Raw(*(np.concatenate([getattr(r, f) for r in rows]) for f in _Raw.__dataclass_fields__))
+
+
+def _package(raw: _Raw, cls, normalised):
+    p = raw.params.shape[1]
+    names = cls._names
+    ok, messages = _verdicts(raw)
+    err = np.sqrt(np.abs(np.diagonal(raw.cov, 0, 1, 2)))
+    cols = dict(zip(names[:p], raw.params.T, strict=True))
+    return cls(
+        **{names[0]: cols[names[0]], names[1]: cols[names[1]]},
+        v_sym=cols["v_sym"],
+        v_asym=cols["v_asym"],
+        offset=cols["offset"],
+        slope=cols.get("slope", np.zeros(len(ok))),
+        stderr=dict(zip(names[:p], err.T, strict=True)),
+        covariance=raw.cov,
+        chi2_red=raw.chi2_red,
+        n_points=raw.n_points,
+        ok=ok,
+        message=messages,
+        param_names=tuple(names[:p]),
+        normalised=normalised,
+    )
+
+
+# ---------------------------------------------------------------------------------------- public API
+def _one(data):
+    y = np.asarray(data, dtype=float)
+    if y.ndim != 1:
+        raise ValueError(f"data: expected a 1-D spectrum, got shape {y.shape}")
+    return y[None, :]
+
+
+def fit_spectrum(
+    frequency_hz,
+    vmix_v,
+    *,
+    slope=False,
+    weights=None,
+    f0_guess_hz=None,
+    hwhm_guess_hz=None,
+    irf2=None,
+    window_hwhm=None,
+) -> SpectrumFit:
+    """Fit one frequency sweep to ``offset + v_sym S + v_asym A (+ slope (f - f0))``.
+
+    Parameters
+    ----------
+    frequency_hz, vmix_v : 1-D arrays, Hz and V. Non-finite points are ignored.
+    slope : also fit a linear background (V/Hz).
+    weights : optional per-point statistical weights proportional to 1/sigma_i^2 (only the
+        ratios matter: errors are scaled by the residual). Zero weight drops a point.
+    f0_guess_hz, hwhm_guess_hz : optional start values (Hz). Not needed: by default a grid
+        search over the whole sweep provides them.
+    irf2 : optional I_RF^2(f) in A^2 (scalar or per point). When given, Vmix / I_RF^2 is
+        fitted, with the weights multiplied by I_RF^4 (noise of uniform size in Vmix stays
+        correctly weighted); amplitudes and offset are then in V/A^2 (= Ohm/A), and the
+        offset estimates (1/4) d2V/dI2 directly.
+    window_hwhm : optional; after the first fit, refit only the points within
+        f0 +- window_hwhm * hwhm (e.g. 6), seeded from the first fit. The reported values
+        and errors are those of the refit.
+    """
+    y = _one(vmix_v)
+    fits = _fit_spectra(frequency_hz, y, weights, irf2, slope, SpectrumFits, f0_guess_hz, hwhm_guess_hz, window_hwhm)
+    return fits[0]
+
+
+def fit_spectra(frequency_hz, vmix_v, *, slope=False, weights=None, irf2=None) -> SpectrumFits:
+    """Fit many frequency sweeps at once (vectorised); same model and answers as ``fit_spectrum``.
+
+    Parameters
+    ----------
+    frequency_hz : 1-D array (Hz) shared by all spectra, a 2-D array (one row per spectrum),
+        or a list of 1-D arrays (spectra of unequal lengths are batched by length).
+    vmix_v : 2-D array (one spectrum per row, V) or a list of 1-D arrays.
+    slope, weights, irf2 : as in ``fit_spectrum``; ``weights``/``irf2`` given as a 1-D array
+        are shared by all spectra, else one row per spectrum.
+
+    Returns
+    -------
+    SpectrumFits: arrays over spectra, and a sequence of ``SpectrumFit`` in input order.
+    """
+    return _fit_spectra(frequency_hz, vmix_v, weights, irf2, slope, SpectrumFits)
+
+
+def fit_field_sweep(
+    field_oe, vmix_v, *, slope=False, weights=None, h0_guess_oe=None, dh_guess_oe=None, irf2=None, window_dh=None
+) -> FieldSweepFit:
+    """Fit one field sweep at fixed frequency to ``offset + v_sym S + v_asym A (+ slope (H - H0))``.
+
+    Same lineshape, method and options as ``fit_spectrum`` with the field (Oe) as abscissa:
+    centre ``h0_oe`` and HWHM ``dh_oe`` in Oe, amplitudes in V (V/A^2 with ``irf2``), slope in V/Oe.
+    """
+    y = _one(vmix_v)
+    fits = _fit_spectra(field_oe, y, weights, irf2, slope, FieldSweepFits, h0_guess_oe, dh_guess_oe, window_dh)
+    return fits[0]
+
+
+def fit_field_sweeps(field_oe, vmix_v, *, slope=False, weights=None, irf2=None) -> FieldSweepFits:
+    """Vectorised batch version of ``fit_field_sweep`` (inputs as in ``fit_spectra``)."""
+    return _fit_spectra(field_oe, vmix_v, weights, irf2, slope, FieldSweepFits)
