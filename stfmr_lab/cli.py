@@ -83,6 +83,9 @@ def _cmd_demo(args) -> int:
     except ImportError:
         return 0
     paths = analyze_to_report(ns.result, out_dir / "report")
+    _say("")
+    _say(paths["summary"].read_text().rstrip())
+    _say("")
     _say("outputs:")
     _say(f"  run file: {ns.result}")
     for label, p in paths.items():

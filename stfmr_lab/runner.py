@@ -91,6 +91,8 @@ class ProgressLine:
         self._clock = None
         self._t_start = 0.0
         self.tty = hasattr(stream, "isatty") and stream.isatty()
+        self._iv_rows: dict = {}
+        self._decile = 0
 
     def start(self, info):
         self._clock = info["station"].clock
@@ -100,12 +102,23 @@ class ProgressLine:
     def row(self, table, row):
         if table in ("data", "dvdi"):
             self.done += 1
-            self._draw()
+            if table == "dvdi":
+                self._iv_rows[row["sweep"]] = self._iv_rows.get(row["sweep"], 0) + 1
+            if self.tty:
+                self._draw()
 
     def sweep_done(self, item):
         if isinstance(item, (FreqSweep, FieldSweep)):
             self.spectra_done += 1
-        self._draw(force=not self.tty)
+        if isinstance(item, IVSweep):  # I-V branches stop early at the voltage limit
+            self.total -= item.points - self._iv_rows.get(item.index, 0)
+        if not self.tty:  # a log: one line per tenth of the run
+            decile = int(10 * self.done / max(self.total, 1))
+            if decile > self._decile:
+                self._decile = decile
+                self._draw(force=True)
+        else:
+            self._draw()
 
     def message(self, text):
         if self.tty:
@@ -113,8 +126,10 @@ class ProgressLine:
         self.out.write(f"  {text}\n")
 
     def stop(self, status, safe_state):
-        self._draw(force=True)
-        self.out.write("\n" if self.tty else "")
+        if self.tty:
+            self._draw(force=True)
+            self.out.write("\n")
+        self.out.write(f"{status}: {self.done} points, {self.spectra_done} spectra\n")
 
     def _draw(self, force=False):
         now = time.monotonic()

@@ -36,8 +36,12 @@ from stfmr_lab.analysis.inverse import (
     torkance_errors,
     torkances_from_fit,
 )
+from stfmr_lab.analysis.pipeline import Analysis, AnalysisError, analyze
 
 __all__ = [
+    "Analysis",
+    "AnalysisError",
+    "analyze",
     "FieldSweepFit",
     "FieldSweepFits",
     "Irf2Calibration",

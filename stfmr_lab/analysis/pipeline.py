@@ -1,0 +1,444 @@
+"""``analyze(path)``: from a run file to the spin-torque vector (physics.md, Analysis).
+
+1. dV/dI calibrations: each I-V sweep (RF off) gives R_d(I) and d2V/dI2(I); the easy-axis
+   parallel and antiparallel sweeps give G_P, G_AP (and TMR(V)); the hard-axis sweeps give
+   theta(H) from the zero-bias conductance and, across fields, d2V/(dtheta dI).
+2. Spectra: each frequency sweep is fitted to the S/A lineshape, normalised by the bench
+   path's I_RF^2(f) shape (the station's path calibration, recorded in the file), so the
+   fitted background is (1/4) d2V/dI2 times the path calibration's error factor k.
+3. I_RF^2: k from the backgrounds at biases where d2V/dI2 is large (analysis step 2);
+   reported as the disagreement with the path calibration.
+4. Kittel fit of f0(H) for 4 pi Meff and Hk; Omega_perp from f0; torkances per spectrum
+   (step 4) with propagated errors; alpha_eff; the linewidth-vs-bias fit (alpha and the
+   in-plane torkance from the linewidth, step 5); A1 of tau_perp (step 6).
+
+Ms*Vol is not measured here: it is an input (``ms_vol_emu``, default the paper's), and its
+relative uncertainty (``ms_vol_rel_err``) is reported as a separate systematic error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stfmr_lab.analysis.fit import fit_field_sweeps, fit_spectra
+from stfmr_lab.analysis.inverse import (
+    alpha_eff,
+    fit_linewidth_bias,
+    fit_tau_perp,
+    irf2_from_path,
+    kittel_fit,
+    local_polynomial_derivative,
+    predicted_dtau_par_dv,
+    theta_from_conductance,
+    to_torkance_units,
+    torkance_errors,
+    torkances_from_fit,
+)
+from stfmr_lab.analysis.inverse import d2v_dtheta_di as d2v_dtheta_di_curves
+from stfmr_lab.physics import TORKANCE_UNIT_J_PER_V
+from stfmr_lab.storage import RunData, read_run
+from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
+
+GAMMA = 1.76e7
+PAPER_MS_VOL_EMU = 1.06e-14
+
+
+class AnalysisError(ValueError):
+    """The run file lacks what an analysis step needs (said in one line)."""
+
+
+@dataclass
+class IVCurve:
+    """One I-V calibration sweep, sorted by current, with its derivatives."""
+
+    index: int
+    label: str
+    field_oe: float
+    current_a: np.ndarray
+    voltage_v: np.ndarray
+    r_d_ohm: np.ndarray
+    d2v_di2: np.ndarray
+
+    @property
+    def g0_s(self) -> float:
+        """Zero-bias differential conductance (S)."""
+        return 1.0 / float(np.interp(0.0, self.current_a, self.r_d_ohm))
+
+    def at(self, current_a, what: str = "r_d_ohm"):
+        return np.interp(current_a, self.current_a, getattr(self, what))
+
+
+@dataclass
+class Analysis:
+    """What ``analyze`` found. ``per_spectrum`` and ``per_bias`` are the contract's tables."""
+
+    path: Path
+    per_spectrum: pd.DataFrame
+    per_bias: pd.DataFrame
+    summary: dict
+    iv_curves: list = field(default_factory=list)
+    spectra: dict = field(default_factory=dict)  # index -> (frequency_hz, vmix_v, fitted model V)
+    field_sweeps: pd.DataFrame | None = None
+    kittel: object = None
+    linewidth_fits: dict = field(default_factory=dict)
+    tau_perp_fits: dict = field(default_factory=dict)
+    tmr_curve: tuple | None = None  # (voltage_v, G_P(V), G_AP(V))
+    warnings: list = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------- calibrations
+def iv_curves(run: RunData) -> list[IVCurve]:
+    """Every I-V sweep of the run with R_d(I) and d2V/dI2(I) by local cubic fits."""
+    iv, sw = run.tables["dvdi"], run.tables["dvdi_sweeps"]
+    labels = {v: k for k, v in DVDI_LABELS.items()}
+    out = []
+    for k, idx in enumerate(sw["index"]):
+        sel = iv["sweep"] == idx
+        i, v, h = iv["bias_current"][sel], iv["bias_voltage"][sel], iv["field"][sel]
+        order = np.argsort(i)
+        i, v = i[order], v[order]
+        keep = np.concatenate([[True], np.diff(i) > 0])  # a repeated current (resume): keep one
+        i, v = i[keep], v[keep]
+        if i.size < 7:
+            continue
+        r_d = local_polynomial_derivative(i, v, window=7, degree=3, deriv=1)
+        d2 = local_polynomial_derivative(i, v, window=9, degree=4, deriv=2)
+        out.append(IVCurve(int(idx), labels.get(int(sw["label"][k]), "hard"), float(np.median(h)), i, v, r_d, d2))
+    return out
+
+
+def _pick(curves, label):
+    c = [x for x in curves if x.label == label]
+    return c[-1] if c else None
+
+
+@dataclass(frozen=True)
+class ConductanceModel:
+    """G(theta, V) = A(V) + B(V) cos(theta) from the parallel and antiparallel references.
+
+    A = (G_P + G_AP)/2, B = (G_P - G_AP)/2, each a polynomial in V fitted to the measured
+    dI/dV(V) of the easy-axis sweeps (the conductance's cos(theta) dependence is the one the
+    angles themselves are defined by). Gives R_d, d2V/dI2 and d2V/(dtheta dI) at any angle
+    and bias (physics.md forward steps 1-2, with measured G_P(V), G_AP(V)).
+    """
+
+    a: np.ndarray  # polynomial coefficients in V (S), lowest order first
+    b: np.ndarray
+    v_range: tuple
+    b_err_s: float = 0.0  # 1-sigma error of the fitted B (S), from the fits' residual scatter
+
+    @classmethod
+    def from_references(cls, p_curve: IVCurve, ap_curve: IVCurve, degree: int = 6) -> "ConductanceModel":
+        P = np.polynomial.polynomial
+        fits, var = [], 0.0
+        for c in (p_curve, ap_curve):
+            g = 1.0 / c.r_d_ohm
+            coef = P.polyfit(c.voltage_v, g, degree)
+            dof = max(g.size - degree - 1, 1)
+            rms2 = float(np.sum((g - P.polyval(c.voltage_v, coef)) ** 2)) / dof
+            var += rms2 * (degree + 1) / g.size / 4.0  # error of the fitted curve, halved in B
+            fits.append(coef)
+        gp, gap = fits
+        lo = max(p_curve.voltage_v.min(), ap_curve.voltage_v.min())
+        hi = min(p_curve.voltage_v.max(), ap_curve.voltage_v.max())
+        return cls(0.5 * (gp + gap), 0.5 * (gp - gap), (float(lo), float(hi)), math.sqrt(var))
+
+    def rel_err_b(self, v):
+        """Relative 1-sigma error of B(V) (what d2V/(dtheta dI) scales with)."""
+        _, b = self._ab(v)
+        return self.b_err_s / np.abs(b)
+
+    def _ab(self, v, deriv=0):
+        P = np.polynomial.polynomial
+        a, b = self.a, self.b
+        if deriv > 0:
+            a, b = P.polyder(a, deriv), P.polyder(b, deriv)
+        elif deriv < 0:
+            a, b = P.polyint(a, -deriv), P.polyint(b, -deriv)
+        return P.polyval(v, a), P.polyval(v, b)
+
+    def conductance(self, theta, v):
+        a, b = self._ab(v)
+        return a + b * np.cos(theta)
+
+    def d2v_di2(self, theta, v):
+        """dR_d/dI at fixed theta (Ohm/A) at bias voltage v."""
+        g = self.conductance(theta, v)
+        da, db = self._ab(v, 1)
+        return -(da + db * np.cos(theta)) / g**3
+
+    def d2v_dtheta_di(self, theta, v):
+        """dR_d/dtheta at fixed I (Ohm/rad) at bias voltage v."""
+        g = self.conductance(theta, v)
+        _, b = self._ab(v)
+        da, db = self._ab(v, 1)
+        _, b_int = self._ab(v, -1)
+        s = np.sin(theta)
+        dg_dtheta = -b * s
+        di_dtheta = -s * b_int
+        dv_dtheta = -di_dtheta / g
+        return -(dg_dtheta + (da + db * np.cos(theta)) * dv_dtheta) / g**2
+
+
+def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
+    """theta per hard-axis field, and (field index, I) -> (d2V/(dtheta dI), its 1-sigma error).
+
+    The derivative across fields is noisy point by point (it differentiates measured
+    readbacks twice); it is smooth in I, so each field's curve is replaced by a polynomial
+    fit in I, whose residual scatter gives the error of the smoothed value.
+    """
+    hard = sorted((c for c in curves if c.label == "hard"), key=lambda c: c.field_oe)
+    thetas = np.array([float(theta_from_conductance(c.g0_s, g_p, g_ap)) for c in hard])
+    if len(hard) < 2:
+        return hard, thetas, None
+    grid, d2 = d2v_dtheta_di_curves(thetas, [c.current_a for c in hard], [c.r_d_ohm for c in hard])
+    scale = np.max(np.abs(grid))
+    x = grid / scale
+    deg = min(degree, grid.size - 2)
+    smooth, err = np.empty_like(d2), np.empty(len(hard))
+    for k in range(len(hard)):
+        coef = np.polynomial.polynomial.polyfit(x, d2[k], deg)
+        smooth[k] = np.polynomial.polynomial.polyval(x, coef)
+        dof = max(grid.size - deg - 1, 1)
+        rms = math.sqrt(float(np.sum((d2[k] - smooth[k]) ** 2)) / dof)
+        err[k] = rms * math.sqrt((deg + 1) / grid.size)
+
+    def lookup(curve_index: int, current_a):
+        return np.interp(current_a, grid, smooth[curve_index]), err[curve_index]
+
+    return hard, thetas, lookup
+
+
+# ---------------------------------------------------------------------- the pipeline
+def analyze(
+    path: str | Path,
+    *,
+    ms_vol_emu: float = PAPER_MS_VOL_EMU,
+    ms_vol_rel_err: float = 0.1,
+    gamma: float = GAMMA,
+    min_background_fraction: float = 0.3,
+) -> Analysis:
+    """Analyse a run file (complete, aborted or interrupted): see the module docstring."""
+    run = read_run(path)
+    warnings: list[str] = []
+    curves = iv_curves(run)
+    p_curve, ap_curve = _pick(curves, "parallel"), _pick(curves, "antiparallel")
+    if p_curve is None or ap_curve is None:
+        raise AnalysisError(f"{path}: no easy-axis parallel/antiparallel dV/dI references (add a dvdi measurement)")
+    g_p, g_ap = p_curve.g0_s, ap_curve.g0_s
+    tmr0 = g_p / g_ap - 1.0
+    polarization = math.sqrt(tmr0 / (2.0 + tmr0)) if tmr0 > 0 else math.nan  # Julliere
+    hard, thetas, d2th = _theta_and_d2(curves, g_p, g_ap)
+    cmodel = ConductanceModel.from_references(p_curve, ap_curve)
+    if not hard:
+        raise AnalysisError(f"{path}: no hard-axis dV/dI sweeps: theta(H) is unknown")
+    if d2th is None:
+        raise AnalysisError(f"{path}: d2V/(dtheta dI) needs hard-axis dV/dI sweeps at two fields at least")
+    hard_fields = np.array([c.field_oe for c in hard])
+
+    # voltages common to P and AP for TMR(V) and the prediction's (dI/dV)_P
+    vgrid = np.linspace(max(p_curve.voltage_v.min(), ap_curve.voltage_v.min()),
+                        min(p_curve.voltage_v.max(), ap_curve.voltage_v.max()), 81)
+    gp_v = 1.0 / np.interp(vgrid, p_curve.voltage_v, p_curve.r_d_ohm)
+    gap_v = 1.0 / np.interp(vgrid, ap_curve.voltage_v, ap_curve.r_d_ohm)
+
+    # ------------------------------------------------------------------ spectra
+    D, S = run.data, run.tables["spectra"]
+    path_cfg = run.instruments.get("path", {}).get("settings", {})
+    z0 = float(path_cfg.get("z0_ohm", 50.0))
+    rows, model_curves, specs = [], {}, []
+    for k, idx in enumerate(S["index"]):
+        if int(S["kind"][k]) != SPECTRUM_KINDS["resonance"]:
+            continue
+        sel = D["spectrum"] == idx
+        if np.count_nonzero(sel) < 12:
+            continue
+        f, v = D["frequency"][sel], D["vmix"][sel]
+        h = float(np.median(D["field"][sel]))
+        i = float(np.median(D["bias_current"][sel]))
+        vb = float(np.median(D["bias_voltage"][sel]))
+        p = float(np.median(D["rf_power"][sel]))
+        j = int(np.argmin(np.abs(hard_fields - h)))
+        if abs(hard_fields[j] - h) > 5.0:
+            warnings.append(f"spectrum {idx}: no dV/dI sweep at {h:.0f} Oe; using the one at {hard_fields[j]:.0f} Oe")
+        curve = hard[j]
+        r_d = float(curve.at(i))
+        if "loss_db_0" in path_cfg:
+            loss = float(path_cfg["loss_db_0"]) + float(path_cfg["loss_db_per_ghz"]) * f / 1e9
+        else:
+            loss = np.zeros_like(f)
+            warnings.append("no two-number path calibration in the file: I_RF^2(f) taken as flat")
+        irf2_path = irf2_from_path(p, loss, r_d, z0)
+        specs.append((int(idx), f, v, irf2_path, h, i, vb, p, j, r_d))
+    if not specs:
+        raise AnalysisError(f"{path}: no resonance spectra to fit")
+    fits = fit_spectra([s[1] for s in specs], [s[2] for s in specs], irf2=[s[3] for s in specs])
+
+    # ------------------------------------------------------------------ I_RF^2 scale from the backgrounds
+    d2_at = np.array([float(hard[s[8]].at(s[5], "d2v_di2")) for s in specs])
+    off = np.array([ft.offset for ft in fits])
+    off_err = np.array([ft.stderr["offset"] for ft in fits])
+    usable = np.abs(d2_at) >= min_background_fraction * np.max(np.abs(d2_at))
+    usable &= np.array([ft.ok for ft in fits]) & (d2_at != 0)
+    if not np.any(usable):
+        raise AnalysisError(f"{path}: no spectrum at a bias with a usable background (d2V/dI2 too small everywhere)")
+    k_i = 4.0 * off[usable] / d2_at[usable]
+    k_err_i = 4.0 * off_err[usable] / np.abs(d2_at[usable])
+    w = 1.0 / k_err_i**2
+    k_scale = float(np.sum(w * k_i) / np.sum(w))
+    k_err = float(1.0 / math.sqrt(np.sum(w)))
+    if k_i.size > 1:
+        chi2 = float(np.sum(w * (k_i - k_scale) ** 2) / (k_i.size - 1))
+        k_err *= math.sqrt(max(chi2, 1.0))
+
+    # ------------------------------------------------------------------ Kittel, torkances, damping
+    f0 = np.array([ft.f0_hz for ft in fits])
+    f0_err = np.array([ft.stderr["f0_hz"] for ft in fits])
+    h_arr = np.array([s[4] for s in specs])
+    okf = np.array([ft.ok for ft in fits])
+    kit = kittel_fit(np.abs(h_arr[okf]), f0[okf], gamma, f0_err_hz=f0_err[okf])
+    omega_m = 2 * np.pi * f0
+    hprime = np.abs(h_arr) - kit.hk_oe
+    omega_perp = omega_m / (gamma * hprime)  # gamma (H' + 4piMeff) / omega_m, with 4piMeff from f0
+    sigma = 2 * np.pi * np.array([ft.hwhm_hz for ft in fits])
+    sigma_err = 2 * np.pi * np.array([ft.stderr["hwhm_hz"] for ft in fits])
+    theta = thetas[[s[8] for s in specs]]
+    r_d = np.array([s[9] for s in specs])
+    # d2V/(dtheta dI) from the cos(theta) conductance model of the P/AP references; the
+    # across-field derivative of the hard-axis dV/dI curves is the cross-check
+    vb_arr = np.array([s[6] for s in specs])
+    d2th_at = cmodel.d2v_dtheta_di(theta, vb_arr)
+    d2th_err = np.abs(d2th_at) * cmodel.rel_err_b(vb_arr)
+    d2th_fields = np.array([float(d2th(s[8], s[5])[0]) for s in specs])
+    d2th_crosscheck = float(np.median(np.abs(d2th_fields / d2th_at - 1.0)))
+    a_s = np.array([ft.v_sym for ft in fits]) / k_scale  # V_S / I_RF^2 (V/A^2)
+    a_a = np.array([ft.v_asym for ft in fits]) / k_scale
+    a_s_err = np.array([ft.stderr["v_sym"] for ft in fits]) / k_scale
+    a_a_err = np.array([ft.stderr["v_asym"] for ft in fits]) / k_scale
+    par, perp = torkances_from_fit(a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d)
+    par_err, perp_err = torkance_errors(
+        a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d,
+        v_sym_err=a_s_err, v_asym_err=a_a_err, sigma_err_rad_s=sigma_err, irf2_err=k_err / k_scale,
+        d2v_dtheta_di_err=d2th_err,
+    )
+    par_u, perp_u = to_torkance_units(par, theta), to_torkance_units(perp, theta)
+    par_eu, perp_eu = to_torkance_units(par_err, theta), to_torkance_units(perp_err, theta)
+    a_eff = alpha_eff(sigma, omega_m, omega_perp)
+    a_eff_err = a_eff * sigma_err / sigma
+    pred = to_torkance_units(predicted_dtau_par_dv(1.0 / p_curve.at(np.interp(
+        [s[6] for s in specs], p_curve.voltage_v, p_curve.current_a)), polarization))
+
+    for n, (s, ft) in enumerate(zip(specs, fits, strict=True)):
+        idx, f, v, irf2_path, h, i, vb, p, j, rd = s
+        rows.append({
+            "spectrum": idx, "field_oe": h, "bias_current_a": i, "bias_voltage_v": vb, "rf_power_dbm": p,
+            "f0_hz": ft.f0_hz, "f0_hz_err": ft.stderr["f0_hz"], "hwhm_hz": ft.hwhm_hz, "hwhm_hz_err": ft.stderr["hwhm_hz"],
+            "v_sym": ft.v_sym * float(np.interp(ft.f0_hz, f, irf2_path)), "v_asym": ft.v_asym * float(np.interp(ft.f0_hz, f, irf2_path)),
+            "v_sym_per_irf2": ft.v_sym, "v_sym_per_irf2_err": ft.stderr["v_sym"],
+            "v_asym_per_irf2": ft.v_asym, "v_asym_per_irf2_err": ft.stderr["v_asym"],
+            "offset_per_irf2": ft.offset, "offset_per_irf2_err": ft.stderr["offset"],
+            "chi2_red": ft.chi2_red, "fit_ok": bool(ft.ok), "fit_message": ft.message,
+            "theta_deg": math.degrees(theta[n]), "r_d_ohm": rd, "d2v_di2_ohm_per_a": d2_at[n],
+            "d2v_dtheta_di_ohm": d2th_at[n], "omega_perp": omega_perp[n], "background_used": bool(usable[n]),
+            "dtau_par_dv": par_u[n], "dtau_par_dv_err": par_eu[n], "dtau_perp_dv": perp_u[n], "dtau_perp_dv_err": perp_eu[n],
+            "alpha_eff": a_eff[n], "alpha_eff_err": a_eff_err[n],
+        })
+        model_curves[idx] = (f, v, ft.model(f) * irf2_path)
+    per_spectrum = pd.DataFrame(rows)
+
+    # ------------------------------------------------------------------ per bias and field
+    ok = per_spectrum["fit_ok"].to_numpy()
+    grouped = per_spectrum[ok].assign(v_round=lambda d: d["bias_voltage_v"].round(3), h_round=lambda d: d["field_oe"].round(0))
+    per_bias_rows = []
+    for _key, g in grouped.groupby(["h_round", "v_round"], sort=True):
+        wpar, wperp = 1 / g["dtau_par_dv_err"] ** 2, 1 / g["dtau_perp_dv_err"] ** 2
+        per_bias_rows.append({
+            "field_oe": float(g["field_oe"].mean()),
+            "bias_voltage_v": float(g["bias_voltage_v"].mean()),
+            "bias_current_a": float(g["bias_current_a"].mean()),
+            "theta_deg": float(g["theta_deg"].mean()),
+            "dtau_par_dv": float(np.sum(wpar * g["dtau_par_dv"]) / np.sum(wpar)),
+            "dtau_par_dv_err": float(1 / np.sqrt(np.sum(wpar))),
+            "dtau_perp_dv": float(np.sum(wperp * g["dtau_perp_dv"]) / np.sum(wperp)),
+            "dtau_perp_dv_err": float(1 / np.sqrt(np.sum(wperp))),
+            "dtau_par_dv_predicted": float(to_torkance_units(predicted_dtau_par_dv(
+                1.0 / p_curve.at(np.interp(g["bias_voltage_v"].mean(), p_curve.voltage_v, p_curve.current_a)), polarization))),
+            "alpha_eff": float(g["alpha_eff"].mean()),
+            "alpha_eff_err": float(np.sqrt(np.sum(g["alpha_eff_err"] ** 2)) / len(g)),
+            "n_spectra": len(g),
+        })
+    per_bias = pd.DataFrame(per_bias_rows)
+    per_spectrum["dtau_par_dv_predicted"] = pred
+
+    # ------------------------------------------------------------------ fits across bias
+    lw_fits, tp_fits = {}, {}
+    for h_r, g in per_spectrum[ok].groupby(per_spectrum[ok]["field_oe"].round(0)):
+        if len(g) < 3:
+            continue
+        n0 = g.index[0]
+        th = math.radians(float(g["theta_deg"].mean()))
+        om = float(np.mean(omega_m[g.index])) if len(g.index) else float(omega_m[n0])
+        lw_fits[float(h_r)] = fit_linewidth_bias(
+            g["bias_voltage_v"], 2 * np.pi * g["hwhm_hz"], theta_rad=th, omega_m=om,
+            omega_perp=float(np.mean(omega_perp[g.index])), ms_vol_emu=ms_vol_emu, gamma=gamma,
+            sigma_err_rad_s=2 * np.pi * g["hwhm_hz_err"],
+        )
+        tp_fits[float(h_r)] = fit_tau_perp(
+            g["bias_voltage_v"], g["dtau_perp_dv"] * TORKANCE_UNIT_J_PER_V, err=g["dtau_perp_dv_err"] * TORKANCE_UNIT_J_PER_V,
+        )
+
+    # ------------------------------------------------------------------ summary
+    near0 = per_bias[per_bias["bias_voltage_v"].abs() < 0.026]
+    summary = {
+        "file": str(run.path),
+        "status": run.status,
+        "spectra_fitted": int(ok.sum()),
+        "spectra_total": len(per_spectrum),
+        "r_p_ohm": 1 / g_p,
+        "r_ap_ohm": 1 / g_ap,
+        "tmr0": tmr0,
+        "polarization_julliere": polarization,
+        "meff_4pi_oe": kit.meff_4pi_oe, "meff_4pi_oe_err": kit.stderr["meff_4pi_oe"],
+        "hk_oe": kit.hk_oe, "hk_oe_err": kit.stderr["hk_oe"],
+        "irf2_scale_vs_path": k_scale, "irf2_scale_vs_path_err": k_err,
+        "irf2_backgrounds_used": int(usable.sum()),
+        "d2v_dtheta_di_across_fields_median_rel_diff": d2th_crosscheck,
+        "ms_vol_emu": ms_vol_emu, "ms_vol_rel_err_systematic": ms_vol_rel_err,
+        "dtau_par_dv_at_0": float(np.average(near0["dtau_par_dv"], weights=near0["dtau_par_dv_err"] ** -2)) if len(near0) else math.nan,
+        "dtau_par_dv_at_0_err": float(np.sum(near0["dtau_par_dv_err"] ** -2) ** -0.5) if len(near0) else math.nan,
+        "dtau_par_dv_at_0_predicted": float(to_torkance_units(predicted_dtau_par_dv(g_p, polarization))),
+    }
+    if lw_fits:
+        al = np.array([x.alpha for x in lw_fits.values()])
+        ae = np.array([x.alpha_err for x in lw_fits.values()])
+        summary["alpha"] = float(np.average(al, weights=ae**-2))
+        summary["alpha_err"] = float(np.sum(ae**-2) ** -0.5)
+    if tp_fits:
+        a1 = np.array([x.a1 for x in tp_fits.values()])
+        a1e = np.array([x.a1_err for x in tp_fits.values()])
+        summary["a1_perp"] = float(np.average(a1, weights=a1e**-2))
+        # the I_RF^2 scale is common to every bias: its error adds to A1's in full
+        summary["a1_perp_err"] = float(math.hypot(np.sum(a1e**-2) ** -0.5, summary["a1_perp"] * k_err / k_scale))
+    summary["warnings"] = warnings
+
+    # field sweeps (if any): Lorentzians in H
+    fs_rows = []
+    fsel = [int(i) for k, i in enumerate(S["index"]) if int(S["kind"][k]) == SPECTRUM_KINDS["field"]]
+    if fsel:
+        xs = [D["field"][D["spectrum"] == i] for i in fsel]
+        ys = [D["vmix"][D["spectrum"] == i] for i in fsel]
+        ffits = fit_field_sweeps(xs, ys)
+        for i, ft in zip(fsel, ffits, strict=True):
+            fs_rows.append({"spectrum": i, "h0_oe": ft.h0_oe, "dh_oe": ft.dh_oe, "v_sym": ft.v_sym, "v_asym": ft.v_asym,
+                            "offset": ft.offset, "fit_ok": bool(ft.ok)})
+
+    return Analysis(
+        path=run.path, per_spectrum=per_spectrum, per_bias=per_bias, summary=summary, iv_curves=curves,
+        spectra=model_curves, field_sweeps=pd.DataFrame(fs_rows) if fs_rows else None, kittel=kit,
+        linewidth_fits=lw_fits, tau_perp_fits=tp_fits, tmr_curve=(vgrid, gp_v, gap_v), warnings=warnings,
+    )

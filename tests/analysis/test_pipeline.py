@@ -1,0 +1,106 @@
+"""analyze() on the paper-preset demo map: the seed's results recovered from the simulated truth."""
+
+import numpy as np
+import pytest
+
+from stfmr_lab.analysis import AnalysisError, analyze
+from stfmr_lab.analysis.report import analyze_to_report
+from stfmr_lab.config import packaged_example
+from stfmr_lab.physics import TORKANCE_UNIT_J_PER_V, DeviceModel
+from stfmr_lab.runner import run
+from stfmr_lab.storage import read_run
+from tests.small_config import small_map
+
+
+@pytest.fixture(scope="module")
+def paper_run(tmp_path_factory):
+    return run(packaged_example("paper_map.yaml"), sim=True, out=tmp_path_factory.mktemp("paper") / "paper_map.h5")
+
+
+@pytest.fixture(scope="module")
+def paper(paper_run):
+    return analyze(paper_run)
+
+
+@pytest.fixture(scope="module")
+def truth(paper_run):
+    d = read_run(paper_run)
+    return DeviceModel(**{k: d.sample[k] for k in DeviceModel().params()})
+
+
+def test_contract_tables(paper):
+    for col in ("field_oe", "bias_current_a", "bias_voltage_v", "f0_hz", "hwhm_hz", "v_sym", "v_asym", "offset_per_irf2",
+                "f0_hz_err", "hwhm_hz_err"):
+        assert col in paper.per_spectrum.columns
+    for col in ("field_oe", "bias_voltage_v", "theta_deg", "dtau_par_dv", "dtau_perp_dv", "dtau_par_dv_err",
+                "dtau_perp_dv_err", "alpha_eff"):
+        assert col in paper.per_bias.columns
+    assert len(paper.per_spectrum) == 63
+    assert paper.per_spectrum["fit_ok"].all()
+    assert len(paper.per_bias) == 63  # 3 fields x 21 biases
+
+
+def test_torkance_near_zero_bias_within_5_percent(paper, truth):
+    par0 = truth.torkances_at(np.pi / 2, 0.0)[0] / TORKANCE_UNIT_J_PER_V
+    assert paper.summary["dtau_par_dv_at_0"] == pytest.approx(par0, rel=0.05)
+    # and, on the simulated bench, well within: 1 %
+    assert paper.summary["dtau_par_dv_at_0"] == pytest.approx(par0, rel=0.01)
+
+
+def test_perpendicular_torkance_within_5_percent_of_the_scale_at_every_bias(paper, truth):
+    scale = truth.torkances_at(np.pi / 2, 0.0)[0] / TORKANCE_UNIT_J_PER_V
+    pb = paper.per_bias
+    true_perp = np.array([truth.torkances_at(np.pi / 2, v)[1] for v in pb["bias_voltage_v"]]) / TORKANCE_UNIT_J_PER_V
+    assert np.max(np.abs(pb["dtau_perp_dv"] - true_perp)) < 0.05 * scale
+    true_par = np.array([truth.torkances_at(np.pi / 2, v)[0] for v in pb["bias_voltage_v"]]) / TORKANCE_UNIT_J_PER_V
+    assert np.max(np.abs(pb["dtau_par_dv"] - true_par)) < 0.05 * scale
+
+
+def test_a1_alpha_meff(paper, truth):
+    s = paper.summary
+    assert s["a1_perp"] == pytest.approx(truth.a1_perp, rel=0.10)
+    assert s["alpha"] == pytest.approx(truth.alpha, rel=0.05)
+    assert s["meff_4pi_oe"] == pytest.approx(truth.meff_4pi_oe, rel=0.02)
+    assert s["hk_oe"] == pytest.approx(truth.hk_oe, abs=5.0)
+    assert s["tmr0"] == pytest.approx(truth.tmr0, rel=0.01)
+    assert s["irf2_scale_vs_path"] == pytest.approx(1.0, abs=0.02)
+
+
+def test_errors_are_honest_against_the_truth(paper, truth):
+    # per-bias torkances: (estimate - truth)/error has spread ~1 (not 10, not 0.1)
+    pb = paper.per_bias
+    true_perp = np.array([truth.torkances_at(np.pi / 2, v)[1] for v in pb["bias_voltage_v"]]) / TORKANCE_UNIT_J_PER_V
+    z = (pb["dtau_perp_dv"] - true_perp) / pb["dtau_perp_dv_err"]
+    assert np.sqrt(np.mean(z**2)) < 3.0
+
+
+def test_bias_dependence_of_linewidth_gives_the_torkance_too(paper, truth):
+    par0 = truth.torkances_at(np.pi / 2, 0.0)[0]
+    for fit in paper.linewidth_fits.values():
+        assert fit.dtau_par_dv_over_sin == pytest.approx(par0, rel=0.05)
+
+
+def test_report_writes_readable_figures_and_tables(paper_run, tmp_path):
+    paths = analyze_to_report(paper_run, tmp_path / "rep")
+    for label, p in paths.items():
+        assert p.exists() and p.stat().st_size > 0, label
+    pngs = [p for p in paths.values() if p.suffix == ".png"]
+    assert len(pngs) == 6
+    assert "dtau_par/dV" in paths["summary"].read_text()
+
+
+def test_analysis_needs_the_references(tmp_path):
+    cfg = small_map()
+    cfg["measurements"][0]["reference_loops"] = False
+    path = run(cfg, sim=True, out=tmp_path / "x.h5")
+    with pytest.raises(AnalysisError, match="parallel/antiparallel"):
+        analyze(path)
+
+
+def test_cli_analyze(paper_run, tmp_path, capsys):
+    from stfmr_lab.cli import main
+
+    assert main(["analyze", str(paper_run), "--report", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "torkance figure" in out
+    assert (tmp_path / "r" / "fig3a_torkances.png").exists()
