@@ -18,6 +18,7 @@ import datetime as _dt
 import logging
 import os
 import shutil
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,9 @@ from stfmr_lab.units import TABLES
 log = logging.getLogger(__name__)
 
 JOURNAL_SUFFIX = ".journal"
-JOURNAL_HEADER = "# stfmr-lab journal v1: table,<columns of /entry/<table> in file order>"
+JOURNAL_MAGIC = b"stfmr-lab journal v2: records of <table code byte><float64 little-endian per column>\n"
+JOURNAL_CODES = {table: k for k, table in enumerate(TABLES)}
+JOURNAL_RECORDS = {table: struct.Struct("<B" + "d" * len(cols)) for table, cols in TABLES.items()}
 STATUSES = ("running", "complete", "aborted", "failed")
 MIN_FREE_BYTES = 50 * 1024 * 1024
 
@@ -104,8 +107,12 @@ class RunFile:
         self._pending: dict[str, list[tuple]] = {t: [] for t in TABLES}
         self._columns = {t: list(cols) for t, cols in TABLES.items()}  # dataset names
         self._keys = {t: [c[0] for c in cols.values()] for t, cols in TABLES.items()}  # python names
+        self._records = JOURNAL_RECORDS
+        self._codes = JOURNAL_CODES
         self._dtypes = {t: [np.dtype(c[2]) for c in cols.values()] for t, cols in TABLES.items()}
-        self.rows_written = {t: int(h5["entry"][t][next(iter(TABLES[t]))].shape[0]) for t in TABLES}
+        entry = h5["entry"]
+        self._ds = {t: [entry[t][name] for name in cols] for t, cols in TABLES.items()}  # h5py lookups are slow
+        self.rows_written = {t: int(self._ds[t][0].shape[0]) for t in TABLES}
         self.closed = False
 
     # ------------------------------------------------------------------ create
@@ -181,8 +188,8 @@ class RunFile:
             if table == "dvdi":
                 g.attrs["bias_current_indices"] = [0]
         h5.flush()
-        journal = open(str(p) + JOURNAL_SUFFIX, "x", buffering=1 << 16)
-        journal.write(JOURNAL_HEADER + "\n")
+        journal = open(str(p) + JOURNAL_SUFFIX, "xb", buffering=1 << 16)
+        journal.write(JOURNAL_MAGIC)
         journal.flush()
         return cls(p, h5, journal)
 
@@ -213,8 +220,8 @@ class RunFile:
         h5.flush()
         jpath = str(p) + JOURNAL_SUFFIX
         # every journal row is now in the file: start a fresh journal
-        rf._journal = open(jpath, "w", buffering=1 << 16)
-        rf._journal.write(JOURNAL_HEADER + "\n")
+        rf._journal = open(jpath, "wb", buffering=1 << 16)
+        rf._journal.write(JOURNAL_MAGIC)
         rf._journal.flush()
         os.fsync(rf._journal.fileno())
         return rf
@@ -226,7 +233,9 @@ class RunFile:
         The journal line is written and flushed now; the HDF5 columns in the next batch.
         """
         values = tuple(row[k] for k in self._keys[table])
-        self._journal.write(table + "," + ",".join(repr(float(v)) for v in values) + "\n")
+        # one fixed-size binary record handed to the OS at once: a killed process loses
+        # at most the point in flight (fsync, for power cuts, at the end of each sweep)
+        self._journal.write(self._records[table].pack(self._codes[table], *values))
         self._journal.flush()
         pend = self._pending[table]
         pend.append(values)
@@ -239,11 +248,9 @@ class RunFile:
         if not rows:
             return
         arr = np.array(rows, dtype=float)
-        g = self.h5["entry"][table]
         n0 = self.rows_written[table]
         n1 = n0 + len(rows)
-        for k, (name, dtype) in enumerate(zip(self._columns[table], self._dtypes[table], strict=True)):
-            ds = g[name]
+        for k, (ds, dtype) in enumerate(zip(self._ds[table], self._dtypes[table], strict=True)):
             ds.resize((n1,))
             ds[n0:n1] = arr[:, k].astype(dtype)
         self.rows_written[table] = n1
@@ -312,24 +319,25 @@ class RunFile:
 
 # ---------------------------------------------------------------------- reading
 def _journal_rows(path: Path) -> dict[str, list[tuple]]:
-    """Rows of the journal beside ``path`` by table (a torn last line is ignored)."""
+    """Rows of the journal beside ``path`` by table (a torn last record is ignored)."""
     out: dict[str, list[tuple]] = {t: [] for t in TABLES}
     jpath = Path(str(path) + JOURNAL_SUFFIX)
     if not jpath.exists():
         return out
-    ncols = {t: len(c) for t, c in TABLES.items()}
-    with open(jpath) as fh:
-        for line in fh:
-            if line.startswith("#") or not line.endswith("\n"):
-                continue
-            parts = line.rstrip("\n").split(",")
-            table = parts[0]
-            if table not in out or len(parts) != ncols[table] + 1:
-                continue
-            try:
-                out[table].append(tuple(float(x) for x in parts[1:]))
-            except ValueError:
-                continue
+    data = jpath.read_bytes()
+    if not data.startswith(JOURNAL_MAGIC):
+        return out
+    pos = len(JOURNAL_MAGIC)
+    tables = list(TABLES)
+    while pos < len(data):
+        code = data[pos]
+        if code >= len(tables):
+            break  # corrupt from here on
+        rec = JOURNAL_RECORDS[tables[code]]
+        if pos + rec.size > len(data):
+            break  # the record in flight when the process died
+        out[tables[code]].append(rec.unpack_from(data, pos)[1:])
+        pos += rec.size
     return out
 
 
