@@ -30,5 +30,8 @@ test: $(VENV)/.installed-test lint
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
 
+screenshots: $(VENV)/.installed-test
+	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py --out docs
+
 clean:
 	rm -rf $(VENV) build *.egg-info demo_output

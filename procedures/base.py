@@ -148,7 +148,27 @@ class StfmrProcedure(Procedure):
     def stopping(self) -> bool:
         return self.should_stop() or (self.ctx is not None and self.ctx.stop_event.is_set())
 
+    def _stop_requested(self) -> bool:
+        try:
+            return bool(self.stopping())
+        except NotImplementedError:  # pymeasure's should_stop with no Worker attached
+            return False
+
     def startup(self):
+        try:
+            self._startup()
+        except BaseException as e:
+            self._fail(e)
+            raise
+
+    def _fail(self, e: BaseException) -> None:
+        """Record a failure and ramp down *before* the exception leaves the procedure
+        (pymeasure's Worker reports the failure first and calls shutdown only later)."""
+        self.outcome = "failed"
+        self.error = e
+        self.shutdown()
+
+    def _startup(self):
         if self.run_config is None:
             self.run_config = self.make_run_config()
         if self.ctx is None:
@@ -191,6 +211,17 @@ class StfmrProcedure(Procedure):
         self.settle_min_s = SETTLE_TAUS.get(int(lc["slope_db_oct"]), 10.0) * tau
 
     def execute(self):
+        """Walk the plan. An abort returns normally (outcome "aborted"); an error ramps
+        down, records "failed" and is re-raised."""
+        try:
+            self._execute()
+        except Aborted:
+            self.outcome = "aborted"
+        except BaseException as e:
+            self._fail(e)
+            raise
+
+    def _execute(self):
         plan = self.run_config.plan
         total = plan.points
         self.stream.emit("message", f"{len(plan.order)} sweeps, {total} points")
@@ -220,10 +251,13 @@ class StfmrProcedure(Procedure):
         return out
 
     def shutdown(self):
-        """Every exit path: RF off, bias to zero, read back, record; never raises."""
+        """Every exit path: RF off, bias to zero, read back, record; never raises; once only."""
         ctx = self.ctx
-        if ctx is None:
+        if ctx is None or getattr(self, "_shut_down", False):
             return
+        self._shut_down = True
+        if self.outcome == "running" and self._stop_requested():
+            self.outcome = "aborted"  # stopped between startup and execute
         try:
             _ok, text = ctx.guard.shutdown(field_to_zero=self.run_config.data.get("field_to_zero_at_end", True))
         except Exception as e:  # Guard.shutdown does not raise; belt and braces

@@ -163,6 +163,8 @@ class RunConfigProcedure(StfmrProcedure):
     """Any run config given as YAML text (what ``stfmr-lab run`` and the GUI's Load use)."""
 
     config_text = Parameter("Run config (YAML)", default="")
+    #: folder that relative paths in the config (the station file) are relative to
+    base_dir = None
 
     def make_run_config(self):
-        return validate_run_config(yaml.safe_load(self.config_text), sim=self.sim)
+        return validate_run_config(yaml.safe_load(self.config_text), sim=self.sim, base_dir=self.base_dir)

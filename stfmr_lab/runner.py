@@ -239,7 +239,7 @@ def run(
             proc.startup()
             path = proc.ctx.runfile.path
             say(f"run file: {path}")
-            proc.execute()
+            proc.execute()  # an abort returns with outcome "aborted"
         except (Aborted, KeyboardInterrupt):
             proc.outcome = "aborted"
         except BaseException as e:

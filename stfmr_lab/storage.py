@@ -130,7 +130,7 @@ class RunFile:
         """Create a new run file (never overwriting: a taken name gets a suffix)."""
         p = free_name(check_writable(path))
         try:
-            h5 = h5py.File(p, "x")
+            h5 = h5py.File(p, "x", rdcc_nbytes=0)  # no chunk cache: it grows with the run (~100 B/point)
         except OSError as e:
             raise StorageError(f"output {p}: cannot create ({e})") from None
         h5.attrs["NX_class"] = "NXroot"
@@ -201,7 +201,7 @@ class RunFile:
             raise StorageError(f"resume {p}: no such file")
         recovered = _journal_rows(p)
         try:
-            h5 = h5py.File(p, "r+")
+            h5 = h5py.File(p, "r+", rdcc_nbytes=0)
         except OSError as e:
             raise StorageError(f"resume {p}: cannot open for appending ({e})") from None
         status = str(h5["entry"].attrs.get("status", ""))

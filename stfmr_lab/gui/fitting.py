@@ -1,0 +1,185 @@
+"""Spectrum fits for the window, off the GUI thread (the fitting itself is the analysis').
+
+``fit_one`` calls ``stfmr_lab.analysis.fit.fit_spectrum`` (frequency sweeps) or
+``fit_field_sweep`` (field sweeps), imported lazily: if the analysis is missing or a fit
+fails, the window simply shows no fit. The window fits with a linear background
+(``slope=True``): under bias the rectified background tilts across the sweep, and without
+the slope term the fit leans on it (residuals ten times larger, f0 and the S/A split off). ``FitService`` runs fits one at a time on a worker
+thread, newest request first (the spectrum being measured is what the operator looks at);
+a newer request for the same spectrum replaces an older one still waiting, so a fast run
+never builds up a backlog of stale fits, and the result comes back as a Qt signal.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from qtpy import QtCore
+
+log = logging.getLogger(__name__)
+
+MIN_POINTS = 8
+
+
+@dataclass(frozen=True)
+class FitSummary:
+    """A fit, named for display: centre and HWHM in the x unit (Hz or Oe), amplitudes in V."""
+
+    sweep: str  # "frequency" | "field"
+    centre: float
+    width: float
+    v_sym: float
+    v_asym: float
+    offset: float
+    slope: float = 0.0
+    errors: dict = field(default_factory=dict)  # 'centre', 'width', 'v_sym', 'v_asym', 'offset'
+    ok: bool = True
+    message: str = "ok"
+    n_points: int = 0
+    result: object = field(default=None, repr=False, compare=False)
+
+    def model(self, x) -> np.ndarray:
+        """The fitted curve at ``x`` (the analysis' own model when it has one)."""
+        fn = getattr(self.result, "model", None)
+        if fn is not None:
+            try:
+                return np.asarray(fn(x), dtype=float)
+            except Exception:
+                pass
+        u = (np.asarray(x, dtype=float) - self.centre) / self.width
+        s = 1.0 / (1.0 + u * u)
+        return self.offset + self.v_sym * s + self.v_asym * u * s + self.slope * (np.asarray(x, dtype=float) - self.centre)
+
+
+def _analysis():
+    try:
+        from stfmr_lab.analysis import fit as fitmod
+    except Exception as e:  # the analysis is optional for the window
+        log.debug("no spectrum fits: %s", e)
+        return None
+    return fitmod
+
+
+def _call(fn, x, y, slope):
+    if slope:
+        try:
+            return fn(x, y, slope=True)
+        except TypeError:  # an analysis without the slope option
+            pass
+    return fn(x, y)
+
+
+def fit_one(sweep: str, x, y, slope: bool = True) -> FitSummary | None:
+    """Fit one spectrum; None when there is nothing to show (too few points, no analysis, failure)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    good = np.isfinite(x) & np.isfinite(y)
+    if good.sum() < MIN_POINTS or np.ptp(x[good]) <= 0:
+        return None
+    fitmod = _analysis()
+    if fitmod is None:
+        return None
+    try:
+        if sweep == "field":
+            fn = getattr(fitmod, "fit_field_sweep", None)
+            if fn is None:
+                return None
+            r = _call(fn, x[good], y[good], slope)
+            centre, width, names = r.h0_oe, r.dh_oe, ("h0_oe", "dh_oe")
+        else:
+            r = _call(fitmod.fit_spectrum, x[good], y[good], slope)
+            centre, width, names = r.f0_hz, r.hwhm_hz, ("f0_hz", "hwhm_hz")
+        stderr = dict(getattr(r, "stderr", {}) or {})
+        errors = {
+            "centre": stderr.get(names[0], math.nan),
+            "width": stderr.get(names[1], math.nan),
+            "v_sym": stderr.get("v_sym", math.nan),
+            "v_asym": stderr.get("v_asym", math.nan),
+            "offset": stderr.get("offset", math.nan),
+        }
+        if not (math.isfinite(centre) and math.isfinite(width) and width != 0):
+            return None
+        return FitSummary(
+            sweep=sweep,
+            centre=float(centre),
+            width=abs(float(width)),
+            v_sym=float(r.v_sym),
+            v_asym=float(r.v_asym),
+            offset=float(getattr(r, "offset", 0.0)),
+            slope=float(getattr(r, "slope", 0.0) or 0.0),
+            errors=errors,
+            ok=bool(getattr(r, "ok", True)),
+            message=str(getattr(r, "message", "ok")),
+            n_points=int(good.sum()),
+            result=r,
+        )
+    except Exception as e:  # a fit that fails shows no fit; the run goes on
+        log.debug("fit failed: %s", e)
+        return None
+
+
+class FitService(QtCore.QObject):
+    """Fits on one worker thread; ``fitted(key, index, n_points, FitSummary or None)``."""
+
+    fitted = QtCore.Signal(object, int, int, object)
+    _finished = QtCore.Signal(object, int, int, object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="stfmr-fit")
+        self._pending: dict = {}
+        self._busy = False
+        self._closed = False
+        self._finished.connect(self._on_finished, QtCore.Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def busy(self) -> bool:
+        return self._busy or bool(self._pending)
+
+    def request(self, key, index: int, sweep: str, x, y) -> None:
+        """Fit spectrum ``index`` of model ``key`` (copies of x, y are taken by the caller)."""
+        if self._closed:
+            return
+        self._pending.pop((id(key), index), None)
+        self._pending[(id(key), index)] = (key, index, sweep, x, y)
+        self._next()
+
+    def cancel(self, key) -> None:
+        """Forget every waiting request of model ``key``."""
+        for k in [k for k in self._pending if k[0] == id(key)]:
+            del self._pending[k]
+
+    def _next(self) -> None:
+        if self._busy or not self._pending or self._closed:
+            return
+        k = next(reversed(self._pending))  # newest first: the spectrum on screen, not a backlog
+        key, index, sweep, x, y = self._pending.pop(k)
+        self._busy = True
+        fut = self._pool.submit(fit_one, sweep, x, y)
+        n = len(x)
+        fut.add_done_callback(lambda f, key=key, index=index, n=n: self._done(f, key, index, n))
+
+    def _done(self, fut, key, index, n):  # worker thread
+        try:
+            result = fut.result()
+        except Exception:
+            result = None
+        if not self._closed:
+            try:
+                self._finished.emit(key, index, n, result)
+            except RuntimeError:  # the window is gone
+                pass
+
+    def _on_finished(self, key, index, n, result):
+        self._busy = False
+        self.fitted.emit(key, index, n, result)
+        self._next()
+
+    def close(self) -> None:
+        self._closed = True
+        self._pending.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)

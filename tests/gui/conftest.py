@@ -1,0 +1,23 @@
+"""GUI fixtures: the real bench window on the simulated bench (virtual clock, no waiting)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """A BenchWindow on the simulated bench, run files in ``tmp_path/runs``."""
+    from stfmr_lab.gui.window import BenchWindow
+
+    w = BenchWindow(sim=True, speed="instant", out_dir=tmp_path / "runs")
+    w.confirm_close = lambda: True  # no modal dialog in tests
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    if w.manager.is_running():
+        w.abort()
+        qtbot.waitUntil(lambda: not w.manager.is_running(), timeout=30000)
+    w._cleanup()
