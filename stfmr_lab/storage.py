@@ -371,6 +371,8 @@ def read_run(path: str | Path) -> RunData:
     try:
         h5 = h5py.File(p, "r")
     except OSError as e:
+        if Path(str(p) + JOURNAL_SUFFIX).exists():
+            return _from_journal_only(p, e)
         raise ValueError(f"{p}: not a readable HDF5 file ({e})") from None
     with h5:
         if "entry" not in h5 or h5.attrs.get("program") != "stfmr-lab":
@@ -413,6 +415,18 @@ def read_run(path: str | Path) -> RunData:
                 if table == "data":
                     recovered += len(extra)
     return RunData(p, attrs, tables, units_, instruments, sample, recovered)
+
+
+def _from_journal_only(p: Path, error: Exception) -> RunData:
+    """The HDF5 file cannot be opened (e.g. truncated by a full disk): the journal's points."""
+    rows = _journal_rows(p)
+    tables, units_ = {}, {}
+    for table, cols in TABLES.items():
+        arr = np.array(rows[table], dtype=float).reshape(-1, len(cols))
+        tables[table] = {name: arr[:, k].astype(col[2]) for k, (name, col) in enumerate(cols.items())}
+        units_[table] = {name: col[1] for name, col in cols.items()}
+    attrs = {"status": "running", "unreadable_tables": list(TABLES), "hdf5_error": str(error).splitlines()[0]}
+    return RunData(p, attrs, tables, units_, {}, {}, len(rows["data"]))
 
 
 def _plain(v):
