@@ -32,8 +32,9 @@ class AgilentE8257D(StrictMixin, Agilent8257D, MicrowaveSource):
             warnings.simplefilter("ignore", FutureWarning)  # pymeasure's SCPIUnknownMixin notice
             super().__init__(adapter, name, **kwargs)
 
+    FREQUENCY_SET = ":FREQ:CW %.3f"
     frequency_hz = Instrument.control(
-        ":FREQ:CW?", ":FREQ:CW %.3f",
+        ":FREQ:CW?", FREQUENCY_SET,
         """Control the CW frequency in Hz (float strictly from 250e3 to 20e9).""",
         validator=strict_range, values=frequency_range_hz,
     )
@@ -58,9 +59,6 @@ class AgilentE8257D(StrictMixin, Agilent8257D, MicrowaveSource):
     )
 
     # ---------------------------------------------------------------- role interface
-    def set_frequency_hz(self, frequency_hz):
-        self.frequency_hz = frequency_hz
-
     def get_frequency_hz(self):
         return self.frequency_hz
 

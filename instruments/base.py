@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,18 @@ class StrictMixin:
         super().__init__(*args, **kwargs)
 
     def ask(self, command, query_delay=None):
+        # straight to the adapter (pymeasure's ask -> write -> adapter.write layers cost
+        # ~10 us a query through its attribute hooks), write and read under one lock
+        adapter = self.adapter
         with self._lock:
-            return super().ask(command, query_delay)
+            adapter.write(command)
+            if query_delay:
+                time.sleep(query_delay)
+            return adapter.read()
 
     def write(self, command, **kwargs):
         with self._lock:
-            return super().write(command, **kwargs)
+            self.adapter.write(command, **kwargs)
 
     def values(self, command, separator=",", cast=float, preprocess_reply=None, maxsplit=-1, **kwargs):
         response = self.ask(command, **kwargs).strip()

@@ -33,9 +33,17 @@ class MicrowaveSource(Role):
 
     frequency_range_hz: tuple[float, float] = (0.0, 0.0)
     power_range_dbm: tuple[float, float] = (0.0, 0.0)
+    #: the set-frequency command (a %-format of Hz), shared with the driver's control
+    FREQUENCY_SET = ""
 
-    @abstractmethod
-    def set_frequency_hz(self, frequency_hz: float) -> None: ...
+    def set_frequency_hz(self, frequency_hz: float) -> None:
+        """Set the CW frequency (Hz). The per-point hot path: the same range check and
+        command as the driver's declarative ``frequency_hz`` control, without its property
+        machinery."""
+        lo, hi = self.frequency_range_hz
+        if not lo <= frequency_hz <= hi:
+            raise ValueError(f"frequency_hz: {frequency_hz:g} Hz outside {lo:g} to {hi:g} Hz")
+        self.write(self.FREQUENCY_SET % frequency_hz)
 
     @abstractmethod
     def get_frequency_hz(self) -> float: ...

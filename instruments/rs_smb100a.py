@@ -52,8 +52,9 @@ class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
         kwargs.setdefault("includeSCPI", False)
         super().__init__(adapter, name, **kwargs)
 
+    FREQUENCY_SET = "SOUR:FREQ:CW %.3f"
     frequency_hz = Instrument.control(
-        "SOUR:FREQ:CW?", "SOUR:FREQ:CW %.3f",
+        "SOUR:FREQ:CW?", FREQUENCY_SET,
         """Control the CW frequency in Hz (float strictly from 100e3 to 20e9).""",
         validator=strict_range, values=frequency_range_hz,
     )
@@ -92,9 +93,6 @@ class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
     )
 
     # ---------------------------------------------------------------- role interface
-    def set_frequency_hz(self, frequency_hz):
-        self.frequency_hz = frequency_hz
-
     def get_frequency_hz(self):
         return self.frequency_hz
 

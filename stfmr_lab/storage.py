@@ -188,7 +188,7 @@ class RunFile:
             if table == "dvdi":
                 g.attrs["bias_current_indices"] = [0]
         h5.flush()
-        journal = open(str(p) + JOURNAL_SUFFIX, "xb", buffering=1 << 16)
+        journal = open(str(p) + JOURNAL_SUFFIX, "xb", buffering=0)  # unbuffered: one write() a record
         journal.write(JOURNAL_MAGIC)
         journal.flush()
         return cls(p, h5, journal)
@@ -220,7 +220,7 @@ class RunFile:
         h5.flush()
         jpath = str(p) + JOURNAL_SUFFIX
         # every journal row is now in the file: start a fresh journal
-        rf._journal = open(jpath, "wb", buffering=1 << 16)
+        rf._journal = open(jpath, "wb", buffering=0)
         rf._journal.write(JOURNAL_MAGIC)
         rf._journal.flush()
         os.fsync(rf._journal.fileno())
@@ -232,11 +232,10 @@ class RunFile:
 
         The journal line is written and flushed now; the HDF5 columns in the next batch.
         """
-        values = tuple(row[k] for k in self._keys[table])
-        # one fixed-size binary record handed to the OS at once: a killed process loses
-        # at most the point in flight (fsync, for power cuts, at the end of each sweep)
+        values = [row[k] for k in self._keys[table]]
+        # one fixed-size binary record handed to the OS at once (unbuffered file): a killed
+        # process loses at most the point in flight (fsync, for power cuts, after each sweep)
         self._journal.write(self._records[table].pack(self._codes[table], *values))
-        self._journal.flush()
         pend = self._pending[table]
         pend.append(values)
         if len(pend) >= self.batch_rows:
