@@ -14,7 +14,7 @@ import warnings
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.agilent.agilent8257D import Agilent8257D
 from pymeasure.instruments.validators import strict_range
-from stfmr_lab.instruments.base import InstrumentError, StrictMixin, bool_control, mapped_control
+from stfmr_lab.instruments.base import StrictMixin, bool_control, mapped_control
 from stfmr_lab.instruments.roles import MicrowaveSource
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ class AgilentE8257D(StrictMixin, Agilent8257D, MicrowaveSource):
     """Keysight/Agilent E8257D PSG analog signal generator (option 520: 250 kHz - 20 GHz)."""
 
     model = "agilent_e8257d"
+    ERROR_QUERY = ":SYST:ERR?"
     frequency_range_hz = (250e3, 20e9)
     power_range_dbm = (-135.0, 25.0)
 
@@ -88,19 +89,6 @@ class AgilentE8257D(StrictMixin, Agilent8257D, MicrowaveSource):
             "source": self.pulse_source,
             "frequency_hz": self.pulse_frequency_hz,
         }
-
-    def check_errors(self):
-        errors = []
-        for _ in range(20):
-            reply = self.ask(":SYST:ERR?").strip()
-            code = reply.split(",", 1)[0].strip()
-            try:
-                if int(code) == 0:
-                    break
-            except ValueError:
-                raise InstrumentError(f"{self.name}: unreadable error queue reply {reply!r}") from None
-            errors.append(reply)
-        return errors
 
     def snapshot(self):
         chop = self.get_chop()

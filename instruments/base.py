@@ -80,6 +80,24 @@ class StrictMixin:
             raise InstrumentReplyError(f"{self.name}: reply to {command!r} has {len(vals)} values, expected {count}")
         return vals
 
+    #: SCPI error-queue query of the model (None: the model has no such queue)
+    ERROR_QUERY: str | None = None
+
+    def check_errors(self):
+        """Read the SCPI error queue (``ERROR_QUERY``) until it says 0; return the entries."""
+        if self.ERROR_QUERY is None:
+            return []
+        errors = []
+        for _ in range(20):
+            reply = self.ask(self.ERROR_QUERY).strip()
+            try:
+                if int(reply.split(",", 1)[0]) == 0:
+                    break
+            except ValueError:
+                raise InstrumentReplyError(f"{self.name}: unreadable error queue reply {reply!r}") from None
+            errors.append(reply)
+        return errors
+
     def identify(self) -> str:
         """Return the identification string (``*IDN?``), stripped."""
         reply = self.ask("*IDN?").strip()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley.keithley2400 import Keithley2400 as _PmKeithley2400
 from pymeasure.instruments.validators import strict_range
-from stfmr_lab.instruments.base import InstrumentError, StrictMixin, bool_control, mapped_control
+from stfmr_lab.instruments.base import StrictMixin, bool_control, mapped_control
 from stfmr_lab.instruments.roles import DCSource
 
 
@@ -18,6 +18,7 @@ class Keithley2400(StrictMixin, _PmKeithley2400, DCSource):
     """Keithley 2400 SourceMeter, current source (+-1.05 A) with voltage compliance."""
 
     model = "keithley2400"
+    ERROR_QUERY = ":SYST:ERR?"
     current_range_a = (-1.05, 1.05)
 
     source_function = mapped_control(
@@ -61,18 +62,6 @@ class Keithley2400(StrictMixin, _PmKeithley2400, DCSource):
     def measure(self):
         v, i, _r, _t, _status = self.numbers(":READ?", 5)
         return v, i
-
-    def check_errors(self):
-        errors = []
-        for _ in range(20):
-            reply = self.ask(":SYST:ERR?").strip()
-            try:
-                if int(reply.split(",", 1)[0]) == 0:
-                    break
-            except ValueError:
-                raise InstrumentError(f"{self.name}: unreadable error queue reply {reply!r}") from None
-            errors.append(reply)
-        return errors
 
     def snapshot(self):
         return {

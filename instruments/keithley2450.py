@@ -41,6 +41,7 @@ class Keithley2450(StrictMixin, _PmKeithley2450, DCSource):
     """Keithley 2450 SourceMeter, current source (+-1.05 A) with a voltage limit."""
 
     model = "keithley2450"
+    ERROR_QUERY = ":SYST:ERR?"
     current_range_a = (-1.05, 1.05)
 
     def __init__(self, adapter, name="Keithley 2450 SourceMeter", **kwargs):
@@ -94,18 +95,6 @@ class Keithley2450(StrictMixin, _PmKeithley2450, DCSource):
     def measure(self):
         v, i = self.numbers(READ_COMMAND, 2)
         return v, i
-
-    def check_errors(self):
-        errors = []
-        for _ in range(20):
-            reply = self.ask(":SYST:ERR?").strip()
-            try:
-                if int(reply.split(",", 1)[0]) == 0:
-                    break
-            except ValueError:
-                raise InstrumentReplyError(f"{self.name}: unreadable error queue reply {reply!r}") from None
-            errors.append(reply)
-        return errors
 
     def shutdown(self):
         """Ramp the source current to 0 A in 10 steps, then turn the output off.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.kepco.kepcobop import KepcoBOP3612
 from pymeasure.instruments.validators import strict_range
-from stfmr_lab.instruments.base import InstrumentError, StrictMixin, bool_control, mapped_control
+from stfmr_lab.instruments.base import StrictMixin, bool_control, mapped_control
 from stfmr_lab.instruments.roles import MagnetSupply
 
 
@@ -17,6 +17,7 @@ class KepcoBOP(StrictMixin, KepcoBOP3612, MagnetSupply):
     """Kepco BOP 36-12 (+-12 A) bipolar supply."""
 
     model = "kepco_bop"
+    ERROR_QUERY = "SYST:ERR?"
     current_range_a = (-12.0, 12.0)
 
     def __init__(self, adapter, name="Kepco BOP 36-12", **kwargs):
@@ -52,18 +53,6 @@ class KepcoBOP(StrictMixin, KepcoBOP3612, MagnetSupply):
 
     def get_output_enabled(self):
         return self.output
-
-    def check_errors(self):
-        errors = []
-        for _ in range(20):
-            reply = self.ask("SYST:ERR?").strip()
-            try:
-                if int(reply.split(",", 1)[0]) == 0:
-                    break
-            except ValueError:
-                raise InstrumentError(f"{self.name}: unreadable error queue reply {reply!r}") from None
-            errors.append(reply)
-        return errors
 
     def snapshot(self):
         return {"mode": self.mode, "current_a": self.current_a, "output_enabled": int(self.output)}

@@ -45,6 +45,7 @@ class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
     """Rohde & Schwarz SMB100A signal generator with SMB-B120, SMB-K22 and SMB-K23."""
 
     model = "rs_smb100a"
+    ERROR_QUERY = "SYST:ERR?"
     frequency_range_hz = (100e3, 20e9)
     power_range_dbm = (-145.0, 30.0)
 
@@ -140,19 +141,6 @@ class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
             "source": self.pulse_source,
             "frequency_hz": 1.0 / period,
         }
-
-    def check_errors(self):
-        errors = []
-        for _ in range(20):
-            reply = self.ask("SYST:ERR?").strip()
-            code = reply.split(",", 1)[0].strip()
-            try:
-                if int(code) == 0:
-                    break
-            except ValueError:
-                raise InstrumentReplyError(f"{self.name}: unreadable error queue reply {reply!r}") from None
-            errors.append(reply)
-        return errors
 
     def snapshot(self):
         chop = self.get_chop()

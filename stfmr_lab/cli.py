@@ -19,25 +19,10 @@ def _say(text: str) -> None:
 
 
 def _cmd_run(args) -> int:
-    from stfmr_lab.runner import RunAborted, RunFailed, estimate_bench_time_s, fmt_duration, prepare, run
-
-    rc, out = prepare(args.config, sim=args.sim, out=args.out)
-    est = estimate_bench_time_s(rc)
-    where = "simulated bench (virtual clock)" if args.sim else "the bench"
-    _say(
-        f"{rc.name}: {len(rc.plan.spectra)} spectra + {len(rc.plan.iv_sweeps)} I-V sweeps, {rc.plan.points} points; "
-        f"expected bench time {fmt_duration(est)} on {where}"
-    )
-    try:
-        path = run(rc, sim=args.sim, out=out, resume=args.resume, progress=True, say=_say, handle_signals=True)
-    except RunAborted as e:
-        print(f"stfmr-lab: {e}", file=sys.stderr)
-        return 130
-    except RunFailed as e:
-        print(f"stfmr-lab: error: {e}", file=sys.stderr)
-        return 1
-    _say(f"run file: {path}")
-    return 0
+    code = _run_prepared(args)
+    if code == 0:
+        _say(f"run file: {args.result}")
+    return code
 
 
 def _cmd_check(args) -> int:
@@ -94,15 +79,17 @@ def _cmd_demo(args) -> int:
 
 
 def _run_prepared(ns) -> int:
+    """Validate, say what will run and for how long, run with progress; ``ns.result`` = path."""
     from stfmr_lab.runner import RunAborted, RunFailed, estimate_bench_time_s, fmt_duration, prepare, run
 
     rc, out = prepare(ns.config, sim=ns.sim, out=ns.out)
+    where = "the simulated bench (virtual clock)" if ns.sim else "the bench"
     _say(
         f"{rc.name}: {len(rc.plan.spectra)} spectra + {len(rc.plan.iv_sweeps)} I-V sweeps, {rc.plan.points} points; "
-        f"expected bench time {fmt_duration(estimate_bench_time_s(rc))} (simulated, virtual clock)"
+        f"expected bench time {fmt_duration(estimate_bench_time_s(rc))} on {where}"
     )
     try:
-        ns.result = run(rc, sim=ns.sim, out=out, progress=True, say=_say, handle_signals=True)
+        ns.result = run(rc, sim=ns.sim, out=out, resume=ns.resume, progress=True, say=_say, handle_signals=True)
     except RunAborted as e:
         print(f"stfmr-lab: {e}", file=sys.stderr)
         return 130
