@@ -147,3 +147,39 @@ def test_config_beyond_station_limits_is_refused_before_anything_opens(tmp_path)
     with pytest.raises(ConfigError):
         run(cfg, sim=True, out=tmp_path / "never.h5")
     assert not (tmp_path / "never.h5").exists()
+
+
+def test_lockin_overload_raises_the_sensitivity_and_flags_the_point(tmp_path):
+    cfg = small_map(simulation={"noise": False, "faults": [{"instrument": "lockin", "kind": "overload", "at": 60}]})
+    path = run(cfg, sim=True, out=tmp_path / "o.h5")
+    d = read_run(path)
+    D = d.data
+    assert D["overload"].sum() == 1
+    k = int(np.argmax(D["overload"]))
+    assert D["sensitivity"][k] > D["sensitivity"][0]  # re-ranged up, and stays up (no mid-sweep down-ranging)
+    assert np.all(D["sensitivity"][k:] == D["sensitivity"][k])
+    # the re-read point is good data
+    m = _model(d)
+    pred = m.vmix(D["frequency"][k], D["field"][k], D["bias_current"][k], D["rf_power"][k])
+    assert D["vmix"][k] == pytest.approx(pred, rel=2e-3, abs=1e-7)
+
+
+def test_background_reference_sweep(tmp_path):
+    cfg = small_map()
+    cfg["rf_power_dbm"] = -20.0
+    cfg["measurements"] = [
+        {"type": "background", "field_oe": 1000, "biases_v": [-0.3, 0.3],
+         "frequency": {"start_hz": 3.0e9, "stop_hz": 5.0e9, "points": 21}},
+    ]
+    path = run(cfg, sim=True, out=tmp_path / "b.h5")
+    d = read_run(path)
+    assert list(d.tables["spectra"]["kind"]) == [1, 1]
+    m = _model(d)
+    D = d.data
+    theta = m.theta(1000.0)
+    bg = m.background(D["frequency"], theta, D["bias_current"], D["rf_power"])
+    full = m.vmix(D["frequency"], D["field"], D["bias_current"], D["rf_power"])
+    # far below the line the signal is (nearly) the non-resonant rectification alone
+    assert np.allclose(D["vmix"], full, rtol=0.02, atol=2e-7)
+    assert np.allclose(D["vmix"], bg, rtol=0.1)
+    assert np.all(D["rf_power"] == -20.0)

@@ -15,7 +15,7 @@ from stfmr_lab.stream import RunStream
 from tests.conftest import EXAMPLES
 
 ROLES = ("source", "dc", "lockin", "magnet_supply", "gaussmeter")
-KINDS = ("timeout", "vanish", "error")
+KINDS = ("timeout", "vanish", "error", "garbage")
 MOMENTS = {"early": 0.1, "middle": 0.5, "late": 0.9}
 
 
