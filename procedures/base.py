@@ -49,8 +49,14 @@ class RunContext:
     sweeps_done: int = 0
 
 
-def open_context(config: RunConfig, *, sim: bool, out: Path, stream: RunStream, say=print, resume: Path | None = None):
-    """Open the station and the run file (nothing is switched on yet)."""
+def open_context(
+    config: RunConfig, *, sim: bool, out: Path, stream: RunStream, say=print, resume: Path | None = None, confirm_axis=None
+):
+    """Open the station and the run file (nothing is switched on yet).
+
+    ``confirm_axis(axis) -> bool`` asks the operator to turn the magnet on a bench without a
+    rotation stage (the GUI shows a dialog); without it a headless real-bench run stops
+    there and says so. The simulated bench has its own simulated operator."""
     from stfmr_lab.station import open_station
     from stfmr_lab.storage import RunFile
 
@@ -59,6 +65,7 @@ def open_context(config: RunConfig, *, sim: bool, out: Path, stream: RunStream, 
         sim=sim,
         device=config.data["device"] if sim else None,
         simulation=config.data["simulation"] if sim else None,
+        confirm_axis=confirm_axis,
     )
     try:
         instruments = {}
@@ -128,6 +135,8 @@ class StfmrProcedure(Procedure):
     out: Path | None = None
     resume_path: Path | None = None
     ctx: RunContext | None = None
+    #: asks the operator to turn the magnet (real bench without a rotation stage); see open_context
+    confirm_axis = None
 
     def __init__(self, *args, stream: RunStream | None = None, say=None, **kwargs):
         self.stream = stream or RunStream()
@@ -174,7 +183,8 @@ class StfmrProcedure(Procedure):
         if self.ctx is None:
             out = self.out or Path(self.run_config.data["output"]["directory"]) / f"{self.run_config.name}.h5"
             self.ctx = open_context(
-                self.run_config, sim=self.sim, out=Path(out), stream=self.stream, say=self.say, resume=self.resume_path
+                self.run_config, sim=self.sim, out=Path(out), stream=self.stream, say=self.say, resume=self.resume_path,
+                confirm_axis=self.confirm_axis,
             )
         ctx = self.ctx
         # bench time continues from the last recorded point when resuming

@@ -227,6 +227,7 @@ def open_station(
     device: dict | None = None,
     simulation: dict | None = None,
     strict: bool = True,
+    confirm_axis=None,
 ) -> Station:
     """Open every instrument of a validated station config.
 
@@ -234,6 +235,7 @@ def open_station(
     keys) and ``simulation`` (noise, seed, realtime, faults, magnet remanence).
     ``strict``: raise ``ConnectionError`` naming every instrument that does not answer
     (after closing the others); otherwise record them in ``Station.errors``.
+    ``confirm_axis(axis) -> bool``: asks the operator to turn the magnet (no rotation stage).
     """
     from pymeasure.adapters import VISAAdapter
 
@@ -282,8 +284,8 @@ def open_station(
 
     mag = config["magnet"]
     if "magnet_supply" in station.instruments and "gaussmeter" in station.instruments:
-        confirm = None
-        if station.bench is not None:
+        confirm = confirm_axis
+        if station.bench is not None and station.bench.operator:
             bench = station.bench
 
             def confirm(axis, _bench=bench):  # the simulated operator turns the magnet

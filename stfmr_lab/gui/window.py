@@ -30,6 +30,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 from stfmr_lab.config import RunConfig, load_run_config, validate_run_config
 from stfmr_lab.gui import forms
 from stfmr_lab.gui import procedures as gp
+from stfmr_lab.gui.axis import AxisPrompt
 from stfmr_lab.gui.bridge import StreamBridge
 from stfmr_lab.gui.docks import NOTHING_ON, FitTable, MapPanel, ProgressPanel, SpectrumPanel, StationPanel, fmt_duration
 from stfmr_lab.gui.fitting import FitService
@@ -77,6 +78,7 @@ class BenchWindow(ManagedWindowBase):
         self._tmp = Path(self._tmpdir.name)
         self._reserved: set[Path] = set()
         self._runs: dict[int, dict] = {}  # id(procedure) -> {"bridge", "model", "experiment", "title"}
+        self.axis_prompt = AxisPrompt()  # parented to the window once it exists (below)
         self.live_model: RunModel | None = None
         self.model: RunModel | None = None  # what the docks show
         self._dirty = False
@@ -100,6 +102,7 @@ class BenchWindow(ManagedWindowBase):
         )
         # the product opens no network port: the Worker binds ZMQ only when given a port
         self.manager.port = None
+        self.axis_prompt.setParent(self)  # dialogs appear over the window
         self.manager.failed.connect(self.failed)
         self.folder_edit.setText(str(self._out_dir))
         self.speed_box.setCurrentIndex(max(0, self.speed_box.findData(self.speed)))
@@ -547,6 +550,8 @@ class BenchWindow(ManagedWindowBase):
         proc.sim = self.sim
         proc.run_config = rc
         proc.clock_speedup = speedup if (self.sim and realtime) else 1.0
+        if not self.sim:  # no rotation stage: the operator turns the magnet when asked
+            proc.confirm_axis = self.axis_prompt
         return proc
 
     def queue(self, procedure=None):

@@ -79,6 +79,7 @@ class SimBench:
         self.faults: list[Fault] = list(faults or [])
         self._spectrum_key = None
         self._spectrum = None
+        self.operator = True  # a simulated operator turns the magnet when asked
         self._queries: dict[str, int] = {}
         self._gone: set[str] = set()
         self._drop: dict[str, int] = {}
@@ -326,6 +327,7 @@ def simulation_schema():
             "seed": Num(default=0, min=0, max=2**63 - 1, integer=True),
             "realtime": Bool(default=False),
             "speedup": Num(default=1.0, min=0.01, max=1e6, doc="realtime only: bench seconds per wall second"),
+            "operator": Bool(default=True, doc="a simulated operator turns the magnet when asked"),
             "coil_error": Num(default=0.01, min=-0.5, max=0.5, doc="true coil constant / station's - 1"),
             "remanence_oe": Num(default=3.0, min=-100.0, max=100.0),
             "query_latency_s": Num(default=0.005, min=0.0, max=10.0),
@@ -372,7 +374,7 @@ def build_bench(station_config: dict, device: dict, simulation: dict) -> SimBenc
         oe_per_a=station_config["magnet"]["oe_per_a"] * (1.0 + sim["coil_error"]),
         remanence_oe=sim["remanence_oe"],
     )
-    return SimBench(
+    bench = SimBench(
         wiring,
         model,
         noise=sim["noise"],
@@ -383,3 +385,5 @@ def build_bench(station_config: dict, device: dict, simulation: dict) -> SimBenc
         query_latency_s=sim["query_latency_s"],
         faults=faults,
     )
+    bench.operator = sim["operator"]
+    return bench

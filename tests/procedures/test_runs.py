@@ -183,3 +183,15 @@ def test_background_reference_sweep(tmp_path):
     assert np.allclose(D["vmix"], full, rtol=0.02, atol=2e-7)
     assert np.allclose(D["vmix"], bg, rtol=0.1)
     assert np.all(D["rf_power"] == -20.0)
+
+
+def test_headless_run_without_an_operator_stops_and_says_so(tmp_path):
+    from stfmr_lab.runner import RunFailed
+
+    cfg = small_map(simulation={"noise": False, "operator": False})
+    cfg["measurements"][0]["fields_oe"] = []  # starts with the easy-axis references
+    with pytest.raises(RunFailed, match="turn the magnet to the easy axis") as e:
+        run(cfg, sim=True, out=tmp_path / "op.h5")
+    d = read_run(e.value.path)
+    assert d.attrs["status"] == "failed"
+    assert d.attrs["safe_state"] == "verified"
