@@ -60,21 +60,6 @@ class AgilentE8257D(StrictMixin, Agilent8257D, MicrowaveSource):
     )
 
     # ---------------------------------------------------------------- role interface
-    def get_frequency_hz(self):
-        return self.frequency_hz
-
-    def set_power_dbm(self, power_dbm):
-        self.power_dbm = power_dbm
-
-    def get_power_dbm(self):
-        return self.power_dbm
-
-    def set_rf_enabled(self, enabled):
-        self.rf_enabled = bool(enabled)
-
-    def get_rf_enabled(self):
-        return self.rf_enabled
-
     def configure_chop(self, frequency_hz=250.0, source="internal"):
         self.pulse_source = source
         if source == "internal":

@@ -44,21 +44,6 @@ class Keithley2400(StrictMixin, _PmKeithley2400, DCSource):
         self.write(':SENS:FUNC "VOLT"')
         self.compliance_v = compliance_v
 
-    def set_current_a(self, current_a):
-        self.current_a = current_a
-
-    def get_current_a(self):
-        return self.current_a
-
-    def set_output_enabled(self, enabled):
-        self.output_enabled = bool(enabled)
-
-    def get_output_enabled(self):
-        return self.output_enabled
-
-    def get_compliance_v(self):
-        return self.compliance_v
-
     def measure(self):
         v, i, _r, _t, _status = self.numbers(":READ?", 5)
         return v, i

@@ -45,20 +45,21 @@ class MicrowaveSource(Role):
             raise ValueError(f"frequency_hz: {frequency_hz:g} Hz outside {lo:g} to {hi:g} Hz")
         self.write(self.FREQUENCY_SET % frequency_hz)
 
-    @abstractmethod
-    def get_frequency_hz(self) -> float: ...
+    # the drivers declare the controls ``frequency_hz``, ``power_dbm`` and ``rf_enabled``
+    def get_frequency_hz(self) -> float:
+        return self.frequency_hz
 
-    @abstractmethod
-    def set_power_dbm(self, power_dbm: float) -> None: ...
+    def set_power_dbm(self, power_dbm: float) -> None:
+        self.power_dbm = power_dbm
 
-    @abstractmethod
-    def get_power_dbm(self) -> float: ...
+    def get_power_dbm(self) -> float:
+        return self.power_dbm
 
-    @abstractmethod
-    def set_rf_enabled(self, enabled: bool) -> None: ...
+    def set_rf_enabled(self, enabled: bool) -> None:
+        self.rf_enabled = bool(enabled)
 
-    @abstractmethod
-    def get_rf_enabled(self) -> bool: ...
+    def get_rf_enabled(self) -> bool:
+        return self.rf_enabled
 
     @abstractmethod
     def configure_chop(self, frequency_hz: float = 250.0, source: str = "internal") -> None:
@@ -79,21 +80,22 @@ class DCSource(Role):
     def configure_current_source(self, compliance_v: float) -> None:
         """Current-source mode, voltage compliance, voltage sensing. Output left as it is."""
 
-    @abstractmethod
-    def set_current_a(self, current_a: float) -> None: ...
+    # the drivers declare the controls ``current_a``, ``output_enabled`` and ``compliance_v``
+    def set_current_a(self, current_a: float) -> None:
+        self.current_a = current_a
 
-    @abstractmethod
     def get_current_a(self) -> float:
         """The programmed source current (A)."""
+        return self.current_a
 
-    @abstractmethod
-    def set_output_enabled(self, enabled: bool) -> None: ...
+    def set_output_enabled(self, enabled: bool) -> None:
+        self.output_enabled = bool(enabled)
 
-    @abstractmethod
-    def get_output_enabled(self) -> bool: ...
+    def get_output_enabled(self) -> bool:
+        return self.output_enabled
 
-    @abstractmethod
-    def get_compliance_v(self) -> float: ...
+    def get_compliance_v(self) -> float:
+        return self.compliance_v
 
     @abstractmethod
     def measure(self) -> tuple[float, float]:
@@ -107,23 +109,24 @@ class LockIn(Role):
     TIME_CONSTANTS_S: list[float] = []
     SLOPES_DB_OCT = (6, 12, 18, 24)
 
-    @abstractmethod
-    def set_time_constant_s(self, tau_s: float) -> None: ...
+    # the drivers declare strict controls ``time_constant``, ``filter_slope``, ``sensitivity``
+    def set_time_constant_s(self, tau_s: float) -> None:
+        self.time_constant = tau_s  # one of TIME_CONSTANTS_S exactly
 
-    @abstractmethod
-    def get_time_constant_s(self) -> float: ...
+    def get_time_constant_s(self) -> float:
+        return float(self.time_constant)
 
-    @abstractmethod
-    def set_slope_db_oct(self, slope: int) -> None: ...
+    def set_slope_db_oct(self, slope: int) -> None:
+        self.filter_slope = slope
 
-    @abstractmethod
-    def get_slope_db_oct(self) -> int: ...
+    def get_slope_db_oct(self) -> int:
+        return int(self.filter_slope)
 
-    @abstractmethod
-    def set_sensitivity_v(self, sensitivity_v: float) -> None: ...
+    def set_sensitivity_v(self, sensitivity_v: float) -> None:
+        self.sensitivity = sensitivity_v
 
-    @abstractmethod
-    def get_sensitivity_v(self) -> float: ...
+    def get_sensitivity_v(self) -> float:
+        return float(self.sensitivity)
 
     @abstractmethod
     def configure_reference(self, source: str = "external", frequency_hz: float = 250.0) -> None:

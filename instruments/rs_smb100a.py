@@ -94,21 +94,6 @@ class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
     )
 
     # ---------------------------------------------------------------- role interface
-    def get_frequency_hz(self):
-        return self.frequency_hz
-
-    def set_power_dbm(self, power_dbm):
-        self.power_dbm = power_dbm
-
-    def get_power_dbm(self):
-        return self.power_dbm
-
-    def set_rf_enabled(self, enabled):
-        self.rf_enabled = bool(enabled)
-
-    def get_rf_enabled(self):
-        return self.rf_enabled
-
     def configure_chop(self, frequency_hz=250.0, source="internal"):
         if source not in ("internal", "external"):
             raise ValueError(f"chop source: {source!r} is not 'internal' or 'external'")

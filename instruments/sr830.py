@@ -40,24 +40,6 @@ class SR830(StrictMixin, _PmSR830, LockIn):
         validator=strict_range, values=[0.001, 102000],
     )
 
-    def set_time_constant_s(self, tau_s):
-        self.time_constant = tau_s  # strict: must be one of the table's values
-
-    def get_time_constant_s(self):
-        return float(self.time_constant)
-
-    def set_slope_db_oct(self, slope):
-        self.filter_slope = slope
-
-    def get_slope_db_oct(self):
-        return int(self.filter_slope)
-
-    def set_sensitivity_v(self, sensitivity_v):
-        self.sensitivity = sensitivity_v
-
-    def get_sensitivity_v(self):
-        return float(self.sensitivity)
-
     def configure_reference(self, source="external", frequency_hz=250.0):
         if source not in ("external", "internal"):
             raise ValueError(f"reference source: {source!r} is not 'external' or 'internal'")
