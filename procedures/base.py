@@ -359,9 +359,12 @@ class StfmrProcedure(Procedure):
             "bias_target_is_voltage": int(item.bias.is_voltage),
             "rf_power_dbm": item.power_dbm,
             "field_angle_deg": field_angle,
+            "adaptive": int(bool(getattr(item, "adaptive", None))),
         }
 
     def _freq_sweep(self, item: FreqSweep):
+        if item.adaptive:
+            return self._adaptive_freq_sweep(item)
         st, g = self.ctx.station, self.ctx.guard
         clock = st.clock
         h = self._set_axis_and_field(item.axis, item.field_oe)
@@ -388,9 +391,208 @@ class StfmrProcedure(Procedure):
                     "frequency_hz": f, "field_oe": h, "field_angle_deg": angle, "bias_current_a": i,
                     "bias_voltage_v": v, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y,
                     "vmix_v": x / LOCKIN_RMS_FACTOR, "time_s": self._now(), "spectrum": item.index,
-                    "overload": over, "sensitivity_v": sens,
+                    "overload": over, "sensitivity_v": sens, "sample_reason": 0,
                 },
             )
+
+    # ------------------------------------------------------------------ adaptive sampling
+    def _adaptive_freq_sweep(self, item: FreqSweep):
+        """A frequency sweep whose points are chosen as it goes (``adaptive:`` in the config).
+
+        Coarse pass (uniform over the window, or - when the previous sweep at this field
+        has a good fit - a few points around its f0 +- 3 widths plus the window's ends:
+        "seeded"), then repeatedly: fit (Vmix normalised by the path's I_RF^2 shape, as the
+        analysis does), keep a baseline margin on both sides, and measure the batch of
+        candidates that lowers the variances of (w, V_S, V_A) most (Fisher information,
+        ``stfmr_lab.analysis.design``), until the goal (``target_rel_err``, or the errors
+        of a uniform ``match_uniform_points`` sweep of the window) or ``max_points``.
+        Every point's reason is recorded in ``sample_reason``. On resume, an adaptive sweep
+        that had started counts as complete (its choices depend on the points before)."""
+        from stfmr_lab.analysis import design
+        from stfmr_lab.analysis.fit import fit_spectrum
+        from stfmr_lab.units import SAMPLE_REASONS as R
+
+        if self.done is not None and self.done.started(item):
+            return
+        a = item.adaptive
+        st, g = self.ctx.station, self.ctx.guard
+        clock = st.clock
+        cand = np.unique(np.asarray(item.frequencies_hz, dtype=float))
+        lo, hi = float(cand[0]), float(cand[-1])
+
+        def gain(f):
+            if st.path is None:
+                return np.ones(np.shape(f))
+            return 10.0 ** (-np.asarray(st.path.loss_db(f), dtype=float) / 10.0)
+
+        h = self._set_axis_and_field(item.axis, item.field_oe)
+        v, i = self._set_bias(item.bias)
+        set_frequency = g.frequency_setter(cand, item.power_dbm)
+        g.set_power(item.power_dbm, lo)
+        angle = st.field.field_angle_deg
+        self._record("spectra", self._spectrum_row(item, angle))
+        tau = self._lockin.get_time_constant_s()
+        jump_wait = max(self.settle_s, a["jump_settle_time_constants"] * tau)
+        poles = max(int(self.run_config.data["lockin"]["slope_db_oct"]) // 6, 1)
+        line, sigma = None, math.nan  # the current fit (design.Line) and noise in Vmix
+
+        def jump_settle(f_from, f_to):
+            """The wait after a step: until the lock-in filter's residual of the step in Vmix
+            (predicted by the current fit; by the previous sweep's, doubled, before it) is
+            below LAG_TOLERANCE noise sigmas, at least settle_time_constants and at most
+            jump_settle_time_constants - the whole of it for a jump of more than 2 linewidths
+            with no fit to predict it. (Out-of-order points make a lag that a monotonic
+            sweep's smooth distortion would hide scatter instead: on a line ~1e4 times the
+            noise, 15 time constants of a 24 dB/oct filter leave several sigma.)"""
+            ref, noise, safety = (line, sigma, 1.0) if line is not None else (seed[2], seed[3], 2.0) if seed else (None, 0, 0)
+            if ref is None or not noise > 0:
+                return jump_wait
+            step = safety * abs(float(np.diff(line_model(ref, np.array([f_from, f_to])))[0]))
+            for x in np.arange(self.settle_s / tau, jump_wait / tau, 0.5):
+                if _filter_residual(x, poles) * step <= LAG_TOLERANCE * noise:
+                    return max(self.settle_s, x * tau)
+            return jump_wait
+
+        def line_model(ln, fs):
+            u = (fs - ln.f0) / ln.w
+            return gain(fs) * (ln.offset + (ln.v_sym + ln.v_asym * u) / (1.0 + u * u))
+
+        seeds = self.__dict__.setdefault("_adaptive_seeds", {})
+        key = (item.kind, round(item.field_oe, 3), item.axis)
+        seed = seeds.get(key)
+        F: list[float] = []
+        V: list[float] = []
+        state = {"f": None, "w": seed[1] if seed else (hi - lo) / 40.0}
+
+        def snap(fs):
+            k = np.clip(np.searchsorted(cand, fs), 1, cand.size - 1)
+            k = np.where(np.abs(cand[k - 1] - fs) <= np.abs(cand[k] - fs), k - 1, k)
+            return cand[k]
+
+        def measure(fs, reason):
+            fs = np.asarray(fs, dtype=float)
+            if fs.size == 0:
+                return
+            fs = np.sort(fs)
+            if state["f"] is not None and abs(fs[-1] - state["f"]) < abs(fs[0] - state["f"]):
+                fs = fs[::-1]  # start from the end nearer the source's frequency
+            for f in fs.tolist():
+                if self.stopping():
+                    raise Aborted("stop requested")
+                if len(F) >= a["max_points"]:
+                    return
+                set_frequency(f)
+                if state["f"] is None:
+                    g.rf_on()
+                    # as a uniform sweep's first point: RF on, settle, and one point's settling
+                    clock.sleep(max(self.settle_s, self.settle_min_s) + self.settle_s)
+                elif abs(f - state["f"]) > 2.0 * state["w"] or line is not None:
+                    clock.sleep(jump_settle(state["f"], f))
+                else:
+                    clock.sleep(self.settle_s)
+                state["f"] = f
+                x, y, over, sens = self._read_lockin()
+                F.append(f)
+                V.append(x / LOCKIN_RMS_FACTOR)
+                self._record(
+                    "data",
+                    {
+                        "frequency_hz": f, "field_oe": h, "field_angle_deg": angle, "bias_current_a": i,
+                        "bias_voltage_v": v, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y,
+                        "vmix_v": x / LOCKIN_RMS_FACTOR, "time_s": self._now(), "spectrum": item.index,
+                        "overload": over, "sensitivity_v": sens, "sample_reason": reason,
+                    },
+                )
+
+        def uniform_coarse(n, offset=0.0):
+            step = (hi - lo) / (n - 1)
+            fs = np.clip(lo + step * (np.arange(n) + offset), lo, hi)
+            return np.unique(snap(fs))
+
+        margin = a["margin_hwhm"]
+        if seed is not None:
+            f0, w = seed[:2]
+            pts = snap(f0 + w * np.array([-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0]))
+            ends = snap(np.array([lo, hi, f0 - margin * w, f0 + margin * w]))
+            measure(np.unique(pts), R["seeded"])
+            measure(np.unique(ends), R["margin"])
+        else:
+            measure(uniform_coarse(a["coarse_points"]), R["coarse"])
+        uniform_f = np.linspace(lo, hi, a["match_uniform_points"]) if a.get("match_uniform_points") else None
+        refills = margin_rounds = 0
+        while len(F) < a["max_points"]:
+            f_arr, v_arr = np.asarray(F), np.asarray(V)
+            fit = None
+            try:
+                kw = {"f0_guess_hz": line.f0, "hwhm_guess_hz": line.w} if line is not None else {}
+                fit = fit_spectrum(f_arr, v_arr, irf2=gain(f_arr), **kw)
+            except ValueError:
+                fit = None
+            if not _usable_for_design(fit, lo, hi):
+                if refills >= 3:
+                    break  # no line to be found: the points so far are the sweep
+                refills += 1
+                # no usable fit yet: fill the window in between the points measured so far
+                n = a["coarse_points"] * 2**refills
+                measure(np.setdiff1d(uniform_coarse(n), f_arr)[: a["max_points"] - len(F)], R["coarse"])
+                continue
+            line = design.Line(fit.f0_hz, fit.hwhm_hz, fit.v_sym, fit.v_asym, fit.offset)
+            state["w"] = line.w
+            sigma = math.sqrt(max(fit.chi2_red, 0.0))
+            # rows weighted by the gain over the noise's shape (more noise where the line is steep)
+            shape = design.noise_profile(f_arr, v_arr - fit.model(f_arr) * gain(f_arr), line, gain)
+
+            def scale(fs, shape=shape):
+                return gain(fs) / shape(fs)
+
+            # the analysis fits unweighted: its errors scale with the mean noise of the points
+            ref_f = uniform_f if uniform_f is not None else f_arr
+            noise_factor = float(np.mean(shape(f_arr) ** 2) / np.mean(shape(ref_f) ** 2))
+
+            status = design.design_status(
+                f_arr, line, sigma, gain=gain(f_arr), target_rel_err=a.get("target_rel_err"),
+                uniform_f=uniform_f, gain_uniform=None if uniform_f is None else gain(uniform_f), noise_factor=noise_factor,
+            )
+            # a baseline margin on both sides for the background (two points at least beyond
+            # f0 +- margin_hwhm widths, where the window reaches that far)
+            need = []
+            for side, end in ((-1.0, lo), (1.0, hi)):
+                edge = line.f0 + side * margin * line.w
+                if (end - edge) * side < 0 or np.count_nonzero((f_arr - edge) * side >= 0) >= 2:
+                    continue
+                k = np.searchsorted(cand, edge) if side > 0 else np.searchsorted(cand, edge, side="right") - 1
+                need.extend([float(cand[int(np.clip(k, 0, cand.size - 1))]), end])
+            if need and margin_rounds < 3:
+                margin_rounds += 1
+                measure(np.asarray(need), R["margin"])
+                continue
+            if status.done:
+                break
+            n = min(a["batch"], a["max_points"] - len(F))
+            wts = [max(r, 0.0) for r in status.ratio.values()]
+            picks = design.select_points(
+                cand, f_arr, line, n, gain_candidates=scale(cand), gain_measured=scale(f_arr), weights=wts
+            )
+            # no more of the batch than the goal needs, as predicted at the current fit
+            for k in range(1, picks.size):
+                f_next = np.concatenate([f_arr, cand[picks[:k]]])
+                if design.design_status(
+                    f_next, line, sigma, gain=gain(f_next), target_rel_err=a.get("target_rel_err"),
+                    uniform_f=uniform_f, gain_uniform=None if uniform_f is None else gain(uniform_f),
+                    noise_factor=float(np.mean(shape(f_next) ** 2) / np.mean(shape(ref_f) ** 2)),
+                ).done:
+                    picks = picks[:k]
+                    break
+            measure(cand[picks], R["information"])
+        if line is not None and len(F) >= 6:
+            try:
+                fit = fit_spectrum(np.asarray(F), np.asarray(V), irf2=gain(np.asarray(F)), f0_guess_hz=line.f0,
+                                   hwhm_guess_hz=line.w)
+            except ValueError:
+                fit = None
+            if _usable_for_design(fit, lo, hi):
+                ln = design.Line(fit.f0_hz, fit.hwhm_hz, fit.v_sym, fit.v_asym, fit.offset)
+                seeds[key] = (fit.f0_hz, fit.hwhm_hz, ln, math.sqrt(max(fit.chi2_red, 0.0)))
 
     def _field_sweep(self, item: FieldSweep):
         st, g = self.ctx.station, self.ctx.guard
@@ -416,7 +618,7 @@ class StfmrProcedure(Procedure):
                     "frequency_hz": item.frequency_hz, "field_oe": h, "field_angle_deg": angle, "bias_current_a": i,
                     "bias_voltage_v": v, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y,
                     "vmix_v": x / LOCKIN_RMS_FACTOR, "time_s": self._now(), "spectrum": item.index,
-                    "overload": over, "sensitivity_v": sens,
+                    "overload": over, "sensitivity_v": sens, "sample_reason": 0,
                 },
             )
 
@@ -511,6 +713,33 @@ class ResumeState:
         if np.any(np.abs(v_rec[inb]) >= item.max_voltage_v):
             return True
         return all(self.measured_current(item, c, step) for c in branch)
+
+
+def _filter_residual(x: float, poles: int) -> float:
+    """What is left of a step in a ``poles``-stage RC filter after x time constants."""
+    term, total = 1.0, 1.0
+    for k in range(1, poles):
+        term *= x / k
+        total += term
+    return math.exp(-x) * total
+
+
+#: an adaptive sweep waits until the lock-in lag of a step is below this many noise sigmas
+LAG_TOLERANCE = 0.25
+
+_RESOLUTION_MESSAGE = "width below the point spacing (not resolved)"
+
+
+def _usable_for_design(fit, lo: float, hi: float) -> bool:
+    """A fit good enough to place points by: the fitter's verdict, except that a line
+    narrower than the mean spacing of a sparse adaptive design is fine (it is resolved by
+    where the points are, not by their mean spacing)."""
+    if fit is None:
+        return False
+    if fit.ok:
+        return True
+    problems = set(fit.message.split("; "))
+    return problems == {_RESOLUTION_MESSAGE} and 0 < fit.hwhm_hz < (hi - lo) / 4 and lo <= fit.f0_hz <= hi
 
 
 def _one_line(e: BaseException) -> str:

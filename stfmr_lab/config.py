@@ -49,6 +49,22 @@ FREQ_WINDOW = OneOf(
     what="{start_hz, stop_hz, points}, {center: kittel, span_hz, points} or {values_hz: [...]}",
 )
 
+#: adaptive frequency sampling (stfmr_lab.analysis.design): ``frequency`` is then the window
+#: and its ``points`` the candidate grid's resolution (at least 401 candidates are used)
+ADAPTIVE = Map(
+    {
+        "coarse_points": Num(default=15, min=5, max=1000, integer=True),
+        "batch": Num(default=6, min=1, max=1000, integer=True),
+        "max_points": Num(default=120, min=6, max=100000, integer=True),
+        "target_rel_err": Num(default=None, min=1e-6, max=1.0),
+        "match_uniform_points": Num(default=None, min=6, max=100000, integer=True),
+        "margin_hwhm": Num(default=6.0, min=0.0, max=1000.0),
+        "jump_settle_time_constants": Num(default=25.0, min=0.0, max=1000.0),
+    },
+    default=None,
+)
+ADAPTIVE_MIN_CANDIDATES = 401
+
 BIAS_CHOICE = {
     "biases_a": SWEEP,
     "biases_v": SWEEP,
@@ -73,6 +89,7 @@ _MEAS_FIELDS = {
         "outer": Str(default="field", choices=("field", "bias")),
         "frequency": FREQ_WINDOW,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
+        "adaptive": ADAPTIVE,
     },
     "frequency_sweep": {
         "field_oe": Num(),
@@ -80,6 +97,7 @@ _MEAS_FIELDS = {
         "bias_v": Num(),
         "frequency": FREQ_WINDOW,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
+        "adaptive": ADAPTIVE,
     },
     "field_sweep": {
         "frequency_hz": Num(min=0.0),
@@ -200,10 +218,13 @@ class FreqSweep:
     frequencies_hz: np.ndarray = field(repr=False)
     power_dbm: float = -10.0
     axis: str = "hard"
+    #: the checked ``adaptive`` mapping (frequencies_hz are then the candidates), or None
+    adaptive: dict | None = None
 
     @property
     def points(self) -> int:
-        return len(self.frequencies_hz)
+        """Points planned: the candidates of a uniform sweep, ``max_points`` of an adaptive one."""
+        return int(self.adaptive["max_points"]) if self.adaptive else len(self.frequencies_hz)
 
 
 @dataclass(frozen=True)
@@ -279,6 +300,27 @@ def frequency_values(spec, field_oe: float, path: str) -> np.ndarray:
     return np.linspace(spec["start_hz"], spec["stop_hz"], spec["points"])
 
 
+def check_adaptive(spec: dict | None, path: str) -> dict | None:
+    """The ``adaptive`` mapping's cross-checks (one goal; budgets that fit together)."""
+    if spec is None:
+        return None
+    p = f"{path}.adaptive"
+    goals = [k for k in ("target_rel_err", "match_uniform_points") if spec.get(k) is not None]
+    if len(goals) != 1:
+        raise ConfigError(f"{p}: give exactly one of target_rel_err or match_uniform_points")
+    if spec["max_points"] < spec["coarse_points"] + 1:
+        raise ConfigError(f"{p}.max_points: {spec['max_points']} leaves no point after {spec['coarse_points']} coarse points")
+    return spec
+
+
+def adaptive_candidates(f: np.ndarray) -> np.ndarray:
+    """The candidate grid of an adaptive sweep: the window at >= 401 points (a list of
+    frequencies is taken as it is)."""
+    if f.size >= ADAPTIVE_MIN_CANDIDATES:
+        return f
+    return np.linspace(float(f.min()), float(f.max()), ADAPTIVE_MIN_CANDIDATES)
+
+
 def _biases(m: dict, path: str, single: bool = False) -> list[Bias]:
     keys = ("bias_a", "bias_v") if single else ("biases_a", "biases_v")
     given = [k for k in keys if m.get(k) is not None]
@@ -335,15 +377,27 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
                 if m.get("outer", "field") == "field"
                 else [(h, b) for b in biases for h in fields]
             )
+            adaptive = check_adaptive(m.get("adaptive"), path)
             for h, b in pairs:
                 f = frequency_values(m["frequency"], h, f"{path}.frequency")
-                item = FreqSweep(len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power)
+                if adaptive and "values_hz" not in m["frequency"]:
+                    f = adaptive_candidates(f)
+                if adaptive and np.unique(f).size < adaptive["coarse_points"]:
+                    raise ConfigError(f"{path}.frequency: fewer candidate frequencies than adaptive.coarse_points")
+                item = FreqSweep(
+                    len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power, adaptive=adaptive
+                )
                 spectra.append(item)
                 order.append(item)
         elif kind == "frequency_sweep":
             (b,) = _biases(m, path, single=True)
+            adaptive = check_adaptive(m.get("adaptive"), path)
             f = frequency_values(m["frequency"], m["field_oe"], f"{path}.frequency")
-            item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power)
+            if adaptive and "values_hz" not in m["frequency"]:
+                f = adaptive_candidates(f)
+            if adaptive and np.unique(f).size < adaptive["coarse_points"]:
+                raise ConfigError(f"{path}.frequency: fewer candidate frequencies than adaptive.coarse_points")
+            item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power, adaptive=adaptive)
             spectra.append(item)
             order.append(item)
         elif kind == "field_sweep":

@@ -21,7 +21,15 @@ COLUMNS: dict[str, tuple[str, str, str, str]] = {
     "spectrum": ("spectrum", "", "i8", "index of the sweep the point belongs to (see /entry/spectra)"),
     "overload": ("overload", "", "i1", "1 if the lock-in overloaded and the point was re-ranged"),
     "sensitivity": ("sensitivity_v", "V", "f8", "lock-in sensitivity (full scale) used for the point"),
+    "sample_reason": (
+        "sample_reason", "", "i1",
+        "why the point was measured: 0 uniform sweep, 1 adaptive coarse pass, 2 adaptive information"
+        " (Fisher design), 3 adaptive background margin, 4 adaptive seeded from the previous sweep's fit",
+    ),
 }
+
+#: the values of the ``sample_reason`` column
+SAMPLE_REASONS = {"uniform": 0, "coarse": 1, "information": 2, "margin": 3, "seeded": 4}
 
 #: the columns of /entry/dvdi (I-V calibration sweeps, RF off)
 DVDI_COLUMNS: dict[str, tuple[str, str, str, str]] = {
@@ -43,6 +51,7 @@ SPECTRA_COLUMNS: dict[str, tuple[str, str, str, str]] = {
     "bias_target_is_voltage": ("bias_target_is_voltage", "", "i1", "1: bias_target in V, 0: in A"),
     "rf_power": ("rf_power_dbm", "dBm", "f8", "source power"),
     "field_angle": ("field_angle_deg", "deg", "f8", "field direction"),
+    "adaptive": ("adaptive", "", "i1", "1: adaptive frequency sampling (see sample_reason in /entry/data), 0: uniform"),
 }
 
 #: the columns of /entry/dvdi_sweeps (one row per I-V sweep)

@@ -259,6 +259,8 @@ def analyze(
         if np.count_nonzero(sel) < 12:
             continue
         f, v = D["frequency"][sel], D["vmix"][sel]
+        order = np.argsort(f, kind="stable")  # adaptive sweeps record points out of order (repeats allowed)
+        f, v = f[order], v[order]
         h = float(np.median(D["field"][sel]))
         i = float(np.median(D["bias_current"][sel]))
         vb = float(np.median(D["bias_voltage"][sel]))

@@ -1,0 +1,177 @@
+"""Where to put the next frequency points of a sweep: Fisher-information design (pure numpy).
+
+The measured Vmix of a frequency sweep is modelled as ``g(f) (offset + V_S S + V_A A)``,
+S, A the symmetric and antisymmetric Lorentzians of centre f0 and half width w, and g(f)
+the path's relative I_RF^2(f) (``10**(-loss_db/10)``; the noise is uniform in Vmix, so a
+point's rows carry g). For a design (a set of frequencies) and a current fit, the
+covariance of the five parameters is ``sigma^2 (J^T J)^-1``; J's columns are normalised
+(f0 and w by w, the amplitudes and the offset by the line's amplitude), so that the
+matrix is well conditioned and the variances are relative.
+
+``select_points`` picks a batch greedily among candidates: each pick maximises the summed
+relative variance reduction ``(C j)_k^2 / (1 + j^T C j) / C_kk`` over the target
+parameters k (weighted by how far each is from its goal), then C gets the rank-one update
+of that point; a candidate may be picked again (repeats average the noise down).
+``design_status`` says whether the design has reached its goal: relative errors below
+``target_rel_err``, or variances no larger than a uniform N-point sweep of the window
+would give at the same fit (sigma cancels from that comparison).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+PARAMS = ("f0", "w", "v_sym", "v_asym", "offset")
+#: the parameters the design serves by default: the torkances need V_S, V_A and the width
+TARGETS = ("w", "v_sym", "v_asym")
+_EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class Line:
+    """A fitted line in data units (V per unit g): f0 and w in Hz."""
+
+    f0: float
+    w: float
+    v_sym: float
+    v_asym: float
+    offset: float = 0.0
+
+    @property
+    def amplitude(self) -> float:
+        return max(math.hypot(self.v_sym, self.v_asym), 1e-300)
+
+
+def jacobian(f, line: Line, gain=None) -> np.ndarray:
+    """Column-normalised d Vmix / d(f0/w, w/w, V_S/a, V_A/a, offset/a), a the amplitude. (n, 5)."""
+    f = np.asarray(f, dtype=float)
+    u = (f - line.f0) / line.w
+    s = 1.0 / (1.0 + u * u)
+    a = u * s
+    ds = -2.0 * u * s * s
+    da = s - 2.0 * u * u * s * s
+    g = (line.v_sym * ds + line.v_asym * da) / line.amplitude  # d(model/amp)/du
+    j = np.column_stack([-g, -g * u, s, a, np.ones_like(u)])
+    if gain is not None:
+        j = j * np.asarray(gain, dtype=float)[:, None]
+    return j
+
+
+def _inverse(m: np.ndarray) -> np.ndarray:
+    try:
+        c = np.linalg.inv(m)
+        if np.all(np.isfinite(c)):
+            return c
+    except np.linalg.LinAlgError:
+        pass
+    return np.linalg.pinv(m + _EPS * np.trace(m) * np.eye(m.shape[0]))
+
+
+def covariance(f, line: Line, gain=None) -> np.ndarray:
+    """(J^T J)^-1 for unit noise in Vmix, in the normalised parameters (5, 5)."""
+    j = jacobian(f, line, gain)
+    return _inverse(j.T @ j)
+
+
+def relative_errors(cov: np.ndarray, line: Line, sigma: float) -> dict:
+    """From ``covariance`` and the noise ``sigma`` in Vmix (the unit of the line's
+    amplitudes times the gain): 1-sigma relative errors of w, V_S, V_A (amplitudes relative to themselves, floored at
+    a tenth of the line's amplitude so that a vanishing amplitude does not demand infinity)."""
+    a = line.amplitude
+    d = np.sqrt(np.maximum(np.diag(cov), 0.0)) * sigma / a
+    return {
+        "f0": d[0] * line.w / max(abs(line.f0), 1.0),
+        "w": d[1],
+        "v_sym": d[2] * a / max(abs(line.v_sym), 0.1 * a),
+        "v_asym": d[3] * a / max(abs(line.v_asym), 0.1 * a),
+        "offset": d[4] * a / max(abs(line.offset), 0.1 * a),
+    }
+
+
+def _goal_variances(line: Line, sigma: float, targets, *, target_rel_err=None, uniform_f=None, gain_uniform=None):
+    """Per target, the variance (normalised units, unit noise) the design must reach."""
+    idx = [PARAMS.index(k) for k in targets]
+    if uniform_f is not None:
+        cu = covariance(uniform_f, line, gain_uniform)
+        return np.diag(cu)[idx]
+    a = line.amplitude
+    ref = {
+        "f0": max(abs(line.f0), 1.0) / line.w,
+        "w": 1.0,
+        "v_sym": max(abs(line.v_sym), 0.1 * a) / a,
+        "v_asym": max(abs(line.v_asym), 0.1 * a) / a,
+        "offset": max(abs(line.offset), 0.1 * a) / a,
+    }
+    s = max(sigma, 1e-300) / a  # the noise in the units of the normalised model (the amplitude)
+    return np.array([(target_rel_err * ref[k] / s) ** 2 for k in targets])
+
+
+@dataclass(frozen=True)
+class Status:
+    done: bool
+    ratio: dict  # target -> current variance / goal variance (<= 1: reached)
+
+
+def design_status(f, line: Line, sigma: float, *, gain=None, targets=TARGETS, target_rel_err=None,
+                  uniform_f=None, gain_uniform=None, noise_factor: float = 1.0) -> Status:
+    """Has the design ``f`` reached its goal at the fit ``line``? (one goal: ``target_rel_err``
+    with the noise ``sigma`` in Vmix, or a uniform sweep ``uniform_f`` to match).
+    ``noise_factor``: the design's mean noise variance over the goal's (an unweighted fit
+    reports errors scaled by the mean residual, larger where the points sit on the line)."""
+    c = covariance(f, line, gain) * noise_factor
+    goal = _goal_variances(line, sigma, targets, target_rel_err=target_rel_err, uniform_f=uniform_f,
+                           gain_uniform=gain_uniform)
+    idx = [PARAMS.index(k) for k in targets]
+    r = np.diag(c)[idx] / goal
+    return Status(bool(np.all(r <= 1.0)), dict(zip(targets, r.tolist(), strict=True)))
+
+
+def select_points(candidates, measured_f, line: Line, n: int, *, gain_candidates=None, gain_measured=None,
+                  targets=TARGETS, weights=None) -> np.ndarray:
+    """Indices into ``candidates`` of the ``n`` points that reduce the target variances most
+    (greedy, rank-one updates; repeats allowed). ``weights`` per target (default 1)."""
+    jm = jacobian(measured_f, line, gain_measured)
+    c = _inverse(jm.T @ jm)
+    jc = jacobian(candidates, line, gain_candidates)
+    idx = np.array([PARAMS.index(k) for k in targets])
+    wk = np.ones(idx.size) if weights is None else np.asarray(weights, dtype=float)
+    picks = []
+    for _ in range(int(n)):
+        cj = jc @ c  # (m, 5): C j for every candidate (C symmetric)
+        q = np.einsum("ij,ij->i", cj, jc)
+        gain = np.sum(wk * cj[:, idx] ** 2 / np.diag(c)[idx], axis=1) / (1.0 + q)
+        k = int(np.argmax(gain))
+        picks.append(k)
+        v = cj[k]
+        c = c - np.outer(v, v) / (1.0 + q[k])
+    return np.asarray(picks, dtype=int)
+
+
+def noise_profile(f, residual, line: Line, gain=None, min_points: int = 12):
+    """The noise's shape across the line from a fit's residuals: ``sigma(f)^2 = s0^2 + s1^2 D(f)^2``
+    with D = dVmix/df0 (a jitter of the line's centre - the field's - adds noise where the
+    line is steep). Returns ``rel(f) = sigma(f) / s0`` (a function; all ones when the
+    residuals do not show such a term, or there are fewer than ``min_points``)."""
+    f = np.asarray(f, dtype=float)
+    r2 = np.asarray(residual, dtype=float) ** 2
+
+    def slope(x):
+        x = np.asarray(x, dtype=float)
+        return jacobian(x, line, None if gain is None else gain(x))[:, 0] * line.amplitude / line.w
+
+    flat = lambda x: np.ones(np.shape(x))  # noqa: E731
+    if f.size < min_points or not np.all(np.isfinite(r2)):
+        return flat
+    d2 = slope(f) ** 2
+    a = np.column_stack([np.ones_like(d2), d2])
+    coef, *_ = np.linalg.lstsq(a, r2, rcond=None)
+    s0, s1 = coef
+    if not (s1 > 0) or not np.isfinite(s1):
+        return flat
+    if not s0 > 0:  # all of it looks like jitter: keep a floor of the smallest residuals
+        s0 = max(float(np.percentile(r2, 25)), 1e-300)
+    k = s1 / s0
+    return lambda x: np.sqrt(1.0 + k * slope(x) ** 2)
