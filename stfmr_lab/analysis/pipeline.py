@@ -335,12 +335,16 @@ def analyze(
     pred = to_torkance_units(predicted_dtau_par_dv(1.0 / p_curve.at(np.interp(
         [s[6] for s in specs], p_curve.voltage_v, p_curve.current_a)), polarization))
 
+    irf2_f0 = [float(np.interp(ft.f0_hz, np.sort(sp[1]), sp[3][np.argsort(sp[1])])) for sp, ft in zip(specs, fits, strict=True)]
     for n, (s, ft) in enumerate(zip(specs, fits, strict=True)):
         idx, f, v, irf2_path, h, i, vb, p, j, rd = s
         rows.append({
             "spectrum": idx, "field_oe": h, "bias_current_a": i, "bias_voltage_v": vb, "rf_power_dbm": p,
             "f0_hz": ft.f0_hz, "f0_hz_err": ft.stderr["f0_hz"], "hwhm_hz": ft.hwhm_hz, "hwhm_hz_err": ft.stderr["hwhm_hz"],
-            "v_sym": ft.v_sym * float(np.interp(ft.f0_hz, f, irf2_path)), "v_asym": ft.v_asym * float(np.interp(ft.f0_hz, f, irf2_path)),
+            # the fit in volts at f0 (the fit itself is of Vmix / I_RF^2(f), columns *_per_irf2)
+            "v_sym": ft.v_sym * irf2_f0[n], "v_sym_err": ft.stderr["v_sym"] * irf2_f0[n],
+            "v_asym": ft.v_asym * irf2_f0[n], "v_asym_err": ft.stderr["v_asym"] * irf2_f0[n],
+            "offset": ft.offset * irf2_f0[n], "offset_err": ft.stderr["offset"] * irf2_f0[n],
             "v_sym_per_irf2": ft.v_sym, "v_sym_per_irf2_err": ft.stderr["v_sym"],
             "v_asym_per_irf2": ft.v_asym, "v_asym_per_irf2_err": ft.stderr["v_asym"],
             "offset_per_irf2": ft.offset, "offset_per_irf2_err": ft.stderr["offset"],

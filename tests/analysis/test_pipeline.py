@@ -29,7 +29,7 @@ def truth(paper_run):
 
 
 def test_contract_tables(paper):
-    for col in ("field_oe", "bias_current_a", "bias_voltage_v", "f0_hz", "hwhm_hz", "v_sym", "v_asym", "offset_per_irf2",
+    for col in ("field_oe", "bias_current_a", "bias_voltage_v", "f0_hz", "hwhm_hz", "v_sym", "v_asym", "offset", "v_sym_err", "v_asym_err", "offset_err",
                 "f0_hz_err", "hwhm_hz_err"):
         assert col in paper.per_spectrum.columns
     for col in ("field_oe", "bias_voltage_v", "theta_deg", "dtau_par_dv", "dtau_perp_dv", "dtau_par_dv_err",
