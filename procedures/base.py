@@ -403,7 +403,8 @@ class StfmrProcedure(Procedure):
         has a good fit - a few points around its f0 +- 3 widths plus the window's ends:
         "seeded"), then repeatedly: fit (Vmix normalised by the path's I_RF^2 shape, as the
         analysis does), keep a baseline margin on both sides, and measure the batch of
-        candidates that lowers the variances of (w, V_S, V_A) most (Fisher information,
+        candidates that lowers the variances of its ``targets`` most (by default V_S w and V_A w,
+        the torkances' lineshape factors, with their correlation; Fisher information,
         ``stfmr_lab.analysis.design``), until the goal (``target_rel_err``, or the errors
         of a uniform ``match_uniform_points`` sweep of the window) or ``max_points``.
         Every point's reason is recorded in ``sample_reason``. On resume, an adaptive sweep
@@ -415,6 +416,7 @@ class StfmrProcedure(Procedure):
         if self.done is not None and self.done.started(item):
             return
         a = item.adaptive
+        targets = tuple(a.get("targets") or design.TARGETS)
         st, g = self.ctx.station, self.ctx.guard
         clock = st.clock
         cand = np.unique(np.asarray(item.frequencies_hz, dtype=float))
@@ -550,7 +552,7 @@ class StfmrProcedure(Procedure):
             noise_factor = float(np.mean(shape(f_arr) ** 2) / np.mean(shape(ref_f) ** 2))
 
             status = design.design_status(
-                f_arr, line, sigma, gain=gain(f_arr), target_rel_err=a.get("target_rel_err"),
+                f_arr, line, sigma, gain=gain(f_arr), target_rel_err=a.get("target_rel_err"), targets=targets,
                 uniform_f=uniform_f, gain_uniform=None if uniform_f is None else gain(uniform_f), noise_factor=noise_factor,
             )
             # a baseline margin on both sides for the background (two points at least beyond
@@ -571,13 +573,14 @@ class StfmrProcedure(Procedure):
             n = min(a["batch"], a["max_points"] - len(F))
             wts = [max(r, 0.0) for r in status.ratio.values()]
             picks = design.select_points(
-                cand, f_arr, line, n, gain_candidates=scale(cand), gain_measured=scale(f_arr), weights=wts
+                cand, f_arr, line, n, gain_candidates=scale(cand), gain_measured=scale(f_arr), weights=wts,
+                targets=targets,
             )
             # no more of the batch than the goal needs, as predicted at the current fit
             for k in range(1, picks.size):
                 f_next = np.concatenate([f_arr, cand[picks[:k]]])
                 if design.design_status(
-                    f_next, line, sigma, gain=gain(f_next), target_rel_err=a.get("target_rel_err"),
+                    f_next, line, sigma, gain=gain(f_next), target_rel_err=a.get("target_rel_err"), targets=targets,
                     uniform_f=uniform_f, gain_uniform=None if uniform_f is None else gain(uniform_f),
                     noise_factor=float(np.mean(shape(f_next) ** 2) / np.mean(shape(ref_f) ** 2)),
                 ).done:
@@ -727,19 +730,20 @@ def _filter_residual(x: float, poles: int) -> float:
 #: an adaptive sweep waits until the lock-in lag of a step is below this many noise sigmas
 LAG_TOLERANCE = 0.25
 
-_RESOLUTION_MESSAGE = "width below the point spacing (not resolved)"
 
 
 def _usable_for_design(fit, lo: float, hi: float) -> bool:
     """A fit good enough to place points by: the fitter's verdict, except that a line
     narrower than the mean spacing of a sparse adaptive design is fine (it is resolved by
     where the points are, not by their mean spacing)."""
+    from stfmr_lab.analysis.fit import RESOLUTION_MESSAGE
+
     if fit is None:
         return False
     if fit.ok:
         return True
     problems = set(fit.message.split("; "))
-    return problems == {_RESOLUTION_MESSAGE} and 0 < fit.hwhm_hz < (hi - lo) / 4 and lo <= fit.f0_hz <= hi
+    return problems == {RESOLUTION_MESSAGE} and 0 < fit.hwhm_hz < (hi - lo) / 4 and lo <= fit.f0_hz <= hi
 
 
 def _one_line(e: BaseException) -> str:

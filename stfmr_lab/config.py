@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, empty_map
+from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, StrList, empty_map
 from stfmr_lab.station import load_yaml, validate_station
+from stfmr_lab.units import DESIGN_QUANTITIES, DESIGN_TARGETS
 
 DEFAULT_STATION = "station.yaml"  # in the packaged examples
 
@@ -60,6 +61,8 @@ ADAPTIVE = Map(
         "match_uniform_points": Num(default=None, min=6, max=100000, integer=True),
         "margin_hwhm": Num(default=6.0, min=0.0, max=1000.0),
         "jump_settle_time_constants": Num(default=25.0, min=0.0, max=1000.0),
+        # what the goal is about: the torkances' lineshape factors (V_S w, V_A w) by default
+        "targets": StrList(choices=DESIGN_QUANTITIES, default=lambda: list(DESIGN_TARGETS)),
     },
     default=None,
 )

@@ -99,6 +99,25 @@ class NumList:
 
 
 @dataclass(frozen=True)
+class StrList:
+    """A non-empty list of distinct choices (a single text is a list of one)."""
+
+    choices: tuple[str, ...]
+    default: Any = MISSING
+    doc: str = ""
+
+    def check(self, path: str, value):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            raise ConfigError(f"{path}: expected a non-empty list of {', '.join(self.choices)}")
+        out = [Str(choices=self.choices).check(f"{path}[{k}]", v) for k, v in enumerate(value)]
+        if len(set(out)) != len(out):
+            raise ConfigError(f"{path}: a value is listed twice")
+        return out
+
+
+@dataclass(frozen=True)
 class Map:
     """A mapping with known keys (unknown keys are an error)."""
 

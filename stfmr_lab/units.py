@@ -30,6 +30,10 @@ COLUMNS: dict[str, tuple[str, str, str, str]] = {
 
 #: the values of the ``sample_reason`` column
 SAMPLE_REASONS = {"uniform": 0, "coarse": 1, "information": 2, "margin": 3, "seeded": 4}
+#: what an adaptive sweep's goal can be about (``stfmr_lab.analysis.design``): a lineshape
+#: parameter, or a torkance's lineshape factor (dtau_par/dV ~ V_S w, dtau_perp/dV ~ V_A w)
+DESIGN_QUANTITIES = ("f0", "w", "v_sym", "v_asym", "offset", "tau_par", "tau_perp")
+DESIGN_TARGETS = ("tau_par", "tau_perp")
 
 #: the columns of /entry/dvdi (I-V calibration sweeps, RF off)
 DVDI_COLUMNS: dict[str, tuple[str, str, str, str]] = {

@@ -113,7 +113,7 @@ class SpectrumFit:
     chi2_red : weighted sum of squared residuals over the degrees of freedom (V^2 when
         unweighted, whether normalised or not).
     n_points : number of points used (finite, weight > 0).
-    ok : converged; hwhm > 0 and resolved (at least the mean point spacing) but not wider
+    ok : converged; hwhm > 0 and resolved (at least 4 points within 2 widths of f0) but not wider
         than the sweep; f0 inside the sweep; the RMS residual below the resonance amplitude
         hypot(v_sym, v_asym), and that amplitude at least 5 standard errors (a fit to pure
         noise finds some narrow spike: it is reported, but not ok).
@@ -281,6 +281,7 @@ class _Raw:
     x_min: np.ndarray
     x_max: np.ndarray
     rms: np.ndarray  # weighted RMS residual
+    n_near: np.ndarray  # points within two widths of the centre (is the line resolved?)
 
     def take(self, rows) -> _Raw:
         return _Raw(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
@@ -674,7 +675,16 @@ def _fit_group(x, y, w, slope, centre_guess=None, width_guess=None) -> _Raw:
     cov = cov_u * scale[:, :, None] * scale[:, None, :]
     chi2 = cost * ys**2 * wmean
     rms = np.sqrt(chi2 / (wmean * n_pts))
-    return _Raw(params, cov, chi2 / dof, n_pts, converged, x_min, x_max, rms)
+    with np.errstate(invalid="ignore"):
+        n_near = np.sum(good & (np.abs(x - params[:, :1]) <= _NEAR_WIDTHS * width[:, None]), axis=1)
+    return _Raw(params, cov, chi2 / dof, n_pts, converged, x_min, x_max, rms, n_near)
+
+
+#: a line is resolved when at least _MIN_NEAR points lie within _NEAR_WIDTHS half widths of its
+#: centre (for a uniform sweep: the width at least about the point spacing; an adaptive one
+#: may be sparse elsewhere)
+_NEAR_WIDTHS, _MIN_NEAR = 2.0, 4
+RESOLUTION_MESSAGE = f"fewer than {_MIN_NEAR} points within {_NEAR_WIDTHS:g} widths of the centre (not resolved)"
 
 
 def _verdicts(raw: _Raw) -> tuple[np.ndarray, tuple]:
@@ -691,7 +701,7 @@ def _verdicts(raw: _Raw) -> tuple[np.ndarray, tuple]:
                 "parameters not determined (non-finite covariance)",
             ),
             (~(width > 0), "width not positive"),
-            (width < (raw.x_max - raw.x_min) / (raw.n_points - 1), "width below the point spacing (not resolved)"),
+            (raw.n_near < _MIN_NEAR, RESOLUTION_MESSAGE),
             (width > raw.x_max - raw.x_min, "width larger than the sweep span"),
             (~((raw.x_min <= centre) & (centre <= raw.x_max)), "centre outside the sweep"),
             (~(raw.rms < amp), "residual RMS exceeds the resonance amplitude"),

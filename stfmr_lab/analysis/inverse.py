@@ -336,15 +336,20 @@ def torkance_errors(
     d2v_dtheta_di_err=0.0,
     irf2_err=0.0,
     r_d_err=0.0,
+    v_sym_sigma_cov=0.0,
+    v_asym_sigma_cov=0.0,
 ):
-    """1-sigma errors (J/V) of ``torkances_from_fit``'s results, first-order propagation of
-    independent errors (each ``*_err`` in the unit of its quantity; Omega_perp, Ms*Vol and
-    gamma taken as exact).
+    """1-sigma errors (J/V) of ``torkances_from_fit``'s results, first-order propagation
+    (each ``*_err`` in the unit of its quantity; Omega_perp, Ms*Vol and gamma taken as exact).
+    The calibrations' errors are independent of the fit's; within one lineshape fit the
+    amplitudes and the width are correlated (negatively: a wider line of the same area is
+    lower), which ``v_sym_sigma_cov`` / ``v_asym_sigma_cov`` carry (cov(V_S, sigma) in V rad/s,
+    from the fit's covariance; 0 treats them as independent).
 
     With X = V_S f (f = 4 MsVol sigma / (gamma d2V/(dtheta dI) I_RF^2 R_d)):
-    err(X)^2 = (f err(V_S))^2 + X^2 [(err sigma / sigma)^2 + (err d2V / d2V)^2 +
-    (err I_RF^2 / I_RF^2)^2 + (err R_d / R_d)^2], and likewise for the perpendicular
-    torkance with V_A / Omega_perp. Returns (err_par, err_perp).
+    err(X)^2 = (f err(V_S))^2 + 2 f (X / sigma) cov(V_S, sigma) + X^2 [(err sigma / sigma)^2 +
+    (err d2V / d2V)^2 + (err I_RF^2 / I_RF^2)^2 + (err R_d / R_d)^2], and likewise for the
+    perpendicular torkance with -V_A / Omega_perp. Returns (err_par, err_perp).
     """
     f = _torkance_factor(sigma_rad_s, d2v_dtheta_di, irf2, ms_vol_emu, gamma, r_d)
     rel2 = sum(
@@ -359,9 +364,12 @@ def torkance_errors(
     op = np.asarray(omega_perp, dtype=float)
     par = np.asarray(v_sym, dtype=float) * f
     perp = -np.asarray(v_asym, dtype=float) * f / op
-    err_par = np.sqrt((f * np.asarray(v_sym_err, dtype=float)) ** 2 + par**2 * rel2)
-    err_perp = np.sqrt((f / op * np.asarray(v_asym_err, dtype=float)) ** 2 + perp**2 * rel2)
-    return np.abs(err_par), np.abs(err_perp)
+    sig = np.asarray(sigma_rad_s, dtype=float)
+    cross_par = 2.0 * f * par / sig * np.asarray(v_sym_sigma_cov, dtype=float)
+    cross_perp = -2.0 * f / op * perp / sig * np.asarray(v_asym_sigma_cov, dtype=float)
+    var_par = (f * np.asarray(v_sym_err, dtype=float)) ** 2 + par**2 * rel2 + cross_par
+    var_perp = (f / op * np.asarray(v_asym_err, dtype=float)) ** 2 + perp**2 * rel2 + cross_perp
+    return np.sqrt(np.maximum(var_par, 0.0)), np.sqrt(np.maximum(var_perp, 0.0))
 
 
 def to_torkance_units(dtau_dv_j_per_v, theta_rad=None):

@@ -185,6 +185,14 @@ class ConductanceModel:
         return -(dg_dtheta + (da + db * np.cos(theta)) * dv_dtheta) / g**2
 
 
+def _cov(fit, a: str, b: str) -> float:
+    """One covariance element of a lineshape fit (0 when the fit does not carry it)."""
+    names = list(fit.param_names)
+    if a not in names or b not in names or not np.all(np.isfinite(fit.covariance)):
+        return 0.0
+    return float(fit.covariance[names.index(a), names.index(b)])
+
+
 def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
     """theta per hard-axis field, and (field index, I) -> (d2V/(dtheta dI), its 1-sigma error).
 
@@ -322,14 +330,24 @@ def analyze(
     a_a = np.array([ft.v_asym for ft in fits]) / k_scale
     a_s_err = np.array([ft.stderr["v_sym"] for ft in fits]) / k_scale
     a_a_err = np.array([ft.stderr["v_asym"] for ft in fits]) / k_scale
+    # the fit's correlation of the amplitudes with the width (hwhm -> sigma = 2 pi hwhm)
+    a_s_cov = np.array([_cov(ft, "v_sym", "hwhm_hz") for ft in fits]) * 2 * np.pi / k_scale
+    a_a_cov = np.array([_cov(ft, "v_asym", "hwhm_hz") for ft in fits]) * 2 * np.pi / k_scale
     par, perp = torkances_from_fit(a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d)
     par_err, perp_err = torkance_errors(
         a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d,
         v_sym_err=a_s_err, v_asym_err=a_a_err, sigma_err_rad_s=sigma_err, irf2_err=k_err / k_scale,
-        d2v_dtheta_di_err=d2th_err,
+        d2v_dtheta_di_err=d2th_err, v_sym_sigma_cov=a_s_cov, v_asym_sigma_cov=a_a_cov,
+    )
+    # the lineshape fit's share of those errors (what the frequency sampling controls)
+    par_fit_err, perp_fit_err = torkance_errors(
+        a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d,
+        v_sym_err=a_s_err, v_asym_err=a_a_err, sigma_err_rad_s=sigma_err, v_sym_sigma_cov=a_s_cov,
+        v_asym_sigma_cov=a_a_cov,
     )
     par_u, perp_u = to_torkance_units(par, theta), to_torkance_units(perp, theta)
     par_eu, perp_eu = to_torkance_units(par_err, theta), to_torkance_units(perp_err, theta)
+    par_feu, perp_feu = to_torkance_units(par_fit_err, theta), to_torkance_units(perp_fit_err, theta)
     a_eff = alpha_eff(sigma, omega_m, omega_perp)
     a_eff_err = a_eff * sigma_err / sigma
     pred = to_torkance_units(predicted_dtau_par_dv(1.0 / p_curve.at(np.interp(
@@ -352,6 +370,7 @@ def analyze(
             "theta_deg": math.degrees(theta[n]), "r_d_ohm": rd, "d2v_di2_ohm_per_a": d2_at[n],
             "d2v_dtheta_di_ohm": d2th_at[n], "omega_perp": omega_perp[n], "background_used": bool(usable[n]),
             "dtau_par_dv": par_u[n], "dtau_par_dv_err": par_eu[n], "dtau_perp_dv": perp_u[n], "dtau_perp_dv_err": perp_eu[n],
+            "dtau_par_dv_fit_err": par_feu[n], "dtau_perp_dv_fit_err": perp_feu[n],
             "alpha_eff": a_eff[n], "alpha_eff_err": a_eff_err[n],
         })
         model_curves[idx] = (f, v, ft.model(f) * irf2_path)
@@ -372,6 +391,9 @@ def analyze(
             "dtau_par_dv_err": float(1 / np.sqrt(np.sum(wpar))),
             "dtau_perp_dv": float(np.sum(wperp * g["dtau_perp_dv"]) / np.sum(wperp)),
             "dtau_perp_dv_err": float(1 / np.sqrt(np.sum(wperp))),
+            # the lineshape fits' share of those errors (same weights)
+            "dtau_par_dv_fit_err": float(np.sqrt(np.sum(wpar**2 * g["dtau_par_dv_fit_err"] ** 2)) / np.sum(wpar)),
+            "dtau_perp_dv_fit_err": float(np.sqrt(np.sum(wperp**2 * g["dtau_perp_dv_fit_err"] ** 2)) / np.sum(wperp)),
             "dtau_par_dv_predicted": float(to_torkance_units(predicted_dtau_par_dv(
                 1.0 / p_curve.at(np.interp(g["bias_voltage_v"].mean(), p_curve.voltage_v, p_curve.current_a)), polarization))),
             "alpha_eff": float(g["alpha_eff"].mean()),

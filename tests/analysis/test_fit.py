@@ -275,6 +275,27 @@ def test_pure_noise_and_resonance_outside_are_not_ok(flat):
     assert not tail.ok and tail.message != "ok"
 
 
+def test_resolution_is_judged_near_the_line_not_by_the_mean_spacing():
+    """A uniform sweep too coarse for the line is not ok; a sparse sweep with its points on
+    the line (as an adaptive one places them) is, though its mean spacing exceeds the width."""
+    from stfmr_lab.analysis.fit import RESOLUTION_MESSAGE
+
+    f0, w = 8.6e9, 1.7e8
+    rng = np.random.default_rng(2)
+
+    def line(f):
+        u = (f - f0) / w
+        return 1e-6 * rng.standard_normal(f.size) + (1e-4 + 0.7e-4 * u) / (1 + u * u)
+
+    coarse = np.linspace(2e9, 14e9, 31)  # 400 MHz spacing, width 170 MHz
+    fc = fit_spectrum(coarse, line(coarse), f0_guess_hz=f0, hwhm_guess_hz=w)
+    assert not fc.ok and RESOLUTION_MESSAGE in fc.message
+    sparse = np.concatenate([np.linspace(2e9, 14e9, 13), f0 + w * np.linspace(-3, 3, 25)])  # mean spacing 320 MHz
+    fs = fit_spectrum(sparse, line(sparse))
+    assert fs.ok, fs.message
+    assert abs(fs.hwhm_hz - w) < 4 * fs.stderr["hwhm_hz"]
+
+
 def test_bad_input_raises():
     with pytest.raises(ValueError):
         fit_spectrum(np.arange(5.0), np.arange(5.0))  # too few points

@@ -310,3 +310,30 @@ def test_fit_tau_perp(paper):
     )
     assert abs(noisy.a1 - paper.a1_perp) < 4 * noisy.a1_err
     assert abs(noisy.offset_j_per_v) < 4 * noisy.offset_err_j_per_v
+
+
+def test_torkance_errors_carry_the_fits_amplitude_width_correlation(paper):
+    """V_S and the width of one fit are correlated: the propagated error of V_S sigma must
+    follow the Monte Carlo spread of correlated draws, not the independent sum."""
+    args, _ = forward_pieces(paper, 1000.0, 1e-4)
+    rel = np.array([0.01, 0.02])
+    rho = -0.6
+    cov_rel = np.array([[rel[0] ** 2, rho * rel[0] * rel[1]], [rho * rel[0] * rel[1], rel[1] ** 2]])
+    rng = np.random.default_rng(11)
+    draws = rng.multivariate_normal([0.0, 0.0], cov_rel, size=20000)
+    vs = args["v_sym"] * (1 + draws[:, 0])
+    sig = args["sigma_rad_s"] * (1 + draws[:, 1])
+    mc, _ = torkances_from_fit(**{**args, "v_sym": vs, "sigma_rad_s": sig})
+    cov = rho * rel[0] * rel[1] * args["v_sym"] * args["sigma_rad_s"]
+    e_corr, _ = torkance_errors(**args, v_sym_err=rel[0] * abs(args["v_sym"]), sigma_err_rad_s=rel[1] * args["sigma_rad_s"],
+                                v_sym_sigma_cov=cov)
+    e_ind, _ = torkance_errors(**args, v_sym_err=rel[0] * abs(args["v_sym"]), sigma_err_rad_s=rel[1] * args["sigma_rad_s"])
+    assert np.std(mc) == pytest.approx(e_corr, rel=0.03)
+    assert e_ind > 1.2 * e_corr  # independence would overstate it here
+    # and for the perpendicular torkance (V_A enters with a minus sign)
+    va = args["v_asym"] * (1 + draws[:, 0])
+    _, mc_perp = torkances_from_fit(**{**args, "v_asym": va, "sigma_rad_s": sig})
+    cov_a = rho * rel[0] * rel[1] * args["v_asym"] * args["sigma_rad_s"]
+    _, e_perp = torkance_errors(**args, v_asym_err=rel[0] * abs(args["v_asym"]), sigma_err_rad_s=rel[1] * args["sigma_rad_s"],
+                                v_asym_sigma_cov=cov_a)
+    assert np.std(mc_perp) == pytest.approx(e_perp, rel=0.03)

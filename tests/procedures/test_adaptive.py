@@ -2,12 +2,13 @@
 the analysis makes of them."""
 
 import copy
+import math
 
 import numpy as np
 import pytest
 
 from stfmr_lab.analysis import analyze
-from stfmr_lab.analysis.design import Line, design_status, select_points
+from stfmr_lab.analysis.design import Line, covariance, design_status, relative_errors, select_points
 from stfmr_lab.analysis.fit import fit_spectrum
 from stfmr_lab.config import validate_run_config
 from stfmr_lab.physics import TORKANCE_UNIT_J_PER_V, DeviceModel
@@ -25,19 +26,52 @@ def _sweep(adaptive, frequency=None, **extra):
     return small_map(measurements=[m])
 
 
-def test_design_picks_points_on_the_line_and_matches_a_uniform_sweep():
+@pytest.mark.parametrize(
+    ("targets", "window", "most"),
+    [
+        (("tau_par", "tau_perp"), (2e9, 14e9), 80),  # the Fisher bound of this window: ~64 (70 with the margin)
+        (("tau_par", "tau_perp"), (5e9, 12.5e9), 120),  # bound ~96 (104 with the margin)
+        (("w", "v_sym", "v_asym"), (5e9, 12.5e9), 80),  # one by one (ignoring correlation): easier
+    ],
+)
+def test_design_picks_points_on_the_line_and_matches_a_uniform_sweep(targets, window, most):
     line = Line(8.6e9, 1.7e8, 1.0, 0.7, 0.1)
-    cand = np.linspace(5e9, 12.5e9, 801)
-    f = np.linspace(5e9, 12.5e9, 15)
-    uniform = np.linspace(5e9, 12.5e9, 201)
-    assert not design_status(f, line, 1.0, uniform_f=uniform).done
-    for _ in range(30):
-        f = np.concatenate([f, cand[select_points(cand, f, line, 6)]])
-        if design_status(f, line, 1.0, uniform_f=uniform).done:
+    cand = np.linspace(*window, 801)
+    f = np.linspace(*window, 15)
+    uniform = np.linspace(*window, 201)
+    status = design_status(f, line, 1.0, uniform_f=uniform, targets=targets)
+    assert not status.done
+    for _ in range(40):
+        f = np.concatenate([f, cand[select_points(cand, f, line, 6, targets=targets, weights=list(status.ratio.values()))]])
+        status = design_status(f, line, 1.0, uniform_f=uniform, targets=targets)
+        if status.done:
             break
-    assert design_status(f, line, 1.0, uniform_f=uniform).done
-    assert f.size < 201 / 2  # far fewer points than the uniform sweep in a wide window
+    assert status.done
+    assert f.size < most  # far fewer points than the uniform sweep in a wide window
     assert np.count_nonzero(np.abs(f[15:] - line.f0) < 3 * line.w) > 0.4 * (f.size - 15)
+    # "done" means: the targets' errors (covariance included) are no larger than the uniform sweep's
+    c, cu = covariance(f, line), covariance(uniform, line)
+    mine, theirs = relative_errors(c, line, 1.0, targets), relative_errors(cu, line, 1.0, targets)
+    assert all(mine[k] <= theirs[k] * (1 + 1e-9) for k in targets)
+
+
+def test_torkance_targets_include_the_amplitude_width_correlation():
+    """The relative error of V_S w from the design's covariance equals a Monte Carlo of the
+    fit's V_S and w over noisy spectra (the fitter's own errors are tested honest)."""
+    line = Line(8.6e9, 1.7e8, 1.0, 0.7, 0.1)
+    f = np.linspace(7e9, 10.2e9, 81)
+    sigma = 0.01
+    rel = relative_errors(covariance(f, line), line, sigma, ("w", "v_sym", "tau_par"))
+    rng = np.random.default_rng(5)
+    u = (f - line.f0) / line.w
+    clean = line.offset + (line.v_sym + line.v_asym * u) / (1 + u * u)
+    prods = []
+    for _ in range(300):
+        ft = fit_spectrum(f, clean + sigma * rng.standard_normal(f.size))
+        prods.append(ft.v_sym * ft.hwhm_hz)
+    mc = np.std(prods) / (line.v_sym * line.w)
+    assert mc == pytest.approx(rel["tau_par"], rel=0.15)
+    assert rel["tau_par"] < 0.9 * np.hypot(rel["w"], rel["v_sym"])  # negatively correlated
 
 
 def test_adaptive_sweep_records_why_and_stops_at_an_easy_target(tmp_path):
@@ -53,10 +87,17 @@ def test_adaptive_sweep_records_why_and_stops_at_an_easy_target(tmp_path):
     assert {SAMPLE_REASONS["coarse"], SAMPLE_REASONS["information"], SAMPLE_REASONS["margin"]} <= reasons
     assert 5 < D["vmix"].size < 120
     assert list(d.tables["spectra"]["adaptive"]) == [1]
-    fit = fit_spectrum(D["frequency"], D["vmix"])
+    path = d.instruments["path"]["settings"]
+    gain = 10 ** (-(path["loss_db_0"] + path["loss_db_per_ghz"] * D["frequency"] / 1e9) / 10)
+    fit = fit_spectrum(D["frequency"], D["vmix"], irf2=gain)  # as the sweep and the analysis fit
     assert fit.f0_hz == pytest.approx(8.6e9, rel=0.01)
-    near = np.abs(D["frequency"] - fit.f0_hz) <= 3 * fit.hwhm_hz
-    assert np.count_nonzero(near) > 0.5 * D["vmix"].size
+    # the goal: V_S w and V_A w to 5e-5 (relative), as the fit of the recorded points says
+    names = list(fit.param_names)
+    i_w, i_s, i_a = names.index("hwhm_hz"), names.index("v_sym"), names.index("v_asym")
+    for i_v in (i_s, i_a):
+        g = np.zeros(len(names))
+        g[i_w], g[i_v] = 1.0 / fit.hwhm_hz, 1.0 / getattr(fit, names[i_v])
+        assert math.sqrt(g @ fit.covariance @ g) < 1.5 * 5e-5
 
 
 def test_uniform_sweeps_record_reason_zero(tmp_path):
@@ -100,12 +141,22 @@ def test_adaptive_map_recovers_the_torkances(tmp_path):
         ({"match_uniform_points": 201, "batch": 0}, "adaptive.batch"),
         ({"target_rel_err": -1}, "adaptive.target_rel_err"),
         ({"match_uniform_points": 201, "spacing": 3}, "unknown key"),
+        ({"match_uniform_points": 201, "targets": ["tau_par", "torque"]}, "adaptive.targets\\[1\\]: 'torque' is not one of"),
+        ({"match_uniform_points": 201, "targets": []}, "adaptive.targets: expected a non-empty list"),
+        ({"match_uniform_points": 201, "targets": ["w", "w"]}, "listed twice"),
     ],
 )
 def test_bad_adaptive_configs_are_one_line_config_errors(adaptive, message):
     with pytest.raises(ConfigError, match=message) as e:
         validate_run_config(_sweep(adaptive))
     assert "\n" not in str(e.value)
+
+
+def test_adaptive_targets_default_to_the_torkances_and_can_be_the_parameters():
+    rc = validate_run_config(_sweep({"match_uniform_points": 201}))
+    assert rc.plan.spectra[0].adaptive["targets"] == ["tau_par", "tau_perp"]
+    rc = validate_run_config(_sweep({"match_uniform_points": 201, "targets": ["f0", "w", "v_sym", "v_asym"]}))
+    assert rc.plan.spectra[0].adaptive["targets"] == ["f0", "w", "v_sym", "v_asym"]
 
 
 def test_adaptive_plan_counts_the_point_budget():
@@ -116,3 +167,20 @@ def test_adaptive_plan_counts_the_point_budget():
     spectra = rc.plan.spectra
     assert all(s.points == 30 for s in spectra)
     assert all(s.frequencies_hz.size >= 401 for s in spectra)  # the candidate grid
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_torkance_targets_do_not_depend_on_the_amplitudes_signs(sign):
+    """V_A < 0 (one bias polarity) must get the same design as V_A > 0 mirrored: the
+    relative error of V_A w is the same for the mirrored line and the mirrored points."""
+    f = np.concatenate([np.linspace(2e9, 14e9, 15), 8.6e9 + 1.7e8 * np.linspace(-2, 2, 9)])
+    line = Line(8.6e9, 1.7e8, 1.0, 0.7 * sign, 0.1)
+    mirror = Line(8.6e9, 1.7e8, 1.0, -0.7 * sign, 0.1)
+    r = relative_errors(covariance(f, line), line, 1.0, ("tau_perp",))["tau_perp"]
+    r_m = relative_errors(covariance(2 * 8.6e9 - f, mirror), mirror, 1.0, ("tau_perp",))["tau_perp"]
+    assert r == pytest.approx(r_m, rel=1e-9)
+    # and it is the error of log|V_A w| from the covariance directly (no sign flip of the cross term)
+    c, a = covariance(f, line), line.amplitude
+    k = a / (0.7 * sign)  # d(V_A / a) -> dV_A / V_A
+    direct = c[1, 1] + k**2 * c[3, 3] + 2 * k * c[1, 3]
+    assert r == pytest.approx(np.sqrt(direct) / a, rel=1e-9)
