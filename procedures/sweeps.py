@@ -4,6 +4,8 @@
   main measurement).
 - ``FieldSweepProcedure``: Vmix vs field at fixed frequency and bias.
 - ``MapProcedure``: fields x biases x frequency sweeps in one run (one file).
+  Both frequency sweeps offer ``Sampling``: uniform, or adaptive (points placed as the
+  sweep goes, to the same torkance errors as the uniform sweep of that many points).
 - ``DvdiCalibrationProcedure``: dV/dI(I) with the RF off at a list of fields, plus the
   easy-axis parallel and antiparallel references.
 - ``RunConfigProcedure``: any run config (YAML), as ``stfmr-lab run`` uses.
@@ -61,6 +63,18 @@ class _Common(StfmrProcedure):
         return rc
 
 
+#: the ``Sampling`` choice of the frequency sweeps: uniform, or adaptive with the same errors
+SAMPLING = ("uniform", "adaptive")
+
+
+def _adaptive(sampling: str, points: int) -> dict:
+    """The measurement's ``adaptive:`` block for the form's choice: the same 1-sigma errors of
+    the torkances' lineshape factors as a uniform sweep of ``points``, never more points."""
+    if sampling != "adaptive":
+        return {}
+    return {"adaptive": {"match_uniform_points": int(points), "max_points": int(points)}}
+
+
 class FrequencySweepProcedure(_Common):
     """Vmix vs frequency at one field and bias."""
 
@@ -69,6 +83,7 @@ class FrequencySweepProcedure(_Common):
     start_hz = FloatParameter("Start frequency", units="Hz", minimum=0, maximum=1e12, default=7.4e9)
     stop_hz = FloatParameter("Stop frequency", units="Hz", minimum=0, maximum=1e12, default=9.8e9)
     points = IntegerParameter("Points", minimum=2, maximum=100000, default=201)
+    sampling = ListParameter("Sampling", choices=list(SAMPLING), default="uniform")
 
     def measurements(self):
         return [
@@ -77,6 +92,7 @@ class FrequencySweepProcedure(_Common):
                 "field_oe": self.field_oe,
                 "bias_a": self.bias_current_a,
                 "frequency": {"start_hz": self.start_hz, "stop_hz": self.stop_hz, "points": self.points},
+                **_adaptive(self.sampling, self.points),
             }
         ]
 
@@ -112,6 +128,7 @@ class MapProcedure(_Common):
     outer = ListParameter("Outer loop", choices=["field", "bias"], default="field")
     span_hz = FloatParameter("Frequency span", units="Hz", minimum=1e6, maximum=1e11, default=2.4e9)
     points = IntegerParameter("Points per sweep", minimum=2, maximum=100000, default=161)
+    sampling = ListParameter("Sampling", choices=list(SAMPLING), default="uniform")
     with_calibration = BooleanParameter("dV/dI calibration first", default=True)
 
     def _fields(self):
@@ -134,6 +151,7 @@ class MapProcedure(_Common):
                 "bias_order": self.bias_order,
                 "outer": self.outer,
                 "frequency": {"center": "kittel", "span_hz": self.span_hz, "points": self.points},
+                **_adaptive(self.sampling, self.points),
             }
         )
         return out

@@ -6,7 +6,8 @@ Runs offscreen (no display needed): opens the window, queues a small map (dV/dI
 calibration, then 3 fields x 11 biases x 121-point frequency sweeps) on the simulated
 bench at 100 times real time (about 20 s; ``--speed instant`` takes a few), grabs the window part-way through the map
 (``gui_running.png``) and once the run is complete and every spectrum is fitted
-(``gui_finished.png``). The run file goes to a temporary folder.
+(``gui_finished.png``); with ``--adaptive`` also the same map with adaptive sampling in a
+7.5 GHz span (``gui_adaptive.png``). The run files go to a temporary folder.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     docs = Path(__file__).resolve().parent.parent / "docs"
     p.add_argument("--out", default=str(docs), help="folder for gui_running.png and gui_finished.png (default: docs/)")
     p.add_argument("--speed", default="100x", choices=("realtime", "10x", "100x", "instant"), help="simulated bench pace")
+    p.add_argument("--adaptive", action="store_true",
+                   help="also the same map with adaptive sampling in a 7.5 GHz span (gui_adaptive.png)")
     p.add_argument("--width", type=int, default=1600)
     p.add_argument("--height", type=int, default=1000)
     args = p.parse_args(argv)
@@ -113,6 +116,34 @@ def main(argv: list[str] | None = None) -> int:
     w.grab().save(str(shot))
     print(f"wrote {shot}")
     print(f"run file: {model.path} ({model.status}, safe state: {model.safe_state})")
+    if args.adaptive:
+        # the same map, points placed as each sweep goes, in a wide window
+        w.select_measurement("map")
+        form.span_hz.setValue(7.5e9)
+        form.points.setValue(201)
+        form.sampling.setValue("adaptive")
+        form.with_calibration.setValue(False)
+        exp = w.queue()
+        if exp is None:
+            print(f"screenshots: not queued: {w.form_message.text()}", file=sys.stderr)
+            return 1
+        run = w._runs[id(exp.procedure)]
+        wait(lambda: run["model"] is not None and run["model"].status != "running" and not w.manager.is_running(),
+             what="the end of the adaptive run")
+        model = run["model"]
+        wait(lambda: not w.fits.busy, what="the fits")
+        pump(0.3)
+        chosen = next(
+            (i for i, s in sorted(model.spectra.items()) if abs(s.field_oe - 1000) < 1 and abs(s.bias_value - 0.3) < 1e-6),
+            max(model.spectra),
+        )
+        w.spectrum_panel.show_spectrum(chosen)
+        draw()
+        pump(0.2)
+        shot = out / "gui_adaptive.png"
+        w.grab().save(str(shot))
+        print(f"wrote {shot}")
+        print(f"run file: {model.path} ({model.status}, {model.n} points, safe state: {model.safe_state})")
     w.close()
     return 0
 

@@ -254,7 +254,11 @@ class SpectrumPanel(QtWidgets.QWidget):
         self.curve.setData(x, v)
         self._draw_others(idx, info.sweep)
         state = "measuring" if (m.live and idx == m.current) else ("complete" if info.done else "partial")
-        self.what.setText(f"{info.label} \u2014 {info.n}/{info.planned_points or info.n} points ({state})")
+        if info.adaptive:
+            budget = f", at most {info.planned_points}" if info.planned_points and not info.done else ""
+            self.what.setText(f"{info.label} \u2014 {info.n} points, adaptive{budget} ({state})")
+        else:
+            self.what.setText(f"{info.label} \u2014 {info.n}/{info.planned_points or info.n} points ({state})")
         title = "Live spectrum" if (m.live and idx == m.current) else f"Spectrum #{idx}" + ("" if m.live else " (read-only)")
         self.plot.setTitle(title, color="#222", size="11pt")
         self._draw_fit(info.fit, x)
@@ -606,9 +610,14 @@ class ProgressPanel(QtWidgets.QWidget):
             return
         self.bar.setValue(int(round(1000 * (model.fraction if model.live else 1.0))))
         spectra_done = sum(1 for s in model.spectra.values() if s.done)
-        self.counts.setText(
-            f"{model.points_done} / {model.planned_points} points \u00b7 {spectra_done} / {model.planned_spectra} spectra"
-        )
+        adaptive = any(s.adaptive for s in model.spectra.values())
+        if not adaptive:
+            points = f"{model.points_done} / {model.planned_points} points"
+        elif model.live and model.status == "running":
+            points = f"{model.points_done} of at most {model.planned_points} points"
+        else:
+            points = f"{model.points_done} points (adaptive)"
+        self.counts.setText(f"{points} \u00b7 {spectra_done} / {model.planned_spectra} spectra")
         self.counts.setToolTip(f"{model.sweeps_done} of {model.sweeps_total or model.sweeps_done} sweeps (I-V included)")
         bench = fmt_duration(model.time_s)
         clock = f" <span style='color:#555'>\u00b7 {self.clock_text}</span>" if self.clock_text and model.live else ""

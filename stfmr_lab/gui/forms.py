@@ -38,7 +38,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
         "frequency",
         "Frequency sweep (Vmix vs f)",
         gp.FrequencySweepProcedure,
-        ("field_oe", "bias_current_a", "start_hz", "stop_hz", "points") + TAIL,
+        ("field_oe", "bias_current_a", "start_hz", "stop_hz", "points", "sampling") + TAIL,
     ),
     Measurement(
         "field",
@@ -50,7 +50,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
         "map",
         "Map (fields \u00d7 biases \u00d7 frequency)",
         gp.MapProcedure,
-        ("fields_oe", "bias_start_v", "bias_stop_v", "bias_points", "bias_order", "outer", "span_hz", "points", "with_calibration")
+        ("fields_oe", "bias_start_v", "bias_stop_v", "bias_points", "bias_order", "outer", "span_hz", "points", "sampling", "with_calibration")
         + TAIL,
     ),
     Measurement(

@@ -65,8 +65,9 @@ class SpectrumInfo:
     bias_value: float = math.nan
     bias_is_voltage: bool = False
     rf_power_dbm: float = math.nan
-    planned_points: int = 0
+    planned_points: int = 0  # an adaptive sweep's: its budget (it may stop before)
     x_planned: np.ndarray | None = field(default=None, repr=False)
+    adaptive: bool = False  # points placed as the sweep goes
     rows: list = field(default_factory=list, repr=False)  # [start, stop) ranges into the model
     n: int = 0
     done: bool = False
@@ -97,8 +98,9 @@ def _item_info(item) -> SpectrumInfo:
             bias_value=float(item.bias.value),
             bias_is_voltage=bool(item.bias.is_voltage),
             rf_power_dbm=float(item.power_dbm),
-            planned_points=int(len(item.frequencies_hz)),
+            planned_points=int(item.points),
             x_planned=np.asarray(item.frequencies_hz, dtype=float),
+            adaptive=bool(getattr(item, "adaptive", None)),
         )
     return SpectrumInfo(
         index=int(item.index),
@@ -454,6 +456,7 @@ class RunModel:
                 bias_value=float(sp["bias_target"][k]),
                 bias_is_voltage=bool(sp["bias_target_is_voltage"][k]),
                 rf_power_dbm=float(sp["rf_power"][k]),
+                adaptive=bool(sp["adaptive"][k]) if "adaptive" in sp else False,
             )
             m.spectra[idx] = info
         for idx, (a, b) in rows_of.items():

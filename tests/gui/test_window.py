@@ -323,3 +323,35 @@ def test_a_failing_instrument_is_reported_with_the_safe_state(qtbot, window):
     text = w.progress_panel.status.text()
     assert "FAILED" in text and "error queue" in text and "bias 0 / RF off" in text
     assert read_run(model.path).status == "failed"
+
+
+def test_adaptive_sampling_is_chosen_in_the_form(qtbot, window, tmp_path):
+    """Sampling: adaptive in the frequency-sweep form queues a sweep that places its points
+    (fewer than the uniform sweep's, each with its reason) and is saved as the same YAML."""
+    w = window
+    w.select_measurement("frequency")
+    w.form_input("start_hz").setValue(5.0e9)
+    w.form_input("stop_hz").setValue(12.5e9)
+    w.form_input("points").setValue(201)
+    w.form_input("sampling").setValue("adaptive")
+    saved = w.save_config(tmp_path / "adaptive.yaml")
+    adaptive = yaml.safe_load(saved.read_text())["measurements"][0]["adaptive"]
+    assert adaptive == {"match_uniform_points": 201, "max_points": 201}
+    exp = w.queue()
+    assert exp is not None, w.form_message.text()
+    model = wait_for_end(qtbot, w, exp, timeout=60000)
+    assert model.status == "complete"
+    run = read_run(model.path)
+    n = len(run.data["vmix"])
+    assert 20 < n < 201
+    assert list(run.tables["spectra"]["adaptive"]) == [1]
+    assert np.all(run.data["sample_reason"] > 0)
+    # the live curve holds every point, drawn in frequency order, and the fit found the line
+    x = np.asarray(w.spectrum_panel.curve.xData)
+    assert x.size == n and np.all(np.diff(x) >= 0)
+    qtbot.waitUntil(lambda: model.spectra[0].fit is not None and model.spectra[0].fit_n == n, timeout=10000)
+    f0, hwhm = DeviceModel.preset("paper").resonance(1000.0, 0.0)
+    assert abs(model.spectra[0].fit.centre - f0) < hwhm
+    # the panels say it was adaptive rather than short of a plan
+    assert f"{n} points, adaptive (complete)" in w.spectrum_panel.what.text()
+    assert f"{n} points (adaptive)" in w.progress_panel.counts.text()
