@@ -364,6 +364,8 @@ class StfmrProcedure(Procedure):
 
     def _freq_sweep(self, item: FreqSweep):
         if item.adaptive:
+            if self.done is not None and self.done.started(item):
+                return  # an adaptive sweep that had started is not continued on resume
             return self._adaptive_freq_sweep(item)
         st, g = self.ctx.station, self.ctx.guard
         clock = st.clock
@@ -397,48 +399,103 @@ class StfmrProcedure(Procedure):
 
     # ------------------------------------------------------------------ adaptive sampling
     def _adaptive_freq_sweep(self, item: FreqSweep):
-        """A frequency sweep whose points are chosen as it goes (``adaptive:`` in the config).
-
-        Coarse pass (uniform over the window, or - when the previous sweep at this field
-        has a good fit - a few points around its f0 +- 3 widths plus the window's ends:
-        "seeded"), then repeatedly: fit (Vmix normalised by the path's I_RF^2 shape, as the
-        analysis does), keep a baseline margin on both sides, and measure the batch of
-        candidates that lowers the variances of its ``targets`` most (by default V_S w and V_A w,
-        the torkances' lineshape factors, with their correlation; Fisher information,
-        ``stfmr_lab.analysis.design``), until the goal (``target_rel_err``, or the errors
-        of a uniform ``match_uniform_points`` sweep of the window) or ``max_points``.
-        Every point's reason is recorded in ``sample_reason``. On resume, an adaptive sweep
-        that had started counts as complete (its choices depend on the points before)."""
-        from stfmr_lab.analysis import design
-        from stfmr_lab.analysis.fit import fit_spectrum
-        from stfmr_lab.units import SAMPLE_REASONS as R
-
-        if self.done is not None and self.done.started(item):
-            return
-        a = item.adaptive
-        targets = tuple(a.get("targets") or design.TARGETS)
+        """An adaptive frequency sweep at a fixed field and bias (see ``_adaptive_sweep``)."""
         st, g = self.ctx.station, self.ctx.guard
-        clock = st.clock
         cand = np.unique(np.asarray(item.frequencies_hz, dtype=float))
-        lo, hi = float(cand[0]), float(cand[-1])
+        h = self._set_axis_and_field(item.axis, item.field_oe)
+        v, i = self._set_bias(item.bias)
+        set_frequency = g.frequency_setter(cand, item.power_dbm)
+        g.set_power(item.power_dbm, float(cand[0]))
+        angle = st.field.field_angle_deg
+        self._record("spectra", self._spectrum_row(item, angle))
 
         def gain(f):
             if st.path is None:
                 return np.ones(np.shape(f))
             return 10.0 ** (-np.asarray(st.path.loss_db(f), dtype=float) / 10.0)
 
-        h = self._set_axis_and_field(item.axis, item.field_oe)
+        def move(f):
+            set_frequency(f)
+            return f
+
+        def row(f):
+            return {"frequency_hz": f, "field_oe": h, "field_angle_deg": angle, "bias_current_a": i, "bias_voltage_v": v}
+
+        self._adaptive_sweep(item, cand, move, row, gain, "frequency", (item.kind, round(item.field_oe, 3), item.axis),
+                             rf_on_first=True)
+
+    def _adaptive_field_sweep(self, item: FieldSweep):
+        """An adaptive field sweep at a fixed frequency and bias (see ``_adaptive_sweep``).
+        The field ramps (at the station's rate) to each chosen point and is read back."""
+        st, g = self.ctx.station, self.ctx.guard
+        cand = np.unique(np.asarray(item.fields_oe, dtype=float))
+        self._set_axis_and_field(item.axis, float(cand[0]))
         v, i = self._set_bias(item.bias)
-        set_frequency = g.frequency_setter(cand, item.power_dbm)
-        g.set_power(item.power_dbm, lo)
+        g.set_power(item.power_dbm, item.frequency_hz)
+        g.set_frequency(item.frequency_hz)
         angle = st.field.field_angle_deg
         self._record("spectra", self._spectrum_row(item, angle))
+        measured = {}
+
+        def move(h):
+            measured[h] = g.field_to(float(h))
+            return h
+
+        def row(h):
+            return {"frequency_hz": item.frequency_hz, "field_oe": measured[h], "field_angle_deg": angle,
+                    "bias_current_a": i, "bias_voltage_v": v}
+
+        self._adaptive_sweep(item, cand, move, row, lambda x: np.ones(np.shape(x)), "field",
+                             ("field", round(item.frequency_hz, 0), item.axis), rf_on_first=True)
+
+    def _adaptive_sweep(self, item, cand, move, row, gain, sweep: str, key, rf_on_first: bool):
+        """A sweep whose points are chosen as it goes (``adaptive:`` in the config).
+
+        ``cand``: the candidate set points (frequencies in Hz or fields in Oe); ``move(x)``
+        sets one; ``row(x)`` gives the data row's settings there; ``gain(x)`` the path's
+        relative I_RF^2 (1 for a field sweep). Coarse pass (uniform over the window, or -
+        when the previous sweep with this ``key`` has a good fit - a few points around its
+        centre +- 3 widths plus the window's ends: "seeded"), then repeatedly: fit (Vmix
+        normalised by the gain, as the analysis does), keep a baseline margin on both sides,
+        and measure the batch of candidates that lowers the variances of its ``targets``
+        most (by default V_S w and V_A w, the torkances' lineshape factors, with their
+        correlation; Fisher information, ``stfmr_lab.analysis.design``), until the goal
+        (``target_rel_err``, or the errors of a uniform ``match_uniform_points`` sweep of
+        the window) or ``max_points``. Every point's reason is recorded in ``sample_reason``.
+        On resume, an adaptive sweep that had started counts as complete (its choices
+        depend on the points before)."""
+        from stfmr_lab.analysis import design
+        from stfmr_lab.analysis.fit import fit_field_sweep, fit_spectrum
+        from stfmr_lab.units import SAMPLE_REASONS as R
+
+        a = item.adaptive
+        targets = tuple(a.get("targets") or design.TARGETS)
+        st, g = self.ctx.station, self.ctx.guard
+        clock = st.clock
+        lo, hi = float(cand[0]), float(cand[-1])
         tau = self._lockin.get_time_constant_s()
         jump_wait = max(self.settle_s, a["jump_settle_time_constants"] * tau)
         poles = max(int(self.run_config.data["lockin"]["slope_db_oct"]) // 6, 1)
         line, sigma = None, math.nan  # the current fit (design.Line) and noise in Vmix
 
-        def jump_settle(f_from, f_to):
+        def fit_line(xs, vs, guess):
+            """(fit, design.Line or None) of the points so far, normalised by the gain."""
+            try:
+                if sweep == "frequency":
+                    kw = {"f0_guess_hz": guess.f0, "hwhm_guess_hz": guess.w} if guess is not None else {}
+                    ft = fit_spectrum(xs, vs, irf2=gain(xs), **kw)
+                    centre, width = ft.f0_hz, ft.hwhm_hz
+                else:
+                    kw = {"h0_guess_oe": guess.f0, "dh_guess_oe": guess.w} if guess is not None else {}
+                    ft = fit_field_sweep(xs, vs, **kw)
+                    centre, width = ft.h0_oe, ft.dh_oe
+            except ValueError:
+                return None, None
+            if not _usable_for_design(ft, centre, width, lo, hi):
+                return ft, None
+            return ft, design.Line(centre, width, ft.v_sym, ft.v_asym, ft.offset)
+
+        def jump_settle(x_from, x_to):
             """The wait after a step: until the lock-in filter's residual of the step in Vmix
             (predicted by the current fit; by the previous sweep's, doubled, before it) is
             below LAG_TOLERANCE noise sigmas, at least settle_time_constants and at most
@@ -449,118 +506,110 @@ class StfmrProcedure(Procedure):
             ref, noise, safety = (line, sigma, 1.0) if line is not None else (seed[2], seed[3], 2.0) if seed else (None, 0, 0)
             if ref is None or not noise > 0:
                 return jump_wait
-            step = safety * abs(float(np.diff(line_model(ref, np.array([f_from, f_to])))[0]))
-            for x in np.arange(self.settle_s / tau, jump_wait / tau, 0.5):
-                if _filter_residual(x, poles) * step <= LAG_TOLERANCE * noise:
-                    return max(self.settle_s, x * tau)
+            step = safety * abs(float(np.diff(line_model(ref, np.array([x_from, x_to])))[0]))
+            for k in np.arange(self.settle_s / tau, jump_wait / tau, 0.5):
+                if _filter_residual(k, poles) * step <= LAG_TOLERANCE * noise:
+                    return max(self.settle_s, k * tau)
             return jump_wait
 
-        def line_model(ln, fs):
-            u = (fs - ln.f0) / ln.w
-            return gain(fs) * (ln.offset + (ln.v_sym + ln.v_asym * u) / (1.0 + u * u))
+        def line_model(ln, xs):
+            u = (xs - ln.f0) / ln.w
+            return gain(xs) * (ln.offset + (ln.v_sym + ln.v_asym * u) / (1.0 + u * u))
 
         seeds = self.__dict__.setdefault("_adaptive_seeds", {})
-        key = (item.kind, round(item.field_oe, 3), item.axis)
         seed = seeds.get(key)
-        F: list[float] = []
+        X: list[float] = []
         V: list[float] = []
-        state = {"f": None, "w": seed[1] if seed else (hi - lo) / 40.0}
+        state = {"x": None, "w": seed[1] if seed else (hi - lo) / 40.0}
 
-        def snap(fs):
-            k = np.clip(np.searchsorted(cand, fs), 1, cand.size - 1)
-            k = np.where(np.abs(cand[k - 1] - fs) <= np.abs(cand[k] - fs), k - 1, k)
+        def snap(xs):
+            k = np.clip(np.searchsorted(cand, xs), 1, cand.size - 1)
+            k = np.where(np.abs(cand[k - 1] - xs) <= np.abs(cand[k] - xs), k - 1, k)
             return cand[k]
 
-        def measure(fs, reason):
-            fs = np.asarray(fs, dtype=float)
-            if fs.size == 0:
+        def measure(xs, reason):
+            xs = np.asarray(xs, dtype=float)
+            if xs.size == 0:
                 return
-            fs = np.sort(fs)
-            if state["f"] is not None and abs(fs[-1] - state["f"]) < abs(fs[0] - state["f"]):
-                fs = fs[::-1]  # start from the end nearer the source's frequency
-            for f in fs.tolist():
+            xs = np.sort(xs)
+            if state["x"] is not None and abs(xs[-1] - state["x"]) < abs(xs[0] - state["x"]):
+                xs = xs[::-1]  # start from the end nearer the present set point
+            for x in xs.tolist():
                 if self.stopping():
                     raise Aborted("stop requested")
-                if len(F) >= a["max_points"]:
+                if len(X) >= a["max_points"]:
                     return
-                set_frequency(f)
-                if state["f"] is None:
-                    g.rf_on()
+                move(x)
+                if state["x"] is None:
+                    if rf_on_first:
+                        g.rf_on()
                     # as a uniform sweep's first point: RF on, settle, and one point's settling
                     clock.sleep(max(self.settle_s, self.settle_min_s) + self.settle_s)
-                elif abs(f - state["f"]) > 2.0 * state["w"] or line is not None:
-                    clock.sleep(jump_settle(state["f"], f))
+                elif abs(x - state["x"]) > 2.0 * state["w"] or line is not None:
+                    clock.sleep(jump_settle(state["x"], x))
                 else:
                     clock.sleep(self.settle_s)
-                state["f"] = f
-                x, y, over, sens = self._read_lockin()
-                F.append(f)
-                V.append(x / LOCKIN_RMS_FACTOR)
+                state["x"] = x
+                lx, ly, over, sens = self._read_lockin()
+                X.append(x)
+                V.append(lx / LOCKIN_RMS_FACTOR)
                 self._record(
                     "data",
                     {
-                        "frequency_hz": f, "field_oe": h, "field_angle_deg": angle, "bias_current_a": i,
-                        "bias_voltage_v": v, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y,
-                        "vmix_v": x / LOCKIN_RMS_FACTOR, "time_s": self._now(), "spectrum": item.index,
+                        **row(x), "rf_power_dbm": item.power_dbm, "lockin_x_v": lx, "lockin_y_v": ly,
+                        "vmix_v": lx / LOCKIN_RMS_FACTOR, "time_s": self._now(), "spectrum": item.index,
                         "overload": over, "sensitivity_v": sens, "sample_reason": reason,
                     },
                 )
 
         def uniform_coarse(n, offset=0.0):
             step = (hi - lo) / (n - 1)
-            fs = np.clip(lo + step * (np.arange(n) + offset), lo, hi)
-            return np.unique(snap(fs))
+            xs = np.clip(lo + step * (np.arange(n) + offset), lo, hi)
+            return np.unique(snap(xs))
 
         margin = a["margin_hwhm"]
         if seed is not None:
-            f0, w = seed[:2]
-            pts = snap(f0 + w * np.array([-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0]))
-            ends = snap(np.array([lo, hi, f0 - margin * w, f0 + margin * w]))
+            x0, w = seed[:2]
+            pts = snap(x0 + w * np.array([-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0]))
+            ends = snap(np.array([lo, hi, x0 - margin * w, x0 + margin * w]))
             measure(np.unique(pts), R["seeded"])
             measure(np.unique(ends), R["margin"])
         else:
             measure(uniform_coarse(a["coarse_points"]), R["coarse"])
-        uniform_f = np.linspace(lo, hi, a["match_uniform_points"]) if a.get("match_uniform_points") else None
+        uniform_x = np.linspace(lo, hi, a["match_uniform_points"]) if a.get("match_uniform_points") else None
         refills = margin_rounds = 0
-        while len(F) < a["max_points"]:
-            f_arr, v_arr = np.asarray(F), np.asarray(V)
-            fit = None
-            try:
-                kw = {"f0_guess_hz": line.f0, "hwhm_guess_hz": line.w} if line is not None else {}
-                fit = fit_spectrum(f_arr, v_arr, irf2=gain(f_arr), **kw)
-            except ValueError:
-                fit = None
-            if not _usable_for_design(fit, lo, hi):
+        while len(X) < a["max_points"]:
+            x_arr, v_arr = np.asarray(X), np.asarray(V)
+            fit, new_line = fit_line(x_arr, v_arr, line)
+            if new_line is None:
                 if refills >= 3:
                     break  # no line to be found: the points so far are the sweep
                 refills += 1
                 # no usable fit yet: fill the window in between the points measured so far
                 n = a["coarse_points"] * 2**refills
-                measure(np.setdiff1d(uniform_coarse(n), f_arr)[: a["max_points"] - len(F)], R["coarse"])
+                measure(np.setdiff1d(uniform_coarse(n), x_arr)[: a["max_points"] - len(X)], R["coarse"])
                 continue
-            line = design.Line(fit.f0_hz, fit.hwhm_hz, fit.v_sym, fit.v_asym, fit.offset)
+            line = new_line
             state["w"] = line.w
             sigma = math.sqrt(max(fit.chi2_red, 0.0))
             # rows weighted by the gain over the noise's shape (more noise where the line is steep)
-            shape = design.noise_profile(f_arr, v_arr - fit.model(f_arr) * gain(f_arr), line, gain)
+            shape = design.noise_profile(x_arr, v_arr - fit.model(x_arr) * gain(x_arr), line, gain)
 
-            def scale(fs, shape=shape):
-                return gain(fs) / shape(fs)
+            def scale(xs, shape=shape):
+                return gain(xs) / shape(xs)
 
             # the analysis fits unweighted: its errors scale with the mean noise of the points
-            ref_f = uniform_f if uniform_f is not None else f_arr
-            noise_factor = float(np.mean(shape(f_arr) ** 2) / np.mean(shape(ref_f) ** 2))
-
-            status = design.design_status(
-                f_arr, line, sigma, gain=gain(f_arr), target_rel_err=a.get("target_rel_err"), targets=targets,
-                uniform_f=uniform_f, gain_uniform=None if uniform_f is None else gain(uniform_f), noise_factor=noise_factor,
-            )
+            ref_x = uniform_x if uniform_x is not None else x_arr
+            goal = {"target_rel_err": a.get("target_rel_err"), "targets": targets, "uniform_f": uniform_x,
+                    "gain_uniform": None if uniform_x is None else gain(uniform_x)}
+            status = design.design_status(x_arr, line, sigma, gain=gain(x_arr),
+                                          noise_factor=float(np.mean(shape(x_arr) ** 2) / np.mean(shape(ref_x) ** 2)), **goal)
             # a baseline margin on both sides for the background (two points at least beyond
-            # f0 +- margin_hwhm widths, where the window reaches that far)
+            # the centre +- margin_hwhm widths, where the window reaches that far)
             need = []
             for side, end in ((-1.0, lo), (1.0, hi)):
                 edge = line.f0 + side * margin * line.w
-                if (end - edge) * side < 0 or np.count_nonzero((f_arr - edge) * side >= 0) >= 2:
+                if (end - edge) * side < 0 or np.count_nonzero((x_arr - edge) * side >= 0) >= 2:
                     continue
                 k = np.searchsorted(cand, edge) if side > 0 else np.searchsorted(cand, edge, side="right") - 1
                 need.extend([float(cand[int(np.clip(k, 0, cand.size - 1))]), end])
@@ -570,34 +619,32 @@ class StfmrProcedure(Procedure):
                 continue
             if status.done:
                 break
-            n = min(a["batch"], a["max_points"] - len(F))
+            n = min(a["batch"], a["max_points"] - len(X))
             wts = [max(r, 0.0) for r in status.ratio.values()]
             picks = design.select_points(
-                cand, f_arr, line, n, gain_candidates=scale(cand), gain_measured=scale(f_arr), weights=wts,
+                cand, x_arr, line, n, gain_candidates=scale(cand), gain_measured=scale(x_arr), weights=wts,
                 targets=targets,
             )
             # no more of the batch than the goal needs, as predicted at the current fit
             for k in range(1, picks.size):
-                f_next = np.concatenate([f_arr, cand[picks[:k]]])
+                x_next = np.concatenate([x_arr, cand[picks[:k]]])
                 if design.design_status(
-                    f_next, line, sigma, gain=gain(f_next), target_rel_err=a.get("target_rel_err"), targets=targets,
-                    uniform_f=uniform_f, gain_uniform=None if uniform_f is None else gain(uniform_f),
-                    noise_factor=float(np.mean(shape(f_next) ** 2) / np.mean(shape(ref_f) ** 2)),
+                    x_next, line, sigma, gain=gain(x_next),
+                    noise_factor=float(np.mean(shape(x_next) ** 2) / np.mean(shape(ref_x) ** 2)), **goal,
                 ).done:
                     picks = picks[:k]
                     break
             measure(cand[picks], R["information"])
-        if line is not None and len(F) >= 6:
-            try:
-                fit = fit_spectrum(np.asarray(F), np.asarray(V), irf2=gain(np.asarray(F)), f0_guess_hz=line.f0,
-                                   hwhm_guess_hz=line.w)
-            except ValueError:
-                fit = None
-            if _usable_for_design(fit, lo, hi):
-                ln = design.Line(fit.f0_hz, fit.hwhm_hz, fit.v_sym, fit.v_asym, fit.offset)
-                seeds[key] = (fit.f0_hz, fit.hwhm_hz, ln, math.sqrt(max(fit.chi2_red, 0.0)))
+        if line is not None and len(X) >= 6:
+            fit, ln = fit_line(np.asarray(X), np.asarray(V), line)
+            if ln is not None:
+                seeds[key] = (ln.f0, ln.w, ln, math.sqrt(max(fit.chi2_red, 0.0)))
 
     def _field_sweep(self, item: FieldSweep):
+        if item.adaptive:
+            if self.done is not None and self.done.started(item):
+                return
+            return self._adaptive_field_sweep(item)
         st, g = self.ctx.station, self.ctx.guard
         clock = st.clock
         self._set_axis_and_field(item.axis, float(item.fields_oe[0]))
@@ -732,10 +779,10 @@ LAG_TOLERANCE = 0.25
 
 
 
-def _usable_for_design(fit, lo: float, hi: float) -> bool:
+def _usable_for_design(fit, centre: float, width: float, lo: float, hi: float) -> bool:
     """A fit good enough to place points by: the fitter's verdict, except that a line
-    narrower than the mean spacing of a sparse adaptive design is fine (it is resolved by
-    where the points are, not by their mean spacing)."""
+    with too few points on it is fine while a sparse adaptive design is still finding it
+    (it is resolved by where the next points go)."""
     from stfmr_lab.analysis.fit import RESOLUTION_MESSAGE
 
     if fit is None:
@@ -743,7 +790,7 @@ def _usable_for_design(fit, lo: float, hi: float) -> bool:
     if fit.ok:
         return True
     problems = set(fit.message.split("; "))
-    return problems == {RESOLUTION_MESSAGE} and 0 < fit.hwhm_hz < (hi - lo) / 4 and lo <= fit.f0_hz <= hi
+    return problems == {RESOLUTION_MESSAGE} and 0 < width < (hi - lo) / 4 and lo <= centre <= hi
 
 
 def _one_line(e: BaseException) -> str:

@@ -4,8 +4,8 @@
   main measurement).
 - ``FieldSweepProcedure``: Vmix vs field at fixed frequency and bias.
 - ``MapProcedure``: fields x biases x frequency sweeps in one run (one file).
-  Both frequency sweeps offer ``Sampling``: uniform, or adaptive (points placed as the
-  sweep goes, to the same torkance errors as the uniform sweep of that many points).
+  The sweeps offer ``Sampling``: uniform, or adaptive (points placed as the sweep goes,
+  to the same torkance errors as the uniform sweep of that many points).
 - ``DvdiCalibrationProcedure``: dV/dI(I) with the RF off at a list of fields, plus the
   easy-axis parallel and antiparallel references.
 - ``RunConfigProcedure``: any run config (YAML), as ``stfmr-lab run`` uses.
@@ -105,6 +105,7 @@ class FieldSweepProcedure(_Common):
     start_oe = FloatParameter("Start field", units="Oe", minimum=-1e5, maximum=1e5, default=800.0)
     stop_oe = FloatParameter("Stop field", units="Oe", minimum=-1e5, maximum=1e5, default=1200.0)
     points = IntegerParameter("Points", minimum=2, maximum=100000, default=161)
+    sampling = ListParameter("Sampling", choices=list(SAMPLING), default="uniform")
 
     def measurements(self):
         return [
@@ -113,6 +114,7 @@ class FieldSweepProcedure(_Common):
                 "frequency_hz": self.frequency_hz,
                 "bias_a": self.bias_current_a,
                 "fields_oe": {"start": self.start_oe, "stop": self.stop_oe, "points": self.points},
+                **_adaptive(self.sampling, self.points),
             }
         ]
 

@@ -108,6 +108,7 @@ _MEAS_FIELDS = {
         "bias_v": Num(),
         "fields_oe": SWEEP,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
+        "adaptive": ADAPTIVE,
     },
     "background": {
         "field_oe": Num(),
@@ -239,10 +240,13 @@ class FieldSweep:
     power_dbm: float = -10.0
     axis: str = "hard"
     kind: str = "field"
+    #: the checked ``adaptive`` mapping (fields_oe are then the candidates), or None
+    adaptive: dict | None = None
 
     @property
     def points(self) -> int:
-        return len(self.fields_oe)
+        """Points planned: the fields of a uniform sweep, ``max_points`` of an adaptive one."""
+        return int(self.adaptive["max_points"]) if self.adaptive else len(self.fields_oe)
 
 
 @dataclass(frozen=True)
@@ -406,7 +410,12 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
         elif kind == "field_sweep":
             (b,) = _biases(m, path, single=True)
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
-            item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power)
+            adaptive = check_adaptive(m.get("adaptive"), path)
+            if adaptive and isinstance(m["fields_oe"], dict):
+                fields = adaptive_candidates(fields)
+            if adaptive and np.unique(fields).size < adaptive["coarse_points"]:
+                raise ConfigError(f"{path}.fields_oe: fewer candidate fields than adaptive.coarse_points")
+            item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power, adaptive=adaptive)
             spectra.append(item)
             order.append(item)
     return Plan(spectra, ivs, order)

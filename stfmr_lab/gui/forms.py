@@ -44,7 +44,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
         "field",
         "Field sweep (Vmix vs H)",
         gp.FieldSweepProcedure,
-        ("frequency_hz", "bias_current_a", "start_oe", "stop_oe", "points") + TAIL,
+        ("frequency_hz", "bias_current_a", "start_oe", "stop_oe", "points", "sampling") + TAIL,
     ),
     Measurement(
         "map",

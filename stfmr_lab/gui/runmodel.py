@@ -110,8 +110,9 @@ def _item_info(item) -> SpectrumInfo:
         bias_value=float(item.bias.value),
         bias_is_voltage=bool(item.bias.is_voltage),
         rf_power_dbm=float(item.power_dbm),
-        planned_points=int(len(item.fields_oe)),
+        planned_points=int(item.points),
         x_planned=np.asarray(item.fields_oe, dtype=float),
+        adaptive=bool(getattr(item, "adaptive", None)),
     )
 
 

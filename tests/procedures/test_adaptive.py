@@ -9,7 +9,7 @@ import pytest
 
 from stfmr_lab.analysis import analyze
 from stfmr_lab.analysis.design import Line, covariance, design_status, relative_errors, select_points
-from stfmr_lab.analysis.fit import fit_spectrum
+from stfmr_lab.analysis.fit import fit_field_sweep, fit_spectrum
 from stfmr_lab.config import validate_run_config
 from stfmr_lab.physics import TORKANCE_UNIT_J_PER_V, DeviceModel
 from stfmr_lab.runner import run
@@ -184,3 +184,41 @@ def test_torkance_targets_do_not_depend_on_the_amplitudes_signs(sign):
     k = a / (0.7 * sign)  # d(V_A / a) -> dV_A / V_A
     direct = c[1, 1] + k**2 * c[3, 3] + 2 * k * c[1, 3]
     assert r == pytest.approx(np.sqrt(direct) / a, rel=1e-9)
+
+
+def test_adaptive_field_sweep_places_fields_and_records_the_measured_field(tmp_path):
+    """A field sweep with ``adaptive:``: a coarse pass, then fields chosen by the design; the
+    rows carry the gaussmeter's field (not the set point), the fit finds the line where the
+    uniform sweep does, and the field never leaves the window."""
+    fields = {"start": 600, "stop": 1400, "points": 201}
+    base = {"type": "field_sweep", "frequency_hz": 8.6e9, "bias_v": 0.3, "fields_oe": fields}
+    uni = read_run(run(small_map(measurements=[base]), sim=True, out=tmp_path / "u.h5"))
+    ada = read_run(run(small_map(measurements=[{**base, "adaptive": {"match_uniform_points": 201, "max_points": 201}}]),
+                       sim=True, out=tmp_path / "a.h5"))
+    assert ada.status == "complete" and ada.attrs["safe_state"] == "verified"
+    D = ada.data
+    assert list(ada.tables["spectra"]["adaptive"]) == [1]
+    reasons = np.unique(D["sample_reason"]).tolist()
+    assert SAMPLE_REASONS["coarse"] in reasons and SAMPLE_REASONS["information"] in reasons
+    assert D["vmix"].size <= 201
+    assert np.all((D["field"] > 595) & (D["field"] < 1405))
+    # measured fields: read back through the gaussmeter, not exactly the candidates' set points
+    cand = np.linspace(600, 1400, 401)
+    assert np.min(np.abs(D["field"][:, None] - cand[None, :]), axis=1).max() > 0
+    # the chosen fields crowd the line: more of them within 3 widths than a uniform sweep has
+    fu = fit_field_sweep(uni.data["field"], uni.data["vmix"])
+    fa = fit_field_sweep(D["field"], D["vmix"])
+    assert fa.ok, fa.message
+    assert abs(fa.h0_oe - fu.h0_oe) < 0.5 * fu.dh_oe
+    near = lambda h: np.mean(np.abs(h - fu.h0_oe) < 3 * fu.dh_oe)  # noqa: E731
+    assert near(D["field"]) > 1.5 * near(uni.data["field"])
+
+
+def test_adaptive_field_sweep_config_is_checked():
+    m = {"type": "field_sweep", "frequency_hz": 8.6e9, "bias_v": 0.3, "fields_oe": {"start": 600, "stop": 1400, "points": 41},
+         "adaptive": {"match_uniform_points": 101, "max_points": 80}}
+    rc = validate_run_config(small_map(measurements=[m]))
+    (item,) = rc.plan.spectra
+    assert item.points == 80 and item.fields_oe.size == 401  # the budget; the candidate grid
+    with pytest.raises(ConfigError, match="exactly one of"):
+        validate_run_config(small_map(measurements=[{**m, "adaptive": {"max_points": 80}}]))
