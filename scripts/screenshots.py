@@ -99,23 +99,29 @@ def main(argv: list[str] | None = None) -> int:
     w.grab().save(str(shot))
     print(f"wrote {shot}")
 
-    wait(lambda: run["model"].status != "running" and not w.manager.is_running(), what="the end of the run")
-    model = run["model"]
-    wait(lambda: not w.fits.busy, what="the fits")
-    pump(0.3)
-    # a spectrum under bias: the S and A amplitudes of the torques
-    chosen = next(
-        (i for i, s in sorted(model.spectra.items()) if abs(s.field_oe - 1000) < 1 and abs(s.bias_value - 0.3) < 1e-6),
-        max(model.spectra),
-    )
-    w.spectrum_panel.show_spectrum(chosen)
-    w.tabs.setCurrentIndex(1)  # the fits table
-    draw()
-    pump(0.2)
-    shot = out / "gui_finished.png"
-    w.grab().save(str(shot))
-    print(f"wrote {shot}")
-    print(f"run file: {model.path} ({model.status}, safe state: {model.safe_state})")
+    def finished_shot(run, name, tab=None):
+        """Wait for the run's end and its fits, show a spectrum under bias (its S and A
+        amplitudes are the torques), grab the window to ``name``."""
+        wait(lambda: run["model"] is not None and run["model"].status != "running" and not w.manager.is_running(),
+             what="the end of the run")
+        model = run["model"]
+        wait(lambda: not w.fits.busy, what="the fits")
+        pump(0.3)
+        chosen = next(
+            (i for i, s in sorted(model.spectra.items()) if abs(s.field_oe - 1000) < 1 and abs(s.bias_value - 0.3) < 1e-6),
+            max(model.spectra),
+        )
+        w.spectrum_panel.show_spectrum(chosen)
+        if tab is not None:
+            w.tabs.setCurrentIndex(tab)
+        draw()
+        pump(0.2)
+        shot = out / name
+        w.grab().save(str(shot))
+        print(f"wrote {shot}")
+        print(f"run file: {model.path} ({model.status}, {model.n} points, safe state: {model.safe_state})")
+
+    finished_shot(run, "gui_finished.png", tab=1)  # with the fits table
     if args.adaptive:
         # the same map, points placed as each sweep goes, in a wide window
         w.select_measurement("map")
@@ -127,23 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         if exp is None:
             print(f"screenshots: not queued: {w.form_message.text()}", file=sys.stderr)
             return 1
-        run = w._runs[id(exp.procedure)]
-        wait(lambda: run["model"] is not None and run["model"].status != "running" and not w.manager.is_running(),
-             what="the end of the adaptive run")
-        model = run["model"]
-        wait(lambda: not w.fits.busy, what="the fits")
-        pump(0.3)
-        chosen = next(
-            (i for i, s in sorted(model.spectra.items()) if abs(s.field_oe - 1000) < 1 and abs(s.bias_value - 0.3) < 1e-6),
-            max(model.spectra),
-        )
-        w.spectrum_panel.show_spectrum(chosen)
-        draw()
-        pump(0.2)
-        shot = out / "gui_adaptive.png"
-        w.grab().save(str(shot))
-        print(f"wrote {shot}")
-        print(f"run file: {model.path} ({model.status}, {model.n} points, safe state: {model.safe_state})")
+        finished_shot(w._runs[id(exp.procedure)], "gui_adaptive.png")
     w.close()
     return 0
 
