@@ -37,13 +37,20 @@ class MicrowaveSource(Role):
     FREQUENCY_SET = ""
 
     def set_frequency_hz(self, frequency_hz: float) -> None:
-        """Set the CW frequency (Hz). The per-point hot path: the same range check and
-        command as the driver's declarative ``frequency_hz`` control, without its property
-        machinery."""
-        lo, hi = self.frequency_range_hz
-        if not lo <= frequency_hz <= hi:
-            raise ValueError(f"frequency_hz: {frequency_hz:g} Hz outside {lo:g} to {hi:g} Hz")
-        self.write(self.FREQUENCY_SET % frequency_hz)
+        """Set the CW frequency (Hz): the same range check and command as the driver's
+        declarative ``frequency_hz`` control, without its property machinery."""
+        self.frequency_writer()(frequency_hz)
+
+    def frequency_writer(self):
+        """``set_frequency_hz`` bound once: a function(frequency_hz) for a sweep's points."""
+        (lo, hi), fmt, write = self.frequency_range_hz, self.FREQUENCY_SET, self.write_function()
+
+        def set_frequency(frequency_hz: float) -> None:
+            if not lo <= frequency_hz <= hi:
+                raise ValueError(f"frequency_hz: {frequency_hz:g} Hz outside {lo:g} to {hi:g} Hz")
+            write(fmt % frequency_hz)
+
+        return set_frequency
 
     # the drivers declare the controls ``frequency_hz``, ``power_dbm`` and ``rf_enabled``
     def get_frequency_hz(self) -> float:
@@ -132,13 +139,35 @@ class LockIn(Role):
     def configure_reference(self, source: str = "external", frequency_hz: float = 250.0) -> None:
         """``external`` (lock to the source's chop sync) or ``internal`` (TTL out drives it)."""
 
-    @abstractmethod
+    #: the model's query of X and Y at one instant, its overload status query and the
+    #: status bits that mean an input/filter/output overload
+    XY_QUERY = ""
+    OVERLOAD_QUERY = ""
+    OVERLOAD_MASK = 0
+
     def read_xy(self) -> tuple[float, float]:
         """(X, Y) in V taken at one instant (SNAP)."""
+        x, y = self.numbers(self.XY_QUERY, 2)
+        return x, y
 
-    @abstractmethod
     def overloaded(self) -> bool:
-        """True if an overload happened since the last call (reads and clears the status)."""
+        """True if an overload happened since the last call (reads the status)."""
+        return bool(int(self.values(self.OVERLOAD_QUERY, cast=int)[0]) & self.OVERLOAD_MASK)
+
+    def xy_reader(self):
+        """``read_xy`` bound once: a function() -> (X, Y) for a sweep's points."""
+        query = self.query_function(self.XY_QUERY, 2)
+
+        def read_xy():
+            x, y = query()
+            return x, y
+
+        return read_xy
+
+    def overload_reader(self):
+        """``overloaded`` bound once: a function() -> bool for a sweep's points."""
+        query, mask = self.query_function(self.OVERLOAD_QUERY, 1, cast=int), self.OVERLOAD_MASK
+        return lambda: bool(query()[0] & mask)
 
     def next_sensitivity_up(self) -> float | None:
         """The next coarser sensitivity, or None at the top of the range."""

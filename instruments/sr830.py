@@ -49,13 +49,9 @@ class SR830(StrictMixin, _PmSR830, LockIn):
         if source == "internal":
             self.frequency = frequency_hz
 
-    def read_xy(self):
-        x, y = self.numbers("SNAP? 1,2", 2)
-        return x, y
-
-    def overloaded(self):
-        status = int(self.values("LIAS?", cast=int)[0])
-        return bool(status & 0b111)
+    XY_QUERY = "SNAP? 1,2"
+    OVERLOAD_QUERY = "LIAS?"  # LIA status: bits 0-2 input, filter, output overload
+    OVERLOAD_MASK = 0b111
 
     def check_errors(self):
         bits = int(self.values("ERRS?", cast=int)[0])

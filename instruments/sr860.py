@@ -105,16 +105,13 @@ class SR860(StrictMixin, _PmSR860, LockIn):
             self.reference_source = "external"
             self.reference_trigger = "positive_ttl"  # the source's chop sync is a TTL square wave
 
-    def read_xy(self):
-        x, y = self.numbers("SNAP? 0,1", 2)
-        return x, y
+    XY_QUERY = "SNAP? 0,1"
+    OVERLOAD_QUERY = "CUROVLDSTAT?"
+    OVERLOAD_MASK = OVERLOAD_BITS
 
     def overload_status(self) -> int:
         """The present overload state word (``CUROVLDSTAT?``)."""
-        return int(self.values("CUROVLDSTAT?", cast=int)[0])
-
-    def overloaded(self):
-        return bool(self.overload_status() & OVERLOAD_BITS)
+        return int(self.values(self.OVERLOAD_QUERY, cast=int)[0])
 
     def reference_unlocked(self) -> bool:
         """True while the external reference is unlocked (``CUROVLDSTAT?`` bit 3)."""

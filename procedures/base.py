@@ -215,6 +215,7 @@ class StfmrProcedure(Procedure):
         if st.field is not None:
             st.field.prepare()
         self._lockin = li
+        self._read_xy, self._overloaded = li.xy_reader(), li.overload_reader()  # bound once for the points
         self._sensitivity_v = li.get_sensitivity_v()
         tau = li.get_time_constant_s()
         self.settle_s = lc["settle_time_constants"] * tau
@@ -334,9 +335,9 @@ class StfmrProcedure(Procedure):
     def _read_lockin(self):
         """(x, y, overload flag, sensitivity) with re-ranging on overload."""
         li = self._lockin
-        x, y = li.read_xy()
+        x, y = self._read_xy()
         flagged = 0
-        while li.overloaded():
+        while self._overloaded():
             flagged = 1
             up = li.next_sensitivity_up()
             if up is None:
@@ -345,7 +346,7 @@ class StfmrProcedure(Procedure):
             self._sensitivity_v = li.get_sensitivity_v()
             self.stream.emit("message", f"lock-in overload: sensitivity up to {up:g} V")
             self.ctx.station.clock.sleep(self.settle_s)
-            x, y = li.read_xy()
+            x, y = self._read_xy()
         return x, y, flagged, self._sensitivity_v
 
     def _spectrum_row(self, item, field_angle):

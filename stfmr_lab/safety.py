@@ -196,7 +196,7 @@ class Guard:
             k = int(np.argmax(at_device))
             self.limits.check_power_at_device(float(at_device[k]), float(f[k]))
         allowed = set(f.tolist())
-        raw = self.source.set_frequency_hz
+        raw = self.source.frequency_writer()
 
         def set_frequency(frequency_hz: float) -> None:
             if frequency_hz not in allowed:  # only the checked values
