@@ -98,6 +98,9 @@ def test_snapshot_and_identify_protocol():
     [
         (lambda i: i.read_xy(), b"SNAP? 1,2", b"1.0e-4"),  # one value of two
         (lambda i: i.read_xy(), b"SNAP? 1,2", b"1.0e-4,OVLD"),
+        (lambda i: i.xy_reader()(), b"SNAP? 1,2", b"1.0e-4"),  # the sweep's bound reader: as strict
+        (lambda i: i.xy_reader()(), b"SNAP? 1,2", b"nan?,1"),
+        (lambda i: i.overload_reader()(), b"LIAS?", b"busy"),
         (lambda i: i.get_sensitivity_v(), b"SENS?", b""),
         (lambda i: i.get_time_constant_s(), b"OFLT?", b"x"),
         (lambda i: i.overloaded(), b"LIAS?", b"busy"),
@@ -223,3 +226,12 @@ def test_injected_error_and_overload(bench_station):
     st.bench.inject("lockin", "overload")
     assert st["lockin"].overloaded()
     assert not st["lockin"].overloaded()
+
+
+def test_bound_readers_send_the_same_commands():
+    """The per-point readers a sweep binds once say what ``read_xy``/``overloaded`` say."""
+    with expected_protocol(
+        SR830, [(b"SNAP? 1,2", b"1.5e-4,-2.0e-6"), (b"SNAP? 1,2", b"1.5e-4,-2.0e-6"), (b"LIAS?", b"0"), (b"LIAS?", b"0")]
+    ) as inst:
+        assert inst.xy_reader()() == inst.read_xy() == (1.5e-4, -2.0e-6)
+        assert inst.overload_reader()() is inst.overloaded() is False
