@@ -315,6 +315,21 @@ class StfmrProcedure(Procedure):
             total = self.run_config.plan.vmix_points
             self.emit("progress", 100.0 * done / max(total, 1))
 
+    def _point(self, item, reason: int, **settings) -> float:
+        """Read the lock-in and record one data row of ``item`` at ``settings`` (frequency_hz,
+        field_oe, field_angle_deg, bias_current_a, bias_voltage_v); returns its Vmix."""
+        x, y, over, sens = self._read_lockin()
+        vmix = x / LOCKIN_RMS_FACTOR
+        self._record(
+            "data",
+            {
+                **settings, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y, "vmix_v": vmix,
+                "time_s": self._now(), "spectrum": item.index, "overload": over, "sensitivity_v": sens,
+                "sample_reason": reason,
+            },
+        )
+        return vmix
+
     def _now(self) -> float:
         return self.ctx.station.clock.now() - self.ctx.t0
 
@@ -365,8 +380,6 @@ class StfmrProcedure(Procedure):
 
     def _freq_sweep(self, item: FreqSweep):
         if item.adaptive:
-            if self.done is not None and self.done.started(item):
-                return  # an adaptive sweep that had started is not continued on resume
             return self._adaptive_freq_sweep(item)
         st, g = self.ctx.station, self.ctx.guard
         clock = st.clock
@@ -387,16 +400,7 @@ class StfmrProcedure(Procedure):
                 raise Aborted("stop requested")
             set_frequency(f)
             sleep(settle)
-            x, y, over, sens = self._read_lockin()
-            self._record(
-                "data",
-                {
-                    "frequency_hz": f, "field_oe": h, "field_angle_deg": angle, "bias_current_a": i,
-                    "bias_voltage_v": v, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y,
-                    "vmix_v": x / LOCKIN_RMS_FACTOR, "time_s": self._now(), "spectrum": item.index,
-                    "overload": over, "sensitivity_v": sens, "sample_reason": 0,
-                },
-            )
+            self._point(item, 0, frequency_hz=f, field_oe=h, field_angle_deg=angle, bias_current_a=i, bias_voltage_v=v)
 
     # ------------------------------------------------------------------ adaptive sampling
     def _adaptive_freq_sweep(self, item: FreqSweep):
@@ -417,13 +421,9 @@ class StfmrProcedure(Procedure):
 
         def move(f):
             set_frequency(f)
-            return f
-
-        def row(f):
             return {"frequency_hz": f, "field_oe": h, "field_angle_deg": angle, "bias_current_a": i, "bias_voltage_v": v}
 
-        self._adaptive_sweep(item, cand, move, row, gain, "frequency", (item.kind, round(item.field_oe, 3), item.axis),
-                             rf_on_first=True)
+        self._adaptive_sweep(item, cand, move, gain, "frequency", (item.kind, round(item.field_oe, 3), item.axis))
 
     def _adaptive_field_sweep(self, item: FieldSweep):
         """An adaptive field sweep at a fixed frequency and bias (see ``_adaptive_sweep``).
@@ -436,25 +436,20 @@ class StfmrProcedure(Procedure):
         g.set_frequency(item.frequency_hz)
         angle = st.field.field_angle_deg
         self._record("spectra", self._spectrum_row(item, angle))
-        measured = {}
 
-        def move(h):
-            measured[h] = g.field_to(float(h))
-            return h
-
-        def row(h):
-            return {"frequency_hz": item.frequency_hz, "field_oe": measured[h], "field_angle_deg": angle,
+        def move(h_set):
+            return {"frequency_hz": item.frequency_hz, "field_oe": g.field_to(float(h_set)), "field_angle_deg": angle,
                     "bias_current_a": i, "bias_voltage_v": v}
 
-        self._adaptive_sweep(item, cand, move, row, lambda x: np.ones(np.shape(x)), "field",
-                             ("field", round(item.frequency_hz, 0), item.axis), rf_on_first=True)
+        self._adaptive_sweep(item, cand, move, lambda x: np.ones(np.shape(x)), "field",
+                             ("field", round(item.frequency_hz, 0), item.axis))
 
-    def _adaptive_sweep(self, item, cand, move, row, gain, sweep: str, key, rf_on_first: bool):
+    def _adaptive_sweep(self, item, cand, move, gain, sweep: str, key):
         """A sweep whose points are chosen as it goes (``adaptive:`` in the config).
 
         ``cand``: the candidate set points (frequencies in Hz or fields in Oe); ``move(x)``
-        sets one; ``row(x)`` gives the data row's settings there; ``gain(x)`` the path's
-        relative I_RF^2 (1 for a field sweep). Coarse pass (uniform over the window, or -
+        sets one and returns the data row's settings there (the field as measured);
+        ``gain(x)`` the path's relative I_RF^2 (1 for a field sweep). Coarse pass (uniform over the window, or -
         when the previous sweep with this ``key`` has a good fit - a few points around its
         centre +- 3 widths plus the window's ends: "seeded"), then repeatedly: fit (Vmix
         normalised by the gain, as the analysis does), keep a baseline margin on both sides,
@@ -463,8 +458,8 @@ class StfmrProcedure(Procedure):
         correlation; Fisher information, ``stfmr_lab.analysis.design``), until the goal
         (``target_rel_err``, or the errors of a uniform ``match_uniform_points`` sweep of
         the window) or ``max_points``. Every point's reason is recorded in ``sample_reason``.
-        On resume, an adaptive sweep that had started counts as complete (its choices
-        depend on the points before)."""
+        On resume, an adaptive sweep that had started counts as complete
+        (``ResumeState.complete``)."""
         from stfmr_lab.analysis import design
         from stfmr_lab.analysis.fit import fit_field_sweep, fit_spectrum
         from stfmr_lab.units import SAMPLE_REASONS as R
@@ -540,10 +535,9 @@ class StfmrProcedure(Procedure):
                     raise Aborted("stop requested")
                 if len(X) >= a["max_points"]:
                     return
-                move(x)
+                settings = move(x)
                 if state["x"] is None:
-                    if rf_on_first:
-                        g.rf_on()
+                    g.rf_on()
                     # as a uniform sweep's first point: RF on, settle, and one point's settling
                     clock.sleep(max(self.settle_s, self.settle_min_s) + self.settle_s)
                 elif abs(x - state["x"]) > 2.0 * state["w"] or line is not None:
@@ -551,17 +545,8 @@ class StfmrProcedure(Procedure):
                 else:
                     clock.sleep(self.settle_s)
                 state["x"] = x
-                lx, ly, over, sens = self._read_lockin()
                 X.append(x)
-                V.append(lx / LOCKIN_RMS_FACTOR)
-                self._record(
-                    "data",
-                    {
-                        **row(x), "rf_power_dbm": item.power_dbm, "lockin_x_v": lx, "lockin_y_v": ly,
-                        "vmix_v": lx / LOCKIN_RMS_FACTOR, "time_s": self._now(), "spectrum": item.index,
-                        "overload": over, "sensitivity_v": sens, "sample_reason": reason,
-                    },
-                )
+                V.append(self._point(item, reason, **settings))
 
         def uniform_coarse(n, offset=0.0):
             step = (hi - lo) / (n - 1)
@@ -643,8 +628,6 @@ class StfmrProcedure(Procedure):
 
     def _field_sweep(self, item: FieldSweep):
         if item.adaptive:
-            if self.done is not None and self.done.started(item):
-                return
             return self._adaptive_field_sweep(item)
         st, g = self.ctx.station, self.ctx.guard
         clock = st.clock
@@ -662,16 +645,8 @@ class StfmrProcedure(Procedure):
                 raise Aborted("stop requested")
             h = g.field_to(float(h_set))
             clock.sleep(self.settle_s)
-            x, y, over, sens = self._read_lockin()
-            self._record(
-                "data",
-                {
-                    "frequency_hz": item.frequency_hz, "field_oe": h, "field_angle_deg": angle, "bias_current_a": i,
-                    "bias_voltage_v": v, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y,
-                    "vmix_v": x / LOCKIN_RMS_FACTOR, "time_s": self._now(), "spectrum": item.index,
-                    "overload": over, "sensitivity_v": sens, "sample_reason": 0,
-                },
-            )
+            self._point(item, 0, frequency_hz=item.frequency_hz, field_oe=h, field_angle_deg=angle, bias_current_a=i,
+                        bias_voltage_v=v)
 
     def _iv_sweep(self, item: IVSweep):
         st, g = self.ctx.station, self.ctx.guard
@@ -747,6 +722,8 @@ class ResumeState:
             return True
         if isinstance(item, IVSweep) or pos > self._last_started:
             return False
+        if getattr(item, "adaptive", None):
+            return True  # an adaptive sweep's choices depend on the points before: not continued
         return self.points(item) >= item.points
 
     def measured_current(self, item, current, step) -> bool:

@@ -222,3 +222,36 @@ def test_adaptive_field_sweep_config_is_checked():
     assert item.points == 80 and item.fields_oe.size == 401  # the budget; the candidate grid
     with pytest.raises(ConfigError, match="exactly one of"):
         validate_run_config(small_map(measurements=[{**m, "adaptive": {"max_points": 80}}]))
+
+
+def test_resume_skips_the_adaptive_sweep_that_had_started(tmp_path):
+    """An adaptive sweep's choices depend on the points before: a resumed run leaves the one
+    it was in as it is and measures the sweeps after it."""
+    import threading
+
+    from stfmr_lab.runner import RunAborted
+    from stfmr_lab.stream import RunStream
+
+    m = {"type": "map", "fields_oe": [1000], "biases_v": [0.0, 0.2, -0.2],
+         "frequency": {"start_hz": 7.0e9, "stop_hz": 10.2e9, "points": 401},
+         "adaptive": {"coarse_points": 15, "batch": 6, "max_points": 100, "match_uniform_points": 101}}
+    cfg = small_map(measurements=[m])
+    stop = threading.Event()
+
+    class Stopper:
+        def row(self, table, row):
+            if table == "data" and row["spectrum"] == 1 and row["sample_reason"] == SAMPLE_REASONS["margin"]:
+                stop.set()  # part-way into the second sweep
+
+    stream = RunStream()
+    stream.subscribe(Stopper())
+    with pytest.raises(RunAborted) as e:
+        run(cfg, sim=True, out=tmp_path / "r.h5", stream=stream, stop_event=stop)
+    before = read_run(e.value.path).data
+    n1 = int(np.count_nonzero(before["spectrum"] == 1))
+    assert 0 < n1 and np.count_nonzero(before["spectrum"] == 2) == 0
+    run(cfg, sim=True, resume=e.value.path)
+    d = read_run(e.value.path)
+    assert d.status == "complete"
+    assert int(np.count_nonzero(d.data["spectrum"] == 1)) == n1  # not continued
+    assert np.count_nonzero(d.data["spectrum"] == 2) > 15  # the next sweep measured in full
