@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 FREQS = np.linspace(7.6e9, 9.6e9, 801)
@@ -27,9 +26,9 @@ POINTS = len(FREQS) * len(CURRENTS)
 
 
 def station_config():
-    from stfmr_lab.station import validate_station
+    from stfmr_lab.station import load_station
 
-    return validate_station(yaml.safe_load((REPO / "examples" / "station.yaml").read_text()))
+    return load_station(REPO / "examples" / "station.yaml")
 
 
 def run_config():

@@ -144,14 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (BadInput, ConfigError, StorageError, ConnectionError) as e:
-        print(f"stfmr-lab: error: {_one_line(e)}", file=sys.stderr)
+        print(f"stfmr-lab: error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("stfmr-lab: interrupted", file=sys.stderr)
         return 130
 
 
-def _one_line(e: BaseException) -> str:
+def one_line(e: BaseException) -> str:
+    """An exception's first line (its type name when it has no text), for one-line errors."""
     lines = str(e).strip().splitlines()
     return lines[0] if lines else type(e).__name__
 

@@ -4,7 +4,9 @@ A procedure emits each event once; every subscriber sees the same sequence, so a
 run and a GUI run behave the same. Subscribers implement any of: ``start(info)``,
 ``sweep_start(item)``, ``row(table, row)``, ``sweep_done(item)``, ``message(text)``,
 ``stop(status, safe_state)``. A subscriber that raises is reported, not fatal, unless it
-is marked ``essential`` (the run file: losing it must stop the run).
+is marked ``essential`` (the run file: losing it must stop the run). A row is a new dict
+per event that no subscriber changes, so subscribers may keep it (the GUI's bridge hands it
+to the GUI thread as it is).
 """
 
 from __future__ import annotations

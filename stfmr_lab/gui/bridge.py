@@ -95,7 +95,7 @@ class _Sink:
         self._put("sweep_start", item)
 
     def row(self, table, row):
-        self._put("row", table, dict(row))
+        self._put("row", table, row)  # rows are not changed after emit (stfmr_lab.stream)
 
     def sweep_done(self, item):
         self._put("sweep_done", item)

@@ -16,20 +16,12 @@ from qtpy import QtCore, QtGui, QtWidgets
 
 from stfmr_lab.gui.fitting import FitSummary
 from stfmr_lab.gui.runmodel import RunModel
+from stfmr_lab.runner import fmt_duration
 
 SYMBOLS_UP_TO = 400  # draw point symbols for spectra up to this many points
 FIT_COLOUR = "#d62728"
 DATA_COLOUR = "#1f5fa8"
 OTHER_COLOUR = (150, 150, 150, 90)
-
-
-def fmt_duration(seconds: float) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "?"
-    seconds = max(0, int(round(seconds)))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}"
 
 
 def fmt_pm(value: float, error: float, scale: float, unit: str) -> str:
@@ -81,7 +73,6 @@ class SpectrumPanel(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.model: RunModel | None = None
-        self.shown: int | None = None
         self.plot = _plot("Live spectrum")
         pi = self.plot.getPlotItem()
         pi.setLabel("left", "Vmix", units="V", **{"color": "#222", "font-size": "10pt"})
@@ -150,7 +141,6 @@ class SpectrumPanel(QtWidgets.QWidget):
 
     def set_model(self, model: RunModel | None) -> None:
         self.model = model
-        self.shown = None
         self._others_key = None
         self.follow.setChecked(bool(model is not None and model.live))
         self.refresh()
@@ -269,7 +259,7 @@ class SpectrumPanel(QtWidgets.QWidget):
             self.others.setData([], [])
             self._others_key = None
             return
-        key = (id(m), m.n, idx)
+        key = (id(m), idx, m.n - m.spectra[idx].n)  # the rows outside the shown spectrum
         if key == self._others_key:
             return
         self._others_key = key
@@ -296,7 +286,7 @@ class SpectrumPanel(QtWidgets.QWidget):
                 text = "S + A fit: none yet"
             else:
                 why = fit.message.split(";")[0].strip()
-                text = f"S + A fit of {fit.n_points} of {len(x)} points: not converged ({_esc(why)})"
+                text = f"S + A fit of {fit.n_points} of {len(x)} points: not converged ({html_escape(why)})"
             self.fit_label.setText(f"<span style='color:#555'>{text}</span>")
             return
         lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
@@ -565,11 +555,11 @@ def safe_state_html(model: RunModel) -> str:
     if ss == "verified":
         return _light("#1a9e1a") + " <b>bias 0 / RF off</b> (verified by read-back)"
     if ss.startswith(NOTHING_ON):
-        return _light("#999") + f" {_esc(ss)}"
-    return _light("#d62728") + f" <b>{_esc(ss)}</b>"
+        return _light("#999") + f" {html_escape(ss)}"
+    return _light("#d62728") + f" <b>{html_escape(ss)}</b>"
 
 
-def _esc(text: str) -> str:
+def html_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -641,15 +631,15 @@ def status_html(model: RunModel) -> str:
     if not model.live:
         text += " (read-only file)"
     if model.error:
-        text += f": {_esc(model.error)}"
+        text += f": {html_escape(model.error)}"
     if st != "running" and model.safe_state:
         if model.safe_state == "verified":
             what = "ramped down safely" if st in ("aborted", "failed") else "shut down safely"
             text += f" \u2014 {what}: <b>bias 0 / RF off</b> (verified)"
         elif model.safe_state.startswith(NOTHING_ON):
-            text += f" \u2014 {_esc(model.safe_state)}"
+            text += f" \u2014 {html_escape(model.safe_state)}"
         else:
-            text += f" \u2014 safe state: <b style='color:#d62728'>{_esc(model.safe_state)}</b>"
+            text += f" \u2014 safe state: <b style='color:#d62728'>{html_escape(model.safe_state)}</b>"
     return text
 
 

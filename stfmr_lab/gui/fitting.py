@@ -43,16 +43,8 @@ class FitSummary:
     result: object = field(default=None, repr=False, compare=False)
 
     def model(self, x) -> np.ndarray:
-        """The fitted curve at ``x`` (the analysis' own model when it has one)."""
-        fn = getattr(self.result, "model", None)
-        if fn is not None:
-            try:
-                return np.asarray(fn(x), dtype=float)
-            except Exception:
-                pass
-        u = (np.asarray(x, dtype=float) - self.centre) / self.width
-        s = 1.0 / (1.0 + u * u)
-        return self.offset + self.v_sym * s + self.v_asym * u * s + self.slope * (np.asarray(x, dtype=float) - self.centre)
+        """The fitted curve at ``x`` (the analysis' own model)."""
+        return np.asarray(self.result.model(x), dtype=float)
 
 
 def _analysis():
@@ -62,15 +54,6 @@ def _analysis():
         log.debug("no spectrum fits: %s", e)
         return None
     return fitmod
-
-
-def _call(fn, x, y, slope):
-    if slope:
-        try:
-            return fn(x, y, slope=True)
-        except TypeError:  # an analysis without the slope option
-            pass
-    return fn(x, y)
 
 
 def fit_one(sweep: str, x, y, slope: bool = True) -> FitSummary | None:
@@ -85,15 +68,12 @@ def fit_one(sweep: str, x, y, slope: bool = True) -> FitSummary | None:
         return None
     try:
         if sweep == "field":
-            fn = getattr(fitmod, "fit_field_sweep", None)
-            if fn is None:
-                return None
-            r = _call(fn, x[good], y[good], slope)
+            r = fitmod.fit_field_sweep(x[good], y[good], slope=slope)
             centre, width, names = r.h0_oe, r.dh_oe, ("h0_oe", "dh_oe")
         else:
-            r = _call(fitmod.fit_spectrum, x[good], y[good], slope)
+            r = fitmod.fit_spectrum(x[good], y[good], slope=slope)
             centre, width, names = r.f0_hz, r.hwhm_hz, ("f0_hz", "hwhm_hz")
-        stderr = dict(getattr(r, "stderr", {}) or {})
+        stderr = r.stderr
         errors = {
             "centre": stderr.get(names[0], math.nan),
             "width": stderr.get(names[1], math.nan),
@@ -109,11 +89,11 @@ def fit_one(sweep: str, x, y, slope: bool = True) -> FitSummary | None:
             width=abs(float(width)),
             v_sym=float(r.v_sym),
             v_asym=float(r.v_asym),
-            offset=float(getattr(r, "offset", 0.0)),
-            slope=float(getattr(r, "slope", 0.0) or 0.0),
+            offset=float(r.offset),
+            slope=float(r.slope),
             errors=errors,
-            ok=bool(getattr(r, "ok", True)),
-            message=str(getattr(r, "message", "ok")),
+            ok=bool(r.ok),
+            message=str(r.message),
             n_points=int(good.sum()),
             result=r,
         )

@@ -10,6 +10,7 @@ form's run config as the YAML a headless run takes.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,9 +83,15 @@ def resolve_station(name: str, base_dir: Path | None = None) -> Path:
 
 
 def station_limits(name: str, base_dir: Path | None = None) -> tuple[Path, dict]:
-    """(path, validated station mapping) of a station file named in a form."""
+    """(path, validated station mapping) of a station file named in a form (read again
+    only when the file changes: every form names the same one)."""
     path = resolve_station(name, base_dir)
-    return path, load_station(path)
+    return path, copy.deepcopy(_load_station_cached(path, path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_station_cached(path: Path, mtime_ns: int) -> dict:
+    return load_station(path)
 
 
 # ---------------------------------------------------------------------- limits on inputs

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stfmr_lab import units
+
 #: the point columns the window keeps (python names of /entry/data)
 COLUMNS = (
     "frequency_hz",
@@ -30,19 +32,9 @@ COLUMNS = (
     "sensitivity_v",
 )
 #: the same columns as /entry/data dataset names (read_run's keys)
-DATASETS = {
-    "frequency_hz": "frequency",
-    "field_oe": "field",
-    "bias_current_a": "bias_current",
-    "bias_voltage_v": "bias_voltage",
-    "rf_power_dbm": "rf_power",
-    "vmix_v": "vmix",
-    "time_s": "time",
-    "spectrum": "spectrum",
-    "overload": "overload",
-    "sensitivity_v": "sensitivity",
-}
-KIND_NAMES = {0: "resonance", 1: "background", 2: "field"}
+DATASETS = {py: ds for ds, (py, *_) in units.COLUMNS.items() if py in COLUMNS}
+KIND_NAMES = {v: k for k, v in units.SPECTRUM_KINDS.items()}
+DVDI_LABEL_NAMES = {v: k for k, v in units.DVDI_LABELS.items()}
 MAX_MAP_COLUMNS = 2000
 
 
@@ -188,7 +180,6 @@ class RunModel:
         self.planned_spectra = 0
         self.estimated_s = math.nan
         self.points_done = 0  # data + dvdi rows so far
-        self.dvdi_points = 0
         self.sweeps_total = 0
         self.sweeps_done = 0
         self.time_s = 0.0
@@ -227,10 +218,6 @@ class RunModel:
                 new[: self.n] = self.cols[c][: self.n]
             self.cols[c] = new
         self._cap = cap
-
-    def column(self, name: str) -> np.ndarray:
-        """The first ``n`` values of a column (a view; do not keep it across appends)."""
-        return self.cols[name][: self.n]
 
     def spectrum_data(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """(x, vmix_v) of a spectrum (x in Hz for frequency sweeps, Oe for field sweeps)."""
@@ -320,15 +307,13 @@ class RunModel:
                     info.rf_power_dbm = float(row.get("rf_power_dbm", math.nan))
             elif table == "dvdi_sweeps":
                 self.state["rf_on"] = False
-                labels = {0: "hard", 1: "parallel", 2: "antiparallel"}
                 entry = self.iv.setdefault(int(row["index"]), {"i": [], "v": []})
-                entry["label"] = labels.get(int(row.get("label", 0)), "?")
+                entry["label"] = DVDI_LABEL_NAMES.get(int(row.get("label", 0)), "?")
                 entry["field_oe"] = float(row.get("field_target_oe", math.nan))
             elif table == "dvdi":
                 entry = self.iv.setdefault(int(row.get("sweep", -1)), {"label": "?", "field_oe": math.nan, "i": [], "v": []})
                 entry["i"].append(float(row.get("bias_current_a", math.nan)))
                 entry["v"].append(float(row.get("bias_voltage_v", math.nan)))
-                self.dvdi_points += 1
                 self.points_done += 1
                 self._bench_state(row)
         if data:
@@ -470,10 +455,9 @@ class RunModel:
             info.x_planned = np.unique(x)
         m.planned_spectra = int(attrs.get("planned_spectra", len(m.spectra)) or len(m.spectra))
         dv, ds = run.tables["dvdi"], run.tables["dvdi_sweeps"]
-        labels = {0: "hard", 1: "parallel", 2: "antiparallel"}
         for k in range(len(ds["index"])):
             m.iv[int(ds["index"][k])] = {
-                "label": labels.get(int(ds["label"][k]), "?"),
+                "label": DVDI_LABEL_NAMES.get(int(ds["label"][k]), "?"),
                 "field_oe": float(ds["field_target"][k]),
                 "i": [],
                 "v": [],

@@ -27,13 +27,14 @@ from pymeasure.display.windows.managed_window import ManagedWindowBase
 from pymeasure.experiment import Results
 from qtpy import QtCore, QtGui, QtWidgets
 
+from stfmr_lab.cli import one_line
 from stfmr_lab.config import RunConfig, load_run_config, validate_run_config
 from stfmr_lab.gui import forms
 from stfmr_lab.gui import procedures as gp
 from stfmr_lab.gui.axis import AxisPrompt
 from stfmr_lab.gui.bridge import StreamBridge
-from stfmr_lab.gui.docks import NOTHING_ON, FitTable, MapPanel, ProgressPanel, SpectrumPanel, StationPanel, fmt_duration
-from stfmr_lab.gui.fitting import FitService
+from stfmr_lab.gui.docks import NOTHING_ON, FitTable, MapPanel, ProgressPanel, SpectrumPanel, StationPanel, html_escape
+from stfmr_lab.gui.fitting import MIN_POINTS, FitService
 from stfmr_lab.gui.runmodel import RunModel
 from stfmr_lab.schema import ConfigError
 from stfmr_lab.storage import StorageError, check_writable, free_name
@@ -62,7 +63,6 @@ class BenchWindow(ManagedWindowBase):
         rc = config
         if config is not None and not isinstance(config, RunConfig):
             rc = load_run_config(config, sim=self.sim)
-        self.initial_config: RunConfig | None = rc
         self.config_dir = rc.source.parent.resolve() if rc is not None and rc.source else Path.cwd()
         self.config_path: Path | None = rc.source if rc is not None else None
         if self.sim and rc is not None:
@@ -84,7 +84,6 @@ class BenchWindow(ManagedWindowBase):
         self._dirty = False
         self._map_dirty = False
         self._closing = False
-        self._aborting = False
         self._cleaned = False
         self.fits = FitService()
         self.fits.fitted.connect(self._fitted)
@@ -169,6 +168,7 @@ class BenchWindow(ManagedWindowBase):
         self.form_stack.addWidget(cfg_page)
         self.measurement_box.addItem(forms.RUN_CONFIG_TITLE, forms.RUN_CONFIG)
         self.measurement_box.currentIndexChanged.connect(self._measurement_changed)
+        self._config_checked: tuple | None = None  # ((text, folder, sim), RunConfig or None)
         self._config_timer = QtCore.QTimer(self)
         self._config_timer.setSingleShot(True)
         self._config_timer.timeout.connect(self._check_config_text)
@@ -415,27 +415,40 @@ class BenchWindow(ManagedWindowBase):
         self.form_message.setStyleSheet("color: #c00000; font-weight: bold;" if error else "color: #1a6e1a;")
 
     def _check_config_text(self) -> RunConfig | None:
+        """Validate the config text and summarise it (each text once: the summary of the
+        same text, folder and bench is kept)."""
         text = self.config_edit.toPlainText()
+        key = (text, self.config_dir, self.sim)
+        if self._config_checked is not None and self._config_checked[0] == key:
+            return self._config_checked[1]
+        rc = None
         if not text.strip():
             self.config_summary.setText("no run config loaded")
-            return None
-        try:
-            rc = validate_run_config(yaml.safe_load(text), base_dir=self.config_dir, source=self.config_path, sim=self.sim)
-        except (ConfigError, yaml.YAMLError, StorageError) as e:
-            self.config_summary.setText(f"<span style='color:#c00000'><b>not valid:</b> {_html(_one_line(e))}</span>")
-            return None
+        else:
+            try:
+                rc = validate_run_config(yaml.safe_load(text), base_dir=self.config_dir, source=self.config_path, sim=self.sim)
+            except (ConfigError, yaml.YAMLError, StorageError) as e:
+                self.config_summary.setText(f"<span style='color:#c00000'><b>not valid:</b> {html_escape(one_line(e))}</span>")
+            else:
+                self._show_config(rc)
+        self._config_checked = (key, rc)
+        return rc
+
+    def _show_config(self, rc: RunConfig) -> None:
         self._show_station(rc.station)
-        from stfmr_lab.runner import estimate_bench_time_s
+        from stfmr_lab.runner import estimate_bench_time_s, fmt_duration
 
         self.config_summary.setText(
             f"<b>{rc.name}</b>: {len(rc.plan.spectra)} spectra + {len(rc.plan.iv_sweeps)} I-V sweeps, "
             f"{rc.plan.points} points; expected bench time {fmt_duration(estimate_bench_time_s(rc))}"
         )
-        return rc
 
     def _apply_config(self, rc: RunConfig) -> None:
         """Show a loaded run config (queued as a RunConfigProcedure) and take its settings into the forms."""
         self.config_edit.setPlainText(rc.text)
+        self._config_timer.stop()  # the text is rc's, validated already
+        self._config_checked = ((rc.text, self.config_dir, self.sim), rc)
+        self._show_config(rc)
         d = rc.data
         station = d.get("station")
         for key, w in self.forms.items():
@@ -449,7 +462,6 @@ class BenchWindow(ManagedWindowBase):
             w.chop_frequency_hz.setValue(float(d["chop"]["frequency_hz"]))
             self._load_station_limits(key)
         self.select_measurement(forms.RUN_CONFIG)
-        self._check_config_text()
 
     # ================================================================== configs on disk
     def load_config_dialog(self) -> None:
@@ -462,7 +474,7 @@ class BenchWindow(ManagedWindowBase):
         try:
             rc = load_run_config(path, sim=self.sim)
         except (ConfigError, StorageError) as e:
-            self._say_form(f"Cannot load {path}: {_one_line(e)}", error=True, kind="file")
+            self._say_form(f"Cannot load {path}: {one_line(e)}", error=True, kind="file")
             return None
         self.config_dir = Path(path).resolve().parent
         self.config_path = Path(path)
@@ -529,7 +541,7 @@ class BenchWindow(ManagedWindowBase):
             try:
                 data = forms.with_realtime(text, realtime) if self.sim else yaml.safe_load(text)
             except yaml.YAMLError as e:
-                raise ConfigError(f"config: malformed YAML ({_one_line(e)})") from None
+                raise ConfigError(f"config: malformed YAML ({one_line(e)})") from None
             rc = validate_run_config(data, base_dir=self.config_dir, source=self.config_path, sim=self.sim)
             proc = gp.RunConfigProcedure()
             proc.config_text = yaml.safe_dump(data, sort_keys=False)
@@ -615,7 +627,6 @@ class BenchWindow(ManagedWindowBase):
         model.start(info)
         run["model"] = model
         self.live_model = model
-        self._aborting = False
         rc = info.get("config")
         station_name = rc.station.get("name", "") if rc is not None else ""
         speed = SPEEDS[self.speed_box.currentData() or self.speed][0] if self.sim else ""
@@ -689,7 +700,7 @@ class BenchWindow(ManagedWindowBase):
     # ================================================================== fits
     def _maybe_fit(self, model: RunModel, idx: int, final: bool = False) -> None:
         info = model.spectra.get(idx)
-        if info is None or info.n < 8:
+        if info is None or info.n < MIN_POINTS:
             return
         step = max(5, (info.planned_points or info.n) // 10)
         if not final and info.n - info.fit_requested < step:
@@ -759,7 +770,7 @@ class BenchWindow(ManagedWindowBase):
         try:
             data = read_run(path)
         except (OSError, ValueError, KeyError) as e:
-            self._say_form(f"Cannot open {path}: {_one_line(e)}", error=True, kind="file")
+            self._say_form(f"Cannot open {path}: {one_line(e)}", error=True, kind="file")
             return None
         model = RunModel.from_run_data(data)
         self.show_model(model)
@@ -767,7 +778,7 @@ class BenchWindow(ManagedWindowBase):
         order = sorted(model.spectra, key=lambda i: (i == shown, -i))  # the shown one last: fitted first
         for idx in order:
             info = model.spectra[idx]
-            if info.n >= 8:
+            if info.n >= MIN_POINTS:
                 x, v = model.spectrum_data(idx)
                 self.fits.request(model, idx, info.sweep, x, v)
         self._map_dirty = True
@@ -788,7 +799,6 @@ class BenchWindow(ManagedWindowBase):
     def abort(self):
         if not self.manager.is_running():
             return
-        self._aborting = True
         super().abort()
         text = "Abort requested: finishing the point in flight, then RF off and bias ramped to 0..."
         self.statusBar().showMessage(text)
@@ -817,7 +827,7 @@ class BenchWindow(ManagedWindowBase):
     def failed(self, experiment):
         proc = experiment.procedure
         err = getattr(proc, "error", None)
-        reason = _one_line(err) if err is not None else "see the log"
+        reason = one_line(err) if err is not None else "see the log"
         run = self._runs.get(id(proc), {})
         model = run.get("model")
         if model is None:  # it failed before it started (e.g. an instrument does not answer)
@@ -852,7 +862,6 @@ class BenchWindow(ManagedWindowBase):
         self._after_run(experiment)
 
     def _after_run(self, experiment):
-        self._aborting = False
         self._update_title()
         if self._closing and not self.manager.is_running():
             QtCore.QTimer.singleShot(0, self.close)
@@ -925,11 +934,4 @@ def _describe(procedure) -> str:
     return rc.name
 
 
-def _one_line(e) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
