@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 from pymeasure.experiment import Procedure
 
 from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
+from stfmr_lab.errors import error_line
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
 from stfmr_lab.safety import Guard
 from stfmr_lab.stream import RunStream
@@ -144,7 +144,7 @@ class StfmrProcedure(Procedure):
         self.outcome = "running"
         self.safe_state = ""
         self.error: BaseException | None = None
-        self.done: ResumeState | None = None  # what an interrupted file already holds
+        self.done: ResumeState | NothingDone = NothingDone()  # what an interrupted file already holds
         super().__init__(*args, **kwargs)
 
     # ------------------------------------------------------------------ pymeasure hooks
@@ -187,8 +187,8 @@ class StfmrProcedure(Procedure):
                 confirm_axis=self.confirm_axis,
             )
         ctx = self.ctx
-        # bench time continues from the last recorded point when resuming
-        ctx.t0 = ctx.station.clock.now() - (self.done.last_time_s + 1.0 if self.done is not None else 0.0)
+        self._vmix_points = max(self.run_config.plan.vmix_points, 1)  # for pymeasure's progress
+        ctx.t0 = ctx.station.clock.now() - self.done.time_offset_s
         self.stream.emit("start", {"path": str(ctx.runfile.path), "config": self.run_config, "station": ctx.station})
         self._configure()
         # the settings the run uses, read back from the instruments after configuration
@@ -217,7 +217,7 @@ class StfmrProcedure(Procedure):
         self._lockin = li
         self._read_xy, self._overloaded = li.xy_reader(), li.overload_reader()  # bound once for the points
         self._sensitivity_v = li.get_sensitivity_v()
-        tau = li.get_time_constant_s()
+        self._tau = tau = li.get_time_constant_s()
         self.settle_s = lc["settle_time_constants"] * tau
         self.settle_min_s = SETTLE_TAUS.get(int(lc["slope_db_oct"]), 10.0) * tau
 
@@ -237,7 +237,7 @@ class StfmrProcedure(Procedure):
         total = plan.points
         self.stream.emit("message", f"{len(plan.order)} sweeps, {total} points")
         for item in plan.order:
-            if self.done is not None and self.done.complete(item):
+            if self.done.complete(item):
                 continue
             if self.stopping():
                 raise Aborted("stop requested")
@@ -284,7 +284,7 @@ class StfmrProcedure(Procedure):
                 field_state=getattr(ctx.guard, "field_state", ""),
                 bench_time_s=bench_time,
                 points_recorded=ctx.points_done,
-                error=_one_line(self.error) if self.error is not None else "",
+                error=error_line(self.error) if self.error is not None else "",
             )
         except Exception as e:
             text += f"; run file not closed cleanly ({e}): the journal beside it holds every point"
@@ -311,11 +311,9 @@ class StfmrProcedure(Procedure):
                     "Spectrum": row["spectrum"],
                 },
             )
-            done = self.ctx.points_done
-            total = self.run_config.plan.vmix_points
-            self.emit("progress", 100.0 * done / max(total, 1))
+            self.emit("progress", 100.0 * self.ctx.points_done / self._vmix_points)
 
-    def _point(self, item, reason: int, **settings) -> float:
+    def _point(self, item, reason: int, settings: dict) -> float:
         """Read the lock-in and record one data row of ``item`` at ``settings`` (frequency_hz,
         field_oe, field_angle_deg, bias_current_a, bias_voltage_v); returns its Vmix."""
         x, y, over, sens = self._read_lockin()
@@ -378,72 +376,84 @@ class StfmrProcedure(Procedure):
             "adaptive": int(bool(getattr(item, "adaptive", None))),
         }
 
-    def _freq_sweep(self, item: FreqSweep):
-        if item.adaptive:
-            return self._adaptive_freq_sweep(item)
-        st, g = self.ctx.station, self.ctx.guard
-        clock = st.clock
-        h = self._set_axis_and_field(item.axis, item.field_oe)
+    def _start_spectrum(self, item, field_oe: float, tune) -> tuple[float, float, float, float]:
+        """Field (its axis first), bias, then ``tune()`` (power, frequency, RF), then the
+        spectra row unless a resumed file has it. Returns (field as measured, bias voltage,
+        bias current, field angle)."""
+        h = self._set_axis_and_field(item.axis, field_oe)
         v, i = self._set_bias(item.bias)
-        set_frequency = g.frequency_setter(item.frequencies_hz, item.power_dbm)
-        g.set_power(item.power_dbm, float(item.frequencies_hz[0]))
-        set_frequency(float(item.frequencies_hz[0]))
-        g.rf_on()
-        angle = st.field.field_angle_deg
-        skip = self.done.points(item) if self.done is not None else 0
-        if not (self.done is not None and self.done.started(item)):
+        tune()
+        angle = self.ctx.station.field.field_angle_deg
+        if not self.done.started(item):
             self._record("spectra", self._spectrum_row(item, angle))
-        clock.sleep(max(self.settle_s, self.settle_min_s))
-        settle, sleep = self.settle_s, clock.sleep
-        for f in item.frequencies_hz[skip:].tolist():
+        return h, v, i, angle
+
+    def _uniform_sweep(self, item, xs, move) -> None:
+        """Each of ``xs`` not yet in the file, in order: ``move(x)`` (it returns the row's
+        settings), the lock-in's settling, one recorded point."""
+        sleep, settle = self.ctx.station.clock.sleep, self.settle_s
+        for x in xs[self.done.points(item):].tolist():
             if self.stopping():
                 raise Aborted("stop requested")
-            set_frequency(f)
+            settings = move(x)
             sleep(settle)
-            self._point(item, 0, frequency_hz=f, field_oe=h, field_angle_deg=angle, bias_current_a=i, bias_voltage_v=v)
+            self._point(item, 0, settings)
 
-    # ------------------------------------------------------------------ adaptive sampling
-    def _adaptive_freq_sweep(self, item: FreqSweep):
-        """An adaptive frequency sweep at a fixed field and bias (see ``_adaptive_sweep``)."""
-        st, g = self.ctx.station, self.ctx.guard
-        cand = np.unique(np.asarray(item.frequencies_hz, dtype=float))
-        h = self._set_axis_and_field(item.axis, item.field_oe)
-        v, i = self._set_bias(item.bias)
-        set_frequency = g.frequency_setter(cand, item.power_dbm)
-        g.set_power(item.power_dbm, float(cand[0]))
-        angle = st.field.field_angle_deg
-        self._record("spectra", self._spectrum_row(item, angle))
+    def _path_gain(self, f):
+        """The path's relative I_RF^2 at ``f`` (10^(-loss/10); 1 with no path calibration)."""
+        path = self.ctx.station.path
+        if path is None:
+            return np.ones(np.shape(f))
+        return 10.0 ** (-np.asarray(path.loss_db(f), dtype=float) / 10.0)
 
-        def gain(f):
-            if st.path is None:
-                return np.ones(np.shape(f))
-            return 10.0 ** (-np.asarray(st.path.loss_db(f), dtype=float) / 10.0)
+    def _freq_sweep(self, item: FreqSweep):
+        """Vmix vs frequency at a fixed field and bias: uniform, or adaptive (``_adaptive_sweep``)."""
+        g = self.ctx.guard
+        fs = np.unique(np.asarray(item.frequencies_hz, dtype=float)) if item.adaptive else item.frequencies_hz
+        set_frequency = g.frequency_setter(fs, item.power_dbm)  # the whole sweep checked before anything moves
+
+        def tune():
+            g.set_power(item.power_dbm, float(fs[0]))
+            if not item.adaptive:  # an adaptive sweep turns the RF on at its first point
+                set_frequency(float(fs[0]))
+                g.rf_on()
+
+        h, v, i, angle = self._start_spectrum(item, item.field_oe, tune)
 
         def move(f):
             set_frequency(f)
             return {"frequency_hz": f, "field_oe": h, "field_angle_deg": angle, "bias_current_a": i, "bias_voltage_v": v}
 
-        self._adaptive_sweep(item, cand, move, gain, "frequency", (item.kind, round(item.field_oe, 3), item.axis))
+        if item.adaptive:
+            return self._adaptive_sweep(item, fs, move, self._path_gain, "frequency",
+                                        (item.kind, round(item.field_oe, 3), item.axis))
+        self.ctx.station.clock.sleep(max(self.settle_s, self.settle_min_s))
+        self._uniform_sweep(item, fs, move)
 
-    def _adaptive_field_sweep(self, item: FieldSweep):
-        """An adaptive field sweep at a fixed frequency and bias (see ``_adaptive_sweep``).
-        The field ramps (at the station's rate) to each chosen point and is read back."""
-        st, g = self.ctx.station, self.ctx.guard
-        cand = np.unique(np.asarray(item.fields_oe, dtype=float))
-        self._set_axis_and_field(item.axis, float(cand[0]))
-        v, i = self._set_bias(item.bias)
-        g.set_power(item.power_dbm, item.frequency_hz)
-        g.set_frequency(item.frequency_hz)
-        angle = st.field.field_angle_deg
-        self._record("spectra", self._spectrum_row(item, angle))
+    def _field_sweep(self, item: FieldSweep):
+        """Vmix vs field at a fixed frequency and bias: uniform, or adaptive (``_adaptive_sweep``);
+        the field ramps to each point and is recorded as the gaussmeter reads it."""
+        g = self.ctx.guard
+        hs = np.unique(np.asarray(item.fields_oe, dtype=float)) if item.adaptive else item.fields_oe
+
+        def tune():
+            g.set_power(item.power_dbm, item.frequency_hz)
+            g.set_frequency(item.frequency_hz)
+            if not item.adaptive:
+                g.rf_on()
+
+        _, v, i, angle = self._start_spectrum(item, float(hs[0]), tune)
 
         def move(h_set):
             return {"frequency_hz": item.frequency_hz, "field_oe": g.field_to(float(h_set)), "field_angle_deg": angle,
                     "bias_current_a": i, "bias_voltage_v": v}
 
-        self._adaptive_sweep(item, cand, move, lambda x: np.ones(np.shape(x)), "field",
-                             ("field", round(item.frequency_hz, 0), item.axis))
+        if item.adaptive:
+            return self._adaptive_sweep(item, hs, move, lambda x: np.ones(np.shape(x)), "field",
+                                        ("field", round(item.frequency_hz, 0), item.axis))
+        self._uniform_sweep(item, hs, move)
 
+    # ------------------------------------------------------------------ adaptive sampling
     def _adaptive_sweep(self, item, cand, move, gain, sweep: str, key):
         """A sweep whose points are chosen as it goes (``adaptive:`` in the config).
 
@@ -461,7 +471,7 @@ class StfmrProcedure(Procedure):
         On resume, an adaptive sweep that had started counts as complete
         (``ResumeState.complete``)."""
         from stfmr_lab.analysis import design
-        from stfmr_lab.analysis.fit import fit_field_sweep, fit_spectrum
+        from stfmr_lab.analysis.fit import fit_field_sweep, fit_spectrum, lineshape
         from stfmr_lab.units import SAMPLE_REASONS as R
 
         a = item.adaptive
@@ -469,7 +479,7 @@ class StfmrProcedure(Procedure):
         st, g = self.ctx.station, self.ctx.guard
         clock = st.clock
         lo, hi = float(cand[0]), float(cand[-1])
-        tau = self._lockin.get_time_constant_s()
+        tau = self._tau
         jump_wait = max(self.settle_s, a["jump_settle_time_constants"] * tau)
         poles = max(int(self.run_config.data["lockin"]["slope_db_oct"]) // 6, 1)
         line, sigma = None, math.nan  # the current fit (design.Line) and noise in Vmix
@@ -509,8 +519,7 @@ class StfmrProcedure(Procedure):
             return jump_wait
 
         def line_model(ln, xs):
-            u = (xs - ln.f0) / ln.w
-            return gain(xs) * (ln.offset + (ln.v_sym + ln.v_asym * u) / (1.0 + u * u))
+            return gain(xs) * lineshape(xs, ln.f0, ln.w, ln.v_sym, ln.v_asym, ln.offset)
 
         seeds = self.__dict__.setdefault("_adaptive_seeds", {})
         seed = seeds.get(key)
@@ -546,7 +555,7 @@ class StfmrProcedure(Procedure):
                     clock.sleep(self.settle_s)
                 state["x"] = x
                 X.append(x)
-                V.append(self._point(item, reason, **settings))
+                V.append(self._point(item, reason, settings))
 
         def uniform_coarse(n, offset=0.0):
             step = (hi - lo) / (n - 1)
@@ -563,10 +572,19 @@ class StfmrProcedure(Procedure):
         else:
             measure(uniform_coarse(a["coarse_points"]), R["coarse"])
         uniform_x = np.linspace(lo, hi, a["match_uniform_points"]) if a.get("match_uniform_points") else None
+        gain_uniform = None if uniform_x is None else gain(uniform_x)
         refills = margin_rounds = 0
+        fitted = (-1, None, None)  # (points, fit, line) of the last fit
+
+        def status_of(xs):
+            """The design's status with the points ``xs``, at this round's fit, noise shape and goal."""
+            return design.design_status(xs, line, sigma, gain=gain(xs), targets=targets, goal_var=goal_var,
+                                        noise_factor=float(np.mean(shape(xs) ** 2)) / ref_noise)
+
         while len(X) < a["max_points"]:
             x_arr, v_arr = np.asarray(X), np.asarray(V)
             fit, new_line = fit_line(x_arr, v_arr, line)
+            fitted = (len(X), fit, new_line)
             if new_line is None:
                 if refills >= 3:
                     break  # no line to be found: the points so far are the sweep
@@ -585,11 +603,10 @@ class StfmrProcedure(Procedure):
                 return gain(xs) / shape(xs)
 
             # the analysis fits unweighted: its errors scale with the mean noise of the points
-            ref_x = uniform_x if uniform_x is not None else x_arr
-            goal = {"target_rel_err": a.get("target_rel_err"), "targets": targets, "uniform_f": uniform_x,
-                    "gain_uniform": None if uniform_x is None else gain(uniform_x)}
-            status = design.design_status(x_arr, line, sigma, gain=gain(x_arr),
-                                          noise_factor=float(np.mean(shape(x_arr) ** 2) / np.mean(shape(ref_x) ** 2)), **goal)
+            ref_noise = float(np.mean(shape(uniform_x if uniform_x is not None else x_arr) ** 2))
+            goal_var = design.goal_variances(line, sigma, targets, target_rel_err=a.get("target_rel_err"),
+                                             uniform_f=uniform_x, gain_uniform=gain_uniform)
+            status = status_of(x_arr)
             # a baseline margin on both sides for the background (two points at least beyond
             # the centre +- margin_hwhm widths, where the window reaches that far)
             need = []
@@ -613,40 +630,15 @@ class StfmrProcedure(Procedure):
             )
             # no more of the batch than the goal needs, as predicted at the current fit
             for k in range(1, picks.size):
-                x_next = np.concatenate([x_arr, cand[picks[:k]]])
-                if design.design_status(
-                    x_next, line, sigma, gain=gain(x_next),
-                    noise_factor=float(np.mean(shape(x_next) ** 2) / np.mean(shape(ref_x) ** 2)), **goal,
-                ).done:
+                if status_of(np.concatenate([x_arr, cand[picks[:k]]])).done:
                     picks = picks[:k]
                     break
             measure(cand[picks], R["information"])
         if line is not None and len(X) >= 6:
-            fit, ln = fit_line(np.asarray(X), np.asarray(V), line)
+            # the last fit, if no point came after it
+            _, fit, ln = fitted if fitted[0] == len(X) else (len(X), *fit_line(np.asarray(X), np.asarray(V), line))
             if ln is not None:
                 seeds[key] = (ln.f0, ln.w, ln, math.sqrt(max(fit.chi2_red, 0.0)))
-
-    def _field_sweep(self, item: FieldSweep):
-        if item.adaptive:
-            return self._adaptive_field_sweep(item)
-        st, g = self.ctx.station, self.ctx.guard
-        clock = st.clock
-        self._set_axis_and_field(item.axis, float(item.fields_oe[0]))
-        v, i = self._set_bias(item.bias)
-        g.set_power(item.power_dbm, item.frequency_hz)
-        g.set_frequency(item.frequency_hz)
-        g.rf_on()
-        angle = st.field.field_angle_deg
-        skip = self.done.points(item) if self.done is not None else 0
-        if not (self.done is not None and self.done.started(item)):
-            self._record("spectra", self._spectrum_row(item, angle))
-        for h_set in item.fields_oe[skip:]:
-            if self.stopping():
-                raise Aborted("stop requested")
-            h = g.field_to(float(h_set))
-            clock.sleep(self.settle_s)
-            self._point(item, 0, frequency_hz=item.frequency_hz, field_oe=h, field_angle_deg=angle, bias_current_a=i,
-                        bias_voltage_v=v)
 
     def _iv_sweep(self, item: IVSweep):
         st, g = self.ctx.station, self.ctx.guard
@@ -657,7 +649,7 @@ class StfmrProcedure(Procedure):
         else:
             h = self._set_axis_and_field("hard", item.field_oe)
         angle = st.field.field_angle_deg
-        if not (self.done is not None and self.done.started(item)):
+        if not self.done.started(item):
             self._record(
                 "dvdi_sweeps",
                 {"index": item.index, "label": DVDI_LABELS[item.label], "field_target_oe": item.field_oe, "field_angle_deg": angle},
@@ -667,12 +659,12 @@ class StfmrProcedure(Procedure):
         branches = (np.sort(currents[currents >= 0]), -np.sort(-currents[currents < 0]))
         step = float(np.min(np.abs(np.diff(np.sort(currents))))) if len(currents) > 1 else 1e-9
         for branch in branches:
-            if self.done is not None and self.done.branch_finished(item, branch, step):
+            if self.done.branch_finished(item, branch, step):
                 continue
             for current in branch:
                 if self.stopping():
                     raise Aborted("stop requested")
-                if self.done is not None and self.done.measured_current(item, current, step):
+                if self.done.measured_current(item, current, step):
                     continue
                 v, i = g.bias_to_current(float(current))
                 self._record(
@@ -684,6 +676,28 @@ class StfmrProcedure(Procedure):
                     break
             g.bias_to_current(0.0, measure=False)
         g.bias_to_current(0.0, measure=False)
+
+
+class NothingDone:
+    """A run from the start: no sweep of the plan is in the file yet (``ResumeState``'s questions)."""
+
+    points_present = 0
+    time_offset_s = 0.0
+
+    def started(self, item) -> bool:
+        return False
+
+    def points(self, item) -> int:
+        return 0
+
+    def complete(self, item) -> bool:
+        return False
+
+    def measured_current(self, item, current, step) -> bool:
+        return False
+
+    def branch_finished(self, item, branch, step) -> bool:
+        return False
 
 
 class ResumeState:
@@ -702,6 +716,8 @@ class ResumeState:
             self._iv[item.index] = (d["dvdi"]["bias_current"][sel], d["dvdi"]["bias_voltage"][sel])
         times = np.concatenate([d["data"]["time"], d["dvdi"]["time"]])
         self.last_time_s = float(times.max()) if times.size else 0.0
+        #: the bench time continues one second after the last recorded point
+        self.time_offset_s = self.last_time_s + 1.0
         # every sweep before the last one started is complete (sweeps run in plan order)
         order = [("iv" if isinstance(it, IVSweep) else "s", it.index) for it in plan.order]
         started = [k for k, key in enumerate(order) if key in self._started]
@@ -771,11 +787,6 @@ def _usable_for_design(fit, centre: float, width: float, lo: float, hi: float) -
     return problems == {RESOLUTION_MESSAGE} and 0 < width < (hi - lo) / 4 and lo <= centre <= hi
 
 
-def _one_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {lines[0] if lines else ''}"
-
-
 def _nearest(table, value):
     return min(table, key=lambda t: abs(math.log(t / value)))
 
@@ -784,6 +795,3 @@ def _nearest_up(table, value):
     up = [t for t in table if t >= value * (1 - 1e-9)]
     return min(up) if up else max(table)
 
-
-def wall_clock() -> float:
-    return time.monotonic()

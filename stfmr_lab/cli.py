@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from stfmr_lab.errors import one_line
+
 
 class BadInput(Exception):
     """An input the user can fix (config, value, path): reported in one line, exit 2."""
@@ -149,12 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stfmr-lab: interrupted", file=sys.stderr)
         return 130
-
-
-def one_line(e: BaseException) -> str:
-    """An exception's first line (its type name when it has no text), for one-line errors."""
-    lines = str(e).strip().splitlines()
-    return lines[0] if lines else type(e).__name__
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig, load_run_config, validate_run_config
+from stfmr_lab.errors import error_line
 from stfmr_lab.storage import check_writable, free_name
 
 
@@ -258,7 +259,7 @@ def run(
         raise RunAborted(path, proc.safe_state)
     if proc.outcome == "failed":
         e = proc.error
-        reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+        reason = error_line(e)
         raise RunFailed(path, reason, proc.safe_state or "not reached (nothing was switched on)") from e
     return path
 
@@ -267,8 +268,7 @@ def _open_failed(e: BaseException) -> Exception:
     """Opening failed: nothing was switched on, nothing written. ConnectionError -> exit 2."""
     if isinstance(e, ConnectionError):
         return e
-    lines = str(e).strip().splitlines()
-    return RunFailed(None, f"{type(e).__name__}: {lines[0] if lines else ''}", "not reached (nothing was switched on)")
+    return RunFailed(None, error_line(e), "not reached (nothing was switched on)")
 
 
 def yaml_equal(a: str, b: str):

@@ -12,6 +12,8 @@ import logging
 import math
 from dataclasses import dataclass
 
+from stfmr_lab.errors import error_line
+
 log = logging.getLogger(__name__)
 
 
@@ -233,7 +235,7 @@ class Guard:
             try:
                 self.source.set_rf_enabled(False)
             except Exception as e:
-                problems.append(f"rf off not sent ({_short(e)})")
+                problems.append(f"rf off not sent ({error_line(e)})")
         else:
             problems.append("no microwave source open")
         if "dc" in st.instruments:
@@ -243,7 +245,7 @@ class Guard:
                 self.dc.set_current_a(0.0)
                 self.dc.set_output_enabled(False)
             except Exception as e:
-                problems.append(f"bias ramp-down failed ({_short(e)})")
+                problems.append(f"bias ramp-down failed ({error_line(e)})")
         else:
             problems.append("no DC source open")
         if field_to_zero and st.field is not None:
@@ -251,7 +253,7 @@ class Guard:
                 st.field.ramp_to_zero()
                 self.field_state = "ramped to zero"
             except Exception as e:
-                self.field_state = f"ramp-down failed ({_short(e)})"
+                self.field_state = f"ramp-down failed ({error_line(e)})"
         # read back what the instruments say now
         checks = []
         try:
@@ -260,7 +262,7 @@ class Guard:
             if rf:
                 problems.append("rf still on")
         except Exception as e:
-            problems.append(f"rf state unreadable ({_short(e)})")
+            problems.append(f"rf state unreadable ({error_line(e)})")
         try:
             i = self.dc.get_current_a()
             out = self.dc.get_output_enabled()
@@ -268,13 +270,10 @@ class Guard:
             if abs(i) > 1e-12 or out:
                 problems.append("bias not at zero")
         except Exception as e:
-            problems.append(f"bias state unreadable ({_short(e)})")
+            problems.append(f"bias state unreadable ({error_line(e)})")
         if problems:
             text = "NOT verified: " + "; ".join(problems) + (f" (read back: {', '.join(checks)})" if checks else "")
             return False, text
         return True, "verified"
 
 
-def _short(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {lines[0] if lines else ''}"

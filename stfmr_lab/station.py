@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from stfmr_lab.errors import error_line
 from stfmr_lab.schema import Bool, ConfigError, Map, Num, OneOf, Str
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,7 @@ class Station:
                 try:
                     out[role] = self.instruments[role].identify()
                 except Exception as e:
-                    out[role] = f"NO ANSWER: {_one_line(e)}"
+                    out[role] = f"NO ANSWER: {error_line(e)}"
             else:
                 out[role] = f"NOT OPEN: {self.errors.get(role, 'unknown')}"
         return out
@@ -211,13 +212,8 @@ class Station:
             try:
                 out[role] = inst.snapshot()
             except Exception as e:
-                out[role] = {"error": _one_line(e)}
+                out[role] = {"error": error_line(e)}
         return out
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0] if text else ''}".strip()
 
 
 def open_station(
@@ -275,7 +271,7 @@ def open_station(
                 raise ConnectionError("empty identification")
             station.instruments[role] = inst
         except Exception as e:
-            station.errors[role] = _one_line(e)
+            station.errors[role] = error_line(e)
     if station.errors and strict:
         station.close()
         raise ConnectionError(

@@ -26,6 +26,7 @@ def main(config=None, sim: bool = False, *, speed: str = "realtime", out_dir=Non
         return 1
 
     from stfmr_lab.config import load_run_config
+    from stfmr_lab.errors import one_line
     from stfmr_lab.schema import ConfigError
     from stfmr_lab.storage import StorageError
 
@@ -34,8 +35,7 @@ def main(config=None, sim: bool = False, *, speed: str = "realtime", out_dir=Non
         try:
             rc = load_run_config(config, sim=sim)
         except (ConfigError, StorageError) as e:
-            lines = str(e).strip().splitlines()
-            print(f"stfmr-lab: error: {lines[0] if lines else e}", file=sys.stderr)
+            print(f"stfmr-lab: error: {one_line(e)}", file=sys.stderr)
             return 2
     if sys.platform.startswith("linux") and not any(os.environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
         print("stfmr-lab: error: no display (set DISPLAY, or QT_QPA_PLATFORM=offscreen for a window nobody sees)", file=sys.stderr)

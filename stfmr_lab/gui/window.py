@@ -27,8 +27,8 @@ from pymeasure.display.windows.managed_window import ManagedWindowBase
 from pymeasure.experiment import Results
 from qtpy import QtCore, QtGui, QtWidgets
 
-from stfmr_lab.cli import one_line
 from stfmr_lab.config import RunConfig, load_run_config, validate_run_config
+from stfmr_lab.errors import one_line
 from stfmr_lab.gui import forms
 from stfmr_lab.gui import procedures as gp
 from stfmr_lab.gui.axis import AxisPrompt
