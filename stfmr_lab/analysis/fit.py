@@ -48,13 +48,11 @@ __all__ = [
     "FieldSweepFits",
     "SpectrumFit",
     "SpectrumFits",
-    "antisymmetric_lorentzian",
     "fit_field_sweep",
     "fit_field_sweeps",
     "fit_spectra",
     "fit_spectrum",
     "lineshape",
-    "symmetric_lorentzian",
 ]
 
 _XTOL = 1e-10  # convergence: largest Gauss-Newton step in scaled units (half-span, log width, data scale)
@@ -70,18 +68,6 @@ _FIELD_NAMES = ("h0_oe", "dh_oe", "offset", "v_sym", "v_asym", "slope")
 
 
 # ---------------------------------------------------------------------------------------- lineshape
-def symmetric_lorentzian(x, centre, width):
-    """S = 1 / (1 + u^2), u = (x - centre) / width (dimensionless, peak 1 at the centre)."""
-    u = (np.asarray(x, dtype=float) - centre) / width
-    return 1.0 / (1.0 + u * u)
-
-
-def antisymmetric_lorentzian(x, centre, width):
-    """A = u / (1 + u^2), u = (x - centre) / width (dimensionless, extrema -+1/2 at u = -+1)."""
-    u = (np.asarray(x, dtype=float) - centre) / width
-    return u / (1.0 + u * u)
-
-
 def lineshape(x, centre, width, v_sym, v_asym, offset=0.0, slope=0.0):
     """The fitted model ``offset + v_sym S + v_asym A + slope (x - centre)``.
 

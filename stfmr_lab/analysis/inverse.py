@@ -14,6 +14,7 @@ errors are taken as absolute 1-sigma values.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,7 @@ __all__ = [
     "to_torkance_units",
     "torkance_errors",
     "torkances_from_fit",
+    "weighted_mean",
 ]
 
 GAMMA_RAD_S_OE = 1.76e7  #: gyromagnetic ratio gamma (rad s^-1 Oe^-1), the physics preset
@@ -276,12 +278,7 @@ def calibrate_irf2(offset_v, d2v_di2_ohm_per_a, r_d_ohm, *, offset_err_v=None, z
     if offset_err_v is not None:
         err_c = np.broadcast_to(np.asarray(offset_err_v, dtype=float).ravel(), c.shape)[used]
         ke = 4.0 * err_c * (z0_ohm + r[used]) ** 2 / np.abs(d2[used])
-        w = 1.0 / ke**2
-        mean = np.sum(w * k) / np.sum(w)
-        err = 1.0 / np.sqrt(np.sum(w))
-        if k.size > 1:
-            chi2_red = np.sum(w * (k - mean) ** 2) / (k.size - 1)
-            err *= np.sqrt(max(chi2_red, 1.0))
+        mean, err = weighted_mean(k, ke, inflate=True)
     else:
         mean = float(np.mean(k))
         err = float(np.std(k, ddof=1) / np.sqrt(k.size)) if k.size > 1 else np.nan
@@ -400,6 +397,18 @@ def kittel_frequencies(field_oe, meff_4pi_oe, hk_oe, gamma=GAMMA_RAD_S_OE):
 def omega_perp_from_field(field_oe, meff_4pi_oe, hk_oe, gamma=GAMMA_RAD_S_OE):
     """Omega_perp (dimensionless) from the field and the Kittel parameters (see ``kittel_frequencies``)."""
     return kittel_frequencies(field_oe, meff_4pi_oe, hk_oe, gamma)[1]
+
+
+def weighted_mean(values, errors, *, inflate: bool = False) -> tuple[float, float]:
+    """Inverse-variance weighted mean of ``values`` with 1-sigma ``errors`` and its error;
+    ``inflate``: scaled by sqrt(chi2_red) when the values scatter more than their errors say."""
+    v = np.asarray(values, dtype=float)
+    w = 1.0 / np.asarray(errors, dtype=float) ** 2
+    mean = float(np.sum(w * v) / np.sum(w))
+    err = float(1.0 / np.sqrt(np.sum(w)))
+    if inflate and v.size > 1:
+        err *= math.sqrt(max(float(np.sum(w * (v - mean) ** 2) / (v.size - 1)), 1.0))
+    return mean, err
 
 
 def omega_perp_from_f0(f0_hz, field_oe, hk_oe, gamma=GAMMA_RAD_S_OE):

@@ -27,24 +27,27 @@ import pandas as pd
 
 from stfmr_lab.analysis.fit import fit_field_sweeps, fit_spectra
 from stfmr_lab.analysis.inverse import (
+    GAMMA_RAD_S_OE,
     alpha_eff,
     fit_linewidth_bias,
     fit_tau_perp,
     irf2_from_path,
     kittel_fit,
     local_polynomial_derivative,
+    omega_perp_from_f0,
     predicted_dtau_par_dv,
     theta_from_conductance,
     to_torkance_units,
     torkance_errors,
     torkances_from_fit,
+    weighted_mean,
 )
 from stfmr_lab.analysis.inverse import d2v_dtheta_di as d2v_dtheta_di_curves
 from stfmr_lab.physics import TORKANCE_UNIT_J_PER_V
 from stfmr_lab.storage import RunData, read_run
 from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
 
-GAMMA = 1.76e7
+GAMMA = GAMMA_RAD_S_OE
 PAPER_MS_VOL_EMU = 1.06e-14
 
 
@@ -250,8 +253,7 @@ def analyze(
     hard_fields = np.array([c.field_oe for c in hard])
 
     # voltages common to P and AP for TMR(V) and the prediction's (dI/dV)_P
-    vgrid = np.linspace(max(p_curve.voltage_v.min(), ap_curve.voltage_v.min()),
-                        min(p_curve.voltage_v.max(), ap_curve.voltage_v.max()), 81)
+    vgrid = np.linspace(*cmodel.v_range, 81)
     gp_v = 1.0 / np.interp(vgrid, p_curve.voltage_v, p_curve.r_d_ohm)
     gap_v = 1.0 / np.interp(vgrid, ap_curve.voltage_v, ap_curve.r_d_ohm)
 
@@ -299,12 +301,7 @@ def analyze(
         raise AnalysisError(f"{path}: no spectrum at a bias with a usable background (d2V/dI2 too small everywhere)")
     k_i = 4.0 * off[usable] / d2_at[usable]
     k_err_i = 4.0 * off_err[usable] / np.abs(d2_at[usable])
-    w = 1.0 / k_err_i**2
-    k_scale = float(np.sum(w * k_i) / np.sum(w))
-    k_err = float(1.0 / math.sqrt(np.sum(w)))
-    if k_i.size > 1:
-        chi2 = float(np.sum(w * (k_i - k_scale) ** 2) / (k_i.size - 1))
-        k_err *= math.sqrt(max(chi2, 1.0))
+    k_scale, k_err = weighted_mean(k_i, k_err_i, inflate=True)
 
     # ------------------------------------------------------------------ Kittel, torkances, damping
     f0 = np.array([ft.f0_hz for ft in fits])
@@ -313,8 +310,7 @@ def analyze(
     okf = np.array([ft.ok for ft in fits])
     kit = kittel_fit(np.abs(h_arr[okf]), f0[okf], gamma, f0_err_hz=f0_err[okf])
     omega_m = 2 * np.pi * f0
-    hprime = np.abs(h_arr) - kit.hk_oe
-    omega_perp = omega_m / (gamma * hprime)  # gamma (H' + 4piMeff) / omega_m, with 4piMeff from f0
+    omega_perp = omega_perp_from_f0(f0, h_arr, kit.hk_oe, gamma)
     sigma = 2 * np.pi * np.array([ft.hwhm_hz for ft in fits])
     sigma_err = 2 * np.pi * np.array([ft.stderr["hwhm_hz"] for ft in fits])
     theta = thetas[[s[8] for s in specs]]
@@ -382,15 +378,14 @@ def analyze(
     per_bias_rows = []
     for _key, g in grouped.groupby(["h_round", "v_round"], sort=True):
         wpar, wperp = 1 / g["dtau_par_dv_err"] ** 2, 1 / g["dtau_perp_dv_err"] ** 2
+        par, par_err = weighted_mean(g["dtau_par_dv"], g["dtau_par_dv_err"])
+        perp, perp_err = weighted_mean(g["dtau_perp_dv"], g["dtau_perp_dv_err"])
         per_bias_rows.append({
             "field_oe": float(g["field_oe"].mean()),
             "bias_voltage_v": float(g["bias_voltage_v"].mean()),
             "bias_current_a": float(g["bias_current_a"].mean()),
             "theta_deg": float(g["theta_deg"].mean()),
-            "dtau_par_dv": float(np.sum(wpar * g["dtau_par_dv"]) / np.sum(wpar)),
-            "dtau_par_dv_err": float(1 / np.sqrt(np.sum(wpar))),
-            "dtau_perp_dv": float(np.sum(wperp * g["dtau_perp_dv"]) / np.sum(wperp)),
-            "dtau_perp_dv_err": float(1 / np.sqrt(np.sum(wperp))),
+            "dtau_par_dv": par, "dtau_par_dv_err": par_err, "dtau_perp_dv": perp, "dtau_perp_dv_err": perp_err,
             # the lineshape fits' share of those errors (same weights)
             "dtau_par_dv_fit_err": float(np.sqrt(np.sum(wpar**2 * g["dtau_par_dv_fit_err"] ** 2)) / np.sum(wpar)),
             "dtau_perp_dv_fit_err": float(np.sqrt(np.sum(wperp**2 * g["dtau_perp_dv_fit_err"] ** 2)) / np.sum(wperp)),
@@ -437,21 +432,18 @@ def analyze(
         "irf2_backgrounds_used": int(usable.sum()),
         "d2v_dtheta_di_across_fields_median_rel_diff": d2th_crosscheck,
         "ms_vol_emu": ms_vol_emu, "ms_vol_rel_err_systematic": ms_vol_rel_err,
-        "dtau_par_dv_at_0": float(np.average(near0["dtau_par_dv"], weights=near0["dtau_par_dv_err"] ** -2)) if len(near0) else math.nan,
-        "dtau_par_dv_at_0_err": float(np.sum(near0["dtau_par_dv_err"] ** -2) ** -0.5) if len(near0) else math.nan,
+        **dict(zip(("dtau_par_dv_at_0", "dtau_par_dv_at_0_err"),
+                   weighted_mean(near0["dtau_par_dv"], near0["dtau_par_dv_err"]) if len(near0) else (math.nan, math.nan),
+                   strict=True)),
         "dtau_par_dv_at_0_predicted": float(to_torkance_units(predicted_dtau_par_dv(g_p, polarization))),
     }
     if lw_fits:
-        al = np.array([x.alpha for x in lw_fits.values()])
-        ae = np.array([x.alpha_err for x in lw_fits.values()])
-        summary["alpha"] = float(np.average(al, weights=ae**-2))
-        summary["alpha_err"] = float(np.sum(ae**-2) ** -0.5)
+        summary["alpha"], summary["alpha_err"] = weighted_mean(
+            [x.alpha for x in lw_fits.values()], [x.alpha_err for x in lw_fits.values()])
     if tp_fits:
-        a1 = np.array([x.a1 for x in tp_fits.values()])
-        a1e = np.array([x.a1_err for x in tp_fits.values()])
-        summary["a1_perp"] = float(np.average(a1, weights=a1e**-2))
+        summary["a1_perp"], a1_err = weighted_mean([x.a1 for x in tp_fits.values()], [x.a1_err for x in tp_fits.values()])
         # the I_RF^2 scale is common to every bias: its error adds to A1's in full
-        summary["a1_perp_err"] = float(math.hypot(np.sum(a1e**-2) ** -0.5, summary["a1_perp"] * k_err / k_scale))
+        summary["a1_perp_err"] = float(math.hypot(a1_err, summary["a1_perp"] * k_err / k_scale))
     summary["warnings"] = warnings
 
     # field sweeps (if any): Lorentzians in H
