@@ -71,14 +71,11 @@ class FieldController:
             self.supply.set_current_a(0.0)
             self.supply.set_output_enabled(True)
 
-    def setpoint_oe(self) -> float:
-        """The field the present supply current is meant to make (open loop)."""
-        return self.supply.get_current_a() * self.settings.oe_per_a
-
     def measure_oe(self) -> float:
         """The gaussmeter's field (Oe), averaged over ``readings_averaged`` readings."""
         n = max(1, self.settings.readings_averaged)
-        h = sum(self.gaussmeter.read_field_oe() for _ in range(n)) / n
+        read = self.gaussmeter.field_reader()
+        h = sum(read() for _ in range(n)) / n
         self.last_field_oe = h
         return h
 

@@ -21,22 +21,19 @@ class LakeShore455(StrictMixin, Instrument, Gaussmeter):
         super().__init__(adapter, name, **kwargs)
 
     unit = mapped_control("UNIT?", "UNIT %d", """Control the field unit (str 'G', 'T', 'Oe' or 'A/m').""", UNITS, cast=int)
-    field_raw = Instrument.measurement(
-        "RDGFIELD?", """Measure the field in the present unit (float).""",
-    )
-
     def read_field_oe(self):
-        code = UNITS[self.unit]
-        (value,) = self.numbers("RDGFIELD?", 1)
-        return value * TO_OE[code]
+        return self.field_reader()()
+
+    def field_reader(self):
+        """Readings in Oe: the unit asked once, then only ``RDGFIELD?`` per reading."""
+        to_oe = TO_OE[UNITS[self.unit]]
+        query = self.query_function("RDGFIELD?", 1)
+        return lambda: query()[0] * to_oe
 
     def check_errors(self):
         """IEEE-488.2 standard event status: bits 2-5 are query/device/execution/command errors."""
         esr = int(self.values("*ESR?", cast=int)[0])
         return [f"*ESR? = {esr} (error bits set)"] if esr & 0b111100 else []
-
-    def identify(self):
-        return self.ask("*IDN?").strip()
 
     def snapshot(self):
         return {"unit": self.unit}

@@ -8,7 +8,7 @@ Replies end in CR LF (station TERMINATIONS: write "\\n", read "\\r\\n").
 
 from __future__ import annotations
 
-from stfmr_lab.instruments.lakeshore455 import TO_OE, UNITS, LakeShore455
+from stfmr_lab.instruments.lakeshore455 import LakeShore455
 
 #: *ESR? bits that report an error
 ESR_ERROR_BITS = {2: "query error", 3: "device dependent error", 4: "execution error", 5: "command error"}
@@ -26,8 +26,5 @@ class LakeShore475(LakeShore455):
         esr = int(self.values("*ESR?", cast=int)[0])
         return [f"*ESR? = {esr}: {name}" for bit, name in ESR_ERROR_BITS.items() if esr & (1 << bit)]
 
-    def snapshot(self):
-        return {"unit": self.unit}
 
-
-__all__ = ["LakeShore475", "TO_OE", "UNITS"]
+__all__ = ["LakeShore475"]

@@ -135,6 +135,15 @@ class LockIn(Role):
     def get_sensitivity_v(self) -> float:
         return float(self.sensitivity)
 
+    def snapshot(self) -> dict:
+        return {
+            "sensitivity_v": self.get_sensitivity_v(),
+            "time_constant_s": self.get_time_constant_s(),
+            "slope_db_oct": self.get_slope_db_oct(),
+            "reference_source": str(self.reference_source).lower(),
+            "reference_frequency_hz": float(self.frequency),
+        }
+
     @abstractmethod
     def configure_reference(self, source: str = "external", frequency_hz: float = 250.0) -> None:
         """``external`` (lock to the source's chop sync) or ``internal`` (TTL out drives it)."""
@@ -147,12 +156,11 @@ class LockIn(Role):
 
     def read_xy(self) -> tuple[float, float]:
         """(X, Y) in V taken at one instant (SNAP)."""
-        x, y = self.numbers(self.XY_QUERY, 2)
-        return x, y
+        return self.xy_reader()()
 
     def overloaded(self) -> bool:
         """True if an overload happened since the last call (reads the status)."""
-        return bool(int(self.values(self.OVERLOAD_QUERY, cast=int)[0]) & self.OVERLOAD_MASK)
+        return self.overload_reader()()
 
     def xy_reader(self):
         """``read_xy`` bound once: a function() -> (X, Y) for a sweep's points."""
@@ -174,11 +182,6 @@ class LockIn(Role):
         now = self.get_sensitivity_v()
         bigger = [s for s in self.SENSITIVITIES_V if s > now * (1 + 1e-9)]
         return min(bigger) if bigger else None
-
-    def sensitivity_for(self, amplitude_v: float, headroom: float = 1.5) -> float:
-        """Smallest sensitivity holding ``amplitude_v`` x ``headroom``."""
-        ok = [s for s in self.SENSITIVITIES_V if s >= abs(amplitude_v) * headroom]
-        return min(ok) if ok else max(self.SENSITIVITIES_V)
 
 
 class MagnetSupply(Role):
@@ -207,3 +210,7 @@ class Gaussmeter(Role):
 
     @abstractmethod
     def read_field_oe(self) -> float: ...
+
+    def field_reader(self):
+        """``read_field_oe`` for a run of readings (a model may bind what they share once)."""
+        return self.read_field_oe

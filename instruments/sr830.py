@@ -57,14 +57,6 @@ class SR830(StrictMixin, _PmSR830, LockIn):
         bits = int(self.values("ERRS?", cast=int)[0])
         return [f"ERRS? = {bits} (error status bits set)"] if bits else []
 
-    def snapshot(self):
-        return {
-            "sensitivity_v": self.get_sensitivity_v(),
-            "time_constant_s": self.get_time_constant_s(),
-            "slope_db_oct": self.get_slope_db_oct(),
-            "reference_source": str(self.reference_source).lower(),
-            "reference_frequency_hz": float(self.frequency),
-        }
 
 
 __all__ = ["SR830", "InstrumentError"]

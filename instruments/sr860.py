@@ -111,7 +111,7 @@ class SR860(StrictMixin, _PmSR860, LockIn):
 
     def overload_status(self) -> int:
         """The present overload state word (``CUROVLDSTAT?``)."""
-        return int(self.values(self.OVERLOAD_QUERY, cast=int)[0])
+        return self.query_function(self.OVERLOAD_QUERY, 1, cast=int)()[0]
 
     def reference_unlocked(self) -> bool:
         """True while the external reference is unlocked (``CUROVLDSTAT?`` bit 3)."""
@@ -126,11 +126,3 @@ class SR860(StrictMixin, _PmSR860, LockIn):
             errors.append(f"ERRS? = {errs} (error status bits set)")
         return errors
 
-    def snapshot(self):
-        return {
-            "sensitivity_v": self.get_sensitivity_v(),
-            "time_constant_s": self.get_time_constant_s(),
-            "slope_db_oct": self.get_slope_db_oct(),
-            "reference_source": self.reference_source,
-            "reference_frequency_hz": float(self.frequency),
-        }
