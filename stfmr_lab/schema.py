@@ -145,7 +145,7 @@ class Map:
                 out[key] = spec.check(_join(path, key), value[key])
             elif spec.default is not MISSING:
                 out[key] = spec.default() if callable(spec.default) else spec.default
-                if isinstance(spec, Map) and isinstance(out[key], dict):
+                if isinstance(out[key], dict):  # a default mapping gets its own defaults and checks
                     out[key] = spec.check(_join(path, key), out[key])
             else:
                 raise ConfigError(f"{_join(path, key)}: required key is missing")

@@ -78,6 +78,22 @@ def test_station_file_errors():
         validate_station(bad)
 
 
+def test_a_station_without_a_path_gets_the_two_number_model_and_runs(tmp_path):
+    """Defaults that are mappings are checked like given ones: an omitted ``path:`` becomes the
+    default loss model (it used to stay {} and fail only when the station opened)."""
+    from stfmr_lab.runner import run
+    from stfmr_lab.storage import read_run
+
+    st = yaml.safe_load((EXAMPLES / "station.yaml").read_text())
+    st.pop("path", None)
+    assert validate_station(copy.deepcopy(st))["path"] == {"loss_db_0": 2.0, "loss_db_per_ghz": 0.5, "z0_ohm": 50.0}
+    (tmp_path / "bench.yaml").write_text(yaml.safe_dump(st))
+    cfg = small_map()
+    cfg["station"] = str(tmp_path / "bench.yaml")
+    d = read_run(run(cfg, sim=True, out=tmp_path / "r.h5"))
+    assert d.status == "complete"
+
+
 def test_alternating_bias_order():
     cfg = small_map()
     cfg["measurements"][1]["biases_v"] = {"start": -0.2, "stop": 0.2, "points": 5}
