@@ -12,10 +12,6 @@ from pathlib import Path
 from stfmr_lab.errors import one_line
 
 
-class BadInput(Exception):
-    """An input the user can fix (config, value, path): reported in one line, exit 2."""
-
-
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -145,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     try:
         return args.func(args)
-    except (BadInput, ConfigError, StorageError, ConnectionError) as e:
+    except (ConfigError, StorageError, ConnectionError) as e:
         print(f"stfmr-lab: error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

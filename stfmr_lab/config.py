@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, StrList, empty_map
+from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, StrList
 from stfmr_lab.station import load_yaml, validate_station
 from stfmr_lab.units import DESIGN_QUANTITIES, DESIGN_TARGETS
 
@@ -67,11 +67,6 @@ ADAPTIVE = Map(
     default=None,
 )
 ADAPTIVE_MIN_CANDIDATES = 401
-
-BIAS_CHOICE = {
-    "biases_a": SWEEP,
-    "biases_v": SWEEP,
-}
 
 MEASUREMENT_TYPES = ("dvdi", "map", "frequency_sweep", "field_sweep", "background")
 
@@ -151,11 +146,11 @@ LOCKIN = Map(
         "settle_time_constants": Num(default=15.0, min=0.0, max=1000.0),
         "reference": Str(default="external", choices=("external", "internal")),
     },
-    default=empty_map,
+    default=dict,
 )
 CHOP = Map(
     {"frequency_hz": Num(default=250.0, min=0.1, max=1e5), "source": Str(default="internal", choices=("internal", "external"))},
-    default=empty_map,
+    default=dict,
 )
 
 
@@ -189,9 +184,9 @@ RUN = Map(
         "name": Str(default="run"),
         "sample": Str(default="unnamed device"),
         "station": OneOf((Str(), Map({"*": _Anything()}, open=True)), default=DEFAULT_STATION, what="a station file or mapping"),
-        "device": Map({"*": _Anything()}, open=True, default=empty_map),
-        "simulation": Map({"*": _Anything()}, open=True, default=empty_map),
-        "output": Map({"directory": Str(default="runs")}, default=empty_map),
+        "device": Map({"*": _Anything()}, open=True, default=dict),
+        "simulation": Map({"*": _Anything()}, open=True, default=dict),
+        "output": Map({"directory": Str(default="runs")}, default=dict),
         "lockin": LOCKIN,
         "chop": CHOP,
         "rf_power_dbm": Num(default=-10.0, min=-150.0, max=30.0),
@@ -482,6 +477,23 @@ class RunConfig:
         return self.data["name"]
 
 
+def resolve_station(name: str, base_dir: Path | None = None) -> Path:
+    """The station file a run config or a GUI form names: relative to the config's folder,
+    then to the working directory, then the packaged example of that name."""
+    p = Path(str(name)).expanduser()
+    if p.is_absolute():
+        if p.is_file():
+            return p
+        raise ConfigError(f"station file {p}: no such file")
+    if base_dir is not None and (base_dir / p).is_file():
+        return (base_dir / p).resolve()
+    if p.is_file():
+        return p.resolve()
+    if str(name) == DEFAULT_STATION:
+        return packaged_example(DEFAULT_STATION)
+    raise ConfigError(f"station file {name}: no such file")
+
+
 def validate_run_config(data, *, base_dir: Path | None = None, source: Path | None = None, sim: bool = True) -> RunConfig:
     """Validate a run config mapping (raises ConfigError with a one-line message)."""
     if not isinstance(data, dict):
@@ -490,12 +502,7 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
     cfg = RUN.check("", raw)
     st = cfg["station"]
     if isinstance(st, str):
-        cand = Path(st)
-        if not cand.is_absolute() and base_dir is not None and (base_dir / cand).is_file():
-            cand = base_dir / cand
-        elif not cand.is_file() and st == DEFAULT_STATION:
-            cand = packaged_example(DEFAULT_STATION)
-        station_cfg = validate_station(load_yaml(cand, "station file"), "station")
+        station_cfg = validate_station(load_yaml(resolve_station(st, base_dir), "station file"), "station")
     else:
         station_cfg = validate_station(st, "station")
     if sim:

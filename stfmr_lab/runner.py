@@ -81,7 +81,6 @@ class ProgressLine:
     """A one-line progress bar on stderr: points, spectra, remaining bench time."""
 
     def __init__(self, rc: RunConfig, stream=sys.stderr, min_interval_s: float = 0.25):
-        self.rc = rc
         self.out = stream
         self.total = rc.plan.points
         self.spectra_total = len(rc.plan.spectra)

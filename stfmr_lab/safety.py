@@ -79,8 +79,6 @@ class Guard:
         self.limits = limits or Limits.from_config(station.config["limits"])
         self.say = say or (lambda msg: log.info(msg))
         self.bias_ready = False
-        self.last_voltage_v = math.nan
-        self.last_current_a = math.nan
 
     @property
     def dc(self):
@@ -125,7 +123,6 @@ class Guard:
         if not measure:
             return math.nan, target_a
         v, i = dc.measure()
-        self.last_voltage_v, self.last_current_a = v, i
         if abs(v) > lim.max_bias_voltage_v:
             self.say(f"bias voltage {v:.4f} V beyond the limit {lim.max_bias_voltage_v} V: ramping to zero")
             self.bias_to_current(0.0, measure=False)

@@ -8,7 +8,7 @@ Every error is one line naming the key path and what is allowed, e.g.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -196,8 +196,4 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def empty_map() -> dict:
-    return {}
-
-
-__all__ = ["MISSING", "Bool", "ConfigError", "Map", "Num", "NumList", "OneOf", "Str", "empty_map", "field"]
+__all__ = ["MISSING", "Bool", "ConfigError", "Map", "Num", "NumList", "OneOf", "Str", "StrList"]

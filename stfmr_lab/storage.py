@@ -105,7 +105,6 @@ class RunFile:
         self.h5 = h5
         self._journal = journal
         self._pending: dict[str, list[tuple]] = {t: [] for t in TABLES}
-        self._columns = {t: list(cols) for t, cols in TABLES.items()}  # dataset names
         self._keys = {t: [c[0] for c in cols.values()] for t, cols in TABLES.items()}  # python names
         self._records = JOURNAL_RECORDS
         self._codes = JOURNAL_CODES
@@ -284,11 +283,6 @@ class RunFile:
         sub.attrs["NX_class"] = "NXcollection"
         for k, v in settings.items():
             sub.attrs[k] = _attr(v)
-        self.h5.flush()
-
-    def set_attrs(self, **attrs) -> None:
-        for k, v in attrs.items():
-            self.h5["entry"].attrs[k] = _attr(v)
         self.h5.flush()
 
     def close(self, status: str, safe_state: str | None = None, **attrs) -> None:

@@ -76,11 +76,3 @@ TABLES = {
     "dvdi_sweeps": DVDI_SWEEP_COLUMNS,
 }
 
-
-def python_name(table: str, dataset: str) -> str:
-    """The Python field name (with units) of an HDF5 dataset."""
-    return TABLES[table][dataset][0]
-
-
-def units(table: str, dataset: str) -> str:
-    return TABLES[table][dataset][1]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from stfmr_lab.config import DEFAULT_STATION, packaged_example
+from stfmr_lab.config import resolve_station
 from stfmr_lab.gui import procedures as gp
 from stfmr_lab.schema import ConfigError
 from stfmr_lab.station import load_station
@@ -66,22 +66,6 @@ RUN_CONFIG_TITLE = "Run config (YAML file)"
 
 
 # ---------------------------------------------------------------------- station
-def resolve_station(name: str, base_dir: Path | None = None) -> Path:
-    """The station file a run config or form names (as validate_run_config finds it)."""
-    p = Path(str(name)).expanduser()
-    if p.is_absolute():
-        if p.is_file():
-            return p
-        raise ConfigError(f"station file {p}: no such file")
-    if base_dir is not None and (base_dir / p).is_file():
-        return (base_dir / p).resolve()
-    if p.is_file():
-        return p.resolve()
-    if str(name) == DEFAULT_STATION:
-        return packaged_example(DEFAULT_STATION)
-    raise ConfigError(f"station file {name}: no such file")
-
-
 def station_limits(name: str, base_dir: Path | None = None) -> tuple[Path, dict]:
     """(path, validated station mapping) of a station file named in a form (read again
     only when the file changes: every form names the same one)."""
