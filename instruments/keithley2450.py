@@ -14,8 +14,8 @@ import logging
 
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as _PmKeithley2450
-from pymeasure.instruments.validators import strict_discrete_set, strict_range
-from stfmr_lab.instruments.base import InstrumentReplyError, StrictMixin
+from pymeasure.instruments.validators import strict_range
+from stfmr_lab.instruments.base import StrictMixin, bool_control, mapped_control
 from stfmr_lab.instruments.roles import DCSource
 
 log = logging.getLogger(__name__)
@@ -24,17 +24,6 @@ log = logging.getLogger(__name__)
 VLIM_RANGE_V = (0.02, 210.0)
 #: one reading: the measured voltage (READ) and the source current (SOUR), in that order
 READ_COMMAND = ':READ? "defbuffer1", READ, SOUR'
-
-
-def _reply_in(allowed, what):
-    """A ``get_process`` that refuses a reply outside ``allowed`` (pymeasure would KeyError)."""
-
-    def check(value):
-        if value not in allowed:
-            raise InstrumentReplyError(f"Keithley 2450: reply {value!r} to {what} is not one of {sorted(allowed)}")
-        return value
-
-    return check
 
 
 class Keithley2450(StrictMixin, _PmKeithley2450, DCSource):
@@ -47,11 +36,10 @@ class Keithley2450(StrictMixin, _PmKeithley2450, DCSource):
     def __init__(self, adapter, name="Keithley 2450 SourceMeter", **kwargs):
         super().__init__(adapter, name, **kwargs)
 
-    source_function = Instrument.control(
+    source_function = mapped_control(
         ":SOUR:FUNC?", ":SOUR:FUNC %s",
         """Control the source function (str 'current' or 'voltage').""",
-        validator=strict_discrete_set, values={"current": "CURR", "voltage": "VOLT"}, map_values=True,
-        cast=str, get_process=_reply_in({"CURR", "VOLT"}, ":SOUR:FUNC?"),
+        {"current": "CURR", "voltage": "VOLT"},
     )
     current_a = Instrument.control(
         ":SOUR:CURR?", ":SOUR:CURR %.6e",
@@ -63,11 +51,9 @@ class Keithley2450(StrictMixin, _PmKeithley2450, DCSource):
         """Control the voltage limit of the current source in V (float strictly from 0.02 to 210).""",
         validator=strict_range, values=VLIM_RANGE_V,
     )
-    output_enabled = Instrument.control(
+    output_enabled = bool_control(
         ":OUTP?", ":OUTP %d",
         """Control whether the output is on (bool).""",
-        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
-        cast=int, get_process=_reply_in({0, 1}, ":OUTP?"),
     )
 
     # ---------------------------------------------------------------- role interface

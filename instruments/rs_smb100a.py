@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 
 from pymeasure.instruments import Instrument
-from pymeasure.instruments.validators import strict_discrete_set, strict_range
-from stfmr_lab.instruments.base import InstrumentReplyError, StrictMixin
+from pymeasure.instruments.validators import strict_range
+from stfmr_lab.instruments.base import InstrumentReplyError, StrictMixin, bool_control, mapped_control
 from stfmr_lab.instruments.roles import MicrowaveSource
 
 log = logging.getLogger(__name__)
@@ -28,17 +28,6 @@ log = logging.getLogger(__name__)
 PULSE_TIME_RANGE_S = (20e-9, 100.0)
 #: square-wave chop rate, Hz: period <= 100 s, width = period/2 >= 20 ns
 CHOP_FREQUENCY_RANGE_HZ = (0.01, 25e6)
-
-
-def _reply_in(allowed, what):
-    """A ``get_process`` that refuses a reply outside ``allowed`` (pymeasure would KeyError)."""
-
-    def check(value):
-        if value not in allowed:
-            raise InstrumentReplyError(f"SMB100A: reply {value!r} to {what} is not one of {sorted(allowed)}")
-        return value
-
-    return check
 
 
 class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
@@ -64,23 +53,18 @@ class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
         """Control the RF level in dBm (float strictly from -145 to 30).""",
         validator=strict_range, values=power_range_dbm,
     )
-    rf_enabled = Instrument.control(
+    rf_enabled = bool_control(
         "OUTP:STAT?", "OUTP:STAT %d",
         """Control whether the RF output is on (bool).""",
-        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
-        cast=int, get_process=_reply_in({0, 1}, "OUTP:STAT?"),
     )
-    pulse_enabled = Instrument.control(
+    pulse_enabled = bool_control(
         "SOUR:PULM:STAT?", "SOUR:PULM:STAT %d",
         """Control whether pulse modulation (the chop) is on (bool).""",
-        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True,
-        cast=int, get_process=_reply_in({0, 1}, "SOUR:PULM:STAT?"),
     )
-    pulse_source = Instrument.control(
+    pulse_source = mapped_control(
         "SOUR:PULM:SOUR?", "SOUR:PULM:SOUR %s",
         """Control the pulse modulation source (str 'internal' or 'external').""",
-        validator=strict_discrete_set, values={"internal": "INT", "external": "EXT"}, map_values=True,
-        cast=str, get_process=_reply_in({"INT", "EXT"}, "SOUR:PULM:SOUR?"),
+        {"internal": "INT", "external": "EXT"},
     )
     pulse_period_s = Instrument.control(
         "SOUR:PULM:PER?", "SOUR:PULM:PER %.9g",
