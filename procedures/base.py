@@ -783,8 +783,8 @@ def _usable_for_design(fit, centre: float, width: float, lo: float, hi: float) -
         return False
     if fit.ok:
         return True
-    problems = set(fit.message.split("; "))
-    return problems == {RESOLUTION_MESSAGE} and 0 < width < (hi - lo) / 4 and lo <= centre <= hi
+    # the fitter's only objection is the resolution (its message is then exactly that check's)
+    return fit.message == RESOLUTION_MESSAGE and 0 < width < (hi - lo) / 4 and lo <= centre <= hi
 
 
 def _nearest(table, value):
