@@ -22,6 +22,7 @@ from pymeasure.experiment import Procedure
 
 from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
 from stfmr_lab.errors import error_line
+from stfmr_lab.lockin_filter import poles_for_slope, step_residual
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
 from stfmr_lab.safety import Guard
 from stfmr_lab.stream import RunStream
@@ -481,7 +482,7 @@ class StfmrProcedure(Procedure):
         lo, hi = float(cand[0]), float(cand[-1])
         tau = self._tau
         jump_wait = max(self.settle_s, a["jump_settle_time_constants"] * tau)
-        poles = max(int(self.run_config.data["lockin"]["slope_db_oct"]) // 6, 1)
+        poles = poles_for_slope(self.run_config.data["lockin"]["slope_db_oct"])
         line, sigma = None, math.nan  # the current fit (design.Line) and noise in Vmix
 
         def fit_line(xs, vs, guess):
@@ -514,7 +515,7 @@ class StfmrProcedure(Procedure):
                 return jump_wait
             step = safety * abs(float(np.diff(line_model(ref, np.array([x_from, x_to])))[0]))
             for k in np.arange(self.settle_s / tau, jump_wait / tau, 0.5):
-                if _filter_residual(k, poles) * step <= LAG_TOLERANCE * noise:
+                if step_residual(k, poles) * step <= LAG_TOLERANCE * noise:
                     return max(self.settle_s, k * tau)
             return jump_wait
 
@@ -757,15 +758,6 @@ class ResumeState:
         if np.any(np.abs(v_rec[inb]) >= item.max_voltage_v):
             return True
         return all(self.measured_current(item, c, step) for c in branch)
-
-
-def _filter_residual(x: float, poles: int) -> float:
-    """What is left of a step in a ``poles``-stage RC filter after x time constants."""
-    term, total = 1.0, 1.0
-    for k in range(1, poles):
-        term *= x / k
-        total += term
-    return math.exp(-x) * total
 
 
 #: an adaptive sweep waits until the lock-in lag of a step is below this many noise sigmas
