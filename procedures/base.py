@@ -26,7 +26,7 @@ from stfmr_lab.lockin_filter import poles_for_slope, step_residual
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
 from stfmr_lab.safety import Guard
 from stfmr_lab.stream import RunStream
-from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
+from stfmr_lab.units import ACQUISITIONS, DVDI_LABELS, SPECTRUM_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,7 @@ class StfmrProcedure(Procedure):
             "data",
             {
                 **settings, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y, "vmix_v": vmix,
-                "time_s": self._now(), "spectrum": item.index, "overload": over, "sensitivity_v": sens,
+                "time_s": self._t_read, "spectrum": item.index, "overload": over, "sensitivity_v": sens,
                 "sample_reason": reason,
             },
         )
@@ -347,9 +347,13 @@ class StfmrProcedure(Procedure):
         return g.bias_to_current(bias.value)
 
     def _read_lockin(self):
-        """(x, y, overload flag, sensitivity) with re-ranging on overload."""
+        """(x, y, overload flag, sensitivity) with re-ranging on overload. ``self._t_read`` is
+        the time the X/Y reply arrived (before the overload query): the reading's time, which
+        a swept spectrum's filter model needs to the millisecond (on GPIB the instrument takes
+        the snapshot about one reply transfer, ~1 ms, earlier; an up/down pair cancels that)."""
         li = self._lockin
         x, y = self._read_xy()
+        self._t_read = self._now()
         flagged = 0
         while self._overloaded():
             flagged = 1
@@ -361,6 +365,7 @@ class StfmrProcedure(Procedure):
             self.stream.emit("message", f"lock-in overload: sensitivity up to {up:g} V")
             self.ctx.station.clock.sleep(self.settle_s)
             x, y = self._read_xy()
+            self._t_read = self._now()
         return x, y, flagged, self._sensitivity_v
 
     def _spectrum_row(self, item, field_angle):
@@ -375,6 +380,8 @@ class StfmrProcedure(Procedure):
             "rf_power_dbm": item.power_dbm,
             "field_angle_deg": field_angle,
             "adaptive": int(bool(getattr(item, "adaptive", None))),
+            "acquisition": ACQUISITIONS[getattr(item, "acquisition", "stepped")],
+            "dwell_s": item.dwell_s if getattr(item, "acquisition", "stepped") == "swept" else self.settle_s,
         }
 
     def _start_spectrum(self, item, field_oe: float, tune) -> tuple[float, float, float, float]:
@@ -391,13 +398,21 @@ class StfmrProcedure(Procedure):
 
     def _uniform_sweep(self, item, xs, move) -> None:
         """Each of ``xs`` not yet in the file, in order: ``move(x)`` (it returns the row's
-        settings), the lock-in's settling, one recorded point."""
+        settings), a wait, one recorded point. Stepped: the wait is the lock-in's settling.
+        Swept (``item.acquisition``): the first point settles, every later one is read
+        ``item.dwell_s`` after its step, through the filter (the analysis models it from the
+        recorded ``set_time`` and ``time``); with ``up_down`` the set points are walked up,
+        then down again."""
         sleep, settle = self.ctx.station.clock.sleep, self.settle_s
-        for x in xs[self.done.points(item):].tolist():
+        swept = getattr(item, "acquisition", "stepped") == "swept"
+        if swept and item.up_down:
+            xs = np.concatenate([xs, xs[::-1]])
+        for k, x in enumerate(xs[self.done.points(item):].tolist()):
             if self.stopping():
                 raise Aborted("stop requested")
             settings = move(x)
-            sleep(settle)
+            settings["set_time_s"] = self._now()
+            sleep(item.dwell_s if swept and k > 0 else settle)
             self._point(item, 0, settings)
 
     def _path_gain(self, f):
@@ -546,6 +561,7 @@ class StfmrProcedure(Procedure):
                 if len(X) >= a["max_points"]:
                     return
                 settings = move(x)
+                settings["set_time_s"] = self._now()
                 if state["x"] is None:
                     g.rf_on()
                     # as a uniform sweep's first point: RF on, settle, and one point's settling
