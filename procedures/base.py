@@ -24,6 +24,7 @@ from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
 from stfmr_lab.errors import error_line
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
 from stfmr_lab.safety import Guard
+from stfmr_lab.sample import declared_sample
 from stfmr_lab.stream import RunStream
 from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
 
@@ -81,7 +82,8 @@ def open_context(
         if station.field is not None:
             instruments["field_controller"] = {"model": "closed loop on the gaussmeter", "settings": station.field.snapshot()}
         instruments["path"] = {"model": "bias-tee path calibration", "settings": station.path.snapshot()}
-        sample = {"name": config.data["sample"]}
+        declared = declared_sample(config.data["sample"])
+        sample = {"name": declared["name"], "declared": declared}
         if sim:
             sample.update(station.bench.truth())
             sample.update({"coil_oe_per_a": station.bench.magnet.oe_per_a, "remanence_oe": station.bench.magnet.remanence_oe})
