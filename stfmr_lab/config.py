@@ -509,7 +509,7 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
     raw = copy.deepcopy(data)
     cfg = RUN.check("", raw)
     if isinstance(cfg["sample"], dict):  # its cross-checks (Ms*Vol from its parts), the Nones dropped
-        cfg["sample"] = declared_sample(cfg["sample"])
+        cfg["sample"] = declared_sample({k: v for k, v in cfg["sample"].items() if v is not None})
     st = cfg["station"]
     if isinstance(st, str):
         station_cfg = validate_station(load_yaml(resolve_station(st, base_dir), "station file"), "station")

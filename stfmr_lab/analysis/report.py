@@ -35,6 +35,11 @@ def _fields(a: Analysis):
 MARKERS = ("o", "s", "^", "v", "D", "P", "X")
 
 
+def _volts(v: float) -> str:
+    """A bias label: +0.20 V, and 0.00 V (not -0.00) for the readback of zero."""
+    return f"{v:+.2f} V" if abs(v) >= 5e-3 else "0.00 V"
+
+
 def fig_spectra(a: Analysis, path: Path, field_oe: float | None = None, n_biases: int = 5) -> Path:
     """Vmix vs frequency at several biases with the fitted S/A lineshape (seed Fig. 2b),
     each series offset and with its own marker, and the residuals (data - fit) below."""
@@ -51,28 +56,29 @@ def fig_spectra(a: Analysis, path: Path, field_oe: float | None = None, n_biases
     step = 1.1 * span * 1e3
     res = {int(r.spectrum): (a.spectra[int(r.spectrum)][1] - a.spectra[int(r.spectrum)][2]) * 1e6 for r in sel.itertuples()}
     rstep = 1.2 * max(max(float(np.ptp(x)) for x in res.values()), 1e-3)
-    cmap = plt.get_cmap("coolwarm")  # blue negative, red positive bias
     vmax = max(abs(sel["bias_voltage_v"]).max(), 1e-9)
     for k, r in enumerate(sel.itertuples()):
         f, v, model = a.spectra[int(r.spectrum)]
-        colour = cmap(0.1 + 0.8 * (0.5 + 0.5 * r.bias_voltage_v / vmax))
+        # blue negative, red positive bias, darker with |V|; black at zero (no washed-out middle)
+        shade = 0.45 + 0.5 * abs(r.bias_voltage_v) / vmax
+        colour = plt.cm.Blues(shade) if r.bias_voltage_v < -1e-3 else plt.cm.Reds(shade) if r.bias_voltage_v > 1e-3 else "0.15"
         marker = MARKERS[k % len(MARKERS)]
         base = v[0] * 1e3
         off = k * step - base  # each series starts at its own level
         every = max(1, len(f) // 60)
-        ax.plot(f / 1e9, v * 1e3 + off, marker, ms=3.2, mfc="none", mew=0.8, color=colour, markevery=every, ls="none",
-                label=f"{r.bias_voltage_v:+.2f} V")
+        ax.plot(f / 1e9, v * 1e3 + off, marker, ms=3.2, mfc="none", mew=0.8, color=colour, markevery=every, ls="none")
         ax.plot(f / 1e9, model * 1e3 + off, "-", lw=1.1, color="k", alpha=0.85)
-        ax.text(f[-1] / 1e9, model[-1] * 1e3 + off, f"  {r.bias_voltage_v:+.2f} V", va="center", ha="left", fontsize=8)
+        ax.text(f[-1] / 1e9, model[-1] * 1e3 + off, f"  {_volts(r.bias_voltage_v)}", va="center", ha="left", fontsize=8)
         axr.axhline(k * rstep, color="0.7", lw=0.6)
         axr.plot(f / 1e9, res[int(r.spectrum)] + k * rstep, marker, ms=2.5, mfc="none", mew=0.6, color=colour,
                  markevery=every, ls="-", lw=0.5)
+        axr.text(f[-1] / 1e9, k * rstep, f"  {_volts(r.bias_voltage_v)}", va="center", ha="left", fontsize=7)
     ax.set_ylabel("Vmix (mV), series offset")
     ax.set_title(f"ST-FMR spectra at H = {h:.0f} Oe: data (markers) and S/A fits (black lines)", fontsize=10)
-    ax.legend(fontsize=7, title="bias", title_fontsize=7, loc="upper left", ncol=2)
     axr.set_xlabel("frequency (GHz)")
     axr.set_ylabel("data - fit (µV),\nseries offset")
     ax.margins(x=0.12)
+    axr.margins(x=0.12)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
