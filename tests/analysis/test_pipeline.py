@@ -3,13 +3,12 @@
 import numpy as np
 import pytest
 
-from stfmr_lab.analysis import AnalysisError, analyze
+from stfmr_lab.analysis import analyze
 from stfmr_lab.analysis.report import analyze_to_report
 from stfmr_lab.config import packaged_example
 from stfmr_lab.physics import TORKANCE_UNIT_J_PER_V, DeviceModel
 from stfmr_lab.runner import run
 from stfmr_lab.storage import read_run
-from tests.small_config import small_map
 
 
 @pytest.fixture(scope="module")
