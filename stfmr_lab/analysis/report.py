@@ -65,7 +65,7 @@ def fig_spectra(a: Analysis, path: Path, field_oe: float | None = None, n_biases
         marker = MARKERS[k % len(MARKERS)]
         base = v[0] * 1e3
         off = k * step - base  # each series starts at its own level
-        every = max(1, len(f) // 60)
+        every = max(1, len(f) // 200)  # every point of a usual sweep (spikes stay visible)
         ax.plot(f / 1e9, v * 1e3 + off, marker, ms=3.2, mfc="none", mew=0.8, color=colour, markevery=every, ls="none")
         ax.plot(f / 1e9, model * 1e3 + off, "-", lw=1.1, color="k", alpha=0.85)
         ax.text(f[-1] / 1e9, model[-1] * 1e3 + off, f"  {_volts(r.bias_voltage_v)}", va="center", ha="left", fontsize=8)
