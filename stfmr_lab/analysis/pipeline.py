@@ -263,6 +263,21 @@ def _lineshape_columns(ft, irf2_f0: float) -> dict:
     }
 
 
+def _field_sweeps(run: RunData) -> pd.DataFrame | None:
+    """Field sweeps (if any): Lorentzians in H, one row each."""
+    D, S = run.data, run.tables["spectra"]
+    fsel = [int(i) for k, i in enumerate(S["index"]) if int(S["kind"][k]) == SPECTRUM_KINDS["field"]]
+    if not fsel:
+        return None
+    xs = [D["field"][D["spectrum"] == i] for i in fsel]
+    ys = [D["vmix"][D["spectrum"] == i] for i in fsel]
+    return pd.DataFrame([
+        {"spectrum": i, "h0_oe": ft.h0_oe, "dh_oe": ft.dh_oe, "v_sym": ft.v_sym, "v_asym": ft.v_asym, "offset": ft.offset,
+         "fit_ok": bool(ft.ok)}
+        for i, ft in zip(fsel, fit_field_sweeps(xs, ys), strict=True)
+    ])
+
+
 #: the contract's per-bias columns (an empty table has them too)
 PER_BIAS_COLUMNS = ("field_oe", "bias_voltage_v", "bias_current_a", "theta_deg", "dtau_par_dv", "dtau_par_dv_err",
                     "dtau_perp_dv", "dtau_perp_dv_err", "alpha_eff", "alpha_eff_err", "ms_vol_emu")
@@ -273,12 +288,13 @@ def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: floa
     spectrum divided by the path's I_RF^2(f) shape) and, across fields, the Kittel fit."""
     rf_path = _run_path(run, warnings)
     specs = list(_resonance_spectra(run))
-    if not specs:
-        raise AnalysisError(f"{path}: no resonance spectra to fit ({reason})")
+    field_sweeps = _field_sweeps(run)
+    if not specs and field_sweeps is None:
+        raise AnalysisError(f"{path}: no resonance spectra or field sweeps to fit ({reason})")
     # the device resistance is unknown: only the shape of I_RF^2(f) enters, and the
     # amplitudes in volts at f0 do not depend on it
     shapes = [rf_path.i_rf(sp[1], sp[6], 0.0) ** 2 for sp in specs]
-    fits = fit_spectra([sp[1] for sp in specs], [sp[2] for sp in specs], irf2=shapes)
+    fits = fit_spectra([sp[1] for sp in specs], [sp[2] for sp in specs], irf2=shapes) if specs else []
     rows, model_curves = [], {}
     for sp, shape, ft in zip(specs, shapes, fits, strict=True):
         idx, f, v, h, i, vb, p = sp
@@ -286,11 +302,11 @@ def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: floa
                      **_lineshape_columns(ft, float(np.interp(ft.f0_hz, f, shape))),
                      "chi2_red": ft.chi2_red, "fit_ok": bool(ft.ok), "fit_message": ft.message})
         model_curves[idx] = (f, v, ft.model(f) * shape)
-    per_spectrum = pd.DataFrame(rows)
+    per_spectrum = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["spectrum", "field_oe", "f0_hz", "fit_ok"])
     skipped = [f"torkances, theta(H), I_RF^2 and damping: {reason}"]
     kit = None
-    ok = per_spectrum["fit_ok"].to_numpy()
-    if len(np.unique(per_spectrum["field_oe"][ok].round(0))) >= 2:
+    ok = per_spectrum["fit_ok"].to_numpy(dtype=bool)
+    if len(np.unique(per_spectrum["field_oe"][ok].astype(float).round(0))) >= 2:
         try:
             kit = kittel_fit(np.abs(per_spectrum["field_oe"][ok].to_numpy()), per_spectrum["f0_hz"][ok].to_numpy(), gamma,
                              f0_err_hz=per_spectrum["f0_hz_err"][ok].to_numpy())
@@ -300,11 +316,14 @@ def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: floa
         skipped.append("Kittel fit: needs spectra at two fields at least")
     summary = {"file": str(run.path), "status": run.status, "spectra_fitted": int(ok.sum()),
                "spectra_total": len(per_spectrum), "skipped": skipped, "warnings": warnings}
+    if field_sweeps is not None:
+        summary["field_sweeps_fitted"] = int(field_sweeps["fit_ok"].sum())
+        summary["field_sweeps_total"] = len(field_sweeps)
     if kit is not None:
         summary.update({"meff_4pi_oe": kit.meff_4pi_oe, "meff_4pi_oe_err": kit.stderr["meff_4pi_oe"],
                         "hk_oe": kit.hk_oe, "hk_oe_err": kit.stderr["hk_oe"]})
     return Analysis(path=run.path, per_spectrum=per_spectrum, per_bias=pd.DataFrame(columns=list(PER_BIAS_COLUMNS)),
-                    summary=summary, spectra=model_curves, kittel=kit, warnings=warnings)
+                    summary=summary, spectra=model_curves, field_sweeps=field_sweeps, kittel=kit, warnings=warnings)
 
 
 #: the biases (V) the summary quotes TMR(V) at (the seed quotes 154 % at 0 and 43 % at 540 mV)
@@ -383,7 +402,6 @@ def analyze(
     gap_v = 1.0 / np.interp(vgrid, ap_curve.voltage_v, ap_curve.r_d_ohm)
 
     # ------------------------------------------------------------------ spectra
-    D, S = run.data, run.tables["spectra"]
     rf_path = _run_path(run, warnings)
     rows, model_curves, specs = [], {}, []
     for idx, f, v, h, i, vb, p in _resonance_spectra(run):
@@ -551,19 +569,8 @@ def analyze(
         summary["a1_perp_err"] = float(math.hypot(a1_err, summary["a1_perp"] * k_err / k_scale))
     summary["warnings"] = warnings
 
-    # field sweeps (if any): Lorentzians in H
-    fs_rows = []
-    fsel = [int(i) for k, i in enumerate(S["index"]) if int(S["kind"][k]) == SPECTRUM_KINDS["field"]]
-    if fsel:
-        xs = [D["field"][D["spectrum"] == i] for i in fsel]
-        ys = [D["vmix"][D["spectrum"] == i] for i in fsel]
-        ffits = fit_field_sweeps(xs, ys)
-        for i, ft in zip(fsel, ffits, strict=True):
-            fs_rows.append({"spectrum": i, "h0_oe": ft.h0_oe, "dh_oe": ft.dh_oe, "v_sym": ft.v_sym, "v_asym": ft.v_asym,
-                            "offset": ft.offset, "fit_ok": bool(ft.ok)})
-
     return Analysis(
         path=run.path, per_spectrum=per_spectrum, per_bias=per_bias, summary=summary, iv_curves=curves,
-        spectra=model_curves, field_sweeps=pd.DataFrame(fs_rows) if fs_rows else None, kittel=kit,
+        spectra=model_curves, field_sweeps=_field_sweeps(run), kittel=kit,
         linewidth_fits=lw_fits, tau_perp_fits=tp_fits, tmr_curve=(vgrid, gp_v, gap_v), warnings=warnings,
     )

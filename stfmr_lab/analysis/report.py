@@ -93,9 +93,11 @@ def fig_torkances(a: Analysis, path: Path) -> Path:
     for k, h in enumerate(_fields(a)):
         g = pb[pb["field_oe"].round(0) == h].sort_values("bias_voltage_v")
         c = FIELD_COLOURS[k % len(FIELD_COLOURS)]
-        ax1.errorbar(g["bias_voltage_v"], g["dtau_par_dv"], yerr=g["dtau_par_dv_err"], fmt="o", ms=3.5, color=c,
+        ax1.errorbar(g["bias_voltage_v"], g["dtau_par_dv"], yerr=g["dtau_par_dv_err"], fmt=MARKERS[k % len(MARKERS)], ms=4,
+                     mfc="none", color=c,
                      label=f"{h:.0f} Oe")
-        ax2.errorbar(g["bias_voltage_v"], g["dtau_perp_dv"], yerr=g["dtau_perp_dv_err"], fmt="s", ms=3.5, color=c,
+        ax2.errorbar(g["bias_voltage_v"], g["dtau_perp_dv"], yerr=g["dtau_perp_dv_err"], fmt=MARKERS[k % len(MARKERS)], ms=4,
+                     mfc="none", color=c,
                      label=f"{h:.0f} Oe")
     g = pb.sort_values("bias_voltage_v")
     ax1.plot(g["bias_voltage_v"], g["dtau_par_dv_predicted"], "k--", lw=1, label="prediction (hbar/4e) 2P/(1+P²) (dI/dV)_P")
@@ -127,7 +129,8 @@ def fig_relative(a: Analysis, path: Path) -> Path:
     for k, h in enumerate(_fields(a)):
         g = pb[pb["field_oe"].round(0) == h].sort_values("bias_voltage_v")
         ref = float(np.interp(0.0, g["bias_voltage_v"], g["dtau_par_dv"]))
-        ax.errorbar(g["bias_voltage_v"], g["dtau_par_dv"] / ref, yerr=g["dtau_par_dv_err"] / ref, fmt="o", ms=3.5,
+        ax.errorbar(g["bias_voltage_v"], g["dtau_par_dv"] / ref, yerr=g["dtau_par_dv_err"] / ref, fmt=MARKERS[k % len(MARKERS)],
+                    ms=4, mfc="none",
                     color=FIELD_COLOURS[k % len(FIELD_COLOURS)], label=f"dτ∥/dV, {h:.0f} Oe")
     v, gp, gap = a.tmr_curve
     ax.plot(v, gp / np.interp(0.0, v, gp), "k-", lw=1.2, label="(dI/dV)_P (normalised)")
@@ -150,7 +153,8 @@ def fig_damping(a: Analysis, path: Path) -> Path:
     for k, h in enumerate(_fields(a)):
         g = ps[ps["field_oe"].round(0) == h].sort_values("bias_voltage_v")
         c = FIELD_COLOURS[k % len(FIELD_COLOURS)]
-        ax.errorbar(g["bias_voltage_v"], g["alpha_eff"], yerr=g["alpha_eff_err"], fmt="o", ms=3.5, color=c, label=f"{h:.0f} Oe")
+        ax.errorbar(g["bias_voltage_v"], g["alpha_eff"], yerr=g["alpha_eff_err"], fmt=MARKERS[k % len(MARKERS)], ms=4, mfc="none",
+                    color=c, label=f"{h:.0f} Oe")
         fit = a.linewidth_fits.get(float(h))
         if fit is not None:
             v = np.linspace(g["bias_voltage_v"].min(), g["bias_voltage_v"].max(), 50)
@@ -220,6 +224,8 @@ def summary_text(a: Analysis) -> str:
     lines = [f"stfmr-lab analysis of {s['file']} ({s['status']})"]
     if s.get("skipped"):
         lines.append(f"spectra fitted: {s['spectra_fitted']} of {s['spectra_total']} (lineshape fits only)")
+        if "field_sweeps_total" in s:
+            lines.append(f"field sweeps fitted: {s['field_sweeps_fitted']} of {s['field_sweeps_total']}")
         for what in s["skipped"]:
             lines.append(f"skipped: {what}")
         if "meff_4pi_oe" in s:
@@ -297,7 +303,7 @@ def write_report(a: Analysis, out_dir: str | Path) -> dict[str, Path]:
     return their paths. Without the dV/dI calibrations: the spectra (and Kittel) only."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"spectra figure": fig_spectra(a, out / "fig2b_spectra.png")}
+    paths = {"spectra figure": fig_spectra(a, out / "fig2b_spectra.png")} if a.spectra else {}
     if len(a.per_bias):
         paths.update({
             "torkance figure": fig_torkances(a, out / "fig3a_torkances.png"),
@@ -308,7 +314,10 @@ def write_report(a: Analysis, out_dir: str | Path) -> dict[str, Path]:
         paths["Kittel figure"] = fig_kittel(a, out / "kittel.png")
     if a.iv_curves:
         paths["dV/dI figure"] = fig_dvdi(a, out / "dvdi.png")
-    paths["per-spectrum table"] = _write_csv(a.per_spectrum, out / "per_spectrum.csv")
+    if len(a.per_spectrum):
+        paths["per-spectrum table"] = _write_csv(a.per_spectrum, out / "per_spectrum.csv")
+    if a.field_sweeps is not None:
+        paths["field-sweep table"] = _write_csv(a.field_sweeps, out / "field_sweeps.csv")
     if len(a.per_bias):
         paths["per-bias table"] = _write_csv(a.per_bias, out / "per_bias.csv")
     (out / "summary.txt").write_text(summary_text(a))

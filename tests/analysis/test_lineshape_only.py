@@ -64,3 +64,20 @@ def test_one_hard_axis_field_gives_lineshapes_too(tmp_path):
 def test_csv_names(name, header):
     assert csv_name(name) == header
     assert np.unique([csv_name(n) for n in ("v_sym", "v_asym", "offset")]).size == 3
+
+
+def test_field_sweeps_alone_are_fitted_and_tabled(tmp_path):
+    cfg = small_map(measurements=[{"type": "field_sweep", "frequency_hz": 8.6e9, "bias_v": 0.0,
+                                   "fields_oe": {"start": 800, "stop": 1200, "points": 81}}])
+    path = run(cfg, sim=True, out=tmp_path / "fs.h5")
+    a = analyze(path)
+    assert a.per_spectrum.empty and len(a.field_sweeps) == 1 and a.field_sweeps["fit_ok"].all()
+    # the line sits where the Kittel resonance is 8.6 GHz
+    truth = DeviceModel.preset("paper")
+    h = np.linspace(900, 1100, 2001)
+    h_res = h[np.argmin(np.abs(truth.resonance(h, 0.0)[0] - 8.6e9))]
+    assert a.field_sweeps["h0_oe"][0] == pytest.approx(h_res, abs=3.0)
+    paths = analyze_to_report(path, tmp_path / "rep")
+    fs = pd.read_csv(paths["field-sweep table"])
+    assert {"h0_oe", "dh_oe", "v_sym_v", "v_asym_v", "offset_v"} <= set(fs.columns)
+    assert "field sweeps fitted: 1 of 1" in paths["summary"].read_text()
