@@ -55,6 +55,11 @@ def declared_sample(value, path: str = "sample") -> dict:
     return out
 
 
+def sample_name(value) -> str:
+    """The name of a ``sample:`` value (a name, or a mapping with ``name``)."""
+    return str(value.get("name", "")) if isinstance(value, dict) else str(value or "")
+
+
 def ms_vol_from_parts(declared: dict) -> float:
     """Ms*Vol (emu) = Ms (emu/cm3) x area (nm2) x thickness (nm)."""
     vol_cm3 = declared["free_layer_area_nm2"] * declared["free_layer_thickness_nm"] / NM3_PER_CM3
