@@ -229,9 +229,12 @@ def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
 # ---------------------------------------------------------------------- the pipeline
 def _run_path(run: RunData, warnings: list) -> BiasTeePath:
     """The RF path calibration the run recorded (two-number model or S21 table), or flat."""
-    rf_path = BiasTeePath.from_snapshot(run.instruments.get("path", {}).get("settings", {}))
+    settings = run.instruments.get("path", {}).get("settings", {})
+    rf_path = BiasTeePath.from_snapshot(settings)
     if rf_path is None:
-        warnings.append("no path calibration in the file: I_RF^2(f) taken as flat")
+        what = ("the file gives the S21 table's size only (an older run file)" if "table_points" in settings
+                else "no path calibration in the file")
+        warnings.append(f"{what}: I_RF^2(f) taken as flat")
         return BiasTeePath(0.0, 0.0, source="flat")
     return rf_path
 
