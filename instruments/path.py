@@ -125,6 +125,10 @@ class BiasTeePath:
         """Peak RF current (A) into a device of ``resistance_ohm`` for source power ``rf_power_dbm``."""
         return i_rf_a(rf_power_dbm, self.loss_db(frequency_hz), resistance_ohm, self.z0_ohm)
 
+    def relative_irf2(self, frequency_hz):
+        """I_RF^2(f) relative to a lossless path, 10^(-loss/10): the shape the path gives a spectrum."""
+        return 10.0 ** (-np.asarray(self.loss_db(frequency_hz), dtype=float) / 10.0)
+
     def power_at_device_dbm(self, frequency_hz, rf_power_dbm):
         """Power arriving at the device end of the path (dBm)."""
         return np.asarray(rf_power_dbm, dtype=float) - self.loss_db(frequency_hz)

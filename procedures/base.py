@@ -406,7 +406,7 @@ class StfmrProcedure(Procedure):
         path = self.ctx.station.path
         if path is None:
             return np.ones(np.shape(f))
-        return 10.0 ** (-np.asarray(path.loss_db(f), dtype=float) / 10.0)
+        return path.relative_irf2(f)
 
     def _freq_sweep(self, item: FreqSweep):
         """Vmix vs frequency at a fixed field and bias: uniform, or adaptive (``_adaptive_sweep``)."""

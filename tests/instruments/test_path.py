@@ -156,3 +156,10 @@ def yaml_station(tmp_path, path_mapping):
     out = tmp_path / "station.yaml"
     out.write_text(yaml.safe_dump(st))
     return out
+
+
+def test_relative_irf2_is_the_shape_of_i_rf_squared():
+    path = BiasTeePath(2.0, 0.5, ripple_db=0.8)
+    f = np.linspace(5e9, 12e9, 50)
+    shape = path.i_rf(f, -10.0, 3000.0) ** 2
+    np.testing.assert_allclose(path.relative_irf2(f) / path.relative_irf2(f[0]), shape / shape[0], rtol=1e-12)
