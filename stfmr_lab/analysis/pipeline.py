@@ -348,8 +348,10 @@ def _tmr_of_v(v, g_p, g_ap) -> dict:
         order = np.argsort(vs)
         vs, ts = vs[order], ts[order]
         below = np.nonzero(ts <= 0.5 * t0)[0]
-        out[name] = float(sign * np.interp(0.5 * t0, ts[below[0] - 1:below[0] + 1][::-1], vs[below[0] - 1:below[0] + 1][::-1])) \
-            if below.size and below[0] > 0 else math.nan
+        out[name] = math.nan
+        if below.size and below[0] > 0:  # interpolate between the last point above half and the first below
+            k = below[0]
+            out[name] = float(sign * np.interp(0.5 * t0, [ts[k], ts[k - 1]], [vs[k], vs[k - 1]]))
     return out
 
 
