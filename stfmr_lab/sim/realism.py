@@ -19,6 +19,9 @@ import numpy as np
 
 from stfmr_lab.physics import DeviceModel
 
+#: where the standing wave's pattern starts (rad at 0 Hz): any value; fixed so runs repeat
+RIPPLE_PHASE_RAD = 0.7
+
 
 @dataclass(frozen=True)
 class Realism:
@@ -51,7 +54,7 @@ class Realism:
         import dataclasses
 
         return dataclasses.replace(model.path, ripple_db=self.ripple_db, ripple_period_hz=self.ripple_period_hz,
-                                   ripple_phase_rad=0.7)
+                                   ripple_phase_rad=RIPPLE_PHASE_RAD)
 
     def f0_shift_hz(self, voltage_v: float) -> float:
         """How far bias heating lowers the resonance at bias ``voltage_v`` (Hz, >= 0)."""
