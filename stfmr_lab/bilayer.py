@@ -189,7 +189,9 @@ class BilayerModel:
         f = self._frequency(frequency_hz)
         delta = self.dh0_oe + f * self.alpha_eff(f, dc_current_a, polarity) / self.gamma_2pi_hz_per_oe
         if np.any(delta <= 0):
-            raise ValueError("dc_current_a: the spin torque exceeds the damping (linewidth <= 0): past the critical current")
+            raise ValueError(
+                "dc_current_a: the spin torque exceeds the damping (linewidth <= 0): past the critical current"
+            )
         return delta
 
     def effective_fields_oe(self, frequency_hz, i_rf_a):
@@ -204,21 +206,23 @@ class BilayerModel:
         return s_t * OE_PER_T, a_t * OE_PER_T
 
     # ------------------------------------------------------------------ mixing voltage
-    def line(self, frequency_hz, dc_current_a=0.0, rf_power_dbm=None, *, i_rf_a=None):
-        """The +H line's parameters at f and I_dc: (h0_oe, delta_oe, v_sym_v, v_asym_v).
+    def line(self, frequency_hz, dc_current_a=0.0, rf_power_dbm=None, *, i_rf_a=None, polarity=1):
+        """One line's parameters at f and I_dc: (h0_oe, delta_oe, v_sym_v, v_asym_v).
 
-        In the field sweep Vmix = V_S F_S + V_A F_A with F_S = Delta^2/((H-H0)^2+Delta^2)
-        and F_A = Delta (H-H0)/((H-H0)^2+Delta^2); at -H0 (u = (H + H0)/Delta) the line has
-        -V_S and +V_A. Give either ``rf_power_dbm`` (source power, through the RF path) or
-        ``i_rf_a`` (RF current amplitude at the device, A).
+        In the field sweep Vmix = V_S F_S + V_A F_A around the line's centre H0, with
+        F_S = Delta^2/((H-H0)^2+Delta^2) and F_A = Delta (H-H0)/((H-H0)^2+Delta^2).
+        ``polarity`` -1 gives the line at -H0 (its own linewidth under DC current): V_S
+        changes sign there, V_A keeps it. Give either ``rf_power_dbm`` (source power,
+        through the RF path) or ``i_rf_a`` (RF current amplitude at the device, A).
         """
         f = self._frequency(frequency_hz)
+        p = np.where(np.asarray(polarity, dtype=float) < 0, -1.0, 1.0)
         irf = self._i_rf(f, rf_power_dbm, i_rf_a)
         h0 = self.resonance_field_oe(f)
-        delta = self.linewidth_oe(f, dc_current_a, 1)
+        delta = self.linewidth_oe(f, dc_current_a, p)
         s, a = self.effective_fields_oe(f, irf)
         amp = self._prefactor(f, h0, delta, irf)
-        return h0, delta, amp * s, amp * a
+        return p * h0, delta, p * amp * s, amp * a
 
     def _i_rf(self, f, rf_power_dbm, i_rf_a):
         if (rf_power_dbm is None) == (i_rf_a is None):
@@ -230,8 +234,13 @@ class BilayerModel:
     def _prefactor(self, f, h0, delta, irf):
         # -(1/4) dR/dphi gamma I_RF cos(phi) / (2 pi Delta df/dH), dR/dphi = -d_r sin(2 phi): +H polarity
         dr_dphi = -self.d_r_amr_ohm * math.sin(2.0 * self.phi_rad)
-        return -0.25 * dr_dphi * self.gamma_2pi_hz_per_oe * irf * math.cos(self.phi_rad) / (
-            delta * self.df_dh_hz_per_oe(h0)
+        return (
+            -0.25
+            * dr_dphi
+            * self.gamma_2pi_hz_per_oe
+            * irf
+            * math.cos(self.phi_rad)
+            / (delta * self.df_dh_hz_per_oe(h0))
         )
 
     def vmix(self, field_oe, frequency_hz, dc_current_a=0.0, rf_power_dbm=None, *, i_rf_a=None):

@@ -24,7 +24,9 @@ def test_check_values(py_pt):
     assert math.sqrt(1 + py_pt.meff_4pi_oe / h0) == pytest.approx(2.753, abs=1.5e-3)
     assert v_s / v_a == pytest.approx(0.871, abs=1e-3)
     # xi_FMR formula of the inverse gives xi_dl back from the forward model's line
-    assert (v_s / v_a) * py_pt.lineshape_factor * math.sqrt(1 + py_pt.meff_4pi_oe / h0) == pytest.approx(0.07, rel=1e-12)
+    assert (v_s / v_a) * py_pt.lineshape_factor * math.sqrt(1 + py_pt.meff_4pi_oe / h0) == pytest.approx(
+        0.07, rel=1e-12
+    )
     # size: a few to tens of uV at +10 dBm (I_RF ~ 5 mA through the default path at 9 GHz)
     peak = np.max(np.abs(py_pt.vmix(np.linspace(800, 1500, 701), 9e9, 0.0, 10.0)))
     assert 2e-6 < peak < 1e-4
@@ -60,16 +62,23 @@ def test_polarity_antisymmetry(f, i_dc, xi, flr, phi):
     assert m.vmix(0.0, f, i_dc, i_rf_a=5e-3) == 0.0
 
 
-def test_fitted_shape_flips_v_sym_but_not_v_asym_at_minus_h0(py_pt):
+@pytest.mark.parametrize("i_dc", [0.0, 1.5e-3])
+def test_line_at_each_polarity_is_what_vmix_draws(py_pt, i_dc):
     f = 7e9
-    h0, delta, v_s, v_a = py_pt.line(f, 0.0, i_rf_a=5e-3)
+    h0, _, v_s, v_a = py_pt.line(f, 0.0, i_rf_a=5e-3)
     for p in (1, -1):
-        centre = p * h0
+        centre, delta, vs_p, va_p = py_pt.line(f, i_dc, i_rf_a=5e-3, polarity=p)
+        assert centre == pytest.approx(p * h0) and delta == pytest.approx(py_pt.linewidth_oe(f, i_dc, p))
         # at the centre only F_S = 1 contributes; one width away the odd part is V_A F_A = V_A / 2
-        at = py_pt.vmix(centre, f, 0.0, i_rf_a=5e-3)
-        odd = 0.5 * (py_pt.vmix(centre + delta, f, 0.0, i_rf_a=5e-3) - py_pt.vmix(centre - delta, f, 0.0, i_rf_a=5e-3))
-        assert at == pytest.approx(p * v_s, rel=1e-9)
-        assert odd == pytest.approx(0.5 * v_a, rel=1e-9)
+        at = py_pt.vmix(centre, f, i_dc, i_rf_a=5e-3)
+        odd = 0.5 * (
+            py_pt.vmix(centre + delta, f, i_dc, i_rf_a=5e-3) - py_pt.vmix(centre - delta, f, i_dc, i_rf_a=5e-3)
+        )
+        assert at == pytest.approx(vs_p, rel=1e-9)
+        assert odd == pytest.approx(0.5 * va_p, rel=1e-9)
+        # V_S changes sign at -H0, V_A keeps it; the amplitudes go as 1 / Delta
+        scale = py_pt.linewidth_oe(f, 0.0) / delta
+        assert vs_p == pytest.approx(p * v_s * scale) and va_p == pytest.approx(v_a * scale)
 
 
 def test_linewidth_linear_in_dc_current_with_opposite_slopes(py_pt):
