@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stfmr_lab.analysis.fit import fit_field_sweeps
 from stfmr_lab.analysis.inverse import weighted_mean
 from stfmr_lab.bilayer import GAMMA_2PI_HZ_PER_OE_PER_G, MU0, OE_PER_T
 from stfmr_lab.physics import HBAR_2E_J_PER_A
@@ -41,7 +42,10 @@ __all__ = [
     "DampingFit",
     "InPlaneKittelFit",
     "SotResult",
+    "SweepAnalysis",
+    "analyze_bilayer_sweeps",
     "damping_fit",
+    "fit_sweep_lines",
     "invert_bilayer",
     "kittel_in_plane",
     "xi_fmr_lines",
@@ -421,3 +425,92 @@ def invert_bilayer(lines, sample, *, g=None, fit_g=None) -> SotResult:
     }
     per_line = dict(ln, xi_fmr=xi, xi_fmr_err=xi_err)
     return SotResult(summary, per_line, kit, damp)
+
+
+# ---------------------------------------------------------------------------------------- from the field sweeps
+# STAND-IN until the multi-line fitter ``fit_lines(x, y, axis="field")`` (issue 14a) is on
+# main: then ``fit_sweep_lines`` becomes a call to it. Until then each polarity's half of a
+# sweep through zero holds one line, fitted with the existing single-line field-sweep fitter
+# on its own offset and slope (the offset steps at zero on real benches).
+MIN_POINTS_PER_LINE = 12  #: a half sweep with fewer points is not fitted
+
+
+def fit_sweep_lines(sweeps) -> list[dict]:
+    """Fit the line at each polarity of each field sweep (Oe, V): one row per line with
+    ``sweep`` (index), ``polarity`` (+1/-1) and the ``FieldSweepFit`` as ``fit``.
+
+    ``sweeps``: a sequence of (field_oe, vmix_v) pairs of 1-D arrays; a half with fewer
+    than ``MIN_POINTS_PER_LINE`` points (a sweep on one side of zero only) is skipped.
+    """
+    halves, where = [], []
+    for k, (field_oe, vmix_v) in enumerate(sweeps):
+        h = np.asarray(field_oe, dtype=float).ravel()
+        v = np.asarray(vmix_v, dtype=float).ravel()
+        if h.shape != v.shape:
+            raise ValueError(f"sweep {k}: field_oe and vmix_v differ in length")
+        for p in (1.0, -1.0):
+            side = p * h > 0
+            if np.count_nonzero(side) >= MIN_POINTS_PER_LINE:
+                halves.append((h[side], v[side]))
+                where.append((k, p))
+    if not halves:
+        raise ValueError("sweeps: no half sweep with enough points to fit a line")
+    fits = fit_field_sweeps([h for h, _ in halves], [v for _, v in halves], slope=True)
+    return [{"sweep": k, "polarity": p, "fit": fit} for (k, p), fit in zip(where, fits, strict=True)]
+
+
+@dataclass(frozen=True)
+class SweepAnalysis:
+    """``analyze_bilayer_sweeps``: the inverse (``result``), every line's fit (``lines``: rows
+    of ``fit_sweep_lines`` with the sweep's frequency and DC current) and the lines left out
+    of the inverse because their fit was not ok (``rejected``, with the fit's message)."""
+
+    result: SotResult
+    lines: list
+    rejected: list
+
+
+def analyze_bilayer_sweeps(sweeps, sample, *, g=None, fit_g=None) -> SweepAnalysis:
+    """From field sweeps to xi_FMR, xi_DC, alpha, Meff (and g): fit each polarity's line of
+    each sweep, then ``invert_bilayer``.
+
+    ``sweeps``: a sequence of mappings with ``frequency_hz`` (Hz), ``dc_current_a`` (A,
+    default 0), ``field_oe`` (Oe, 1-D, may pass through zero) and ``vmix_v`` (V, 1-D).
+    """
+    sweeps = list(sweeps)
+    for k, sw in enumerate(sweeps):
+        missing = [c for c in ("frequency_hz", "field_oe", "vmix_v") if c not in sw]
+        if missing:
+            raise ValueError(f"sweep {k}: missing {', '.join(missing)}")
+    rows = fit_sweep_lines([(sw["field_oe"], sw["vmix_v"]) for sw in sweeps])
+    for r in rows:
+        sw = sweeps[r["sweep"]]
+        r["frequency_hz"] = float(sw["frequency_hz"])
+        r["dc_current_a"] = float(sw.get("dc_current_a", 0.0))
+    good = [r for r in rows if r["fit"].ok]
+    rejected = [(r["sweep"], r["polarity"], r["fit"].message) for r in rows if not r["fit"].ok]
+    if not good:
+        raise ValueError("sweeps: no line was fitted ok")
+
+    def col(get):
+        return np.array([get(r) for r in good], dtype=float)
+
+    def cov(fit, a, b):
+        names = list(fit.param_names)
+        return fit.covariance[names.index(a), names.index(b)]
+
+    lines = {
+        "frequency_hz": col(lambda r: r["frequency_hz"]),
+        "dc_current_a": col(lambda r: r["dc_current_a"]),
+        "polarity": col(lambda r: r["polarity"]),
+        "h0_oe": col(lambda r: r["fit"].h0_oe),
+        "h0_err_oe": col(lambda r: r["fit"].stderr["h0_oe"]),
+        "dh_oe": col(lambda r: r["fit"].dh_oe),
+        "dh_err_oe": col(lambda r: r["fit"].stderr["dh_oe"]),
+        "v_sym": col(lambda r: r["fit"].v_sym),
+        "v_sym_err": col(lambda r: r["fit"].stderr["v_sym"]),
+        "v_asym": col(lambda r: r["fit"].v_asym),
+        "v_asym_err": col(lambda r: r["fit"].stderr["v_asym"]),
+        "cov_sym_asym": col(lambda r: cov(r["fit"], "v_sym", "v_asym")),
+    }
+    return SweepAnalysis(invert_bilayer(lines, sample, g=g, fit_g=fit_g), rows, rejected)

@@ -7,6 +7,7 @@ import pytest
 
 from stfmr_lab.analysis.sot import (
     BilayerSample,
+    analyze_bilayer_sweeps,
     damping_fit,
     invert_bilayer,
     kittel_in_plane,
@@ -183,3 +184,73 @@ def test_missing_line_column_is_named():
     del lines["dh_err_oe"]
     with pytest.raises(ValueError, match="dh_err_oe"):
         invert_bilayer(lines, sample_of(m))
+
+
+# ---------------------------------------------------------------------------------------- from field sweeps
+def field_sweeps(m: BilayerModel, rng, noise_v=200e-9, points=301, freqs=FREQS_HZ, n_dc=5) -> list:
+    """Field sweeps through zero (+-(H0 + 12 Delta), ``points`` per polarity) at each frequency
+    and DC current, with an offset, a slope, an offset step at zero and white noise."""
+    out = []
+    i_max = dc_scale_a(m)
+    for f in freqs:
+        h_max = m.resonance_field_oe(f) + 12 * m.linewidth_oe(f)
+        h = np.concatenate([np.linspace(-h_max, -1.0, points), np.linspace(1.0, h_max, points)])
+        for i in np.linspace(-i_max, i_max, n_dc) if n_dc > 1 else [0.0]:
+            v = m.vmix(h, f, i, i_rf_a=I_RF_A) + 0.3e-6 + 1e-10 * h + np.where(h < 0, 0.2e-6, 0.0)
+            out.append(
+                {"frequency_hz": f, "dc_current_a": i, "field_oe": h, "vmix_v": v + rng.normal(size=h.size) * noise_v}
+            )
+    return out
+
+
+@pytest.mark.parametrize("seed", range(300, 304))
+def test_field_sweeps_through_zero_give_the_efficiency(seed):
+    rng = np.random.default_rng(seed)
+    m = random_model(rng)
+    a = analyze_bilayer_sweeps(field_sweeps(m, rng), sample_of(m))
+    s = a.result.summary
+    assert not a.rejected and len(a.lines) == 2 * 35
+    assert s["xi_fmr"] == pytest.approx(m.xi_dl, rel=0.05)
+    assert s["xi_dc"] == pytest.approx(m.xi_dl, rel=0.10)
+    assert s["alpha"] == pytest.approx(m.alpha, rel=0.05)
+    assert s["meff_4pi_oe"] == pytest.approx(m.meff_4pi_oe, rel=0.01)
+    assert s["g_fitted"] and s["g"] == pytest.approx(m.g, abs=4 * s["g_err"])
+    for k, err in (
+        ("xi_fmr", "xi_fmr_err"),
+        ("xi_dc", "xi_dc_err"),
+        ("alpha", "alpha_err"),
+        ("meff_4pi_oe", "meff_4pi_err_oe"),
+    ):
+        assert abs(s[k] - truth(m)[k]) < 4 * s[err], k
+    # V_S changes sign between the polarities' lines, V_A keeps it
+    by_sweep = {}
+    for row in a.lines:
+        by_sweep.setdefault(row["sweep"], {})[row["polarity"]] = row["fit"]
+    for fits in by_sweep.values():
+        assert np.sign(fits[1.0].v_sym) == -np.sign(fits[-1.0].v_sym) == np.sign(m.xi_dl)
+        assert np.sign(fits[1.0].v_asym) == np.sign(fits[-1.0].v_asym) == 1
+        assert fits[1.0].h0_oe == pytest.approx(-fits[-1.0].h0_oe, rel=0.01)
+
+
+def test_one_sided_and_empty_sweeps():
+    rng = np.random.default_rng(7)
+    m = BilayerModel.preset("py_pt")
+    sweeps = field_sweeps(m, rng, freqs=[6e9, 9e9, 12e9], n_dc=1)
+    pos = sweeps[0]["field_oe"] > 0
+    sweeps[0] = dict(sweeps[0], field_oe=sweeps[0]["field_oe"][pos], vmix_v=sweeps[0]["vmix_v"][pos])
+    sweeps.append({"frequency_hz": 9e9, "field_oe": np.linspace(1, 3000, 201), "vmix_v": rng.normal(size=201) * 200e-9})
+    a = analyze_bilayer_sweeps(sweeps, sample_of(m))
+    assert [(r["sweep"], r["polarity"]) for r in a.lines] == [
+        (0, 1.0),
+        (1, 1.0),
+        (1, -1.0),
+        (2, 1.0),
+        (2, -1.0),
+        (3, 1.0),
+    ]
+    assert [k for k, _, _ in a.rejected] == [3] and a.rejected[0][2] != "ok"
+    s = a.result.summary
+    assert math.isnan(s["xi_dc"]) and s["xi_fmr"] == pytest.approx(0.07, rel=0.05)
+    assert s["meff_4pi_oe"] == pytest.approx(7500, rel=0.01)
+    with pytest.raises(ValueError, match="sweep 0: missing vmix_v"):
+        analyze_bilayer_sweeps([{"frequency_hz": 9e9, "field_oe": [1.0]}], sample_of(m))
