@@ -94,6 +94,7 @@ def open_context(
                 config_yaml=config.text,
                 instruments=instruments,
                 sample=sample,
+                sample_declared=config.data.get("sample_declared"),
                 extra_entry_attrs={
                     "simulated": int(sim),
                     "station": config.station["name"],

@@ -68,7 +68,7 @@ ADAPTIVE = Map(
 )
 ADAPTIVE_MIN_CANDIDATES = 401
 
-MEASUREMENT_TYPES = ("dvdi", "map", "frequency_sweep", "field_sweep", "background")
+MEASUREMENT_TYPES = ("dvdi", "map", "frequency_sweep", "field_sweep", "background", "field_map")
 
 _MEAS_FIELDS = {
     "dvdi": {
@@ -112,6 +112,14 @@ _MEAS_FIELDS = {
         "frequency": FREQ_WINDOW,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
     },
+    # the bilayer's measurement (physics-sot.md): a field sweep (through zero allowed) at
+    # every frequency and DC current through the strip, frequency outermost
+    "field_map": {
+        "frequencies_hz": NumList(Num(min=0.0), min_len=1),
+        "dc_currents_a": NumList(Num(), min_len=1, default=lambda: [0.0]),
+        "fields_oe": SWEEP,
+        "rf_power_dbm": Num(min=-150.0, max=30.0),
+    },
 }
 
 
@@ -127,6 +135,7 @@ _REQUIRED = {
     "frequency_sweep": {"field_oe", "frequency"},
     "field_sweep": {"frequency_hz", "fields_oe"},
     "background": {"field_oe", "frequency"},
+    "field_map": {"frequencies_hz", "fields_oe"},
 }
 
 
@@ -179,10 +188,26 @@ class _Anything:
         return value
 
 
+#: what the user declares of the sample (contract.md); kept apart from the simulation's truth
+SAMPLE_DECLARED = {
+    "ms_vol_emu": Num(default=None, min=0.0, doc="MTJ free-layer moment Ms*Vol (emu)"),
+    "mu0_ms_t": Num(default=None, min=0.0, max=5.0, doc="bilayer: mu0 Ms of the ferromagnet (T)"),
+    "t_fm_nm": Num(default=None, min=0.0, max=1e3, doc="bilayer: ferromagnet thickness (nm)"),
+    "t_hm_nm": Num(default=None, min=0.0, max=1e3, doc="bilayer: heavy-metal thickness (nm)"),
+    "width_um": Num(default=None, min=0.0, max=1e4, doc="bilayer: strip width (um)"),
+    "shunt_hm": Num(default=None, min=0.0, max=1.0, doc="bilayer: fraction of the current in the heavy metal"),
+    "phi_deg": Num(default=None, min=-180.0, max=180.0, doc="bilayer: angle of the field to the current (deg)"),
+}
+SAMPLE = OneOf(
+    (Str(), Map({"name": Str(default="unnamed device"), **SAMPLE_DECLARED})),
+    default="unnamed device",
+    what="a name, or a mapping with name and what you know of the sample",
+)
+
 RUN = Map(
     {
         "name": Str(default="run"),
-        "sample": Str(default="unnamed device"),
+        "sample": SAMPLE,
         "station": OneOf((Str(), Map({"*": _Anything()}, open=True)), default=DEFAULT_STATION, what="a station file or mapping"),
         "device": Map({"*": _Anything()}, open=True, default=dict),
         "simulation": Map({"*": _Anything()}, open=True, default=dict),
@@ -402,6 +427,13 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power, adaptive=adaptive)
             spectra.append(item)
             order.append(item)
+        elif kind == "field_map":
+            fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
+            for f in m["frequencies_hz"]:
+                for i in m["dc_currents_a"]:
+                    item = FieldSweep(len(spectra), float(f), Bias(float(i), False), fields, power)
+                    spectra.append(item)
+                    order.append(item)
         elif kind == "field_sweep":
             (b,) = _biases(m, path, single=True)
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
@@ -500,6 +532,13 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
         raise ConfigError("config: expected a mapping at the top level")
     raw = copy.deepcopy(data)
     cfg = RUN.check("", raw)
+    # ``sample`` stays the name; a mapping's other keys are what the user declared
+    if isinstance(cfg["sample"], dict):
+        declared = {k: v for k, v in cfg["sample"].items() if k != "name" and v is not None}
+        cfg["sample"] = cfg["sample"]["name"]
+    else:
+        declared = {}
+    cfg["sample_declared"] = declared
     st = cfg["station"]
     if isinstance(st, str):
         station_cfg = validate_station(load_yaml(resolve_station(st, base_dir), "station file"), "station")

@@ -125,6 +125,7 @@ class RunFile:
         instruments: dict[str, dict],
         sample: dict,
         extra_entry_attrs: dict | None = None,
+        sample_declared: dict | None = None,
     ) -> "RunFile":
         """Create a new run file (never overwriting: a taken name gets a suffix)."""
         p = free_name(check_writable(path))
@@ -170,6 +171,11 @@ class RunFile:
                 samp.create_dataset("name", data=str(v))
             else:
                 samp.attrs[k] = _attr(v)
+        if sample_declared:  # what the user declared (the run config's sample mapping), apart from the truth
+            dec = samp.create_group("declared")
+            dec.attrs["NX_class"] = "NXcollection"
+            for k, v in sample_declared.items():
+                dec.attrs[k] = _attr(v)
         for table, cols in TABLES.items():
             g = entry.create_group(table)
             if table in ("data", "dvdi"):
@@ -389,6 +395,9 @@ def read_run(path: str | Path) -> RunData:
                 info[sub] = {k: _plain(v) for k, v in sg.attrs.items()}
             instruments[role] = info
         sample = {k: _plain(v) for k, v in entry["sample"].attrs.items()}
+        if "declared" in entry["sample"]:
+            dec = entry["sample"]["declared"].attrs
+            sample["declared"] = {k: _plain(v) for k, v in dec.items() if k != "NX_class"}
         if "name" in entry["sample"]:
             sample["name"] = entry["sample"]["name"][()].decode() if isinstance(
                 entry["sample"]["name"][()], bytes
