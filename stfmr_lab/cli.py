@@ -43,9 +43,14 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
+    from stfmr_lab.analysis.pipeline import AnalysisError
     from stfmr_lab.analysis.report import analyze_to_report
 
-    paths = analyze_to_report(args.file, args.report)
+    try:
+        paths = analyze_to_report(args.file, args.report)
+    except AnalysisError as e:  # the file lacks what the analysis needs: bad input, one line
+        print(f"stfmr-lab: error: {one_line(e)}", file=sys.stderr)
+        return 2
     for label, p in paths.items():
         _say(f"{label}: {p}")
     return 0

@@ -1,6 +1,7 @@
 """The bilayer on the simulated bench: config (device type, sample block, field_map), run, file."""
 
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -126,3 +127,43 @@ def test_simulated_bilayer_run_records_truth_declared_sample_and_both_polarities
     # the source-meter reads the AMR strip: V = R(phi) I_dc
     assert np.median(d["bias_voltage"][first]) == pytest.approx(150.15 * -5e-3, rel=1e-3)
     assert np.median(d["bias_current"][first]) == pytest.approx(-5e-3, rel=1e-3)
+
+
+def test_analyze_detects_the_bilayer_and_recovers_the_efficiency(bilayer_run, tmp_path):
+    from stfmr_lab.analysis import analyze
+    from stfmr_lab.analysis.report import write_report
+
+    a = analyze(bilayer_run)
+    s = a.summary
+    assert s["device_type"] == "bilayer" and s["lines_fitted"] == s["lines_total"] == 12
+    for key in ("xi_fmr", "xi_fmr_err", "xi_dc", "xi_dc_err", "alpha", "alpha_err", "meff_4pi_oe", "dh0_oe", "g"):
+        assert math.isfinite(s[key]), key
+    assert s["xi_fmr"] == pytest.approx(0.07, rel=0.05) and abs(s["xi_fmr"] - 0.07) < 4 * s["xi_fmr_err"]
+    assert s["xi_dc"] == pytest.approx(0.07, rel=0.10) and abs(s["xi_dc"] - 0.07) < 4 * s["xi_dc_err"]
+    assert s["alpha"] == pytest.approx(0.012, rel=0.05)
+    assert s["meff_4pi_oe"] == pytest.approx(7500, rel=0.01)
+    assert s["sample_used"]["shunt_hm"] == 0.7 and "phi_deg not declared" in s["warnings"][0]
+    ps = a.per_spectrum
+    assert sorted(ps["polarity"].unique()) == [-1, 1]
+    assert np.all(np.sign(ps["v_sym"]) == ps["polarity"]) and np.all(ps["v_asym"] > 0)
+    # opposite DC-current slopes of the linewidth at +H and -H
+    pb = a.per_bias.sort_values(["frequency_hz", "dc_current_a"])
+    d_plus = pb.groupby("frequency_hz")["dh_plus_oe"].agg(lambda x: x.iloc[-1] - x.iloc[0])
+    d_minus = pb.groupby("frequency_hz")["dh_minus_oe"].agg(lambda x: x.iloc[-1] - x.iloc[0])
+    assert np.all(d_plus > 0) and np.all(d_minus < 0)
+    paths = write_report(a, tmp_path / "report")
+    assert {"field sweeps figure", "Kittel figure", "linewidth figure", "xi figure", "DC current figure"} <= set(paths)
+    text = paths["summary"].read_text()
+    assert "xi_FMR" in text and "xi_DC" in text and "Oersted field alone" in text
+
+
+def test_analyze_without_the_declared_sample_says_what_is_missing(tmp_path, capsys):
+    from stfmr_lab.cli import main
+
+    cfg = small_bilayer(sample="strip 3")
+    cfg["measurements"][0].update(
+        frequencies_hz=[7e9], dc_currents_a=[0.0], fields_oe={"start": -1000, "stop": 1000, "points": 21}
+    )
+    path = run(cfg, sim=True, out=tmp_path / "b.h5")
+    assert main(["analyze", str(path)]) == 2
+    assert "sample: mapping lacks mu0_ms_t" in capsys.readouterr().err

@@ -236,6 +236,10 @@ def analyze(
 ) -> Analysis:
     """Analyse a run file (complete, aborted or interrupted): see the module docstring."""
     run = read_run(path)
+    from stfmr_lab.analysis.sot_run import analyze_bilayer_run, is_bilayer_run  # imports this module
+
+    if is_bilayer_run(run):  # a heavy-metal / ferromagnet strip: physics-sot.md's inverse
+        return analyze_bilayer_run(run, path)
     warnings: list[str] = []
     curves = iv_curves(run)
     p_curve, ap_curve = _pick(curves, "parallel"), _pick(curves, "antiparallel")

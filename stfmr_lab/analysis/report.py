@@ -211,6 +211,10 @@ def summary_text(a: Analysis) -> str:
 
 def write_report(a: Analysis, out_dir: str | Path) -> dict[str, Path]:
     """Write every figure (PNG), the tables (CSV) and the summary; return their paths."""
+    if a.summary.get("device_type") == "bilayer":
+        from stfmr_lab.analysis import report_sot
+
+        return report_sot.write_report(a, out_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {

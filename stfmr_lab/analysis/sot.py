@@ -462,7 +462,8 @@ def fit_sweep_lines(sweeps) -> list[dict]:
 @dataclass(frozen=True)
 class SweepAnalysis:
     """``analyze_bilayer_sweeps``: the inverse (``result``), every line's fit (``lines``: rows
-    of ``fit_sweep_lines`` with the sweep's frequency and DC current) and the lines left out
+    of ``fit_sweep_lines`` with the sweep's frequency and DC current, and the line's
+    ``xi_fmr``/``xi_fmr_err`` when its fit was ok) and the lines left out
     of the inverse because their fit was not ok (``rejected``, with the fit's message)."""
 
     result: SotResult
@@ -513,4 +514,7 @@ def analyze_bilayer_sweeps(sweeps, sample, *, g=None, fit_g=None) -> SweepAnalys
         "v_asym_err": col(lambda r: r["fit"].stderr["v_asym"]),
         "cov_sym_asym": col(lambda r: cov(r["fit"], "v_sym", "v_asym")),
     }
-    return SweepAnalysis(invert_bilayer(lines, sample, g=g, fit_g=fit_g), rows, rejected)
+    result = invert_bilayer(lines, sample, g=g, fit_g=fit_g)
+    for r, xi, err in zip(good, result.per_line["xi_fmr"], result.per_line["xi_fmr_err"], strict=True):
+        r["xi_fmr"], r["xi_fmr_err"] = float(xi), float(err)
+    return SweepAnalysis(result, rows, rejected)
