@@ -167,3 +167,13 @@ def test_analyze_without_the_declared_sample_says_what_is_missing(tmp_path, caps
     path = run(cfg, sim=True, out=tmp_path / "b.h5")
     assert main(["analyze", str(path)]) == 2
     assert "sample: mapping lacks mu0_ms_t" in capsys.readouterr().err
+
+
+def test_the_example_bilayer_map_validates():
+    from stfmr_lab.config import load_run_config
+    from stfmr_lab.runner import estimate_bench_time_s
+
+    rc = load_run_config(packaged_example("bilayer_map.yaml"))
+    assert len(rc.plan.spectra) == 15 and rc.plan.points == 7815
+    assert rc.data["sample_declared"]["phi_deg"] == 45.0 and rc.station["limits"]["max_bias_current_a"] == 0.01
+    assert 3600 < estimate_bench_time_s(rc) < 3 * 3600

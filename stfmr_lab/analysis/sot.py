@@ -273,7 +273,8 @@ def damping_fit(
 
     ``dc_current_a`` (A) and ``polarity`` (+1/-1, the sign of the line's field) per line,
     and the ``sample``, are needed for xi_dc; without nonzero DC currents only alpha and dh0
-    are fitted. The resonance fields are the Kittel fit's at each frequency.
+    are fitted (also when every line has the same DC current: no slope to fit). The
+    resonance fields are the Kittel fit's at each frequency.
     """
     f = np.asarray(frequency_hz, dtype=float).ravel()
     d = np.asarray(dh_oe, dtype=float).ravel()
@@ -285,7 +286,7 @@ def damping_fit(
     gam = kittel.gamma_2pi_hz_per_oe
     cols = [np.ones_like(f), f / gam]
     i = np.zeros_like(f) if dc_current_a is None else np.broadcast_to(np.asarray(dc_current_a, dtype=float), f.shape)
-    with_dc = bool(np.any(i != 0))
+    with_dc = np.unique(i).size > 1  # a slope needs two DC currents at least
     if with_dc:
         if sample is None or polarity is None:
             raise ValueError("damping: the DC-current slope needs the sample and each line's polarity")

@@ -79,7 +79,10 @@ def analyze_bilayer_run(run: RunData, path, *, g=None, fit_g=None) -> Analysis:
         sweeps.append(
             {
                 "frequency_hz": float(S["frequency_target"][k]),
-                "dc_current_a": float(np.median(D["bias_current"][sel])),
+                # the set current (a readback of zero is a few nA of noise on a real bench)
+                "dc_current_a": float(np.median(D["bias_current"][sel]))
+                if int(S["bias_target_is_voltage"][k])
+                else float(S["bias_target"][k]),
                 "field_oe": h[order],
                 "vmix_v": v[order],
             }

@@ -147,7 +147,7 @@ def test_without_dc_currents_xi_dc_is_nan_and_alpha_still_fitted():
     with pytest.raises(ValueError, match="two frequencies"):
         damping_fit(f[:1], dh[:1], 0.5, kittel=kit)
     with pytest.raises(ValueError, match="sample"):
-        damping_fit(f, dh, 0.5, kittel=kit, dc_current_a=1e-3)
+        damping_fit(f, dh, 0.5, kittel=kit, dc_current_a=np.where(f > 8e9, 1e-3, 0.0))
 
 
 def test_xi_per_line_follows_the_polarity_convention_and_is_finite_at_zero():
@@ -254,3 +254,13 @@ def test_one_sided_and_empty_sweeps():
     assert s["meff_4pi_oe"] == pytest.approx(7500, rel=0.01)
     with pytest.raises(ValueError, match="sweep 0: missing vmix_v"):
         analyze_bilayer_sweeps([{"frequency_hz": 9e9, "field_oe": [1.0]}], sample_of(m))
+
+
+def test_one_dc_current_gives_no_slope_and_both_polarities_average_it_out():
+    m = BilayerModel.preset("py_pt")
+    f = np.repeat(FREQS_HZ, 2)
+    p = np.tile([1.0, -1.0], FREQS_HZ.size)
+    h0, dh, _, _ = m.line(f, 3e-3, i_rf_a=I_RF_A, polarity=p)
+    kit = kittel_in_plane(f, h0, 0.5)
+    d = damping_fit(f, dh, 0.5, kittel=kit, dc_current_a=3e-3, polarity=p, sample=sample_of(m))
+    assert math.isnan(d.xi_dc) and d.alpha == pytest.approx(0.012, rel=1e-3)
