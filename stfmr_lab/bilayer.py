@@ -10,7 +10,7 @@ Units: field Oe (resonance fields, linewidths and effective fields all in Oe), f
 Hz, current A, resistance Ohm, power dBm, Vmix V; magnetisations as mu0*M in tesla
 (``mu0_ms_t``, ``mu0_meff_t``); thicknesses nm, width um. The negative field polarity is
 the magnetisation reversed (phi -> phi + 180 deg): Vmix(-H) = -Vmix(H) without background.
-The RF path (source power -> I_RF) is the MTJ model's, same bench keys and same rule.
+The RF path (source power -> I_RF) is a ``BiasTeePath`` from the same bench keys as the MTJ's.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from stfmr_lab.instruments.path import BiasTeePath
 from stfmr_lab.physics import HBAR_2E_J_PER_A, DeviceModel
 
 MU0 = 4e-7 * math.pi  #: vacuum permeability (T m / A)
@@ -74,11 +75,20 @@ class BilayerModel:
                 rb = ")" if hi_open else "]"
                 raise ValueError(f"{name}: {value:g} outside the allowed range {lb}{lo:g}, {hi:g}{rb}")
             object.__setattr__(self, name, value)
-        # the S21 table is validated by the MTJ model's rule (same keys)
-        if self.s21_freq_hz is not None or self.s21_loss_db is not None:
-            path = DeviceModel(s21_freq_hz=self.s21_freq_hz, s21_loss_db=self.s21_loss_db)
-            object.__setattr__(self, "s21_freq_hz", path.s21_freq_hz)
-            object.__setattr__(self, "s21_loss_db", path.s21_loss_db)
+        try:  # the true path of the virtual bench (its own checks of the S21 table)
+            path = BiasTeePath(
+                self.loss_db_0,
+                self.loss_db_per_ghz,
+                self.z0_ohm,
+                self.s21_freq_hz,
+                self.s21_loss_db,
+                source="model" if self.s21_freq_hz is None else "table",
+            )
+        except ValueError as e:
+            raise ValueError(f"s21_freq_hz/s21_loss_db: {str(e).removeprefix('path: ')}") from None
+        object.__setattr__(self, "s21_freq_hz", path.table_freq_hz)
+        object.__setattr__(self, "s21_loss_db", path.table_loss_db)
+        object.__setattr__(self, "_path", path)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -101,10 +111,21 @@ class BilayerModel:
             del out["s21_freq_hz"], out["s21_loss_db"]
         return out
 
-    # ------------------------------------------------------------------ RF path (the MTJ model's rule)
-    path_loss_db = DeviceModel.path_loss_db
-    i_rf = DeviceModel.i_rf
-    lockin_noise_v = DeviceModel.lockin_noise_v
+    # ------------------------------------------------------------------ RF path
+    @property
+    def path(self) -> BiasTeePath:
+        """The bench's true RF path (bench keys loss_db_0, loss_db_per_ghz, z0_ohm, S21 table)."""
+        return self._path
+
+    def path_loss_db(self, frequency_hz):
+        """Attenuation (dB, positive) from the source to the device at frequency f."""
+        return self._path.loss_db(frequency_hz)
+
+    def i_rf(self, frequency_hz, rf_power_dbm, resistance_ohm):
+        """Peak RF current amplitude (A) at a device of resistance R for source power P."""
+        return self._path.i_rf(frequency_hz, rf_power_dbm, resistance_ohm)
+
+    lockin_noise_v = DeviceModel.lockin_noise_v  # the same lock-in (bench key noise_nv_rthz)
 
     # ------------------------------------------------------------------ derived constants
     @property
@@ -206,30 +227,31 @@ class BilayerModel:
         return s_t * OE_PER_T, a_t * OE_PER_T
 
     # ------------------------------------------------------------------ mixing voltage
-    def line(self, frequency_hz, dc_current_a=0.0, rf_power_dbm=None, *, i_rf_a=None, polarity=1):
+    def line(self, frequency_hz, dc_current_a=0.0, rf_power_dbm=None, *, i_rf_a=None, polarity=1, path=None):
         """One line's parameters at f and I_dc: (h0_oe, delta_oe, v_sym_v, v_asym_v).
 
         In the field sweep Vmix = V_S F_S + V_A F_A around the line's centre H0, with
         F_S = Delta^2/((H-H0)^2+Delta^2) and F_A = Delta (H-H0)/((H-H0)^2+Delta^2).
         ``polarity`` -1 gives the line at -H0 (its own linewidth under DC current): V_S
         changes sign there, V_A keeps it. Give either ``rf_power_dbm`` (source power,
-        through the RF path) or ``i_rf_a`` (RF current amplitude at the device, A).
+        through the RF path: ``path``, default the model's own) or ``i_rf_a`` (RF current
+        amplitude at the device, A).
         """
         f = self._frequency(frequency_hz)
         p = np.where(np.asarray(polarity, dtype=float) < 0, -1.0, 1.0)
-        irf = self._i_rf(f, rf_power_dbm, i_rf_a)
+        irf = self._i_rf(f, rf_power_dbm, i_rf_a, path)
         h0 = self.resonance_field_oe(f)
         delta = self.linewidth_oe(f, dc_current_a, p)
         s, a = self.effective_fields_oe(f, irf)
         amp = self._prefactor(f, h0, delta, irf)
         return p * h0, delta, p * amp * s, amp * a
 
-    def _i_rf(self, f, rf_power_dbm, i_rf_a):
+    def _i_rf(self, f, rf_power_dbm, i_rf_a, path=None):
         if (rf_power_dbm is None) == (i_rf_a is None):
             raise ValueError("rf_power_dbm / i_rf_a: give exactly one")
         if i_rf_a is not None:
             return np.asarray(i_rf_a, dtype=float)
-        return self.i_rf(f, rf_power_dbm, self.resistance_ohm())
+        return (path or self._path).i_rf(f, rf_power_dbm, self.resistance_ohm())
 
     def _prefactor(self, f, h0, delta, irf):
         # -(1/4) dR/dphi gamma I_RF cos(phi) / (2 pi Delta df/dH), dR/dphi = -d_r sin(2 phi): +H polarity
@@ -243,13 +265,14 @@ class BilayerModel:
             / (delta * self.df_dh_hz_per_oe(h0))
         )
 
-    def vmix(self, field_oe, frequency_hz, dc_current_a=0.0, rf_power_dbm=None, *, i_rf_a=None):
+    def vmix(self, field_oe, frequency_hz, dc_current_a=0.0, rf_power_dbm=None, *, i_rf_a=None, path=None):
         """Noise-free mixing voltage (V) at field H (Oe, either polarity), frequency f (Hz),
-        DC current I_dc (A) and source power (dBm) or RF current amplitude ``i_rf_a`` (A).
-        Vmix(-H) = -Vmix(H) plus the (field-independent) background; 0 at H = 0. Broadcasts."""
+        DC current I_dc (A) and source power (dBm, through ``path``: default the model's own
+        RF path) or RF current amplitude ``i_rf_a`` (A). Vmix(-H) = -Vmix(H) plus the
+        (field-independent) background; 0 at H = 0. Broadcasts."""
         h = np.asarray(field_oe, dtype=float)
         f = self._frequency(frequency_hz)
-        irf = self._i_rf(f, rf_power_dbm, i_rf_a)
+        irf = self._i_rf(f, rf_power_dbm, i_rf_a, path)
         p = self.polarity(h)
         h0 = self.resonance_field_oe(f)
         # the linewidth at each point's own polarity (phi + 180 deg at -H); 0 polarity: +H's

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from stfmr_lab.sample import SAMPLE, declared_sample
 from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, StrList
 from stfmr_lab.station import load_yaml, validate_station
 from stfmr_lab.units import DESIGN_QUANTITIES, DESIGN_TARGETS
@@ -187,22 +188,6 @@ class _Anything:
     def check(self, path, value):
         return value
 
-
-#: what the user declares of the sample (contract.md); kept apart from the simulation's truth
-SAMPLE_DECLARED = {
-    "ms_vol_emu": Num(default=None, min=0.0, doc="MTJ free-layer moment Ms*Vol (emu)"),
-    "mu0_ms_t": Num(default=None, min=0.0, max=5.0, doc="bilayer: mu0 Ms of the ferromagnet (T)"),
-    "t_fm_nm": Num(default=None, min=0.0, max=1e3, doc="bilayer: ferromagnet thickness (nm)"),
-    "t_hm_nm": Num(default=None, min=0.0, max=1e3, doc="bilayer: heavy-metal thickness (nm)"),
-    "width_um": Num(default=None, min=0.0, max=1e4, doc="bilayer: strip width (um)"),
-    "shunt_hm": Num(default=None, min=0.0, max=1.0, doc="bilayer: fraction of the current in the heavy metal"),
-    "phi_deg": Num(default=None, min=-180.0, max=180.0, doc="bilayer: angle of the field to the current (deg)"),
-}
-SAMPLE = OneOf(
-    (Str(), Map({"name": Str(default="unnamed device"), **SAMPLE_DECLARED})),
-    default="unnamed device",
-    what="a name, or a mapping with name and what you know of the sample",
-)
 
 RUN = Map(
     {
@@ -450,7 +435,13 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
 
 def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
     """Every set point within the station's limits (before anything is opened)."""
+    from stfmr_lab.instruments.path import BiasTeePath
+
     lim = station_cfg["limits"]
+    try:
+        path = BiasTeePath.from_config(station_cfg["path"])
+    except ValueError as e:
+        raise ConfigError(f"station.{e}") from None
     for item in plan.order:
         where = f"measurements: sweep {item.index} ({type(item).__name__})"
         fields = [item.field_oe] if not isinstance(item, FieldSweep) else list(item.fields_oe)
@@ -473,15 +464,16 @@ def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
             if not b.is_voltage and abs(b.value) > lim["max_bias_current_a"]:
                 raise ConfigError(f"{where}: bias {b.value:g} A beyond the station limit {lim['max_bias_current_a']:g} A")
         if isinstance(item, (FreqSweep, FieldSweep)):
-            p = station_cfg["path"]
-            f_lo = float(np.min(item.frequencies_hz)) if isinstance(item, FreqSweep) else item.frequency_hz
-            if "loss_db_0" in p:  # worst case: the lowest frequency loses least
-                at_device = item.power_dbm - (p["loss_db_0"] + p["loss_db_per_ghz"] * f_lo / 1e9)
-                if at_device > lim["max_rf_power_at_device_dbm"]:
-                    raise ConfigError(
-                        f"{where}: rf power at the device {at_device:.1f} dBm above the station limit "
-                        f"{lim['max_rf_power_at_device_dbm']:g} dBm"
-                    )
+            freqs = item.frequencies_hz if isinstance(item, FreqSweep) else [item.frequency_hz]
+            try:
+                at_device = float(np.max(path.power_at_device_dbm(freqs, item.power_dbm)))
+            except ValueError as e:
+                raise ConfigError(f"{where}: {e} (station path {path.source})") from None
+            if at_device > lim["max_rf_power_at_device_dbm"]:
+                raise ConfigError(
+                    f"{where}: rf power at the device {at_device:.1f} dBm above the station limit "
+                    f"{lim['max_rf_power_at_device_dbm']:g} dBm"
+                )
         if isinstance(item, FreqSweep):
             f = item.frequencies_hz
             if f.min() < lim["min_frequency_hz"] or f.max() > lim["max_frequency_hz"]:
@@ -532,13 +524,8 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
         raise ConfigError("config: expected a mapping at the top level")
     raw = copy.deepcopy(data)
     cfg = RUN.check("", raw)
-    # ``sample`` stays the name; a mapping's other keys are what the user declared
-    if isinstance(cfg["sample"], dict):
-        declared = {k: v for k, v in cfg["sample"].items() if k != "name" and v is not None}
-        cfg["sample"] = cfg["sample"]["name"]
-    else:
-        declared = {}
-    cfg["sample_declared"] = declared
+    if isinstance(cfg["sample"], dict):  # its cross-checks (Ms*Vol from its parts), the Nones dropped
+        cfg["sample"] = declared_sample({k: v for k, v in cfg["sample"].items() if v is not None})
     st = cfg["station"]
     if isinstance(st, str):
         station_cfg = validate_station(load_yaml(resolve_station(st, base_dir), "station file"), "station")

@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 
 from stfmr_lab import __version__
-from stfmr_lab.units import TABLES
+from stfmr_lab.units import SAMPLE_DECLARED, TABLES
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,6 @@ class RunFile:
         instruments: dict[str, dict],
         sample: dict,
         extra_entry_attrs: dict | None = None,
-        sample_declared: dict | None = None,
     ) -> "RunFile":
         """Create a new run file (never overwriting: a taken name gets a suffix)."""
         p = free_name(check_writable(path))
@@ -169,13 +168,10 @@ class RunFile:
         for k, v in sample.items():
             if k == "name":
                 samp.create_dataset("name", data=str(v))
+            elif k == "declared":
+                _write_declared(samp, v)
             else:
                 samp.attrs[k] = _attr(v)
-        if sample_declared:  # what the user declared (the run config's sample mapping), apart from the truth
-            dec = samp.create_group("declared")
-            dec.attrs["NX_class"] = "NXcollection"
-            for k, v in sample_declared.items():
-                dec.attrs[k] = _attr(v)
         for table, cols in TABLES.items():
             g = entry.create_group(table)
             if table in ("data", "dvdi"):
@@ -317,6 +313,32 @@ class RunFile:
 
 
 # ---------------------------------------------------------------------- reading
+def _write_declared(sample_group, declared: dict) -> None:
+    """``/entry/sample/declared``: what the user declared of the sample (run config's
+    ``sample:``), one scalar dataset each with its ``units`` attribute, apart from the truth."""
+    g = sample_group.create_group("declared")
+    g.attrs["NX_class"] = "NXcollection"
+    for k, v in declared.items():
+        if k == "name":
+            g.create_dataset("name", data=str(v))
+            continue
+        ds = g.create_dataset(k, data=float(v))
+        units, desc = SAMPLE_DECLARED.get(k, ("", ""))
+        ds.attrs["units"] = units
+        ds.attrs["long_name"] = desc
+
+
+def _read_declared(sample_group) -> dict:
+    g = sample_group.get("declared")
+    if g is None:
+        return {}
+    out = {}
+    for k, ds in g.items():
+        v = ds[()]
+        out[k] = v.decode() if isinstance(v, bytes) else (str(v) if k == "name" else float(v))
+    return out
+
+
 def _journal_rows(path: Path) -> dict[str, list[tuple]]:
     """Rows of the journal beside ``path`` by table (a torn last record is ignored)."""
     out: dict[str, list[tuple]] = {t: [] for t in TABLES}
@@ -395,13 +417,11 @@ def read_run(path: str | Path) -> RunData:
                 info[sub] = {k: _plain(v) for k, v in sg.attrs.items()}
             instruments[role] = info
         sample = {k: _plain(v) for k, v in entry["sample"].attrs.items()}
-        if "declared" in entry["sample"]:
-            dec = entry["sample"]["declared"].attrs
-            sample["declared"] = {k: _plain(v) for k, v in dec.items() if k != "NX_class"}
         if "name" in entry["sample"]:
             sample["name"] = entry["sample"]["name"][()].decode() if isinstance(
                 entry["sample"]["name"][()], bytes
             ) else str(entry["sample"]["name"][()])
+        sample["declared"] = _read_declared(entry["sample"])
     recovered = 0
     if unreadable:
         attrs["unreadable_tables"] = unreadable

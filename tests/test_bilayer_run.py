@@ -52,8 +52,8 @@ def test_field_map_plans_a_field_sweep_per_frequency_and_dc_current():
         (6e9, 5e-3, False),
     ]
     assert sweeps[0].fields_oe[0] == -1300 and sweeps[0].fields_oe[-1] == 1300 and sweeps[0].power_dbm == 10.0
-    assert rc.data["sample"] == "Py/Pt strip"
-    assert rc.data["sample_declared"] == {
+    assert rc.data["sample"] == {
+        "name": "Py/Pt strip",
         "mu0_ms_t": 0.8,
         "t_fm_nm": 4.0,
         "t_hm_nm": 6.0,
@@ -65,7 +65,7 @@ def test_field_map_plans_a_field_sweep_per_frequency_and_dc_current():
     rc0 = validate_run_config(small_bilayer(measurements=[m]))
     assert [s.bias.value for s in rc0.plan.spectra] == [0.0, 0.0, 0.0]
     # a plain name still works, with nothing declared
-    assert validate_run_config(small_bilayer(sample="strip 3")).data["sample_declared"] == {}
+    assert validate_run_config(small_bilayer(sample="strip 3")).data["sample"] == "strip 3"
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,14 @@ def test_simulated_bilayer_run_records_truth_declared_sample_and_both_polarities
     r = read_run(bilayer_run)
     assert r.attrs["status"] == "complete"
     assert r.sample["device_type"] == "bilayer" and r.sample["xi_dl"] == 0.07 and r.sample["r0_ohm"] == 150.0
-    assert r.sample["declared"] == {"mu0_ms_t": 0.8, "t_fm_nm": 4.0, "t_hm_nm": 6.0, "width_um": 10.0, "shunt_hm": 0.7}
+    assert r.sample["declared"] == {
+        "name": "Py/Pt strip",
+        "mu0_ms_t": 0.8,
+        "t_fm_nm": 4.0,
+        "t_hm_nm": 6.0,
+        "width_um": 10.0,
+        "shunt_hm": 0.7,
+    }
     d = r.data
     assert d["vmix"].size == 6 * 131
     first = d["spectrum"] == 0
@@ -175,5 +182,5 @@ def test_the_example_bilayer_map_validates():
 
     rc = load_run_config(packaged_example("bilayer_map.yaml"))
     assert len(rc.plan.spectra) == 15 and rc.plan.points == 7815
-    assert rc.data["sample_declared"]["phi_deg"] == 45.0 and rc.station["limits"]["max_bias_current_a"] == 0.01
+    assert rc.data["sample"]["phi_deg"] == 45.0 and rc.station["limits"]["max_bias_current_a"] == 0.01
     assert 3600 < estimate_bench_time_s(rc) < 3 * 3600

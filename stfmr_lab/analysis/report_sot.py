@@ -14,7 +14,7 @@ import numpy as np
 
 from stfmr_lab.analysis.fit import lineshape
 from stfmr_lab.analysis.pipeline import Analysis
-from stfmr_lab.analysis.report import FIELD_COLOURS, _plt
+from stfmr_lab.analysis.report import FIELD_COLOURS, _plt, _write_csv
 
 
 def _save(fig, plt, path: Path) -> Path:
@@ -191,8 +191,8 @@ def write_report(a: Analysis, out_dir: str | Path) -> dict[str, Path]:
     }
     if a.per_bias["dc_current_a"].nunique() > 1:
         paths["DC current figure"] = fig_dc(a, out / "linewidth_vs_dc.png")
-    a.per_spectrum.to_csv(out / "per_line.csv", index=False)
-    a.per_bias.to_csv(out / "per_frequency.csv", index=False)
+    _write_csv(a.per_spectrum, out / "per_line.csv")
+    _write_csv(a.per_bias, out / "per_frequency.csv")
     (out / "summary.txt").write_text(summary_text(a))
     paths["per-line table"] = out / "per_line.csv"
     paths["per-frequency table"] = out / "per_frequency.csv"
