@@ -204,3 +204,65 @@ def lag_free_model(fit, x):
     if centre is None:
         centre, width = fit.h0_oe, fit.dh_oe
     return lineshape(x, centre, width, fit.v_sym, fit.v_asym, fit.offset, fit.slope)
+
+
+def _one_time_line(set_times_s, read_times_s, time_constant_s: float):
+    """Set and read times as one increasing time line: where the clock restarted (a resumed
+    run), the later part is moved to 100 time constants after the earlier one, so the fit
+    sees its first point start from a value held long before, as it did."""
+    ts, tr = np.array(set_times_s, float), np.array(read_times_s, float)
+    for k in range(1, ts.size):
+        if ts[k] < ts[k - 1]:
+            shift = ts[k - 1] + 100.0 * time_constant_s - ts[k]
+            ts[k:] += shift
+            tr[k:] += shift
+    return ts, tr
+
+
+def lockin_filter_of(run) -> tuple[float, int]:
+    """(time constant in s, poles) of the run's lock-in, from its recorded settings."""
+    from stfmr_lab.lockin_filter import poles_for_slope
+
+    settings = (run.instruments.get("lockin") or {}).get("settings") or {}
+    try:
+        return float(settings["time_constant_s"]), poles_for_slope(int(settings["slope_db_oct"]))
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("the run file does not record the lock-in's time constant and slope (needed for swept spectra)") from None
+
+
+def swept_indices(run) -> set[int]:
+    """Indices of the run's spectra recorded with ``acquisition: swept``."""
+    s = run.tables.get("spectra", {})
+    acq = s.get("acquisition")
+    if acq is None or np.size(acq) != np.size(s.get("index", [])):
+        return set()  # a file from before swept acquisition: all stepped
+    return {int(i) for i, a in zip(s["index"], acq, strict=True) if int(a) == 1}
+
+
+def refit_swept(run, indices, fits, irf2_shapes=None, axis: str = "frequency", slope: bool = True) -> list:
+    """``fits`` (one per spectrum ``indices``, from the settled-reading fitters) with every
+    swept spectrum's fit replaced by ``fit_swept`` on its readings in time order.
+
+    ``irf2_shapes``: optional (x_sorted, irf2_sorted) per spectrum, the I_RF^2 the settled fit
+    used (interpolated onto the time-ordered set points).
+    """
+    swept = swept_indices(run)
+    out = list(fits)
+    if not swept:
+        return out
+    tau, poles = lockin_filter_of(run)
+    d = run.data
+    xcol = "frequency" if axis == "frequency" else "field"
+    for n, idx in enumerate(indices):
+        if int(idx) not in swept:
+            continue
+        sel = np.flatnonzero(d["spectrum"] == idx)
+        order = sel[np.argsort(d["time"][sel], kind="stable")]
+        x = d[xcol][order]
+        g = None
+        if irf2_shapes is not None and irf2_shapes[n] is not None:
+            xs, gs = irf2_shapes[n]
+            g = np.interp(x, xs, gs)
+        ts, tr = _one_time_line(d["set_time"][order], d["time"][order], tau)
+        out[n] = fit_swept(x, d["vmix"][order], ts, tr, tau, poles, axis=axis, slope=slope, irf2=g)
+    return out
