@@ -14,18 +14,21 @@ import numpy as np
 import pyqtgraph as pg
 from qtpy import QtCore, QtGui, QtWidgets
 
+from stfmr_lab.errors import ROLE_TITLES
 from stfmr_lab.gui.fitting import FitSummary
-from stfmr_lab.gui.runmodel import RunModel
+from stfmr_lab.gui.runmodel import RunModel, bias_text
 from stfmr_lab.runner import fmt_duration
 
 SYMBOLS_UP_TO = 400  # draw point symbols for spectra up to this many points
 FIT_COLOUR = "#d62728"
 DATA_COLOUR = "#1f5fa8"
 OTHER_COLOUR = (150, 150, 150, 90)
+RF_ON_COLOUR = "#e0610e"  # orange: power on the device (green is kept for "safe")
 
 
 def fmt_pm(value: float, error: float, scale: float, unit: str) -> str:
-    """'8.6058 ± 0.0012 GHz': value and 1-sigma error in ``unit`` (= SI / ``scale``)."""
+    """'8.6058 ± 0.0012 GHz': value and 1-sigma error in ``unit`` (= SI / ``scale``); an error
+    far below the unit gets its own SI prefix: '8.605812 GHz ± 5.6 kHz'."""
     if value is None or not math.isfinite(value):
         return "?"
     v = value / scale
@@ -33,7 +36,28 @@ def fmt_pm(value: float, error: float, scale: float, unit: str) -> str:
         return f"{v:.4g} {unit}"
     e = error / scale
     digits = max(0, min(8, 1 - int(math.floor(math.log10(e)))))
+    base = unit[1:] if len(unit) > 1 and unit[0] in "kMGµm\u00b5" else unit
+    if digits > 3 and base in ("Hz", "V"):
+        return f"{v:.{digits}f} {unit} \u00b1 {pg.siFormat(error, precision=2, suffix=base)}"
     return f"{v:.{digits}f} \u00b1 {e:.{digits}f} {unit}"
+
+
+LEGEND_SPECTRUM = (
+    f"<span style='color:{DATA_COLOUR}'>\u2501\u2501</span> Vmix measured &nbsp; "
+    f"<span style='color:{FIT_COLOUR}'>\u2501\u2501</span> S + A fit (+ linear background) &nbsp; "
+    "<span style='color:#999'>\u2501\u2501</span> other spectra"
+)
+LEGEND_IV = (
+    f"<span style='color:{DATA_COLOUR}'>\u25cf\u2501</span> V measured against I (RF off) &nbsp; "
+    "<span style='color:#999'>\u2501\u2501</span> the run's other I-V sweeps"
+)
+
+
+def iv_label(index: int, entry: dict) -> str:
+    """'dV/dI sweep #4: hard, 1000 Oe' for an I-V sweep of the model."""
+    field = entry.get("field_oe", math.nan)
+    where = f", {field:.0f} Oe" if field is not None and math.isfinite(field) else ""
+    return f"dV/dI sweep #{index}: {entry.get('label', '?')}{where}"
 
 
 def _light(colour: str) -> str:
@@ -77,17 +101,18 @@ class SpectrumPanel(QtWidgets.QWidget):
         pi = self.plot.getPlotItem()
         pi.setLabel("left", "Vmix", units="V", **{"color": "#222", "font-size": "10pt"})
         _set_x_axis(pi, "frequency")
-        self.legend = pi.addLegend(offset=(-10, 10), labelTextColor="#222", brush=(255, 255, 255, 200))
-        self.others = pg.PlotDataItem(pen=pg.mkPen(OTHER_COLOUR, width=1), connect="finite", name="other spectra")
-        self.curve = pg.PlotDataItem(pen=pg.mkPen(DATA_COLOUR, width=1.5), name="Vmix measured")
-        self.fit_curve = pg.PlotDataItem(pen=pg.mkPen(FIT_COLOUR, width=2.5), name="S + A fit (+ linear background)")
+        # the legend sits above the plot, never over a resonance
+        self.legend = QtWidgets.QLabel(LEGEND_SPECTRUM)
+        self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.others = pg.PlotDataItem(pen=pg.mkPen(OTHER_COLOUR, width=1), connect="finite")
+        self.curve = pg.PlotDataItem(pen=pg.mkPen(DATA_COLOUR, width=1.5))
+        self.fit_curve = pg.PlotDataItem(pen=pg.mkPen(FIT_COLOUR, width=2.5))
         # the plot's own settings are applied to every curve added: downsample and clip there
         pi.setDownsampling(auto=True, mode="peak")
         pi.setClipToView(True)
         pi.addItem(self.others)
         pi.addItem(self.curve)
         pi.addItem(self.fit_curve)
-        self.legend.removeItem(self.others)
         self.fit_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(FIT_COLOUR, width=1, style=QtCore.Qt.PenStyle.DashLine))
         self.fit_line.setVisible(False)
         pi.addItem(self.fit_line)
@@ -100,9 +125,18 @@ class SpectrumPanel(QtWidgets.QWidget):
         self.follow = QtWidgets.QCheckBox("Follow the live spectrum")
         self.follow.setChecked(True)
         self.follow.toggled.connect(lambda on: self.refresh())
-        self.show_all = QtWidgets.QCheckBox("Other spectra in grey")
+        self.show_all = QtWidgets.QCheckBox("Others in grey")
         self.show_all.setChecked(True)
         self.show_all.toggled.connect(lambda on: self.refresh())
+        # the run's I-V sweeps (dV/dI calibration), live or finished, from a run or a file
+        self.iv_chooser = QtWidgets.QComboBox()
+        self.iv_chooser.setToolTip("Show an I-V sweep of the dV/dI calibration (RF off)")
+        self.iv_chooser.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.iv_chooser.activated.connect(self._iv_chosen)
+        self.iv_chooser.setVisible(False)
+        self.iv_shown: int | None = None  # the I-V sweep chosen (not following)
+        self.shown: tuple | None = None  # ("spectrum" | "iv", index) drawn last
+        self._iv_key = None
         self.what = QtWidgets.QLabel("no run yet")
         self.what.setStyleSheet("font-weight: bold;")
         self.fit_label = QtWidgets.QLabel("")
@@ -118,12 +152,14 @@ class SpectrumPanel(QtWidgets.QWidget):
         top.addWidget(QtWidgets.QLabel("Spectrum"))
         top.addWidget(self.chooser)
         top.addWidget(self.follow)
+        top.addWidget(self.iv_chooser)
         top.addWidget(self.show_all)
         top.addStretch(1)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addWidget(self.what)
+        lay.addWidget(self.legend)
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.fit_label)
         self._sweep = "frequency"
@@ -142,22 +178,67 @@ class SpectrumPanel(QtWidgets.QWidget):
     def set_model(self, model: RunModel | None) -> None:
         self.model = model
         self._others_key = None
+        self._iv_key = None
+        self.iv_shown = None
+        self.follow.blockSignals(True)
         self.follow.setChecked(bool(model is not None and model.live))
+        self.follow.blockSignals(False)
         self.refresh()
 
     def _chosen(self, value: int) -> None:
         if self.model is None:
             return
         live = self.model.current
-        if self.follow.isChecked() and live is not None and value != live:
+        self.iv_shown = None
+        if self.follow.isChecked() and value != live:
             self.follow.setChecked(False)
         self.refresh()
         self.spectrumChosen.emit(value)
 
     def show_spectrum(self, index: int) -> None:
+        self.iv_shown = None
         self.follow.setChecked(False)
         self.chooser.setValue(index)
         self.refresh()
+
+    def show_iv(self, index: int) -> None:
+        """Show I-V sweep ``index`` (stops following the live sweep)."""
+        self.iv_shown = index
+        self.follow.setChecked(False)
+        self.refresh()
+
+    def _iv_chosen(self, row: int) -> None:
+        index = self.iv_chooser.itemData(row)
+        if index is not None:
+            self.show_iv(int(index))
+
+    def _fill_iv_chooser(self) -> None:
+        m = self.model
+        key = (id(m), tuple(sorted(m.iv)) if m is not None else ())
+        if key == self._iv_key:
+            return
+        self._iv_key = key
+        self.iv_chooser.blockSignals(True)
+        self.iv_chooser.clear()
+        if m is not None:
+            for k, entry in sorted(m.iv.items()):
+                self.iv_chooser.addItem(iv_label(k, entry), k)
+        self.iv_chooser.blockSignals(False)
+        self.iv_chooser.setVisible(self.iv_chooser.count() > 0)
+
+    def _iv_to_draw(self) -> int | None:
+        """The I-V sweep to draw instead of a spectrum, or None."""
+        m = self.model
+        if m is None or not m.iv:
+            return None
+        if not self.follow.isChecked():
+            return self.iv_shown if self.iv_shown in m.iv else None
+        if m.live and m.current is None and m.iv_current in m.iv:
+            return m.iv_current  # being measured
+        if not any(s.n for s in m.spectra.values()):  # a calibration only (or before the spectra)
+            with_data = [k for k, e in m.iv.items() if e["i"]]
+            return max(with_data) if with_data else None
+        return None
 
     def target(self) -> int | None:
         """The spectrum to draw: the live one when following, else the chosen one."""
@@ -171,46 +252,79 @@ class SpectrumPanel(QtWidgets.QWidget):
             return max(with_data) if with_data else min(m.spectra)
         return self.chooser.value() if self.chooser.value() in m.spectra else min(m.spectra)
 
-    def _draw_iv(self) -> None:
-        """The I-V sweep being measured (dV/dI calibration, RF off): V against I."""
+    def _draw_iv(self, k: int) -> None:
+        """I-V sweep ``k`` (dV/dI calibration, RF off): V in mV against I in µA, the run's
+        other I-V sweeps in grey; autoscaled whenever the panel switches to I-V sweeps."""
         m = self.model
-        entry = m.iv[m.iv_current]
+        entry = m.iv[k]
+        pi = self.plot.getPlotItem()
         if self._sweep != "iv":
             self._sweep = "iv"
-            pi = self.plot.getPlotItem()
-            pi.setLabel("bottom", "Bias current I", units="A", **{"color": "#222", "font-size": "10pt"})
-            pi.getAxis("bottom").enableAutoSIPrefix(True)
-            pi.setLabel("left", "Bias voltage V", units="V", **{"color": "#222", "font-size": "10pt"})
-        i, v = np.asarray(entry["i"]), np.asarray(entry["v"])
+            pi.setLabel("bottom", "Bias current I", units="\u00b5A", **{"color": "#222", "font-size": "10pt"})
+            pi.getAxis("bottom").enableAutoSIPrefix(False)
+            pi.setLabel("left", "Bias voltage V", units="mV", **{"color": "#222", "font-size": "10pt"})
+            pi.getAxis("left").enableAutoSIPrefix(False)
+            self.legend.setText(LEGEND_IV)
+            self._autoscale()
+        if self.shown != ("iv", k):
+            self._autoscale()
+        self.shown = ("iv", k)
+        i, v = np.asarray(entry["i"], dtype=float) * 1e6, np.asarray(entry["v"], dtype=float) * 1e3
         order = np.argsort(i, kind="stable")  # measured from zero outwards, branch by branch
         i, v = i[order], v[order]
-        self.legend.setVisible(False)
         self.curve.setSymbol("o" if len(i) <= SYMBOLS_UP_TO else None)
+        self.curve.setSymbolSize(5)
+        self.curve.setSymbolBrush(DATA_COLOUR)
+        self.curve.setSymbolPen(None)
         self.curve.setData(i, v)
-        self.others.setData([], [])
+        xs, vs = [], []
+        if self.show_all.isChecked():
+            for j, other in sorted(m.iv.items()):
+                if j != k and other["i"]:
+                    xs += [np.asarray(other["i"], dtype=float) * 1e6, [np.nan]]
+                    vs += [np.asarray(other["v"], dtype=float) * 1e3, [np.nan]]
+        self.others.setData(np.concatenate(xs) if xs else [], np.concatenate(vs) if vs else [], connect="finite")
+        self._others_key = None
         self.fit_curve.setData([], [])
         self.fit_line.setVisible(False)
-        if self.placeholder.isVisible():
-            self.placeholder.setVisible(False)
-            self.plot.getPlotItem().enableAutoRange()
-        self.plot.setTitle(f"I-V sweep #{m.iv_current} (dV/dI calibration, RF off)", color="#222", size="11pt")
-        self.what.setText(f"dV/dI sweep #{m.iv_current}: {entry.get('label', '?')}, {entry.get('field_oe', math.nan):.0f} Oe — {len(i)} points")
+        self.placeholder.setVisible(False)
+        measuring = m.live and k == m.iv_current
+        state = "measuring" if measuring else ("read-only" if not m.live else "complete")
+        self.plot.setTitle(f"I-V sweep #{k} (dV/dI calibration, RF off)", color="#222", size="11pt")
+        self.what.setText(f"{iv_label(k, entry)} \u2014 {len(i)} points ({state})")
         self.fit_label.setText("no lineshape fit for I-V sweeps (the analysis differentiates them)")
+        row = self.iv_chooser.findData(k)
+        if row >= 0 and row != self.iv_chooser.currentIndex():
+            self.iv_chooser.blockSignals(True)
+            self.iv_chooser.setCurrentIndex(row)
+            self.iv_chooser.blockSignals(False)
+
+    def _autoscale(self) -> None:
+        pi = self.plot.getPlotItem()
+        pi.enableAutoRange()
+        pi.autoRange()
 
     def _restore_axes(self, sweep: str) -> None:
         pi = self.plot.getPlotItem()
         pi.setLabel("left", "Vmix", units="V", **{"color": "#222", "font-size": "10pt"})
+        pi.getAxis("left").enableAutoSIPrefix(True)
         _set_x_axis(pi, sweep)
-        self.legend.setVisible(True)
+        self.legend.setText(LEGEND_SPECTRUM)
+        if self._sweep == "iv":
+            self._autoscale()
         self._sweep = sweep
 
     def refresh(self) -> None:
         m = self.model
-        if m is not None and m.live and self.follow.isChecked() and m.current is None and m.iv_current in m.iv:
-            self._draw_iv()
+        self._fill_iv_chooser()
+        k = self._iv_to_draw()
+        if k is not None:
+            self._draw_iv(k)
             return
         idx = self.target()
+        self.shown = ("spectrum", idx) if idx is not None else None
         if m is None or idx is None:
+            self.plot.setTitle("Live spectrum" if m is None or m.live else "No spectra", color="#222", size="11pt")
             self.curve.setData([], [])
             self.others.setData([], [])
             self.fit_curve.setData([], [])
@@ -308,6 +422,9 @@ class SpectrumPanel(QtWidgets.QWidget):
 
 
 # ---------------------------------------------------------------------- map
+#: the map's row orders: key -> text of the choice
+ROW_ORDERS = {"field": "by field, then bias", "bias": "by bias, then field", "index": "in measurement order"}
+MAX_ROW_LABELS = 16
 class MapPanel(QtWidgets.QWidget):
     """The run's spectra as an image: one row per spectrum, colour = Vmix."""
 
@@ -316,9 +433,9 @@ class MapPanel(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.model: RunModel | None = None
-        self.plot = _plot("Vmix map (one row per spectrum, in measurement order)")
+        self.plot = _plot("Vmix map (one row per spectrum)")
         pi = self.plot.getPlotItem()
-        pi.setLabel("left", "Spectrum index", **{"color": "#222", "font-size": "10pt"})
+        pi.setLabel("left", "Spectrum (field, bias)", **{"color": "#222", "font-size": "10pt"})
         pi.getAxis("left").enableAutoSIPrefix(False)
         _set_x_axis(pi, "frequency")
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -333,19 +450,36 @@ class MapPanel(QtWidgets.QWidget):
         font = QtGui.QFont()
         font.setPointSize(9)
         self.bar.getAxis("right").setStyle(tickFont=font)
+        # the row being measured (dotted) and the row the spectrum panel shows (solid, with a tag)
         self.row_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#111", width=1, style=QtCore.Qt.PenStyle.DotLine))
         pi.addItem(self.row_line)
         self.row_line.setVisible(False)
+        self.shown_line = pg.InfiniteLine(
+            angle=0, pen=pg.mkPen("#111", width=2), label="shown", labelOpts={"position": 0.02, "color": "#111", "fill": (255, 255, 255, 200)}
+        )
+        pi.addItem(self.shown_line)
+        self.shown_line.setVisible(False)
+        self.shown: int | None = None  # spectrum index shown in the spectrum panel
+        self.order_box = QtWidgets.QComboBox()
+        for key, text in ROW_ORDERS.items():
+            self.order_box.addItem(text, key)
+        self.order_box.setToolTip("Order of the map's rows")
+        self.order_box.currentIndexChanged.connect(lambda _i: self._reorder())
+        self.order: list[int] = []  # spectrum index of each image row, bottom up
         self.note = QtWidgets.QLabel("")
         self.note.setWordWrap(True)
         self.plot.setMinimumWidth(300)
-        self.subtract = QtWidgets.QCheckBox("Subtract each spectrum's median (shows the resonances under the bias background)")
+        self.subtract = QtWidgets.QCheckBox("Subtract each row's median (resonances under the bias background)")
         self.subtract.setChecked(True)
         self.subtract.toggled.connect(lambda on: self.refresh())
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.plot, 1)
-        lay.addWidget(self.subtract)
+        opts = QtWidgets.QHBoxLayout()
+        opts.addWidget(QtWidgets.QLabel("Rows:"))
+        opts.addWidget(self.order_box)
+        opts.addWidget(self.subtract, 1)
+        lay.addLayout(opts)
         lay.addWidget(self.note)
         self._sweep = "frequency"
         self._shape = None
@@ -357,14 +491,59 @@ class MapPanel(QtWidgets.QWidget):
             return
         pos = ev.pos()  # image coordinates: row-major, y = row
         row = int(math.floor(pos.y() + 0.5))
-        if 0 <= row < self.model.map.n_rows and row in self.model.spectra:
-            self.rowChosen.emit(row)
+        if 0 <= row < len(self.order):
+            self.rowChosen.emit(self.order[row])
             ev.accept()
 
     def set_model(self, model: RunModel | None) -> None:
         self.model = model
         self._shape = None
+        self.shown = None
         self.refresh()
+
+    def _reorder(self) -> None:
+        self._shape = None
+        self.refresh()
+
+    def row_of(self, index: int | None) -> int | None:
+        """The image row of spectrum ``index`` (None when it is not in the map)."""
+        try:
+            return self.order.index(index)
+        except ValueError:
+            return None
+
+    def mark(self, index: int | None) -> None:
+        """Mark the row of the spectrum shown in the spectrum panel."""
+        self.shown = index
+        row = self.row_of(index)
+        self.shown_line.setVisible(row is not None)
+        if row is not None:
+            self.shown_line.setValue(row)
+
+    def _row_order(self, m: RunModel) -> list[int]:
+        sweep = m.map.sweep
+        idx = [i for i, s in m.spectra.items() if s.sweep == sweep and i < m.map.n_rows]
+        mode = self.order_box.currentData()
+        if mode == "index":
+            return sorted(idx)
+
+        def where(i):
+            s = m.spectra[i]
+            return s.field_oe if sweep == "frequency" else s.frequency_hz
+
+        def bias(i):
+            b = m.spectra[i].bias_value
+            return b if math.isfinite(b) else -math.inf
+
+        if mode == "bias":
+            return sorted(idx, key=lambda i: (bias(i), where(i), i))
+        return sorted(idx, key=lambda i: (where(i), bias(i), i))
+
+    def _row_label(self, m: RunModel, index: int) -> str:
+        s = m.spectra[index]
+        where = f"{s.field_oe:.0f} Oe" if s.sweep == "frequency" else f"{s.frequency_hz / 1e9:.3g} GHz"
+        bias = bias_text(s.bias_value, s.bias_is_voltage) if math.isfinite(s.bias_value) else "?"
+        return f"{where}, {bias}"
 
     def refresh(self) -> None:
         m = self.model
@@ -372,6 +551,9 @@ class MapPanel(QtWidgets.QWidget):
         if grid is None or grid.image.size == 0:
             self.image.clear()
             self.row_line.setVisible(False)
+            self.shown_line.setVisible(False)
+            self.order = []
+            self.plot.getPlotItem().getAxis("left").setTicks(None)
             self.note.setText("no spectra in this run" if m is not None else "the map builds up here, one row per spectrum")
             self.plot.getPlotItem().setRange(xRange=(7e9, 10e9), yRange=(-0.5, 9.5), padding=0)
             self._shape = None
@@ -379,7 +561,8 @@ class MapPanel(QtWidgets.QWidget):
         if grid.sweep != self._sweep:
             self._sweep = grid.sweep
             _set_x_axis(self.plot.getPlotItem(), grid.sweep)
-        img = grid.image
+        self.order = self._row_order(m)
+        img = grid.image[self.order] if self.order else grid.image[:0]
         if self.subtract.isChecked():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # rows not measured yet are all NaN
@@ -393,38 +576,31 @@ class MapPanel(QtWidgets.QWidget):
         amp = amp if amp > 0 else 1e-6
         self.image.setImage(img, autoLevels=False, levels=(-amp, amp))
         self.bar.setLevels((-amp, amp))
-        shape = (img.shape, grid.x_range)
+        shape = (img.shape, grid.x_range, tuple(self.order))
         if shape != self._shape:
             x0, x1 = grid.x_range
             n = img.shape[0]
             self.image.setRect(QtCore.QRectF(x0, -0.5, x1 - x0, float(n)))
             self.plot.getPlotItem().setRange(xRange=(x0, x1), yRange=(-0.5, n - 0.5), padding=0.02)
-            left = self.plot.getPlotItem().getAxis("left")
-            if n <= 12:  # whole spectra only
-                left.setTicks([[(k, str(k)) for k in range(n)]])
-            else:
-                left.setTicks(None)
+            # rows labelled by their set points (every k-th when there are many)
+            step = max(1, math.ceil(n / MAX_ROW_LABELS))
+            labels = [(r, self._row_label(m, i)) for r, i in enumerate(self.order) if r % step == 0]
+            self.plot.getPlotItem().getAxis("left").setTicks([labels, []])
             self._shape = shape
-        if m.live and m.current is not None:
-            self.row_line.setValue(m.current)
-            self.row_line.setVisible(True)
-        else:
-            self.row_line.setVisible(False)
-        done = sum(1 for s in m.spectra.values() if s.n)
+        live_row = self.row_of(m.current) if m.live else None
+        self.row_line.setVisible(live_row is not None)
+        if live_row is not None:
+            self.row_line.setValue(live_row)
+        self.mark(self.shown)
+        done = sum(1 for i in self.order if m.spectra[i].n)
         self.note.setText(
-            f"{done} of {max(grid.n_rows, len(m.spectra))} spectra; colour scale \u00b1{amp * 1e6:.3g} \u00b5V"
-            " \u00b7 click a row to show that spectrum"
+            f"{done} of {len(self.order)} spectra; colour scale \u00b1{amp * 1e6:.3g} \u00b5V"
+            " \u00b7 click a row to show that spectrum (solid line: shown, dotted: being measured)"
         )
 
 
 # ---------------------------------------------------------------------- station
-ROLE_NAMES = {
-    "source": "Microwave source",
-    "dc": "DC source-meter",
-    "lockin": "Lock-in",
-    "magnet_supply": "Magnet supply",
-    "gaussmeter": "Gaussmeter",
-}
+ROLE_NAMES = ROLE_TITLES
 
 
 class StationPanel(QtWidgets.QWidget):
@@ -518,7 +694,7 @@ class StationPanel(QtWidgets.QWidget):
         if on is None:
             light = _light("#999") + " unknown"
         else:
-            light = _light("#1a9e1a") + " <b>ON</b>" if on else _light("#777") + " off"
+            light = _light(RF_ON_COLOUR) + f" <b style='color:{RF_ON_COLOUR}'>RF ON</b>" if on else _light("#777") + " off"
         parts = [light]
         if math.isfinite(p):
             parts.append(f"{p:.1f} dBm")
@@ -556,7 +732,7 @@ def safe_state_html(model: RunModel) -> str:
         return _light("#1a9e1a") + " <b>bias 0 / RF off</b> (verified by read-back)"
     if ss.startswith(NOTHING_ON):
         return _light("#999") + f" {html_escape(ss)}"
-    return _light("#d62728") + f" <b>{html_escape(ss)}</b>"
+    return _light("#d62728") + f" <span style='color:#d62728'>{unverified_html(ss)}</span>"
 
 
 def html_escape(text: str) -> str:
@@ -598,7 +774,7 @@ class ProgressPanel(QtWidgets.QWidget):
             self.status.setText("")
             self.file.setText("")
             return
-        self.bar.setValue(int(round(1000 * (model.fraction if model.live else 1.0))))
+        self.bar.setValue(int(round(1000 * model.fraction)))  # an aborted run's file is not 100 %
         spectra_done = sum(1 for s in model.spectra.values() if s.done)
         adaptive = any(s.adaptive for s in model.spectra.values())
         if not adaptive:
@@ -626,7 +802,7 @@ STATUS_COLOURS = {"running": "#1f5fa8", "complete": "#1a9e1a", "aborted": "#e8a3
 
 def status_html(model: RunModel) -> str:
     st = model.status or "?"
-    colour = STATUS_COLOURS.get(st, "#555")
+    colour = "#d62728" if st != "running" and is_unverified(model.safe_state) else STATUS_COLOURS.get(st, "#555")
     text = f"<b style='color:{colour}'>{st.upper()}</b>"
     if not model.live:
         text += " (read-only file)"
@@ -639,20 +815,39 @@ def status_html(model: RunModel) -> str:
         elif model.safe_state.startswith(NOTHING_ON):
             text += f" \u2014 {html_escape(model.safe_state)}"
         else:
-            text += f" \u2014 safe state: <b style='color:#d62728'>{html_escape(model.safe_state)}</b>"
+            text += f" \u2014 <span style='color:#d62728'>{unverified_html(model.safe_state)}</span>"
     return text
+
+
+def is_unverified(safe_state: str) -> bool:
+    """A shutdown verdict that says the safe state could not be verified."""
+    return bool(safe_state) and safe_state != "verified" and not safe_state.startswith(NOTHING_ON)
+
+
+UNVERIFIED_CHECK = "check on the bench that the DC bias is 0 and the RF is off"
+
+
+def unverified_html(safe_state: str) -> str:
+    """The red verdict of a run whose safe state could not be verified: what, and what to check."""
+    what = safe_state.removeprefix("NOT verified:").strip()
+    return f"<b>SAFE STATE NOT VERIFIED</b>: {html_escape(what)} \u2014 <b>{UNVERIFIED_CHECK}</b>"
 
 
 # ---------------------------------------------------------------------- fits
 class FitTable(QtWidgets.QTableWidget):
-    """One row per fitted spectrum: set points and the S + A fit's parameters (red: not converged)."""
+    """One row per fitted spectrum: set points, the S + A fit's parameters and their 1-sigma
+    errors (red: not converged). Follows the spectrum chosen elsewhere (``select_spectrum``)."""
 
     spectrumChosen = QtCore.Signal(int)
     HEADERS = {
-        "frequency": ["#", "H (Oe)", "Bias", "f\u2080 (GHz)", "HWHM (MHz)", "V_S (\u00b5V)", "V_A (\u00b5V)"],
-        "field": ["#", "f (GHz)", "Bias", "H\u2080 (Oe)", "\u0394H (Oe)", "V_S (\u00b5V)", "V_A (\u00b5V)"],
+        "frequency": ["#", "H (Oe)", "Bias", "f\u2080 (GHz)", "\u00b1", "HWHM (MHz)", "\u00b1", "V_S (\u00b5V)", "\u00b1",
+                      "V_A (\u00b5V)", "\u00b1"],
+        "field": ["#", "f (GHz)", "Bias", "H\u2080 (Oe)", "\u00b1", "\u0394H (Oe)", "\u00b1", "V_S (\u00b5V)", "\u00b1",
+                  "V_A (\u00b5V)", "\u00b1"],
     }
-    SAMPLES = ("888", "1200", "+0.50 V", "10.0000", "1000.0", "-1888", "-1888")
+    SAMPLES = ("888", "1200", "+0.50 V", "10.0000", "0.0012", "1000.0", "0.12", "-1888", "0.12", "-1888", "0.12")
+    #: (FitSummary attribute, its key in ``errors``) of the value columns
+    PARAMS = (("centre", "centre"), ("width", "width"), ("v_sym", "v_sym"), ("v_asym", "v_asym"))
 
     def __init__(self, parent=None):
         super().__init__(0, len(self.HEADERS["frequency"]), parent)
@@ -679,6 +874,29 @@ class FitTable(QtWidgets.QTableWidget):
         self.setRowCount(0)
         self._rows = {}
 
+    def select_spectrum(self, index: int) -> None:
+        """Select (and scroll to) the row of spectrum ``index``; clear the selection if it has none."""
+        row = self._rows.get(index)
+        self.blockSignals(True)
+        if row is None:
+            self.clearSelection()
+        else:
+            self.selectRow(row)
+            self.scrollToItem(self.item(row, 0))
+        self.blockSignals(False)
+
+    @staticmethod
+    def _pm(value: float, error: float, scale: float, digits: int) -> tuple[str, str]:
+        """(value, error) in the column's unit: the value to the error's second significant digit."""
+        if value is None or not math.isfinite(value):
+            return "?", ""
+        v = value / scale
+        if error is None or not math.isfinite(error) or error <= 0:
+            return f"{v:.{digits}f}", "?"
+        e = error / scale
+        d = max(0, min(8, 1 - int(math.floor(math.log10(e)))))
+        return f"{v:.{d}f}", f"{e:.{d}f}"
+
     def put(self, model: RunModel, index: int) -> None:
         info = model.spectra.get(index)
         if info is None or info.fit is None:
@@ -693,16 +911,18 @@ class FitTable(QtWidgets.QTableWidget):
             self._sweep = fit.sweep
             self.setHorizontalHeaderLabels(self.HEADERS[fit.sweep])
         if fit.sweep == "field":
-            centre, width, where = f"{fit.centre:.1f}", f"{fit.width:.2f}", f"{info.frequency_hz / 1e9:.3f}"
+            scales, where = ((1.0, 1), (1.0, 2), (1e-6, 1), (1e-6, 1)), f"{info.frequency_hz / 1e9:.3f}"
         else:
-            centre, width, where = f"{fit.centre / 1e9:.4f}", f"{fit.width / 1e6:.1f}", f"{info.field_oe:.0f}"
+            scales, where = ((1e9, 4), (1e6, 1), (1e-6, 1), (1e-6, 1)), f"{info.field_oe:.0f}"
         if not math.isfinite(info.bias_value):
             bias = "?"
         elif info.bias_is_voltage:
             bias = f"{info.bias_value:+.2f} V"
         else:
             bias = f"{info.bias_value * 1e6:+.1f} \u00b5A"
-        cells = [str(index), where, bias, centre, width, f"{fit.v_sym * 1e6:.4g}", f"{fit.v_asym * 1e6:.4g}"]
+        cells = [str(index), where, bias]
+        for (attr, key), (scale, digits) in zip(self.PARAMS, scales, strict=True):
+            cells += self._pm(getattr(fit, attr), fit.errors.get(key), scale, digits)
         for c, text in enumerate(cells):
             item = QtWidgets.QTableWidgetItem(text)
             if not fit.ok:

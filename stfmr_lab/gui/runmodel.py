@@ -206,6 +206,7 @@ class RunModel:
         self.iv_current: int | None = None
         self.field_to_zero = False
         self.error = ""  # why a failed run failed
+        self.station_name = ""  # the station of the run (as its file names it)
 
     # ------------------------------------------------------------------ storage
     def _reserve(self, n: int) -> None:
@@ -240,6 +241,7 @@ class RunModel:
         if rc is not None:
             self.name = rc.name
             self.sample = str(rc.data.get("sample", ""))
+            self.station_name = str(rc.station.get("name", ""))
             self.planned_points = int(rc.plan.points)
             self.planned_spectra = len(rc.plan.spectra)
             self.sweeps_total = len(rc.plan.order)
@@ -384,13 +386,20 @@ class RunModel:
 
     @property
     def remaining_s(self) -> float:
-        """Bench time left: the estimate at first, then extrapolated from the pace so far."""
+        """Bench time left: the plan's own prediction of what is left (its per-point waits,
+        ramps and I-V sweeps), corrected by the pace measured against it once a quarter of
+        the run is done (clamped to 0.5-2x: early points, I-V sweeps and ramps are not the
+        run's average). Without a prediction: extrapolated from the pace so far."""
         if not self.live or self.status != "running":
             return 0.0
         f = self.fraction
+        if math.isfinite(self.estimated_s) and self.estimated_s > 0:
+            left = self.estimated_s * (1.0 - f)
+            if f >= 0.25 and self.time_s > 0:
+                left *= min(2.0, max(0.5, self.time_s / (self.estimated_s * f)))
+            return max(left, 0.0)
         if f <= 0.02 or self.time_s <= 0:
-            est = self.estimated_s - self.time_s
-            return max(est, 0.0) if math.isfinite(est) else math.nan
+            return math.nan
         return max(self.time_s / f * (1 - f), 0.0)
 
     # ------------------------------------------------------------------ from a file
@@ -481,14 +490,20 @@ class RunModel:
             m.state["rf_power_dbm"] = float(last["rf_power_dbm"])
             m.state["sensitivity_v"] = float(last["sensitivity_v"])
             m.state["overloads"] = int(np.nansum(m.cols["overload"][:n]))
+        try:
+            import yaml
+
+            cfg = yaml.safe_load(str(attrs.get("config", ""))) or {}
+        except Exception:  # the config text is informative only here
+            cfg = {}
+        cfg = cfg if isinstance(cfg, dict) else {}
+        station = cfg.get("station")
+        if isinstance(station, dict):
+            m.station_name = str(station.get("name", ""))
+        elif station:
+            m.station_name = Path(str(station)).stem
         if m.safe_state == "verified":
             m.state.update(rf_on=False, bias_current_a=0.0, bias_voltage_v=0.0)
-            try:
-                import yaml
-
-                cfg = yaml.safe_load(str(attrs.get("config", ""))) or {}
-                if cfg.get("field_to_zero_at_end", True):
-                    m.state["field_oe"] = 0.0
-            except Exception:  # the config text is informative only here
-                pass
+            if cfg.get("field_to_zero_at_end", True):
+                m.state["field_oe"] = 0.0
         return m
