@@ -33,36 +33,71 @@ VISA_SYMPTOMS = {
 }
 
 
-def failed_instrument(e: BaseException):
-    """The driver (an object with ``adapter`` and ``model``) in whose method ``e`` was raised,
-    innermost first; None when no instrument was talking."""
-    tb = e.__traceback__
-    frames = []
-    while tb is not None:
-        frames.append(tb.tb_frame)
-        tb = tb.tb_next
-    for frame in reversed(frames):
-        obj = frame.f_locals.get("self")
-        if obj is not None and hasattr(obj, "adapter") and getattr(type(obj), "model", ""):
-            return obj
-    return None
+def _frames(e: BaseException) -> list:
+    """The frames of ``e`` and of the exceptions it was raised from, innermost first."""
+    out, seen = [], set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        tb, frames = e.__traceback__, []
+        while tb is not None:
+            frames.append(tb.tb_frame)
+            tb = tb.tb_next
+        out = list(reversed(frames)) + out  # a cause's frames are deeper than its wrapper's
+        e = e.__cause__ or e.__context__
+    return out
+
+
+def _has(obj, name: str) -> bool:
+    """hasattr that survives objects whose attributes raise (a closed VISA session does)."""
+    try:
+        return hasattr(obj, name)
+    except Exception:
+        return False
+
+
+def failed_instrument(e: BaseException, instruments: dict | None = None) -> tuple[str | None, object, object]:
+    """(role, driver, VISA adapter) that ``e`` was raised talking to, each None when unknown.
+
+    The innermost frame whose ``self`` is a driver (``adapter`` and ``model``) or a VISA
+    adapter (``connection``) names it; a driver's bound hot-path functions hold their
+    ``adapter``, matched to ``instruments`` (role -> driver of the station)."""
+    by_adapter = {id(getattr(i, "adapter", None)): (r, i) for r, i in (instruments or {}).items()}
+    adapter = None
+    for frame in _frames(e):
+        loc = frame.f_locals
+        obj = loc.get("self")
+        if obj is not None and getattr(type(obj), "model", "") and _has(obj, "adapter"):
+            role = next((r for r, i in (instruments or {}).items() if i is obj), None)
+            return role, obj, obj.adapter
+        for cand in (obj, loc.get("adapter")):
+            if cand is not None and id(cand) in by_adapter:
+                role, inst = by_adapter[id(cand)]
+                return role, inst, cand
+            if adapter is None and cand is not None and _has(cand, "connection") and _has(cand, "resource_name"):
+                adapter = cand
+    return None, None, adapter
 
 
 def failure_text(e: BaseException, instruments: dict | None = None) -> str:
     """One line naming the instrument that failed, e.g. 'Lock-in sr830 at GPIB0::8 stopped
-    answering (timeout)'; ``instruments``: role -> driver of the station (for the role's
-    name). An exception raised outside any driver gives its ``one_line``."""
-    inst = failed_instrument(e)
-    if inst is None:
+    answering (timeout)'; ``instruments``: role -> driver of the station (for the role and
+    model). An exception raised outside any instrument gives its ``one_line``."""
+    role, inst, adapter = failed_instrument(e, instruments)
+    if inst is None and adapter is None:
         return one_line(e)
-    role = next((r for r, i in (instruments or {}).items() if i is inst), None)
-    try:
-        address = str(inst.adapter.connection.resource_name)
-    except AttributeError:
-        address = "?"
+    address = getattr(adapter, "resource_name", None)  # pymeasure's VISAAdapter keeps it (also once closed)
+    if not isinstance(address, str):
+        try:
+            address = str(adapter.connection.resource_name)
+        except Exception:  # no VISA connection (or a closed one that will not say)
+            address = "?"
     address = address.removesuffix("::INSTR")
-    who = f"{ROLE_TITLES.get(role, role or 'Instrument')} {type(inst).model} at {address}"
-    code = getattr(e, "abbreviation", None)  # pyvisa's VisaIOError
-    if code is not None:
+    model = getattr(type(inst), "model", "") if inst is not None else ""
+    who = " ".join(x for x in (ROLE_TITLES.get(role, role or "Instrument"), model) if x) + f" at {address}"
+    cause = e
+    while cause is not None and getattr(cause, "abbreviation", None) is None:
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:  # pyvisa's VisaIOError
+        code = cause.abbreviation
         return f"{who} {VISA_SYMPTOMS.get(code, f'failed ({code})')}"
     return f"{who}: {one_line(e)}"

@@ -265,13 +265,12 @@ class SpectrumPanel(QtWidgets.QWidget):
             pi.setLabel("left", "Bias voltage V", units="mV", **{"color": "#222", "font-size": "10pt"})
             pi.getAxis("left").enableAutoSIPrefix(False)
             self.legend.setText(LEGEND_IV)
-            self._autoscale()
-        if self.shown != ("iv", k):
-            self._autoscale()
-        self.shown = ("iv", k)
         i, v = np.asarray(entry["i"], dtype=float) * 1e6, np.asarray(entry["v"], dtype=float) * 1e3
         order = np.argsort(i, kind="stable")  # measured from zero outwards, branch by branch
         i, v = i[order], v[order]
+        if self.shown != ("iv", k) or not self._in_view(i, v):
+            self._autoscale(i, v)
+        self.shown = ("iv", k)
         self.curve.setSymbol("o" if len(i) <= SYMBOLS_UP_TO else None)
         self.curve.setSymbolSize(5)
         self.curve.setSymbolBrush(DATA_COLOUR)
@@ -299,10 +298,24 @@ class SpectrumPanel(QtWidgets.QWidget):
             self.iv_chooser.setCurrentIndex(row)
             self.iv_chooser.blockSignals(False)
 
-    def _autoscale(self) -> None:
+    def _in_view(self, x, y) -> bool:
+        """Whether every finite point (x, y) is inside the plot's view."""
+        good = np.isfinite(x) & np.isfinite(y)
+        if not good.any():
+            return True
+        (x0, x1), (y0, y1) = self.plot.getPlotItem().viewRange()
+        return bool(x0 <= x[good].min() and x[good].max() <= x1 and y0 <= y[good].min() and y[good].max() <= y1)
+
+    def _autoscale(self, x=None, y=None) -> None:
+        """Show the data, then follow it: the view is clipped to itself (``setClipToView``),
+        so auto-range alone cannot find data outside the current view (another axis' range)."""
         pi = self.plot.getPlotItem()
+        if x is not None and len(x):
+            good = np.isfinite(x) & np.isfinite(y)
+            if good.any():
+                x0, x1, y0, y1 = x[good].min(), x[good].max(), y[good].min(), y[good].max()
+                pi.setRange(xRange=(x0, x1 if x1 > x0 else x0 + 1), yRange=(y0, y1 if y1 > y0 else y0 + 1), padding=0.05)
         pi.enableAutoRange()
-        pi.autoRange()
 
     def _restore_axes(self, sweep: str) -> None:
         pi = self.plot.getPlotItem()
@@ -310,8 +323,6 @@ class SpectrumPanel(QtWidgets.QWidget):
         pi.getAxis("left").enableAutoSIPrefix(True)
         _set_x_axis(pi, sweep)
         self.legend.setText(LEGEND_SPECTRUM)
-        if self._sweep == "iv":
-            self._autoscale()
         self._sweep = sweep
 
     def refresh(self) -> None:
@@ -343,11 +354,14 @@ class SpectrumPanel(QtWidgets.QWidget):
         self.chooser.setValue(idx)
         self.chooser.blockSignals(False)
         info = m.spectra[idx]
-        if info.sweep != self._sweep:
+        rescale = info.sweep != self._sweep
+        if rescale:
             self._restore_axes(info.sweep)
         x, v = m.spectrum_data(idx)
         order = np.argsort(x, kind="stable") if len(x) > 1 and np.any(np.diff(x) < 0) else slice(None)
         x, v = x[order], v[order]
+        if rescale:  # from I-V sweeps (or the other sweep kind) back to spectra
+            self._autoscale(x, v)
         if len(x) <= SYMBOLS_UP_TO:
             self.curve.setSymbol("o")
             self.curve.setSymbolSize(5)
@@ -489,8 +503,8 @@ class MapPanel(QtWidgets.QWidget):
     def _click(self, ev):
         if self.model is None or self.model.map is None:
             return
-        pos = ev.pos()  # image coordinates: row-major, y = row
-        row = int(math.floor(pos.y() + 0.5))
+        pos = ev.pos()  # the image's pixel coordinates: row r spans [r, r + 1)
+        row = int(math.floor(pos.y()))
         if 0 <= row < len(self.order):
             self.rowChosen.emit(self.order[row])
             ev.accept()

@@ -497,11 +497,7 @@ class RunModel:
         except Exception:  # the config text is informative only here
             cfg = {}
         cfg = cfg if isinstance(cfg, dict) else {}
-        station = cfg.get("station")
-        if isinstance(station, dict):
-            m.station_name = str(station.get("name", ""))
-        elif station:
-            m.station_name = Path(str(station)).stem
+        m.station_name = str(attrs.get("station", "") or "")  # the station's name: (not the run file's)
         if m.safe_state == "verified":
             m.state.update(rf_on=False, bias_current_a=0.0, bias_voltage_v=0.0)
             if cfg.get("field_to_zero_at_end", True):

@@ -965,7 +965,11 @@ class BenchWindow(ManagedWindowBase):
         model.error = reason
         self._dirty = True
         self._refresh()
-        self._status_bar(f"Run failed: {reason}; safe state: {model.safe_state}", error=True)
+        if is_unverified(model.safe_state):
+            verdict = f"SAFE STATE NOT VERIFIED: {model.safe_state.removeprefix('NOT verified:').strip()}; {UNVERIFIED_CHECK}"
+        else:
+            verdict = f"safe state: {model.safe_state}"
+        self._status_bar(f"Run failed: {reason}; {verdict}", error=True)
         log.error("run failed: %s", reason)
         experiment.browser_item.setText(5, getattr(proc, "safe_state", "") or "not started")
         if self.manager.experiments.has_next():
