@@ -81,11 +81,10 @@ def _plot(title: str) -> pg.PlotWidget:
 
 def _set_x_axis(pi: pg.PlotItem, sweep: str) -> None:
     if sweep == "field":
-        pi.setLabel("bottom", "Field H", units="Oe", **{"color": "#222", "font-size": "10pt"})
-        pi.getAxis("bottom").enableAutoSIPrefix(False)
+        # the unit in the text (a disabled SI prefix would stay at the one of the former range)
+        pi.setLabel("bottom", "Field H (Oe)", units=None, **{"color": "#222", "font-size": "10pt"})
     else:
         pi.setLabel("bottom", "Frequency f", units="Hz", **{"color": "#222", "font-size": "10pt"})
-        pi.getAxis("bottom").enableAutoSIPrefix(True)
 
 
 # ---------------------------------------------------------------------- spectrum
@@ -260,10 +259,10 @@ class SpectrumPanel(QtWidgets.QWidget):
         pi = self.plot.getPlotItem()
         if self._sweep != "iv":
             self._sweep = "iv"
-            pi.setLabel("bottom", "Bias current I", units="\u00b5A", **{"color": "#222", "font-size": "10pt"})
-            pi.getAxis("bottom").enableAutoSIPrefix(False)
-            pi.setLabel("left", "Bias voltage V", units="mV", **{"color": "#222", "font-size": "10pt"})
-            pi.getAxis("left").enableAutoSIPrefix(False)
+            # the unit in the label's text: pyqtgraph's SI prefix would be taken from the range
+            # the axis had before (GHz: "GµA"), and frozen there if disabled
+            pi.setLabel("bottom", "Bias current I (\u00b5A)", units=None, **{"color": "#222", "font-size": "10pt"})
+            pi.setLabel("left", "Bias voltage V (mV)", units=None, **{"color": "#222", "font-size": "10pt"})
             self.legend.setText(LEGEND_IV)
         i, v = np.asarray(entry["i"], dtype=float) * 1e6, np.asarray(entry["v"], dtype=float) * 1e3
         order = np.argsort(i, kind="stable")  # measured from zero outwards, branch by branch
@@ -320,7 +319,6 @@ class SpectrumPanel(QtWidgets.QWidget):
     def _restore_axes(self, sweep: str) -> None:
         pi = self.plot.getPlotItem()
         pi.setLabel("left", "Vmix", units="V", **{"color": "#222", "font-size": "10pt"})
-        pi.getAxis("left").enableAutoSIPrefix(True)
         _set_x_axis(pi, sweep)
         self.legend.setText(LEGEND_SPECTRUM)
         self._sweep = sweep
@@ -674,11 +672,11 @@ class StationPanel(QtWidgets.QWidget):
         self.table.setRowCount(len(order))
         for k, role in enumerate(order):
             info = roles[role]
-            cells = (ROLE_NAMES.get(role, role), str(info.get("model", "?")), str(info.get("address", "?")))
+            address = str(info.get("address", "?"))
+            cells = (ROLE_NAMES.get(role, role), str(info.get("model", "?")), address.removesuffix("::INSTR"))
             for c, text in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(text)
-                if info.get("identification"):
-                    item.setToolTip(str(info["identification"]))
+                item.setToolTip("\n".join(x for x in (address, str(info.get("identification") or "")) if x))
                 self.table.setItem(k, c, item)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
@@ -778,6 +776,8 @@ class ProgressPanel(QtWidgets.QWidget):
                 w.setWordWrap(True)
             lay.addWidget(w)
         lay.addStretch(1)
+        # room for every line (two for the times, two for the verdict): the docks do not squeeze it
+        self.setMinimumHeight(8 * self.fontMetrics().lineSpacing() + 30)
         self.clock_text = ""
 
     def refresh(self, model: RunModel | None) -> None:

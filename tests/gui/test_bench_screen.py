@@ -61,8 +61,11 @@ def test_iv_sweeps_are_drawn_with_their_points_and_stay_selectable(qtbot, window
     assert x0 <= np.nanmin(x) and np.nanmax(x) <= x1 and y0 <= np.nanmin(y) and np.nanmax(y) <= y1
     bottom = panel.plot.getPlotItem().getAxis("bottom").labelString()
     left = panel.plot.getPlotItem().getAxis("left").labelString()
-    assert "Bias current I" in bottom and "\u00b5A" in bottom and "GA" not in bottom
-    assert "mV" in left
+    assert "Bias current I (\u00b5A)" in bottom and "G\u00b5A" not in bottom and "(x" not in bottom
+    assert "Bias voltage V (mV)" in left and "mmV" not in left
+    # the ticks are the values in uA and mV (no SI scale left over from the GHz axis)
+    assert panel.plot.getPlotItem().getAxis("bottom").autoSIPrefixScale == 1.0
+    assert panel.plot.getPlotItem().getAxis("left").autoSIPrefixScale == 1.0
     assert "I-V sweep #" in panel.plot.getPlotItem().titleLabel.text
     assert f"{len(x)} points" in panel.what.text()
     # finished I-V sweeps stay selectable, also from the opened file

@@ -59,8 +59,8 @@ def test_frequency_sweep_shows_spectrum_and_fit(qtbot, window, tmp_path):
     # the station panel lists each role's model and address
     table = w.station_panel.table
     cells = {table.item(r, 1).text(): table.item(r, 2).text() for r in range(table.rowCount())}
-    assert cells["sr830"] == "GPIB0::8::INSTR"
-    assert cells["keithley2400"] == "GPIB0::24::INSTR"
+    assert cells["sr830"] == "GPIB0::8"  # the full resource name in the tooltip
+    assert cells["keithley2400"] == "GPIB0::24"
 
 
 def test_abort_of_a_second_run_ramps_down_and_says_so(qtbot, window, tmp_path):
