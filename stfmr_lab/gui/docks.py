@@ -121,7 +121,8 @@ class SpectrumPanel(QtWidgets.QWidget):
         self.chooser.setPrefix("#")
         self.chooser.setToolTip("Spectrum to show (index in the run)")
         self.chooser.valueChanged.connect(self._chosen)
-        self.follow = QtWidgets.QCheckBox("Follow the live spectrum")
+        self.follow = QtWidgets.QCheckBox("Follow live")
+        self.follow.setToolTip("Show the spectrum (or I-V sweep) being measured")
         self.follow.setChecked(True)
         self.follow.toggled.connect(lambda on: self.refresh())
         self.show_all = QtWidgets.QCheckBox("Others in grey")
@@ -131,6 +132,7 @@ class SpectrumPanel(QtWidgets.QWidget):
         self.iv_chooser = QtWidgets.QComboBox()
         self.iv_chooser.setToolTip("Show an I-V sweep of the dV/dI calibration (RF off)")
         self.iv_chooser.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.iv_chooser.setMaximumWidth(230)
         self.iv_chooser.activated.connect(self._iv_chosen)
         self.iv_chooser.setVisible(False)
         self.iv_shown: int | None = None  # the I-V sweep chosen (not following)
@@ -437,6 +439,7 @@ class SpectrumPanel(QtWidgets.QWidget):
 #: the map's row orders: key -> text of the choice
 ROW_ORDERS = {"field": "by field, then bias", "bias": "by bias, then field", "index": "in measurement order"}
 MAX_ROW_LABELS = 16
+ROW_LABEL_PX = 15  # pixels a row label needs
 class MapPanel(QtWidgets.QWidget):
     """The run's spectra as an image: one row per spectrum, colour = Vmix."""
 
@@ -467,7 +470,7 @@ class MapPanel(QtWidgets.QWidget):
         pi.addItem(self.row_line)
         self.row_line.setVisible(False)
         self.shown_line = pg.InfiniteLine(
-            angle=0, pen=pg.mkPen("#111", width=2), label="shown", labelOpts={"position": 0.02, "color": "#111", "fill": (255, 255, 255, 200)}
+            angle=0, pen=pg.mkPen("#111", width=2), label="shown", labelOpts={"position": 0.93, "color": "#111", "fill": (255, 255, 255, 200)}
         )
         pi.addItem(self.shown_line)
         self.shown_line.setVisible(False)
@@ -512,6 +515,11 @@ class MapPanel(QtWidgets.QWidget):
         self._shape = None
         self.shown = None
         self.refresh()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.model is not None:
+            self.refresh()  # as many row labels as fit
 
     def _reorder(self) -> None:
         self._shape = None
@@ -588,14 +596,15 @@ class MapPanel(QtWidgets.QWidget):
         amp = amp if amp > 0 else 1e-6
         self.image.setImage(img, autoLevels=False, levels=(-amp, amp))
         self.bar.setLevels((-amp, amp))
-        shape = (img.shape, grid.x_range, tuple(self.order))
+        shape = (img.shape, grid.x_range, tuple(self.order), int(self.plot.getPlotItem().vb.height()) // ROW_LABEL_PX)
         if shape != self._shape:
             x0, x1 = grid.x_range
             n = img.shape[0]
             self.image.setRect(QtCore.QRectF(x0, -0.5, x1 - x0, float(n)))
             self.plot.getPlotItem().setRange(xRange=(x0, x1), yRange=(-0.5, n - 0.5), padding=0.02)
-            # rows labelled by their set points (every k-th when there are many)
-            step = max(1, math.ceil(n / MAX_ROW_LABELS))
+            # rows labelled by their set points (every k-th when there are more than fit)
+            fit = max(2, min(MAX_ROW_LABELS, self.plot.getPlotItem().vb.height() // ROW_LABEL_PX))
+            step = max(1, math.ceil(n / fit))
             labels = [(r, self._row_label(m, i)) for r, i in enumerate(self.order) if r % step == 0]
             self.plot.getPlotItem().getAxis("left").setTicks([labels, []])
             self._shape = shape
@@ -777,7 +786,7 @@ class ProgressPanel(QtWidgets.QWidget):
             lay.addWidget(w)
         lay.addStretch(1)
         # room for every line (two for the times, two for the verdict): the docks do not squeeze it
-        self.setMinimumHeight(8 * self.fontMetrics().lineSpacing() + 30)
+        self.setMinimumHeight(7 * self.fontMetrics().lineSpacing() + 30)
         self.clock_text = ""
 
     def refresh(self, model: RunModel | None) -> None:

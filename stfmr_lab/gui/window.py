@@ -254,7 +254,7 @@ class BenchWindow(ManagedWindowBase):
         self.message_box.setWidgetResizable(True)
         self.message_box.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.message_box.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.message_box.setFixedHeight(4 * self.form_message.fontMetrics().lineSpacing() + 8)
+        self.message_box.setFixedHeight(3 * self.form_message.fontMetrics().lineSpacing() + 8)
         self.form_message.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
         lv.addWidget(self.message_box)
         buttons = QtWidgets.QHBoxLayout()
@@ -276,8 +276,9 @@ class BenchWindow(ManagedWindowBase):
         self.tabs.addTab(self.fit_table, "Fits")
         self.tabs.addTab(self.log_widget, self.log_widget.name)
         self.runs_dock = self._dock("Runs, fits and log", self.tabs, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-        self.splitDockWidget(self.station_dock, self.progress_dock, QtCore.Qt.Orientation.Vertical)
-        self.splitDockWidget(self.progress_dock, self.runs_dock, QtCore.Qt.Orientation.Vertical)
+        # the progress (and the run's verdict) under Queue and Abort; the station over the runs
+        self.splitDockWidget(self.inputs_dock, self.progress_dock, QtCore.Qt.Orientation.Vertical)
+        self.splitDockWidget(self.station_dock, self.runs_dock, QtCore.Qt.Orientation.Vertical)
         self.setCorner(QtCore.Qt.Corner.BottomRightCorner, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(QtCore.Qt.Corner.BottomLeftCorner, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self._sized = False
@@ -318,11 +319,9 @@ class BenchWindow(ManagedWindowBase):
         right = max(330, int(0.3 * w))
         self.resizeDocks([self.inputs_dock, self.station_dock], [left, right], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.map_dock], [int(0.38 * h)], QtCore.Qt.Orientation.Vertical)
-        self.resizeDocks(
-            [self.station_dock, self.progress_dock, self.runs_dock],
-            [int(0.42 * h), int(0.2 * h), int(0.38 * h)],
-            QtCore.Qt.Orientation.Vertical,
-        )
+        progress = self.progress_panel.minimumSizeHint().height() + 40
+        self.resizeDocks([self.inputs_dock, self.progress_dock], [h - progress, progress], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([self.station_dock, self.runs_dock], [int(0.5 * h), int(0.5 * h)], QtCore.Qt.Orientation.Vertical)
 
     def _dock(self, title, widget, area) -> QtWidgets.QDockWidget:
         dock = QtWidgets.QDockWidget(title, self)

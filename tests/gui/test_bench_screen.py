@@ -201,9 +201,11 @@ def _finished_map_file(tmp_path, calibration=False) -> Path:
 
 def test_map_rows_are_labelled_by_field_and_bias_and_follow_clicks(qtbot, window, tmp_path):
     w = window
+    w.fit_to_screen(QtCore.QRect(0, 0, 1600, 1000))
     model = w.open_run(_finished_map_file(tmp_path))
     qtbot.waitUntil(lambda: w.fit_table.rowCount() == 6, timeout=20000)
     mp = w.map_panel
+    assert mp.plot.getPlotItem().vb.height() >= 6 * 15  # room for a label per row
     ticks = mp.plot.getPlotItem().getAxis("left")._tickLevels[0]
     labels = [t for _r, t in ticks]
     # rows by field, then bias (measured alternating: a zig-zag in measurement order)
