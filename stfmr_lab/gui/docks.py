@@ -103,6 +103,7 @@ class SpectrumPanel(QtWidgets.QWidget):
         # the legend sits above the plot, never over a resonance
         self.legend = QtWidgets.QLabel(LEGEND_SPECTRUM)
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
         self.others = pg.PlotDataItem(pen=pg.mkPen(OTHER_COLOUR, width=1), connect="finite")
         self.curve = pg.PlotDataItem(pen=pg.mkPen(DATA_COLOUR, width=1.5))
         self.fit_curve = pg.PlotDataItem(pen=pg.mkPen(FIT_COLOUR, width=2.5))
@@ -484,7 +485,8 @@ class MapPanel(QtWidgets.QWidget):
         self.note = QtWidgets.QLabel("")
         self.note.setWordWrap(True)
         self.plot.setMinimumWidth(300)
-        self.subtract = QtWidgets.QCheckBox("Subtract each row's median (resonances under the bias background)")
+        self.subtract = QtWidgets.QCheckBox("Subtract row medians")
+        self.subtract.setToolTip("Subtract each spectrum's median: shows the resonances under the bias background")
         self.subtract.setChecked(True)
         self.subtract.toggled.connect(lambda on: self.refresh())
         lay = QtWidgets.QVBoxLayout(self)
@@ -786,7 +788,7 @@ class ProgressPanel(QtWidgets.QWidget):
             lay.addWidget(w)
         lay.addStretch(1)
         # room for every line (two for the times, two for the verdict): the docks do not squeeze it
-        self.setMinimumHeight(7 * self.fontMetrics().lineSpacing() + 30)
+        self.setMinimumHeight(7 * self.fontMetrics().lineSpacing() + 24)
         self.clock_text = ""
 
     def refresh(self, model: RunModel | None) -> None:
@@ -809,9 +811,9 @@ class ProgressPanel(QtWidgets.QWidget):
         self.counts.setText(f"{points} \u00b7 {spectra_done} / {model.planned_spectra} spectra")
         self.counts.setToolTip(f"{model.sweeps_done} of {model.sweeps_total or model.sweeps_done} sweeps (I-V included)")
         bench = fmt_duration(model.time_s)
-        clock = f" <span style='color:#555'>\u00b7 {self.clock_text}</span>" if self.clock_text and model.live else ""
+        clock = f"<br><span style='color:#555'>{self.clock_text}</span>" if self.clock_text and model.live else ""
         if model.live and model.status == "running":
-            self.times.setText(f"Bench time <b>{bench}</b>, left \u2248 <b>{fmt_duration(model.remaining_s)}</b>{clock}")
+            self.times.setText(f"Bench time <b>{bench}</b> \u00b7 left \u2248 <b>{fmt_duration(model.remaining_s)}</b>{clock}")
         else:
             self.times.setText(f"Bench time {bench}{clock}")
         self.status.setText(status_html(model))

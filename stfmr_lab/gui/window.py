@@ -233,6 +233,7 @@ class BenchWindow(ManagedWindowBase):
         lv.setContentsMargins(6, 6, 6, 6)
         lv.addWidget(self.measurement_box)
         lv.addWidget(self.form_stack, 1)
+        self.form_stack.setMinimumHeight(60)  # the inputs scroll: the column fits a 720-pixel screen
         lv.addWidget(self.limits_label)
         fold = QtWidgets.QHBoxLayout()
         fold.addWidget(QtWidgets.QLabel("Run files in"))
@@ -454,8 +455,10 @@ class BenchWindow(ManagedWindowBase):
                 continue
             hint = forms.limit_hint(name, lim)
             lab.setText(f"{getattr(proc, name).name}:" + (f"  <span style='color:#666'>[{hint}]</span>" if hint else ""))
-        self.limits_label.setText(
-            f"Station <b>{station['name']}</b> ({path.name}): |H| \u2264 {lim['max_field_oe']:g} Oe, "
+        # one line (each input's label shows its limit); all of them in the tooltip
+        self.limits_label.setText(f"Limits of station <b>{station['name']}</b> ({path.name})")
+        self.limits_label.setToolTip(
+            f"|H| \u2264 {lim['max_field_oe']:g} Oe, "
             f"|I| \u2264 {lim['max_bias_current_a'] * 1e6:g} \u00b5A, |V| \u2264 {lim['max_bias_voltage_v']:g} V, "
             f"P \u2264 {lim['max_rf_power_dbm']:g} dBm, f {lim['min_frequency_hz'] / 1e9:g}-{lim['max_frequency_hz'] / 1e9:g} GHz"
         )

@@ -103,6 +103,13 @@ def test_the_window_fits_the_screen_with_queue_abort_status_and_progress_on_it(q
     QtWidgets.QApplication.processEvents()
     assert w.width() <= screen[0] and w.height() <= screen[1] - 30  # room for the title bar
     assert w.maximumWidth() > 4000  # maximised, it takes the whole screen
+    hint = w.minimumSizeHint()  # what the docks need: more than the window, and they overlap
+    assert hint.width() <= w.width() and hint.height() <= w.height(), (hint, w.size())
+    parts = [w.centralWidget(), w.inputs_dock, w.progress_dock, w.station_dock, w.runs_dock, w.map_dock]
+    rects = [p.geometry() for p in parts]
+    for a in range(len(rects)):
+        for b in range(a + 1, len(rects)):
+            assert not rects[a].intersects(rects[b]), (parts[a], parts[b])
     inside = w.rect()
     for widget in (w.queue_button, w.abort_button, w.statusBar(), w.progress_panel.bar, w.progress_panel.status,
                    w.station_panel.table):
