@@ -44,7 +44,7 @@ def fmt_pm(value: float, error: float, scale: float, unit: str) -> str:
 
 LEGEND_SPECTRUM = (
     f"<span style='color:{DATA_COLOUR}'>\u2501\u2501</span> Vmix measured &nbsp; "
-    f"<span style='color:{FIT_COLOUR}'>\u2501\u2501</span> S + A fit (+ linear background) &nbsp; "
+    f"<span style='color:{FIT_COLOUR}'>\u2501\u2501</span> S + A fit &nbsp; "
     "<span style='color:#999'>\u2501\u2501</span> other spectra"
 )
 LEGEND_IV = (
@@ -126,7 +126,8 @@ class SpectrumPanel(QtWidgets.QWidget):
         self.follow.setToolTip("Show the spectrum (or I-V sweep) being measured")
         self.follow.setChecked(True)
         self.follow.toggled.connect(lambda on: self.refresh())
-        self.show_all = QtWidgets.QCheckBox("Others in grey")
+        self.show_all = QtWidgets.QCheckBox("Others")
+        self.show_all.setToolTip("Draw the run's other spectra (or I-V sweeps) in grey")
         self.show_all.setChecked(True)
         self.show_all.toggled.connect(lambda on: self.refresh())
         # the run's I-V sweeps (dV/dI calibration), live or finished, from a run or a file
@@ -415,7 +416,7 @@ class SpectrumPanel(QtWidgets.QWidget):
                 text = "S + A fit: none yet"
             else:
                 why = fit.message.split(";")[0].strip()
-                text = f"S + A fit of {fit.n_points} of {len(x)} points: not converged ({html_escape(why)})"
+                text = f"S + A fit ({fit.n_points}/{len(x)} points): not converged ({html_escape(why)})"
             self.fit_label.setText(f"<span style='color:#555'>{text}</span>")
             return
         lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
@@ -432,8 +433,8 @@ class SpectrumPanel(QtWidgets.QWidget):
             width = "HWHM = " + fmt_pm(fit.width, e.get("width"), 1e6, "MHz")
         vs = "V<sub>S</sub> = " + fmt_pm(fit.v_sym, e.get("v_sym"), 1e-6, "\u00b5V")
         va = "V<sub>A</sub> = " + fmt_pm(fit.v_asym, e.get("v_asym"), 1e-6, "\u00b5V")
-        of = f"{fit.n_points}" if fit.n_points >= len(x) else f"{fit.n_points} of {len(x)}"
-        self.fit_label.setText(f"<b>S + A fit</b> of {of} points: <b>{centre}</b> &nbsp; <b>{width}</b> &nbsp; {vs} &nbsp; {va}")
+        of = f"{fit.n_points}" if fit.n_points >= len(x) else f"{fit.n_points}/{len(x)}"
+        self.fit_label.setText(f"<b>S + A fit</b> ({of} points): <b>{centre}</b> &nbsp; <b>{width}</b> &nbsp; {vs} &nbsp; {va}")
 
 
 # ---------------------------------------------------------------------- map
@@ -451,7 +452,7 @@ class MapPanel(QtWidgets.QWidget):
         self.model: RunModel | None = None
         self.plot = _plot("Vmix map (one row per spectrum)")
         pi = self.plot.getPlotItem()
-        pi.setLabel("left", "Spectrum (field, bias)", **{"color": "#222", "font-size": "10pt"})
+        pi.setLabel("left", "Field, bias", **{"color": "#222", "font-size": "10pt"})
         pi.getAxis("left").enableAutoSIPrefix(False)
         _set_x_axis(pi, "frequency")
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -471,7 +472,7 @@ class MapPanel(QtWidgets.QWidget):
         pi.addItem(self.row_line)
         self.row_line.setVisible(False)
         self.shown_line = pg.InfiniteLine(
-            angle=0, pen=pg.mkPen("#111", width=2), label="shown", labelOpts={"position": 0.93, "color": "#111", "fill": (255, 255, 255, 200)}
+            angle=0, pen=pg.mkPen("#111", width=2)
         )
         pi.addItem(self.shown_line)
         self.shown_line.setVisible(False)

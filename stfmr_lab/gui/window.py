@@ -270,7 +270,7 @@ class BenchWindow(ManagedWindowBase):
         self.inputs_dock = self._dock("Measurement", left, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCentralWidget(self.spectrum_panel)
         self.station_dock = self._dock("Station", self.station_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-        self.progress_dock = self._dock("Progress", self.progress_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self.progress_dock = self._dock("Progress", _scrolled(self.progress_panel), QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.map_dock = self._dock("Map", self.map_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(self.browser_widget, "Runs")
@@ -320,7 +320,7 @@ class BenchWindow(ManagedWindowBase):
         right = max(330, int(0.3 * w))
         self.resizeDocks([self.inputs_dock, self.station_dock], [left, right], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.map_dock], [int(0.38 * h)], QtCore.Qt.Orientation.Vertical)
-        progress = self.progress_panel.minimumSizeHint().height() + 40
+        progress = max(self.progress_panel.minimumHeight() + 30, int(0.3 * h))
         self.resizeDocks([self.inputs_dock, self.progress_dock], [h - progress, progress], QtCore.Qt.Orientation.Vertical)
         self.resizeDocks([self.station_dock, self.runs_dock], [int(0.5 * h), int(0.5 * h)], QtCore.Qt.Orientation.Vertical)
 
@@ -1045,6 +1045,16 @@ class BenchWindow(ManagedWindowBase):
         self.log_widget.close_timer()
         logging.getLogger().removeHandler(self.log_widget.handler)
         self._tmpdir.cleanup()
+
+
+def _scrolled(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
+    """``widget`` in a frameless vertical scroll area (its text is never clipped unseen)."""
+    area = QtWidgets.QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 def _describe(procedure) -> str:
