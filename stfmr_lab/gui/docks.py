@@ -780,6 +780,8 @@ class ProgressPanel(QtWidgets.QWidget):
         self.status.setWordWrap(True)
         self.file = QtWidgets.QLabel("")
         self.file.setWordWrap(True)
+        # a long file name (one word) must not widen the panel past its dock: it is cut instead
+        self.file.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.file.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
