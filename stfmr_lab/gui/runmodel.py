@@ -121,6 +121,8 @@ class MapGrid:
             return
         first = xs[0]
         self.exact = all(len(x) == len(first) and np.allclose(x, first, rtol=0, atol=1e-9 * max(1.0, abs(first).max())) for x in xs)
+        if self.exact and len(first) > MAX_MAP_COLUMNS:
+            self.exact = False  # more points than a screen has pixels: binned like unequal grids
         if self.exact:
             self.x = first.copy()
         else:
