@@ -229,7 +229,8 @@ class SpectrumPanel(QtWidgets.QWidget):
         self._iv_key = key
         self.iv_chooser.blockSignals(True)
         self.iv_chooser.clear()
-        if m is not None:
+        if m is not None and m.iv:
+            self.iv_chooser.addItem(f"I-V sweeps ({len(m.iv)})", None)  # shown while a spectrum is
             for k, entry in sorted(m.iv.items()):
                 self.iv_chooser.addItem(iv_label(k, entry), k)
         self.iv_chooser.blockSignals(False)
@@ -352,6 +353,10 @@ class SpectrumPanel(QtWidgets.QWidget):
             return
         idx = self.target()
         self.shown = ("spectrum", idx) if idx is not None else None
+        if self.iv_chooser.currentIndex() > 0:
+            self.iv_chooser.blockSignals(True)
+            self.iv_chooser.setCurrentIndex(0)
+            self.iv_chooser.blockSignals(False)
         if m is None or idx is None:
             self._title("Live spectrum" if m is None or m.live else "No spectra")
             self.curve.setData([], [])

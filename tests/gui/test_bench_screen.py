@@ -69,10 +69,10 @@ def test_iv_sweeps_are_drawn_with_their_points_and_stay_selectable(qtbot, window
     assert "I-V sweep #" in panel.plot.getPlotItem().titleLabel.text
     assert f"{len(x)} points" in panel.what.text()
     # finished I-V sweeps stay selectable, also from the opened file
-    assert panel.iv_chooser.isVisible() and panel.iv_chooser.count() == 1
+    assert panel.iv_chooser.isVisible() and panel.iv_chooser.count() == 2  # "I-V sweeps (1)" and the sweep
     opened = w.open_run(model.path)
     assert opened is not None and len(opened.iv) == 1
-    assert panel.iv_chooser.count() == 1
+    assert panel.iv_chooser.count() == 2
     panel.show_iv(k)
     assert len(panel.curve.xData) == len(entry["i"])
     assert "read-only" in panel.what.text()
@@ -84,13 +84,15 @@ def test_a_map_with_calibration_offers_its_iv_sweeps_next_to_the_spectra(qtbot, 
     model = w.open_run(path)
     panel = w.spectrum_panel
     assert panel.shown[0] == "spectrum"  # the spectra first
-    assert panel.iv_chooser.count() == len(model.iv) >= 1
-    panel.iv_chooser.activated.emit(0)
-    k = panel.iv_chooser.itemData(0)
+    assert panel.iv_chooser.count() == len(model.iv) + 1 >= 2
+    assert panel.iv_chooser.currentIndex() == 0  # "I-V sweeps (n)" while a spectrum is shown
+    panel.iv_chooser.activated.emit(1)
+    k = panel.iv_chooser.itemData(1)
     assert panel.shown == ("iv", k)
     assert len(panel.curve.xData) == len(model.iv[k]["i"])
     w.choose_spectrum(2)  # and back to a spectrum: the frequency axis again
     assert panel.shown == ("spectrum", 2)
+    assert panel.iv_chooser.currentIndex() == 0
     assert "Frequency" in panel.plot.getPlotItem().getAxis("bottom").labelText
 
 
