@@ -47,6 +47,7 @@ from stfmr_lab.gui.fitting import MIN_POINTS, FitService
 from stfmr_lab.gui.log import BenchLogWidget
 from stfmr_lab.gui.quantity import DISPLAY_UNITS, bench_inputs_widget
 from stfmr_lab.gui.runmodel import RunModel
+from stfmr_lab.sample import sample_name
 from stfmr_lab.schema import ConfigError
 from stfmr_lab.storage import StorageError, check_writable, free_name
 
@@ -536,7 +537,7 @@ class BenchWindow(ManagedWindowBase):
         for key, w in self.forms.items():
             if isinstance(station, str):
                 w.station_file.setValue(station)
-            w.sample_name.setValue(str(d.get("sample", "")))
+            w.sample_name.setValue(sample_name(d.get("sample", "")))
             for name, value in (
                 ("rf_power_dbm", d["rf_power_dbm"]),
                 ("time_constant_s", d["lockin"]["time_constant_s"]),
