@@ -266,6 +266,7 @@ def open_station(
                 timeout=inst_cfg["timeout_ms"],
             )
             inst = cls(adapter)
+            inst.connect()  # the model's first words (SR830 OUTX) and its usability checks
             inst.identify()  # raises on no answer or an empty one
             station.instruments[role] = inst
         except Exception as e:
