@@ -69,6 +69,7 @@ class AgilentE8257D(StrictMixin, Agilent8257D, MicrowaveSource):
     100 kHz - 20 GHz, -20 to +10 dBm (no step attenuator)."""
 
     model = "agilent_e8257d"
+    IDN_MODELS = ("E8257D", "E8267D")
     ERROR_QUERY = ":SYST:ERR?"
     frequency_range_hz = FREQUENCY_OPTIONS_HZ["520"]
     power_range_dbm = (-20.0, 10.0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,51 @@ class InstrumentError(RuntimeError):
 
 class InstrumentReplyError(InstrumentError):
     """A reply that is not what the command promises (garbage, truncated, empty)."""
+
+
+class CommandRefused(InstrumentError):
+    """The instrument's error queue (or status register) reported an error right after a command."""
+
+
+@contextmanager
+def checked_commands(inst, refuse: bool = True, label: str = ""):
+    """Read ``inst``'s errors after every command (not query) written inside the block.
+
+    Yields a list that fills with ``(command, errors)`` per command (``errors`` empty when
+    accepted). With ``refuse`` the first refused command raises ``CommandRefused`` naming
+    the instrument (``label``, e.g. its role, first), the command and the error, before
+    anything else is sent. A query's errors cannot be read between its write and its
+    reply: they show at the next check.
+    """
+    adapter = inst.adapter
+    own = adapter.__dict__.get("write")  # an instance attribute to put back, if any
+    write = adapter.write
+    prefix = f"{label}: " if label else ""
+    log_: list[tuple[str, list[str]]] = []
+    busy = False
+
+    def checked_write(command, **kwargs):
+        nonlocal busy
+        write(command, **kwargs)
+        if busy or "?" in command:
+            return
+        busy = True
+        try:
+            errors = inst.check_errors()
+        finally:
+            busy = False
+        log_.append((command, errors))
+        if errors and refuse:
+            raise CommandRefused(f"{prefix}{inst.name} refused {command!r}: {'; '.join(errors)}")
+
+    adapter.write = checked_write
+    try:
+        yield log_
+    finally:
+        if own is None:
+            del adapter.write  # back to the class's write
+        else:
+            adapter.write = own
 
 
 def parse_values(response: str, command: str, name: str, separator=",", cast=float, maxsplit=-1) -> list:
@@ -156,6 +202,18 @@ class StrictMixin:
         return one entry per error bit set (query, device dependent, execution, command)."""
         esr = self.strict_values("*ESR?", cast=int)[0]
         return [f"*ESR? = {esr}: {name}" for bit, name in ESR_ERROR_BITS.items() if esr & (1 << bit)]
+
+    #: what an ``*IDN?`` reply of this model contains (any of them, case-insensitive)
+    IDN_MODELS: tuple[str, ...] = ()
+
+    def check_model(self, identification: str) -> None:
+        """Raise ``InstrumentError`` when ``identification`` (``*IDN?``) is not this model's:
+        the station file names another model for this address than the one answering."""
+        if self.IDN_MODELS and not any(m.upper() in identification.upper() for m in self.IDN_MODELS):
+            raise InstrumentError(
+                f"{self.name}: *IDN? answers {identification!r}, not a {' / '.join(self.IDN_MODELS)}: "
+                f"is the station file's model ({self.model}) right for this address?"
+            )
 
     def identify(self) -> str:
         """Return the identification string (``*IDN?``), stripped."""

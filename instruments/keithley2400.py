@@ -21,6 +21,7 @@ class Keithley2400(StrictMixin, _PmKeithley2400, DCSource):
     """Keithley 2400 SourceMeter, current source (+-1.05 A) with voltage compliance."""
 
     model = "keithley2400"
+    IDN_MODELS = ("MODEL 24",)
     ERROR_QUERY = ":SYST:ERR?"
     current_range_a = (-1.05, 1.05)
 

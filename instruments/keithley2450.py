@@ -31,6 +31,7 @@ class Keithley2450(StrictMixin, _PmKeithley2450, DCSource):
     """Keithley 2450 SourceMeter, current source (+-1.05 A) with a voltage limit."""
 
     model = "keithley2450"
+    IDN_MODELS = ("MODEL 2450",)
     ERROR_QUERY = ":SYST:ERR?"
     current_range_a = (-1.05, 1.05)
 

@@ -19,6 +19,7 @@ class KepcoBOP(StrictMixin, KepcoBOP3612, MagnetSupply):
     """Kepco BOP 36-12 (+-12 A) bipolar supply."""
 
     model = "kepco_bop"
+    IDN_MODELS = ("BOP",)
     ERROR_QUERY = "SYST:ERR?"
     current_range_a = (-12.0, 12.0)
 

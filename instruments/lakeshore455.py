@@ -22,6 +22,7 @@ class LakeShore455(StrictMixin, Instrument, Gaussmeter):
     """Lake Shore 455 DSP gaussmeter."""
 
     model = "lakeshore455"
+    IDN_MODELS = ("MODEL455",)
 
     def __init__(self, adapter, name="Lake Shore 455 gaussmeter", **kwargs):
         kwargs.setdefault("includeSCPI", False)

@@ -17,6 +17,7 @@ class LakeShore475(LakeShore455):
     """Lake Shore 475 DSP gaussmeter."""
 
     model = "lakeshore475"
+    IDN_MODELS = ("MODEL475",)
 
     def __init__(self, adapter, name="Lake Shore 475 gaussmeter", **kwargs):
         super().__init__(adapter, name, **kwargs)

@@ -36,6 +36,7 @@ class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
     """Rohde & Schwarz SMB100A signal generator with SMB-B120, SMB-K22 and SMB-K23."""
 
     model = "rs_smb100a"
+    IDN_MODELS = ("SMB100A",)
     ERROR_QUERY = "SYST:ERR?"
     frequency_range_hz = (100e3, 20e9)
     power_range_dbm = (-145.0, 30.0)

@@ -23,6 +23,7 @@ class SR830(StrictMixin, _PmSR830, LockIn):
     """Stanford Research SR830 DSP lock-in amplifier."""
 
     model = "sr830"
+    IDN_MODELS = ("SR830",)
     SENSITIVITIES_V = list(_PmSR830.SENSITIVITIES)
     TIME_CONSTANTS_S = list(_PmSR830.TIME_CONSTANTS)
 

@@ -40,6 +40,7 @@ class SR860(StrictMixin, _PmSR860, LockIn):
     """Stanford Research SR860 DSP lock-in amplifier (500 kHz)."""
 
     model = "sr860"
+    IDN_MODELS = ("SR860", "SR865")
     SENSITIVITIES_V = list(_PmSR860.SENSITIVITIES)  # index 0 = 1 V ... 27 = 1 nV
     TIME_CONSTANTS_S = list(_PmSR860.TIME_CONSTANTS)  # index 0 = 1 us ... 21 = 30 ks
     frequency_range_hz = (0.001, 500e3)

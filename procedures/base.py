@@ -14,11 +14,13 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from pymeasure.experiment import Procedure
+from stfmr_lab.instruments.base import CommandRefused, checked_commands
 
 from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
 from stfmr_lab.errors import error_line
@@ -196,6 +198,23 @@ class StfmrProcedure(Procedure):
             ctx.runfile.write_settings(role, snap)
 
     def _configure(self):
+        """Set up every instrument, reading its errors after each command: a refused command
+        stops the run there (``CommandRefused`` names the role, the instrument and the
+        command), before anything is measured. The queues were cleared when the station
+        opened; an entry found before the first command comes from the queries since."""
+        st = self.ctx.station
+        errors = self._instrument_errors()
+        if errors:
+            raise CommandRefused("since the station opened, before configuration: " + "; ".join(errors))
+        with ExitStack() as stack:
+            for role, inst in st.instruments.items():
+                stack.enter_context(checked_commands(inst, label=role))
+            self._configure_instruments()
+        errors = self._instrument_errors()
+        if errors:
+            raise CommandRefused("after configuration, before the first point: " + "; ".join(errors))
+
+    def _configure_instruments(self):
         """Lock-in, chop and bias set-up: compliance before any output."""
         cfg = self.run_config.data
         st = self.ctx.station

@@ -247,6 +247,7 @@ def run(
             proc.error = e
             if proc.ctx is None:  # nothing opened: nothing to shut down, nothing written
                 raise _open_failed(e) from e
+            path = proc.ctx.runfile.path  # failed in configuration: the file exists and says why
         finally:
             proc.shutdown()
             if proc.ctx is not None:

@@ -171,6 +171,8 @@ class Station:
     config: dict
     instruments: dict = field(default_factory=dict)
     errors: dict = field(default_factory=dict)
+    #: role -> error-queue entries found (and cleared) when the instrument was opened
+    cleared_errors: dict = field(default_factory=dict)
     bench: object = None  # the SimBench when simulated
     clock: object = None
     field: object = None
@@ -267,7 +269,11 @@ def open_station(
             )
             inst = cls(adapter)
             inst.connect()  # the model's first words (SR830 OUTX) and its usability checks
-            inst.identify()  # raises on no answer or an empty one
+            stale = inst.check_errors()  # left from before we opened it: not ours, cleared
+            if stale:
+                station.cleared_errors[role] = stale
+                log.warning("%s: cleared errors queued before opening: %s", role, "; ".join(stale))
+            inst.check_model(inst.identify())  # raises on no answer, an empty one or another model
             station.instruments[role] = inst
         except Exception as e:
             station.errors[role] = error_line(e)
