@@ -171,7 +171,8 @@ class Station:
     config: dict
     instruments: dict = field(default_factory=dict)
     errors: dict = field(default_factory=dict)
-    #: role -> error-queue entries found (and cleared) when the instrument was opened
+    #: role -> error-queue entries found (and cleared) when the instrument was opened: left
+    #: from before, or "'command' -> error" for an opening command it refused
     cleared_errors: dict = field(default_factory=dict)
     bench: object = None  # the SimBench when simulated
     clock: object = None
@@ -237,6 +238,7 @@ def open_station(
     """
     from pymeasure.adapters import VISAAdapter
 
+    from stfmr_lab.instruments.base import checked_commands
     from stfmr_lab.instruments.field import FieldController, FieldSettings
     from stfmr_lab.instruments.path import BiasTeePath
     from stfmr_lab.sim.clock import RealClock
@@ -268,11 +270,14 @@ def open_station(
                 timeout=inst_cfg["timeout_ms"],
             )
             inst = cls(adapter)
-            inst.connect()  # the model's first words (SR830 OUTX) and its usability checks
-            stale = inst.check_errors()  # left from before we opened it: not ours, cleared
+            # the model's first words (SR830 OUTX) and its usability checks; the queue is read
+            # after each command: what it holds then was left from before, or is the refusal
+            with checked_commands(inst, refuse=False) as opening:
+                inst.connect()
+            stale = [f"{c!r} -> {'; '.join(e)}" for c, e in opening if e] + inst.check_errors()
             if stale:
                 station.cleared_errors[role] = stale
-                log.warning("%s: cleared errors queued before opening: %s", role, "; ".join(stale))
+                log.warning("%s: cleared errors found when opening: %s", role, "; ".join(stale))
             inst.check_model(inst.identify())  # raises on no answer, an empty one or another model
             station.instruments[role] = inst
         except Exception as e:
