@@ -103,13 +103,30 @@ def _run_prepared(ns) -> int:
     from stfmr_lab.runner import RunAborted, RunFailed, estimate_bench_time_s, fmt_duration, prepare, run
 
     rc, out = prepare(ns.config, sim=ns.sim, out=ns.out)
+    if not sys.stdin.isatty():  # nobody at a terminal to turn the magnet: refuse before anything opens
+        from stfmr_lab.operator import operator_refusal, operator_steps_needed
+
+        key = operator_steps_needed(rc, ns.sim)
+        if key is not None:
+            raise ConfigError(operator_refusal(key))
     where = "the simulated bench (virtual clock)" if ns.sim else "the bench"
     _say(
         f"{rc.name}: {len(rc.plan.spectra)} spectra + {len(rc.plan.iv_sweeps)} I-V sweeps, {rc.plan.points} points; "
         f"expected bench time {fmt_duration(estimate_bench_time_s(rc))} on {where}"
     )
+    stop, confirm = None, None
+    if sys.stdin.isatty():  # someone at the terminal can turn the magnet when asked
+        import threading
+
+        from stfmr_lab.operator import TerminalOperator
+
+        stop = threading.Event()
+        confirm = TerminalOperator(stop_event=stop)
     try:
-        ns.result = run(rc, sim=ns.sim, out=out, resume=ns.resume, progress=True, say=_say, handle_signals=True)
+        ns.result = run(
+            rc, sim=ns.sim, out=out, resume=ns.resume, progress=True, say=_say, handle_signals=True,
+            stop_event=stop, confirm_axis=confirm,
+        )
     except RunAborted as e:
         print(f"stfmr-lab: {e}", file=sys.stderr)
         return 130

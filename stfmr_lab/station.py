@@ -298,6 +298,15 @@ def open_station(
                 _bench.set_axis(axis)
                 return True
 
+        elif station.bench is not None and confirm_axis is not None:
+            bench, ask = station.bench, confirm_axis
+
+            def confirm(axis, _bench=bench, _ask=ask):  # a person confirms; the simulated magnet turns
+                if not _ask(axis):
+                    return False
+                _bench.set_axis(axis)
+                return True
+
         station.field = FieldController(
             station.instruments["magnet_supply"],
             station.instruments["gaussmeter"],
