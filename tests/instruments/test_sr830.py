@@ -256,3 +256,11 @@ def test_sim_station_opens_with_outx_and_external_reference_slope(bench_station)
     assert twin.p("interface") == 1  # OUTX 1 sent when the station opened
     bench_station["lockin"].configure_reference("external")
     assert twin.p("ref_slope") == 1 and bench_station["lockin"].reference_trigger == "ttl_rising"
+
+
+def test_on_a_serial_line_replies_go_to_rs232(make_station, station_config):
+    """OUTX 0 on an ASRL address (the SR830 answers on the interface OUTX names)."""
+    station_config["instruments"]["lockin"].update(model=MODEL, address="ASRL3::INSTR")
+    st = make_station(config=station_config)
+    assert st.bench.twins["lockin"].p("interface") == 0
+    assert st["lockin"].identify().startswith("Stanford_Research_Systems,SR830")
