@@ -264,3 +264,21 @@ def test_on_a_serial_line_replies_go_to_rs232(make_station, station_config):
     st = make_station(config=station_config)
     assert st.bench.twins["lockin"].p("interface") == 0
     assert st["lockin"].identify().startswith("Stanford_Research_Systems,SR830")
+
+
+def test_outx_is_the_first_message_the_station_sends(monkeypatch, make_station, station_config):
+    """The SR830 answers on the interface OUTX names: OUTX 1 goes before any query."""
+    from stfmr_lab.sim.bench import SimBench
+
+    sent = []
+    original = SimBench.before_message
+
+    def record(self, resource, query):
+        if resource == self._resource_of.get("lockin"):
+            sent.append(query)
+        return original(self, resource, query)
+
+    monkeypatch.setattr(SimBench, "before_message", record)
+    station_config["instruments"]["lockin"]["model"] = MODEL
+    make_station(config=station_config)
+    assert sent[0] == b"OUTX 1" and b"*IDN?" in sent[1:]
