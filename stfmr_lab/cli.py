@@ -119,7 +119,7 @@ def _run_prepared(ns) -> int:
 
     rc, out = prepare(ns.config, sim=ns.sim, out=ns.out)
     if not sys.stdin.isatty():  # nobody at a terminal to turn the magnet: refuse before anything opens
-        from stfmr_lab.operator import operator_refusal, operator_steps_needed
+        from stfmr_lab.operator_steps import operator_refusal, operator_steps_needed
 
         key = operator_steps_needed(rc, ns.sim)
         if key is not None:
@@ -133,7 +133,7 @@ def _run_prepared(ns) -> int:
     if sys.stdin.isatty():  # someone at the terminal can turn the magnet when asked
         import threading
 
-        from stfmr_lab.operator import TerminalOperator
+        from stfmr_lab.operator_steps import TerminalOperator
 
         stop = threading.Event()
         confirm = TerminalOperator(stop_event=stop)

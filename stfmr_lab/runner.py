@@ -185,7 +185,7 @@ def run(
     ``resume``: continue an interrupted run file from its first missing sweep.
     ``stop_event``: set it (from any thread) to stop the run cleanly (status "aborted").
     ``confirm_axis(axis) -> bool``: asks the operator to turn the magnet (``rotation:
-    operator``, e.g. ``stfmr_lab.operator.TerminalOperator``); a config that needs it is
+    operator``, e.g. ``stfmr_lab.operator_steps.TerminalOperator``); a config that needs it is
     refused without one, before anything is opened.
     Raises ``ConfigError`` (bad input, nothing opened), ``RunAborted`` or ``RunFailed``.
     """
@@ -196,7 +196,7 @@ def run(
     say = say or (lambda text: None)
     rc, out = prepare(config, sim=sim, out=out)
     if confirm_axis is None:
-        from stfmr_lab.operator import operator_refusal, operator_steps_needed
+        from stfmr_lab.operator_steps import operator_refusal, operator_steps_needed
         from stfmr_lab.schema import ConfigError
 
         key = operator_steps_needed(rc, sim)
