@@ -132,3 +132,30 @@ def test_no_terminal_refuses_the_config_in_one_line(tmp_path):
     assert len(lines) == 1 and "measurements[0].reference_loops" in lines[0]
     assert "rotation stage" in lines[0] and "reference_loops: false" in lines[0]
     assert r.stdout == "" and not list(tmp_path.glob("*.h5"))
+
+
+def test_prompt_returns_false_on_a_closed_stdin_or_a_stop():
+    import io
+    import threading
+
+    from stfmr_lab.operator_steps import TerminalOperator
+
+    r, w = os.pipe()
+    os.close(w)  # nobody will ever type: end of file
+    with os.fdopen(r) as stdin:
+        out = io.StringIO()
+        assert TerminalOperator(stdin=stdin, out=out)("easy") is False
+        assert "along the easy axis (0 deg" in out.getvalue()
+    r, w = os.pipe()  # open but silent: the stop event ends the wait
+    stop = threading.Event()
+    stop.set()
+    with os.fdopen(r) as stdin:
+        assert TerminalOperator(stdin=stdin, out=io.StringIO(), stop_event=stop)("hard") is False
+    os.close(w)
+    r, w = os.pipe()
+    os.write(w, b"\n")
+    with os.fdopen(r) as stdin:
+        out = io.StringIO()
+        assert TerminalOperator(stdin=stdin, out=out)("hard") is True
+        assert "magnet on the hard axis: going on" in out.getvalue()
+    os.close(w)
