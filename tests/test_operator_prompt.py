@@ -94,10 +94,10 @@ def test_operator_prompt_at_a_terminal_turns_the_magnet_and_is_recorded(tmp_path
     cfg = _config(tmp_path)
     out = tmp_path / "refs.h5"
     term = Terminal(["run", str(cfg), "--sim", "--out", str(out)], tmp_path)
-    term.expect("Turn the magnet so that the field lies along the easy axis")
-    assert "Press Enter when it is done; Ctrl-C stops the run safely" in term.text
+    term.expect("Press Enter when it is done; Ctrl-C stops the run safely")  # the prompt's last line
+    assert "Turn the magnet so that the field lies along the easy axis (0 deg" in term.text
     term.send(b"\r")  # Enter, as the terminal sends it
-    term.expect("along the hard axis")  # the references done: back to the hard axis
+    term.expect("along the hard axis (90 deg from the easy axis y).\r\nPress Enter")  # back to the hard axis
     term.send(b"\r")
     assert term.finish() == 0, term.text
     d = read_run(out)
@@ -112,7 +112,7 @@ def test_ctrl_c_at_the_prompt_stops_the_run_safely(tmp_path):
     cfg = _config(tmp_path)
     out = tmp_path / "refs.h5"
     term = Terminal(["run", str(cfg), "--sim", "--out", str(out)], tmp_path)
-    term.expect("along the easy axis")
+    term.expect("Ctrl-C stops the run safely")
     term.send(b"\x03")  # Ctrl-C: the terminal sends SIGINT to the run
     assert term.finish() == 130, term.text
     assert "safe state: verified" in term.text
