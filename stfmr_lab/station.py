@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from stfmr_lab.errors import error_line
+from stfmr_lab.errors import error_line, path_text
 from stfmr_lab.schema import Bool, ConfigError, Map, Num, OneOf, Str
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def load_yaml(path: str | Path, what: str = "file") -> dict:
     """Read a YAML mapping with a one-line error for missing files and bad YAML."""
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"{what} {p}: no such file")
+        raise ConfigError(f"{what} {path_text(p)}: no such file")
     try:
         data = yaml.safe_load(p.read_text())
     except yaml.YAMLError as e:
