@@ -19,7 +19,7 @@ class KepcoBOP(StrictMixin, KepcoBOP3612, MagnetSupply):
     """Kepco BOP 36-12 (+-12 A) bipolar supply."""
 
     model = "kepco_bop"
-    IDN_MODELS = ("BOP",)
+    IDN_MODELS = ("KEPCO",)  # "KEPCO,BOP 36-12,..." or, through its BIT 4886 card, "KEPCO,BIT 4886 36-12,..."
     ERROR_QUERY = "SYST:ERR?"
     current_range_a = (-12.0, 12.0)
 
