@@ -14,11 +14,14 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from pymeasure.experiment import Procedure
+from stfmr_lab.instruments.base import CommandRefused, checked_commands
+from stfmr_lab.instruments.field import OperatorActionRequired
 
 from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
 from stfmr_lab.errors import error_line
@@ -198,6 +201,23 @@ class StfmrProcedure(Procedure):
             ctx.runfile.write_settings(role, snap)
 
     def _configure(self):
+        """Set up every instrument, reading its errors after each command: a refused command
+        stops the run there (``CommandRefused`` names the role, the instrument and the
+        command), before anything is measured. The queues were cleared when the station
+        opened; an entry found before the first command comes from the queries since."""
+        st = self.ctx.station
+        errors = self._instrument_errors()
+        if errors:
+            raise CommandRefused("since the station opened, before configuration: " + "; ".join(errors))
+        with ExitStack() as stack:
+            for role, inst in st.instruments.items():
+                stack.enter_context(checked_commands(inst, label=role))
+            self._configure_instruments()
+        errors = self._instrument_errors()
+        if errors:
+            raise CommandRefused("after configuration, before the first point: " + "; ".join(errors))
+
+    def _configure_instruments(self):
         """Lock-in, chop and bias set-up: compliance before any output."""
         cfg = self.run_config.data
         st = self.ctx.station
@@ -338,8 +358,28 @@ class StfmrProcedure(Procedure):
         if st.field.axis != axis:
             self.ctx.guard.bias_to_current(0.0, measure=False)
             self.stream.emit("message", f"magnet to the {axis} axis")
-            st.field.set_axis(axis)
+            try:
+                st.field.set_axis(axis)
+            except OperatorActionRequired:
+                if self._stop_requested():
+                    raise Aborted("stopped while waiting for the operator to turn the magnet") from None
+                raise
+            self._record_axis_change(axis)
         return self.ctx.guard.field_to(field_oe)
+
+    def _record_axis_change(self, axis: str) -> None:
+        """The step in the run file: ``/entry/instrument/field_controller/axis_changes``, one
+        attribute per turn (``step_001`` ...), saying where to, when and by whom."""
+        from stfmr_lab.storage import now_iso
+
+        group = self.ctx.runfile.h5["entry"]["instrument"].get("field_controller")
+        done = group["axis_changes"].attrs if group is not None and "axis_changes" in group else {}
+        n = sum(1 for k in done if k.startswith("step_"))
+        who = "simulated operator" if self.sim and self.ctx.station.bench.operator else (
+            "operator, confirmed at the prompt" if self.confirm_axis is not None else "rotation stage")
+        text = f"{axis} axis ({self.ctx.station.field.field_angle_deg:g} deg) at bench time {self._now():.1f} s, {now_iso()}, by the {who}"
+        self.ctx.runfile.write_settings("field_controller", {f"step_{n + 1:03d}": text}, group="axis_changes")
+        self.stream.emit("message", f"magnet on the {axis} axis ({who})")
 
     def _set_bias(self, bias) -> tuple[float, float]:
         g = self.ctx.guard

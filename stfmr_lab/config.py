@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from stfmr_lab.errors import path_text
 from stfmr_lab.sample import SAMPLE, declared_sample
 from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, StrList
 from stfmr_lab.station import load_yaml, validate_station
@@ -508,14 +509,14 @@ def resolve_station(name: str, base_dir: Path | None = None) -> Path:
     if p.is_absolute():
         if p.is_file():
             return p
-        raise ConfigError(f"station file {p}: no such file")
+        raise ConfigError(f"station file {path_text(p)}: no such file")
     if base_dir is not None and (base_dir / p).is_file():
         return (base_dir / p).resolve()
     if p.is_file():
         return p.resolve()
     if str(name) == DEFAULT_STATION:
         return packaged_example(DEFAULT_STATION)
-    raise ConfigError(f"station file {name}: no such file")
+    raise ConfigError(f"station file {path_text(name)}: no such file")
 
 
 def validate_run_config(data, *, base_dir: Path | None = None, source: Path | None = None, sim: bool = True) -> RunConfig:

@@ -176,6 +176,7 @@ def run(
     stream=None,
     handle_signals: bool = False,
     stop_event: threading.Event | None = None,
+    confirm_axis=None,
 ) -> Path:
     """Run a measurement config headless; return the path of the run file.
 
@@ -183,6 +184,9 @@ def run(
     ``out``: run file path (never overwritten: a taken name gets a suffix).
     ``resume``: continue an interrupted run file from its first missing sweep.
     ``stop_event``: set it (from any thread) to stop the run cleanly (status "aborted").
+    ``confirm_axis(axis) -> bool``: asks the operator to turn the magnet (``rotation:
+    operator``, e.g. ``stfmr_lab.operator_steps.TerminalOperator``); a config that needs it is
+    refused without one, before anything is opened.
     Raises ``ConfigError`` (bad input, nothing opened), ``RunAborted`` or ``RunFailed``.
     """
     from stfmr_lab.procedures import RunConfigProcedure
@@ -191,9 +195,17 @@ def run(
 
     say = say or (lambda text: None)
     rc, out = prepare(config, sim=sim, out=out)
+    if confirm_axis is None:
+        from stfmr_lab.operator_steps import operator_refusal, operator_steps_needed
+        from stfmr_lab.schema import ConfigError
+
+        key = operator_steps_needed(rc, sim)
+        if key is not None:
+            raise ConfigError(operator_refusal(key))
     proc = RunConfigProcedure(say=say)
     proc.run_config = rc
     proc.sim = sim
+    proc.confirm_axis = confirm_axis
     if resume is not None:
         from stfmr_lab.procedures.base import ResumeState
         from stfmr_lab.schema import ConfigError
@@ -247,6 +259,7 @@ def run(
             proc.error = e
             if proc.ctx is None:  # nothing opened: nothing to shut down, nothing written
                 raise _open_failed(e) from e
+            path = proc.ctx.runfile.path  # failed in configuration: the file exists and says why
         finally:
             proc.shutdown()
             if proc.ctx is not None:

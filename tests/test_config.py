@@ -145,3 +145,11 @@ def test_validator_never_crashes_on_any_top_level(value):
         validate_run_config(value)
     except ConfigError:
         pass
+
+
+def test_a_station_path_with_a_newline_is_named_on_one_line():
+    cfg = copy.deepcopy(small_map())
+    cfg["station"] = "\n"
+    with pytest.raises(ConfigError) as e:
+        validate_run_config(cfg)
+    assert str(e.value) == "station file '\\n': no such file"
