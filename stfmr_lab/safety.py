@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from stfmr_lab.errors import error_line
+from stfmr_lab.instruments.ramp import ramp
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +116,9 @@ class Guard:
         if not self.bias_ready:
             self.prepare_bias()
         dc, lim, clock = self.dc, self.limits, self.station.clock
-        now = dc.get_current_a()
-        n = max(1, math.ceil(abs(target_a - now) / lim.max_bias_step_a - 1e-9))
-        for k in range(1, n + 1):
-            dc.set_current_a(now + (target_a - now) * k / n)
-            clock.sleep(lim.bias_step_dwell_s)
+        # no stop check: a bias ramp, to zero above all, always completes
+        ramp(dc.set_current_a, dc.get_current_a(), target_a, max_step=lim.max_bias_step_a,
+             dwell_s=lim.bias_step_dwell_s, sleep=clock.sleep)
         if not measure:
             return math.nan, target_a
         v, i = dc.measure()
