@@ -25,7 +25,7 @@ from stfmr_lab.errors import error_line
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
 from stfmr_lab.safety import Guard
 from stfmr_lab.sample import declared_sample
-from stfmr_lab.stream import RunStream
+from stfmr_lab.stream import RunStream, Subscriber
 from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def open_context(
     return RunContext(config, station, guard, runfile, stream)
 
 
-class _FileSubscriber:
+class _FileSubscriber(Subscriber):
     """The run file on the stream: essential (a write error stops the run)."""
 
     essential = True

@@ -18,6 +18,7 @@ from pathlib import Path
 from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig, load_run_config, validate_run_config
 from stfmr_lab.errors import error_line
 from stfmr_lab.storage import check_writable, free_name
+from stfmr_lab.stream import Subscriber
 
 
 class RunAborted(Exception):
@@ -77,7 +78,7 @@ def fmt_duration(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}"
 
 
-class ProgressLine:
+class ProgressLine(Subscriber):
     """A one-line progress bar on stderr: points, spectra, remaining bench time."""
 
     def __init__(self, rc: RunConfig, stream=sys.stderr, min_interval_s: float = 0.25):

@@ -1,0 +1,109 @@
+"""The run's stream (stfmr_lab/stream.py): subscribers, misspelt events, failures."""
+
+import logging
+
+import pytest
+
+from stfmr_lab.stream import EVENTS, RunStream, Subscriber
+
+
+class Log(Subscriber):
+    def __init__(self):
+        self.seen = []
+
+    def row(self, table, row):
+        self.seen.append((table, row["n"]))
+
+    def stop(self, status, safe_state):
+        self.seen.append(("stop", status))
+
+
+def test_the_base_has_every_event_as_a_no_op():
+    assert set(EVENTS) == {"start", "sweep_start", "row", "sweep_done", "message", "stop"}
+    stream = RunStream()
+    log = Log()
+    stream.subscribe(log)
+    stream.emit("start", {})
+    stream.emit("sweep_start", object())
+    stream.emit("row", "data", {"n": 1})
+    stream.emit("message", "hello")
+    stream.emit("sweep_done", object())
+    stream.emit("stop", "complete", "verified")
+    assert log.seen == [("data", 1), ("stop", "complete")]
+
+
+def test_a_misspelt_event_is_refused_with_the_name_it_meant():
+    class Typo(Subscriber):
+        def sweep_don(self, item):
+            pass
+
+    with pytest.raises(TypeError, match=r"sweep_don \(did you mean sweep_done\?\)"):
+        RunStream().subscribe(Typo())
+
+    class Plain:  # duck-typed subscribers are checked the same way
+        def rows(self, table, row):
+            pass
+
+    with pytest.raises(TypeError, match=r"rows \(did you mean row\?\)"):
+        RunStream().subscribe(Plain())
+
+
+def test_public_helpers_are_refused_private_ones_kept():
+    class Helper(Subscriber):
+        def row(self, table, row):
+            self._count()
+
+        def redraw(self):
+            pass
+
+    with pytest.raises(TypeError, match="redraw is not a stream event.*private"):
+        RunStream().subscribe(Helper())
+
+    class Fine(Subscriber):
+        n = 0
+
+        def row(self, table, row):
+            self._count()
+
+        def _count(self):
+            self.n += 1
+
+    fine = Fine()
+    stream = RunStream()
+    stream.subscribe(fine)
+    stream.emit("row", "data", {})
+    assert fine.n == 1
+
+
+def test_an_object_with_no_event_is_refused():
+    class Nothing:
+        pass
+
+    with pytest.raises(TypeError, match="none of the stream events"):
+        RunStream().subscribe(Nothing())
+
+
+def test_a_misspelt_emit_is_an_error():
+    with pytest.raises(ValueError, match="'rows' is not an event"):
+        RunStream().emit("rows", "data", {})
+
+
+def test_a_failing_subscriber_is_reported_unless_essential(caplog):
+    class Broken(Subscriber):
+        def row(self, table, row):
+            raise OSError("plot gone")
+
+    class Essential(Broken):
+        essential = True
+
+    stream = RunStream()
+    log = Log()
+    stream.subscribe(Broken())
+    stream.subscribe(log)
+    with caplog.at_level(logging.WARNING, logger="stfmr_lab.stream"):
+        stream.emit("row", "data", {"n": 2})
+    assert log.seen == [("data", 2)]  # the others still see the row
+    assert "plot gone" in caplog.text
+    stream.subscribe(Essential())
+    with pytest.raises(OSError, match="plot gone"):
+        stream.emit("row", "data", {"n": 3})
