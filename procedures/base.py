@@ -494,7 +494,7 @@ class StfmrProcedure(Procedure):
                     self.ctx.guard.rf_on()
                     # as a uniform sweep's first point: RF on, settle, and one point's settling
                     clock.sleep(max(self.settle_s, self.settle_min_s) + self.settle_s)
-                elif abs(x - last) > 2.0 * plan.width or plan.line is not None:
+                elif abs(x - last) > JUMP_WIDTHS * plan.width or plan.line is not None:
                     clock.sleep(self._lag_wait(plan.predicted_step(last, x), jump_wait, poles))
                 else:
                     clock.sleep(self.settle_s)
@@ -516,7 +516,7 @@ class StfmrProcedure(Procedure):
             return jump_wait
         change, noise = step
         tau = self._tau
-        for k in np.arange(self.settle_s / tau, jump_wait / tau, 0.5):
+        for k in np.arange(self.settle_s / tau, jump_wait / tau, LAG_SEARCH_STEP_TAUS):
             if _filter_residual(k, poles) * change <= LAG_TOLERANCE * noise:
                 return max(self.settle_s, k * tau)
         return jump_wait
@@ -651,6 +651,10 @@ def _filter_residual(x: float, poles: int) -> float:
 
 #: an adaptive sweep waits until the lock-in lag of a step is below this many noise sigmas
 LAG_TOLERANCE = 0.25
+#: searching that wait, in steps of this many time constants
+LAG_SEARCH_STEP_TAUS = 0.5
+#: a step of an adaptive sweep longer than this many line widths is a jump (its lag is waited out)
+JUMP_WIDTHS = 2.0
 
 
 

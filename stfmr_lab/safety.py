@@ -18,6 +18,12 @@ from stfmr_lab.instruments.ramp import ramp
 log = logging.getLogger(__name__)
 
 
+#: the compliance read back must be the limit's within this (V)
+COMPLIANCE_READBACK_TOLERANCE_V = 1e-6
+#: a source current read back below this (A) counts as zero at shutdown
+ZERO_CURRENT_A = 1e-12
+
+
 class SafetyError(RuntimeError):
     """A request beyond the station's limits, or a reading that says the device is at risk."""
 
@@ -99,7 +105,7 @@ class Guard:
         dc = self.dc
         was_on = dc.get_output_enabled()
         dc.configure_current_source(self.limits.compliance_v)
-        if abs(dc.get_compliance_v() - self.limits.compliance_v) > 1e-6:
+        if abs(dc.get_compliance_v() - self.limits.compliance_v) > COMPLIANCE_READBACK_TOLERANCE_V:
             raise SafetyError("dc: the voltage compliance did not take; output left as it was")
         if not was_on:
             dc.set_current_a(0.0)
@@ -263,7 +269,7 @@ class Guard:
             i = self.dc.get_current_a()
             out = self.dc.get_output_enabled()
             checks.append(f"bias {i:g} A, dc output {'ON' if out else 'off'}")
-            if abs(i) > 1e-12 or out:
+            if abs(i) > ZERO_CURRENT_A or out:
                 problems.append("bias not at zero")
         except Exception as e:
             problems.append(f"bias state unreadable ({error_line(e)})")
