@@ -20,6 +20,19 @@ class Source:
         self.log.append((self.clock.now(), value))
 
 
+def _record_writes(monkeypatch, source, clock):
+    """Wrap ``source.set_current_a``: every (bench time, current) written, in order."""
+    writes = []
+    original = source.set_current_a
+
+    def recording(current_a):
+        writes.append((clock.now(), current_a))
+        original(current_a)
+
+    monkeypatch.setattr(source, "set_current_a", recording)
+    return writes
+
+
 def test_steps_are_equal_within_the_limit_and_end_on_the_target():
     clock = VirtualClock()
     src = Source(clock, 0.1)
@@ -74,20 +87,13 @@ def test_a_stop_leaves_the_last_step_dwelt_and_says_where():
     assert calls == pytest.approx([0.0, 0.2, 0.4, 0.6])
 
 
-def test_field_ramp_with_a_stop_event_still_dwells(make_station):
+def test_field_ramp_with_a_stop_event_still_dwells(make_station, monkeypatch):
     """The magnet ramp checks the stop event between steps; it never skips a dwell."""
     st = make_station(noise=False)
     st.field.prepare()
     s = st.field.settings
     supply = st["magnet_supply"]
-    writes = []
-    original = supply.set_current_a
-
-    def recording(current_a):
-        writes.append((st.clock.now(), current_a))
-        original(current_a)
-
-    supply.set_current_a = recording
+    writes = _record_writes(monkeypatch, supply, st.clock)
     stop = threading.Event()
     st.field.ramp_to_zero(stop)  # from 0 A: one write
     writes.clear()
@@ -105,21 +111,13 @@ def test_field_ramp_with_a_stop_event_still_dwells(make_station):
     assert supply.get_current_a() == pytest.approx(target_a)
 
 
-def test_bias_ramp_steps_and_dwells_as_the_limits_say(make_station):
+def test_bias_ramp_steps_and_dwells_as_the_limits_say(make_station, monkeypatch):
     st = make_station(noise=False)
     from stfmr_lab.safety import Guard
 
     g = Guard(st)
     g.prepare_bias()
-    dc = st["dc"]
-    writes = []
-    original = dc.set_current_a
-
-    def recording(current_a):
-        writes.append((st.clock.now(), current_a))
-        original(current_a)
-
-    dc.set_current_a = recording
+    writes = _record_writes(monkeypatch, st["dc"], st.clock)
     lim = g.limits
     target = 3.5 * lim.max_bias_step_a
     g.bias_to_current(target, measure=False)
