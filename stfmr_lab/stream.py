@@ -4,9 +4,10 @@ A procedure emits each event once; every subscriber sees the same sequence, so a
 run and a GUI run behave the same. Subscribers implement any of the events of
 ``Subscriber`` (``start(info)``, ``sweep_start(item)``, ``row(table, row)``,
 ``sweep_done(item)``, ``message(text)``, ``stop(status, safe_state)``), best by subclassing
-it (as bluesky's CallbackBase): its methods do nothing. ``subscribe`` refuses a subscriber
-with a public method that is not an event (a misspelt ``sweep_don`` would otherwise never
-be called); helpers of a subscriber are private (``_draw``). A subscriber that raises is
+it (as bluesky's CallbackBase): its methods do nothing, and ``subscribe`` refuses a
+subclass with a public method that is not an event (a misspelt ``sweep_don`` would
+otherwise never be called): its helpers are private (``_draw``). Other objects are taken
+as they are if they implement at least one event. A subscriber that raises is
 reported, not fatal, unless it is marked ``essential`` (the run file: losing it must stop
 the run). A row is a new dict per event that no subscriber changes, so subscribers may keep
 it (the GUI's bridge hands it to the GUI thread as it is).
@@ -51,21 +52,34 @@ EVENTS = tuple(name for name, _ in inspect.getmembers(Subscriber, inspect.isfunc
 
 
 def check_subscriber(subscriber) -> None:
-    """Raise TypeError if ``subscriber`` has a public method that is not an event of ``Subscriber``
-    (a misspelling), or none of the events."""
+    """Raise TypeError for a subscriber the stream would silently skip.
+
+    A ``Subscriber`` subclass declares that its public methods are events: one that is
+    not (a misspelling such as ``sweep_don``) is refused, naming the event it is closest
+    to (methods of classes that are not Subscribers - a mixin's - are not checked). Any
+    other object (duck-typed, as before the base existed) must implement at least one event.
+    """
     cls = type(subscriber)
     what = f"stream subscriber {cls.__name__}"
-    methods = [name for name, _ in inspect.getmembers(cls, callable) if not name.startswith("_")]
-    unknown = [name for name in methods if name not in EVENTS]
-    if unknown:
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, EVENTS, n=1)
-            hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
-        raise TypeError(
-            f"{what}: {', '.join(hints)} is not a stream event ({', '.join(EVENTS)}); make helpers private (_name)"
-        )
-    if not any(name in EVENTS for name in methods):
+    if isinstance(subscriber, Subscriber):
+        own = {
+            name
+            for klass in cls.__mro__
+            if klass is not Subscriber and issubclass(klass, Subscriber)
+            for name, value in vars(klass).items()
+            if not name.startswith("_") and callable(value)
+        }
+        unknown = sorted(own - set(EVENTS))
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, EVENTS, n=1)
+                hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
+            raise TypeError(
+                f"{what}: {', '.join(hints)} is not a stream event ({', '.join(EVENTS)}); make helpers private (_name)"
+            )
+        return
+    if not any(callable(getattr(subscriber, name, None)) for name in EVENTS):
         raise TypeError(f"{what}: implements none of the stream events ({', '.join(EVENTS)})")
 
 

@@ -40,12 +40,55 @@ def test_a_misspelt_event_is_refused_with_the_name_it_meant():
     with pytest.raises(TypeError, match=r"sweep_don \(did you mean sweep_done\?\)"):
         RunStream().subscribe(Typo())
 
-    class Plain:  # duck-typed subscribers are checked the same way
+    class Inherited(Typo):  # a misspelling in a base class counts too
+        def row(self, table, row):
+            pass
+
+    with pytest.raises(TypeError, match="sweep_don"):
+        RunStream().subscribe(Inherited())
+
+
+def test_duck_typed_subscribers_are_taken_as_they_are():
+    """An object that is not a Subscriber (an event log with its own write/close) keeps
+    working; with no event at all it is refused."""
+
+    class EventLog:
+        def __init__(self):
+            self.lines = []
+
+        def message(self, text):
+            self.write(text)
+
+        def write(self, text):
+            self.lines.append(text)
+
+        def close(self):
+            pass
+
+    log = EventLog()
+    stream = RunStream()
+    stream.subscribe(log)
+    stream.emit("message", "hello")
+    assert log.lines == ["hello"]
+
+    class Plain:
         def rows(self, table, row):
             pass
 
-    with pytest.raises(TypeError, match=r"rows \(did you mean row\?\)"):
+    with pytest.raises(TypeError, match="none of the stream events"):
         RunStream().subscribe(Plain())
+
+
+def test_a_mixin_s_public_methods_are_not_events_to_check():
+    class Mixin:
+        def refresh(self):
+            pass
+
+    class Mixed(Mixin, Subscriber):
+        def row(self, table, row):
+            self.refresh()
+
+    RunStream().subscribe(Mixed())  # no error: refresh belongs to a class that is not a Subscriber
 
 
 def test_public_helpers_are_refused_private_ones_kept():
