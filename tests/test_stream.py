@@ -126,11 +126,6 @@ def test_an_object_with_no_event_is_refused():
         RunStream().subscribe(Nothing())
 
 
-def test_a_misspelt_emit_is_an_error():
-    with pytest.raises(ValueError, match="'rows' is not an event"):
-        RunStream().emit("rows", "data", {})
-
-
 def test_a_failing_subscriber_is_reported_unless_essential(caplog):
     class Broken(Subscriber):
         def row(self, table, row):
