@@ -355,20 +355,14 @@ class SimBench:
 # ---------------------------------------------------------------------- from config
 def _device_schema():
     from stfmr_lab.physics import PARAMETERS
-    from stfmr_lab.schema import Map, Num, Str
+    from stfmr_lab.schema import Map, Num, Str, optional
 
     fields = {
         name: Num(min=lo, max=hi, doc=doc) for name, (lo, hi, _lo_open, _hi_open, doc) in PARAMETERS.items()
     }
     fields["preset"] = Str(choices=("paper",))
     fields["touchstone"] = Str(doc="S21 table of the simulated path (.s2p)")
-    return Map({k: _optional(v) for k, v in fields.items()}, default=dict)
-
-
-def _optional(spec):
-    import dataclasses
-
-    return dataclasses.replace(spec, default=None)
+    return Map({k: optional(v) for k, v in fields.items()}, default=dict)
 
 
 def simulation_schema():
@@ -453,12 +447,12 @@ DEVICE_SCHEMA = None
 
 def _bilayer_schema():
     from stfmr_lab.bilayer import PARAMETERS
-    from stfmr_lab.schema import Map, Num, Str
+    from stfmr_lab.schema import Map, Num, Str, optional
 
     fields = {name: Num(min=lo, max=hi, doc=doc) for name, (lo, hi, _lo_open, _hi_open, doc) in PARAMETERS.items()}
     fields["preset"] = Str(choices=("py_pt",))
     fields["type"] = Str(choices=DEVICE_TYPES)
-    return Map({k: _optional(v) for k, v in fields.items()}, default=dict)
+    return Map({k: optional(v) for k, v in fields.items()}, default=dict)
 
 
 DEVICE_TYPES = ("mtj", "bilayer")

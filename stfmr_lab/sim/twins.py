@@ -152,6 +152,11 @@ class DCTwin(Twin):
         return v, i
 
 
+#: what a SCPI instrument sends for a value it did not measure (SCPI-99 vol. 1, "NAN"; the
+#: Keithley 2400's :READ? gives it for the resistance when resistance is not measured)
+SCPI_NOT_A_NUMBER = 9.91e37
+
+
 class Keithley2400Twin(DCTwin):
     query_cost_s = {b":READ?": 0.04}
 
@@ -161,7 +166,7 @@ class Keithley2400Twin(DCTwin):
     def _read(self) -> str:
         v, i = self.reading()
         # FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS
-        return f"{v:+.6E},{i:+.6E},{9.91e37:+.6E},{self.bench.clock.now():+.6E},{0:+.6E}"
+        return f"{v:+.6E},{i:+.6E},{SCPI_NOT_A_NUMBER:+.6E},{self.bench.clock.now():+.6E},{0:+.6E}"
 
 
 class Keithley2450Twin(DCTwin):
