@@ -143,6 +143,9 @@ class StfmrProcedure(Procedure):
         self.say = say or (lambda text: log.info(text))
         self.outcome = "running"
         self.safe_state = ""
+        #: False when the exit path could not verify bias 0 and RF off (``unverified``: which)
+        self.safe_state_verified = True
+        self.unverified: set[str] = set()
         self.error: BaseException | None = None
         self.done: ResumeState | NothingDone = NothingDone()  # what an interrupted file already holds
         super().__init__(*args, **kwargs)
@@ -270,10 +273,12 @@ class StfmrProcedure(Procedure):
         if self.outcome == "running" and self._stop_requested():
             self.outcome = "aborted"  # stopped between startup and execute
         try:
-            _ok, text = ctx.guard.shutdown(field_to_zero=self.run_config.data.get("field_to_zero_at_end", True))
+            ok, text = ctx.guard.shutdown(field_to_zero=self.run_config.data.get("field_to_zero_at_end", True))
         except Exception as e:  # Guard.shutdown does not raise; belt and braces
-            _ok, text = False, f"NOT verified: shutdown raised {e!r}"
+            ok, text = False, f"NOT verified: shutdown raised {e!r}"
         self.safe_state = text
+        self.safe_state_verified = ok
+        self.unverified = set(getattr(ctx.guard, "unverified", set())) if not ok else set()
         if self.outcome == "running":
             self.outcome = "complete"
         try:

@@ -1,6 +1,7 @@
 """The ``stfmr-lab`` command line (thin: every command calls the package's Python API).
 
-Exit status: 0 success, 2 bad input (one-line reason, no traceback), 1 anything else.
+Exit status: 0 success, 2 bad input (one-line reason, no traceback), 3 the run ended but its
+safe state (bias 0, RF off) could not be verified, 130 Ctrl-C, 1 anything else.
 """
 
 from __future__ import annotations
@@ -43,12 +44,49 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_analyze(args) -> int:
-    from stfmr_lab.analysis.report import analyze_to_report
-
-    paths = analyze_to_report(args.file, args.report)
+    paths = _analyze(args.file, Path(args.report) if args.report else None)
     for label, p in paths.items():
         _say(f"{label}: {p}")
     return 0
+
+
+def _analyze(path, report: Path | None) -> dict:
+    """Analyse a run file into a new report folder (an earlier report is never overwritten).
+
+    Bad input (no such file, not a run file, a file the analysis cannot use, a folder that
+    cannot be written) raises ``BadInput`` (one line, exit status 2)."""
+    from stfmr_lab.analysis.pipeline import AnalysisError
+    from stfmr_lab.analysis.report import write_report
+    from stfmr_lab.storage import make_report_folder, read_run
+
+    p = Path(path)
+    try:
+        read_run(p)  # the file's own checks first: one line for a missing, empty, text or truncated file
+    except (OSError, ValueError) as e:
+        raise BadInput(f"analyze {p}: {one_line(e)}") from None
+    wanted = report or p.with_name(p.stem + "_report")
+    out = make_report_folder(wanted)
+    if out != wanted:
+        _say(f"{wanted} exists: writing the report to {out} (reports are never overwritten)")
+    from stfmr_lab.analysis import analyze
+
+    try:
+        a = analyze(p)
+    except (AnalysisError, OSError, ValueError) as e:
+        _remove_if_empty(out)
+        raise BadInput(f"analyze {p}: {one_line(e)}") from None
+    return write_report(a, out)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+class BadInput(ValueError):
+    """Input the command cannot use (one line, exit status 2)."""
 
 
 def _cmd_demo(args) -> int:
@@ -61,11 +99,7 @@ def _cmd_demo(args) -> int:
     code = _run_prepared(ns)
     if code != 0:
         return code
-    try:
-        from stfmr_lab.analysis.report import analyze_to_report
-    except ImportError:
-        return 0
-    paths = analyze_to_report(ns.result, out_dir / "report")
+    paths = _analyze(ns.result, out_dir / "report")
     _say("")
     _say(paths["summary"].read_text().rstrip())
     _say("")
@@ -78,7 +112,15 @@ def _cmd_demo(args) -> int:
 
 def _run_prepared(ns) -> int:
     """Validate, say what will run and for how long, run with progress; ``ns.result`` = path."""
-    from stfmr_lab.runner import RunAborted, RunFailed, estimate_bench_time_s, fmt_duration, prepare, run
+    from stfmr_lab.runner import (
+        RunAborted,
+        RunFailed,
+        SafeStateUnverified,
+        estimate_bench_time_s,
+        fmt_duration,
+        prepare,
+        run,
+    )
 
     rc, out = prepare(ns.config, sim=ns.sim, out=ns.out)
     where = "the simulated bench (virtual clock)" if ns.sim else "the bench"
@@ -88,6 +130,9 @@ def _run_prepared(ns) -> int:
     )
     try:
         ns.result = run(rc, sim=ns.sim, out=out, resume=ns.resume, progress=True, say=_say, handle_signals=True)
+    except SafeStateUnverified as e:
+        print(f"stfmr-lab: SAFE STATE NOT VERIFIED: {e}", file=sys.stderr)
+        return 3
     except RunAborted as e:
         print(f"stfmr-lab: {e}", file=sys.stderr)
         return 130
@@ -141,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     try:
         return args.func(args)
-    except (ConfigError, StorageError, ConnectionError) as e:
+    except (ConfigError, StorageError, ConnectionError, BadInput) as e:
         print(f"stfmr-lab: error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

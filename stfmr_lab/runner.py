@@ -40,6 +40,25 @@ class RunFailed(Exception):
         self.safe_state = safe_state
 
 
+class SafeStateUnverified(RunFailed):
+    """The run ended (``outcome``: complete, aborted or failed) but its exit path could not
+    verify bias 0 and RF off: someone must check the bench (exit status 3 at the CLI).
+
+    ``unverified``: the parts not verified ("bias", "rf"); ``advice``: what to check.
+    """
+
+    def __init__(self, path: Path | None, outcome: str, safe_state: str, unverified, error: str = ""):
+        from stfmr_lab.safety import bench_advice
+
+        self.outcome = outcome
+        self.unverified = set(unverified)
+        self.advice = bench_advice(self.unverified)
+        what = " and ".join(k for k in ("bias", "rf") if k in self.unverified) or "bias and rf"
+        cause = f" after {error}" if error else ""
+        reason = f"run {outcome}{cause} but the safe state ({what}) was NOT verified: {self.advice}"
+        super().__init__(path, reason, safe_state)
+
+
 def estimate_bench_time_s(rc: RunConfig) -> float:
     """Bench time a real run of ``rc`` would take (settling, ramps, instrument latency)."""
     lc = rc.data["lockin"]
@@ -254,6 +273,9 @@ def run(
     finally:
         for sig, h in old_handlers.items():
             signal.signal(sig, h)
+    if proc.ctx is not None and not proc.safe_state_verified:
+        error = error_line(proc.error) if proc.outcome == "failed" and proc.error is not None else ""
+        raise SafeStateUnverified(path, proc.outcome, proc.safe_state, proc.unverified, error) from proc.error
     if proc.outcome == "aborted":
         raise RunAborted(path, proc.safe_state)
     if proc.outcome == "failed":

@@ -1,0 +1,112 @@
+"""Trust at the command line (issue 15): exit statuses, one-line errors, locks, dry runs."""
+
+import copy
+
+import pytest
+import yaml
+
+from stfmr_lab.cli import main
+from stfmr_lab.runner import SafeStateUnverified, run
+from stfmr_lab.storage import read_run
+from stfmr_lab.stream import RunStream
+from tests.conftest import EXAMPLES
+
+
+def _fault_config(faults=()):
+    st = yaml.safe_load((EXAMPLES / "station.yaml").read_text())
+    for inst in st["instruments"].values():
+        inst["timeout_ms"] = 100
+    return {
+        "name": "trust",
+        "station": st,
+        "simulation": {"noise": False, "faults": list(faults)},
+        "lockin": {"time_constant_s": 0.03, "settle_time_constants": 10},
+        "measurements": [
+            {"type": "map", "fields_oe": [1000], "biases_a": [0.0],
+             "frequency": {"center": "kittel", "span_hz": 1.6e9, "points": 11}},
+        ],
+    }
+
+
+class _Bench:
+    def __init__(self):
+        self.bench = None
+
+    def start(self, info):
+        self.bench = info["station"].bench
+
+
+@pytest.fixture(scope="module")
+def dc_queries(tmp_path_factory):
+    """How many queries the DC source answers in a clean run of ``_fault_config``."""
+    stream, rec = RunStream(), _Bench()
+    stream.subscribe(rec)
+    run(_fault_config(), sim=True, out=tmp_path_factory.mktemp("clean") / "c.h5", stream=stream)
+    return rec.bench.query_count("dc")
+
+
+def _unverified_config(dc_queries):
+    # the DC source stops answering at its last query: the read-back of the exit path
+    return _fault_config([{"instrument": "dc", "kind": "vanish", "at": dc_queries}])
+
+
+def test_unverified_safe_state_exits_3_and_says_what_to_check(tmp_path, capsys, dc_queries):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(_unverified_config(dc_queries)))
+    out = tmp_path / "u.h5"
+    assert main(["run", str(cfg), "--sim", "--out", str(out)]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "SAFE STATE NOT VERIFIED" in err[0]
+    assert "bias" in err[0] and "DC source" in err[0]  # what was not verified, what to check
+    d = read_run(out)
+    assert d.status == "complete"  # every point measured: the data are whole
+    assert d.attrs["safe_state"].startswith("NOT verified")
+
+
+def test_unverified_safe_state_raises_in_python(tmp_path, dc_queries):
+    with pytest.raises(SafeStateUnverified) as e:
+        run(copy.deepcopy(_unverified_config(dc_queries)), sim=True, out=tmp_path / "u.h5")
+    assert e.value.outcome == "complete"
+    assert e.value.unverified == {"bias"}
+    assert e.value.path == tmp_path / "u.h5"
+
+
+# ---------------------------------------------------------------------- analyze: bad input
+def _one_line_exit_2(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert err.startswith("stfmr-lab: error: ")
+    assert len(err.splitlines()) == 1
+    return err
+
+
+def test_analyze_bad_files_get_one_line_and_exit_2(tmp_path, capsys):
+    missing = tmp_path / "missing.h5"
+    assert "no such" in _one_line_exit_2(capsys, ["analyze", str(missing)])
+    empty = tmp_path / "empty.h5"
+    empty.write_bytes(b"")
+    _one_line_exit_2(capsys, ["analyze", str(empty)])
+    text = tmp_path / "notes.h5"
+    text.write_text("this is not HDF5\n" * 20)
+    _one_line_exit_2(capsys, ["analyze", str(text)])
+    assert not list(tmp_path.glob("*_report*"))  # nothing written for bad input
+
+
+def test_analyze_truncated_file_exits_2(tmp_path, capsys):
+    out = tmp_path / "r.h5"
+    run(_fault_config(), sim=True, out=out)
+    data = out.read_bytes()
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(data[: len(data) // 2])
+    _one_line_exit_2(capsys, ["analyze", str(cut)])
+
+
+def test_analyze_unwritable_report_folder_exits_2(tmp_path, capsys):
+    out = tmp_path / "r.h5"
+    run(_fault_config(), sim=True, out=out)
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    err = _one_line_exit_2(capsys, ["analyze", str(out), "--report", str(blocker / "report")])
+    assert "report folder" in err
