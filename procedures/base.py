@@ -44,6 +44,8 @@ class RunContext:
     runfile: object
     stream: RunStream
     stop_event: threading.Event = field(default_factory=threading.Event)
+    #: the real bench's lock (stfmr_lab.locks.BenchLock), released when the station closes
+    bench_lock: object = None
     t0: float = 0.0
     points_done: int = 0
     sweeps_done: int = 0
@@ -57,16 +59,26 @@ def open_context(
     ``confirm_axis(axis) -> bool`` asks the operator to turn the magnet on a bench without a
     rotation stage (the GUI shows a dialog); without it a headless real-bench run stops
     there and says so. The simulated bench has its own simulated operator."""
+    from stfmr_lab.locks import BenchLock
     from stfmr_lab.station import open_station
     from stfmr_lab.storage import RunFile
 
-    station = open_station(
-        config.station,
-        sim=sim,
-        device=config.data["device"] if sim else None,
-        simulation=config.data["simulation"] if sim else None,
-        confirm_axis=confirm_axis,
-    )
+    # a real bench: one run at a time per instrument address (the simulated twins are private)
+    lock = None if sim else BenchLock(config.station).acquire()
+    for note in lock.notes if lock else ():
+        say(note)
+    try:
+        station = open_station(
+            config.station,
+            sim=sim,
+            device=config.data["device"] if sim else None,
+            simulation=config.data["simulation"] if sim else None,
+            confirm_axis=confirm_axis,
+        )
+    except BaseException:
+        if lock:
+            lock.release()
+        raise
     try:
         instruments = {}
         snaps = station.snapshot()
@@ -103,10 +115,12 @@ def open_context(
             )
     except BaseException:
         station.close()
+        if lock:
+            lock.release()
         raise
     stream.subscribe(_FileSubscriber(runfile))
     guard = Guard(station, say=say)
-    return RunContext(config, station, guard, runfile, stream)
+    return RunContext(config, station, guard, runfile, stream, bench_lock=lock)
 
 
 class _FileSubscriber:
@@ -296,6 +310,8 @@ class StfmrProcedure(Procedure):
             self.safe_state = text
         finally:
             ctx.station.close()
+            if ctx.bench_lock is not None:
+                ctx.bench_lock.release()
         self.stream.emit("stop", self.outcome, text)
 
     # ------------------------------------------------------------------ sweeps

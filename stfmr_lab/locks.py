@@ -22,8 +22,8 @@ from pathlib import Path
 LOCK_DIR_ENV = "STFMR_LAB_LOCK_DIR"
 
 
-class LockHeld(RuntimeError):
-    """Another live process holds the lock (one-line reason naming it)."""
+class LockHeld(ConnectionError):
+    """Another live process holds the lock (one-line reason naming it; exit status 2 at the CLI)."""
 
 
 def pid_alive(pid: int) -> bool:

@@ -110,3 +110,57 @@ def test_analyze_unwritable_report_folder_exits_2(tmp_path, capsys):
     blocker.write_text("x")
     err = _one_line_exit_2(capsys, ["analyze", str(out), "--report", str(blocker / "report")])
     assert "report folder" in err
+
+
+# ---------------------------------------------------------------------- the bench lock
+def _real_config(tmp_path):
+    """A real-bench config (no --sim): there is no VISA library here, so opening fails after the lock."""
+    st = yaml.safe_load((EXAMPLES / "station.yaml").read_text())
+    p = tmp_path / "real.yaml"
+    p.write_text(yaml.safe_dump({**_fault_config(), "station": st}))
+    return p, st
+
+
+def test_a_second_run_on_the_same_bench_is_refused(tmp_path, monkeypatch, capsys):
+    import os
+    import socket
+
+    from stfmr_lab.locks import LOCK_DIR_ENV, BenchLock, LockHeld
+
+    monkeypatch.setenv(LOCK_DIR_ENV, str(tmp_path / "locks"))
+    cfg, st = _real_config(tmp_path)
+    with BenchLock(validate(st)):  # another run (here: this process) drives the bench
+        err = _one_line_exit_2(capsys, ["run", str(cfg), "--out", str(tmp_path / "r.h5")])
+        assert f"in use by process {os.getpid()}@{socket.gethostname()}" in err
+        assert not (tmp_path / "r.h5").exists()
+        with pytest.raises(LockHeld):
+            BenchLock(validate(st)).acquire()
+    assert not list((tmp_path / "locks").iterdir())  # released
+
+
+def test_a_stale_lock_is_explained_and_taken_over_and_every_exit_releases_it(tmp_path, monkeypatch, capsys):
+    import socket
+    import subprocess
+    import sys
+
+    from stfmr_lab.locks import LOCK_DIR_ENV, BenchLock
+
+    monkeypatch.setenv(LOCK_DIR_ENV, str(tmp_path / "locks"))
+    cfg, st = _real_config(tmp_path)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a run that was killed: its pid is gone
+    lock = BenchLock(validate(st)).locks[1]
+    lock.path.parent.mkdir(parents=True)
+    lock.path.write_text(f"owner: {dead.pid}@{socket.gethostname()}\nsince: 2026-12-01T22:00:00\ncommand: stfmr-lab run\n")
+    # the lock is taken over (said on screen); the instruments do not answer here: exit 2, lock released
+    assert main(["run", str(cfg), "--out", str(tmp_path / "r.h5")]) == 2
+    out = capsys.readouterr()
+    assert f"removed a stale lock on {lock.what}: its process ({dead.pid}@" in out.out
+    assert len(out.err.strip().splitlines()) == 1
+    assert not list((tmp_path / "locks").iterdir())
+
+
+def validate(st):
+    from stfmr_lab.station import validate_station
+
+    return validate_station(copy.deepcopy(st))
