@@ -60,7 +60,7 @@ def open_context(
     rotation stage (the GUI shows a dialog); without it a headless real-bench run stops
     there and says so. The simulated bench has its own simulated operator."""
     from stfmr_lab.locks import BenchLock
-    from stfmr_lab.station import open_station
+    from stfmr_lab.station import open_station, station_digest
     from stfmr_lab.storage import RunFile
 
     # a real bench: one run at a time per instrument address (the simulated twins are private)
@@ -109,6 +109,9 @@ def open_context(
                 extra_entry_attrs={
                     "simulated": int(sim),
                     "station": config.station["name"],
+                    # the bench the run was measured on: a resume on another one is refused
+                    "station_yaml": config.station_text,
+                    "station_sha256": station_digest(config.station),
                     "planned_points": config.plan.points,
                     "planned_spectra": len(config.plan.spectra),
                 },
@@ -162,6 +165,9 @@ class StfmrProcedure(Procedure):
         self.unverified: set[str] = set()
         self.error: BaseException | None = None
         self.done: ResumeState | NothingDone = NothingDone()  # what an interrupted file already holds
+        #: points recorded per sweep in this session (``("s"|"iv", index)``), sweeps run to their end
+        self.recorded: dict[tuple, int] = {}
+        self.finished: set[tuple] = set()
         super().__init__(*args, **kwargs)
 
     # ------------------------------------------------------------------ pymeasure hooks
@@ -266,6 +272,7 @@ class StfmrProcedure(Procedure):
             elif isinstance(item, FieldSweep):
                 self._field_sweep(item)
             self.ctx.sweeps_done += 1
+            self.finished.add(_key(item))
             self.stream.emit("sweep_done", item)
             errors = self._instrument_errors()
             if errors:
@@ -302,7 +309,7 @@ class StfmrProcedure(Procedure):
                 safe_state=text,
                 field_state=getattr(ctx.guard, "field_state", ""),
                 bench_time_s=bench_time,
-                points_recorded=ctx.points_done,
+                points_note=self.points_note(),
                 error=error_line(self.error) if self.error is not None else "",
             )
         except Exception as e:
@@ -314,9 +321,23 @@ class StfmrProcedure(Procedure):
                 ctx.bench_lock.release()
         self.stream.emit("stop", self.outcome, text)
 
+    def points_note(self) -> str:
+        """Why the file holds fewer points than planned ("" when it holds them all)."""
+        plan = self.run_config.plan
+        recorded, finished = {}, set(self.finished)
+        for item in plan.order:
+            key = _key(item)
+            recorded[key] = self.recorded.get(key, 0) + self.done.recorded(item)
+            if self.done.complete(item):
+                finished.add(key)
+        return plan.shortfall(recorded, finished, self.outcome)
+
     # ------------------------------------------------------------------ sweeps
     def _record(self, table, row):
         self.stream.emit("row", table, row)
+        if table in ("data", "dvdi"):
+            key = ("s", int(row["spectrum"])) if table == "data" else ("iv", int(row["sweep"]))
+            self.recorded[key] = self.recorded.get(key, 0) + 1
         if table == "data":
             self.ctx.points_done += 1
             if "emit" not in self.__dict__:  # no pymeasure Worker attached (headless)
@@ -699,11 +720,19 @@ class StfmrProcedure(Procedure):
         g.bias_to_current(0.0, measure=False)
 
 
+def _key(item) -> tuple:
+    """A sweep's key in ``recorded``/``finished``: ("iv", index) or ("s", index)."""
+    return ("iv" if isinstance(item, IVSweep) else "s", item.index)
+
+
 class NothingDone:
     """A run from the start: no sweep of the plan is in the file yet (``ResumeState``'s questions)."""
 
     points_present = 0
     time_offset_s = 0.0
+
+    def recorded(self, item) -> int:
+        return 0
 
     def started(self, item) -> bool:
         return False
@@ -748,6 +777,12 @@ class ResumeState:
 
     def started(self, item) -> bool:
         return (("iv" if isinstance(item, IVSweep) else "s"), item.index) in self._started
+
+    def recorded(self, item) -> int:
+        """Points of ``item`` in the file."""
+        if isinstance(item, IVSweep):
+            return int(self._iv.get(item.index, (np.zeros(0),))[0].size)
+        return self.points(item)
 
     def points(self, item) -> int:
         return self._counts.get(("s", item.index), 0)

@@ -18,10 +18,7 @@ def _say(text: str) -> None:
 
 
 def _cmd_run(args) -> int:
-    code = _run_prepared(args)
-    if code == 0:
-        _say(f"run file: {args.result}")
-    return code
+    return _run_prepared(args)  # the run file's path is said once, when it is created
 
 
 def _cmd_check(args) -> int:
@@ -129,7 +126,7 @@ def _run_prepared(ns) -> int:
         f"expected bench time {fmt_duration(estimate_bench_time_s(rc))} on {where}"
     )
     try:
-        ns.result = run(rc, sim=ns.sim, out=out, resume=ns.resume, progress=True, say=_say, handle_signals=True)
+        ns.result = run(rc, sim=ns.sim, out=ns.out if ns.resume else out, resume=ns.resume, progress=True, say=_say, handle_signals=True)
     except SafeStateUnverified as e:
         print(f"stfmr-lab: SAFE STATE NOT VERIFIED: {e}", file=sys.stderr)
         return 3

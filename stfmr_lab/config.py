@@ -275,6 +275,31 @@ class Plan:
     def vmix_points(self) -> int:
         return sum(s.points for s in self.spectra)
 
+    def shortfall(self, recorded: dict, finished: set, outcome: str) -> str:
+        """Why fewer points than planned were recorded ("" if none were missing).
+
+        ``recorded``: points per sweep, keyed ``("iv", index)`` or ``("s", index)``;
+        ``finished``: the keys of the sweeps that ran to their end; ``outcome``: the run's status.
+        """
+        iv_short = adaptive_short = unmeasured = 0
+        for item in self.order:
+            key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+            missing = max(item.points - recorded.get(key, 0), 0)
+            if key not in finished:
+                unmeasured += missing
+            elif isinstance(item, IVSweep):
+                iv_short += missing
+            elif item.adaptive:
+                adaptive_short += missing
+        parts = []
+        if iv_short:
+            parts.append(f"{iv_short} fewer in I-V sweeps (each branch stops at its voltage limit)")
+        if adaptive_short:
+            parts.append(f"{adaptive_short} fewer in adaptive sweeps (stopped when their goal was met; the plan counts max_points)")
+        if unmeasured:
+            parts.append(f"{unmeasured} not measured (run {outcome})")
+        return "; ".join(parts)
+
 
 def sweep_values(spec, path: str) -> np.ndarray:
     """A {start, stop, points} mapping or a list -> array; reversed/empty are errors."""
@@ -471,6 +496,8 @@ class RunConfig:
     station: dict
     plan: Plan
     source: Path | None = None
+    #: the station as the user wrote it (the station file's text, or the inline mapping as YAML)
+    station_text: str = ""
 
     @property
     def name(self) -> str:
@@ -502,9 +529,12 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
     cfg = RUN.check("", raw)
     st = cfg["station"]
     if isinstance(st, str):
-        station_cfg = validate_station(load_yaml(resolve_station(st, base_dir), "station file"), "station")
+        station_path = resolve_station(st, base_dir)
+        station_cfg = validate_station(load_yaml(station_path, "station file"), "station")
+        station_text = station_path.read_text()
     else:
         station_cfg = validate_station(st, "station")
+        station_text = yaml.safe_dump(data["station"], sort_keys=False)
     if sim:
         from stfmr_lab.sim.bench import device_model_from_config, simulation_schema
 
@@ -517,7 +547,7 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
         raise ConfigError(f"measurements: {plan.points} points is more than the 5,000,000 a run may hold")
     check_plan_against_limits(plan, station_cfg)
     text = yaml.safe_dump(data, sort_keys=False)
-    return RunConfig(cfg, text, station_cfg, plan, source)
+    return RunConfig(cfg, text, station_cfg, plan, source, station_text)
 
 
 def load_run_config(path: str | Path, *, sim: bool = True) -> RunConfig:

@@ -97,10 +97,12 @@ def fmt_duration(seconds: float) -> str:
 
 
 class ProgressLine:
-    """A one-line progress bar on stderr: points, spectra, remaining bench time."""
+    """A one-line progress bar on stderr: points, spectra, the present set point, remaining bench time."""
 
     def __init__(self, rc: RunConfig, stream=sys.stderr, min_interval_s: float = 0.25):
         self.out = stream
+        self.plan = rc.plan
+        self.planned = rc.plan.points
         self.total = rc.plan.points
         self.spectra_total = len(rc.plan.spectra)
         self.done = 0
@@ -110,8 +112,10 @@ class ProgressLine:
         self._clock = None
         self._t_start = 0.0
         self.tty = hasattr(stream, "isatty") and stream.isatty()
-        self._iv_rows: dict = {}
+        self._recorded: dict[tuple, int] = {}
+        self._finished: set[tuple] = set()
         self._decile = 0
+        self._at = ""  # the present set point
 
     def start(self, info):
         self._clock = info["station"].clock
@@ -121,16 +125,19 @@ class ProgressLine:
     def row(self, table, row):
         if table in ("data", "dvdi"):
             self.done += 1
-            if table == "dvdi":
-                self._iv_rows[row["sweep"]] = self._iv_rows.get(row["sweep"], 0) + 1
+            key = ("s", int(row["spectrum"])) if table == "data" else ("iv", int(row["sweep"]))
+            self._recorded[key] = self._recorded.get(key, 0) + 1
+            self._at = set_point_text(row, table)
             if self.tty:
                 self._draw()
 
     def sweep_done(self, item):
+        key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+        self._finished.add(key)
         if isinstance(item, (FreqSweep, FieldSweep)):
             self.spectra_done += 1
-        if isinstance(item, IVSweep):  # I-V branches stop early at the voltage limit
-            self.total -= item.points - self._iv_rows.get(item.index, 0)
+        # I-V branches stop early at the voltage limit, adaptive sweeps when their goal is met
+        self.total -= max(item.points - self._recorded.get(key, 0), 0)
         if not self.tty:  # a log: one line per tenth of the run
             decile = int(10 * self.done / max(self.total, 1))
             if decile > self._decile:
@@ -148,7 +155,9 @@ class ProgressLine:
         if self.tty:
             self._draw(force=True)
             self.out.write("\n")
-        self.out.write(f"{status}: {self.done} points, {self.spectra_done} spectra\n")
+        line = f"{status}: {self.done} of {self.planned} planned points, {self.spectra_done} of {self.spectra_total} spectra"
+        note = self.plan.shortfall(self._recorded, self._finished, status) if self.done < self.planned else ""
+        self.out.write(line + (f" ({note})" if note else "") + "\n")
 
     def _draw(self, force=False):
         now = time.monotonic()
@@ -161,13 +170,24 @@ class ProgressLine:
         elapsed = self._clock.now() - self._t_start if self._clock else 0.0
         left = elapsed / frac * (1 - frac) if frac > 0 else math.nan
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
-        clock = "virtual" if getattr(self._clock, "virtual", False) else "real"
+        clock = " (virtual)" if getattr(self._clock, "virtual", False) else ""
+        at = f", at {self._at}" if self._at else ""
         line = (
-            f"[{bar}] {self.done}/{self.total} points, {self.spectra_done}/{self.spectra_total} spectra, "
-            f"bench time {fmt_duration(elapsed)} ({clock}), left {fmt_duration(left)}"
+            f"[{bar}] {self.done}/{self.total} points, {self.spectra_done}/{self.spectra_total} spectra{at}, "
+            f"bench time {fmt_duration(elapsed)}{clock}, left {fmt_duration(left)}"
         )
         self.out.write(("\r\033[K" + line) if self.tty else line + "\n")
         self.out.flush()
+
+
+def set_point_text(row: dict, table: str) -> str:
+    """The set point of a recorded row, for the progress line: field, bias, frequency."""
+    parts = [f"{row['field_oe']:.0f} Oe", f"{row['bias_current_a'] * 1e6:+.1f} uA ({row['bias_voltage_v']:+.3f} V)"]
+    if table == "data":
+        parts.append(f"{row['frequency_hz'] / 1e9:.3f} GHz")
+    else:
+        parts.append("RF off (I-V)")
+    return ", ".join(parts)
 
 
 def prepare(config, *, sim: bool, out: str | Path | None = None) -> tuple[RunConfig, Path]:
@@ -209,6 +229,10 @@ def run(
     from stfmr_lab.storage import read_run
 
     say = say or (lambda text: None)
+    if resume is not None and out is not None:
+        from stfmr_lab.schema import ConfigError
+
+        raise ConfigError(f"--resume continues {resume} in place: leave out --out (a resumed run is never written elsewhere)")
     rc, out = prepare(config, sim=sim, out=out)
     proc = RunConfigProcedure(say=say)
     proc.run_config = rc
@@ -224,8 +248,11 @@ def run(
             raise ConfigError(f"resume {resume}: {e}") from None
         if done.attrs.get("status") == "complete":
             raise ConfigError(f"resume {resume}: the run is complete; nothing to resume")
+        if done.live:
+            raise ConfigError(f"resume {resume}: the run is still running (process {done.attrs.get('writer')})")
         if yaml_equal(done.attrs.get("config", ""), rc.text) is not True:
             raise ConfigError(f"resume {resume}: the file was measured with a different config")
+        check_same_station(resume, done.attrs, rc.station, say)
         proc.resume_path = resume
         proc.done = ResumeState(done, rc.plan)
         say(f"resuming {resume}: {proc.done.points_present} points already measured ({done.status})")
@@ -290,6 +317,33 @@ def _open_failed(e: BaseException) -> Exception:
     if isinstance(e, ConnectionError):
         return e
     return RunFailed(None, error_line(e), "not reached (nothing was switched on)")
+
+
+def check_same_station(path: Path, attrs: dict, station: dict, say) -> None:
+    """Refuse (ConfigError, one line naming what changed) to resume on a station other than the file's."""
+    import yaml
+
+    from stfmr_lab.schema import ConfigError
+    from stfmr_lab.station import station_changes, station_digest, validate_station
+
+    stored = attrs.get("station_yaml")
+    if not stored:
+        say(f"resume {path}: the file does not record its station (written before stfmr-lab stored it): not compared")
+        return
+    if attrs.get("station_sha256") == station_digest(station):
+        return
+    try:
+        old = validate_station(yaml.safe_load(stored), "station")
+    except (ConfigError, yaml.YAMLError):
+        old = {}
+    changes = station_changes(old, station) if old else ["the stored station file cannot be read"]
+    if not changes:
+        return
+    more = f" (and {len(changes) - 3} more)" if len(changes) > 3 else ""
+    raise ConfigError(
+        f"resume {path}: the station changed since the run started: {'; '.join(changes[:3])}{more}; "
+        f"resume with the station the file records (/entry@station_yaml)"
+    )
 
 
 def yaml_equal(a: str, b: str):

@@ -154,6 +154,27 @@ def load_yaml(path: str | Path, what: str = "file") -> dict:
     return data
 
 
+def station_digest(station: dict) -> str:
+    """SHA-256 of a validated station (defaults filled, key order and YAML layout ignored)."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(station, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def station_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``key: old -> new`` for every setting that differs between two validated stations."""
+    out = []
+    for k in sorted(set(old) | set(new), key=str):
+        path = f"{prefix}{k}"
+        a, b = old.get(k, "(none)"), new.get(k, "(none)")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(station_changes(a, b, path + "."))
+        elif a != b:
+            out.append(f"{path}: {a} -> {b}")
+    return out
+
+
 def load_station(path: str | Path) -> dict:
     """Read and validate a station file."""
     return validate_station(load_yaml(path, "station file"))

@@ -29,7 +29,7 @@ import numpy as np
 
 from stfmr_lab import __version__
 from stfmr_lab.errors import one_line
-from stfmr_lab.units import TABLES
+from stfmr_lab.units import BIAS_TARGET_COLUMNS, NXDATA_AXES, TABLES, parameter_unit
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +254,14 @@ class RunFile:
         for k, (ds, dtype) in enumerate(zip(self._ds[table], self._dtypes[table], strict=True)):
             ds.resize((n1,))
             ds[n0:n1] = arr[:, k].astype(dtype)
+        if table == "spectra" and "bias_target_current" in self.h5["entry"]["spectra"]:
+            g = self.h5["entry"]["spectra"]
+            target = arr[:, self._keys[table].index("bias_target")]
+            is_v = arr[:, self._keys[table].index("bias_target_is_voltage")] != 0
+            for name, values in (("bias_target_current", np.where(is_v, np.nan, target)),
+                                 ("bias_target_voltage", np.where(is_v, target, np.nan))):
+                g[name].resize((n1,))
+                g[name][n0:n1] = values
         self.rows_written[table] = n1
         self._pending[table] = []
 
@@ -299,6 +307,10 @@ class RunFile:
             entry = h5["entry"]
             entry.attrs["status"] = status
             entry.attrs["end_time"] = now_iso()
+            # every point of the file (a resumed run's earlier sessions included): data + dvdi rows,
+            # as planned_points counts them
+            entry.attrs["points_recorded"] = self.rows_written["data"] + self.rows_written["dvdi"]
+            entry.attrs["vmix_points_recorded"] = self.rows_written["data"]
             if safe_state is not None:
                 entry.attrs["safe_state"] = safe_state
             for k, v in attrs.items():
@@ -351,8 +363,14 @@ def _write_layout(h5, p: Path, procedure, config_yaml, instruments, sample, extr
     for k, v in sample.items():
         if k == "name":
             samp.create_dataset("name", data=str(v))
-        else:
-            samp.attrs[k] = _attr(v)
+            continue
+        samp.attrs[k] = _attr(v)
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            # the same value as a NeXus field, with its units (attributes cannot carry units)
+            ds = samp.create_dataset(k, data=v)
+            unit = parameter_unit(k)
+            if unit:
+                ds.attrs["units"] = unit
     for table, cols in TABLES.items():
         g = entry.create_group(table)
         if table in ("data", "dvdi"):
@@ -364,11 +382,17 @@ def _write_layout(h5, p: Path, procedure, config_yaml, instruments, sample, extr
             ds = g.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,))
             ds.attrs["units"] = unit
             ds.attrs["long_name"] = desc
-        if table == "data":
-            for axis in ("frequency", "field", "bias_current", "bias_voltage", "time"):
-                g.attrs[f"{axis}_indices"] = [0]
-        if table == "dvdi":
-            g.attrs["bias_current_indices"] = [0]
+        if table == "spectra":
+            for name, (unit, desc) in BIAS_TARGET_COLUMNS.items():
+                ds = g.create_dataset(name, shape=(0,), maxshape=(None,), dtype="f8", chunks=(4096,))
+                ds.attrs["units"] = unit
+                ds.attrs["long_name"] = desc
+            g["bias_target"].attrs["units"] = ""  # A or V per row: see bias_target_current/_voltage
+        if table in NXDATA_AXES:
+            # NeXus: the default axis, and every column of the point table an axis of dimension 0
+            g.attrs["axes"] = [NXDATA_AXES[table][0]]
+            for name in NXDATA_AXES[table]:
+                g.attrs[f"{name}_indices"] = [0]
 
 
 def writer_id() -> str:

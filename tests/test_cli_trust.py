@@ -164,3 +164,77 @@ def validate(st):
     from stfmr_lab.station import validate_station
 
     return validate_station(copy.deepcopy(st))
+
+
+# ---------------------------------------------------------------------- resume: the same bench only
+class _StopAfterFirstSweep:
+    def __init__(self, event):
+        self.event = event
+
+    def sweep_done(self, item):
+        self.event.set()
+
+
+def _aborted_run(tmp_path):
+    """A run config beside its station file, stopped after its first sweep."""
+    import threading
+
+    from stfmr_lab.runner import RunAborted
+
+    cfg = _fault_config()
+    cfg["measurements"][0]["fields_oe"] = [950, 1050]
+    station = cfg.pop("station")
+    (tmp_path / "station.yaml").write_text(yaml.safe_dump(station))
+    cfg["station"] = "station.yaml"
+    p = tmp_path / "cfg.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    stop, stream = threading.Event(), RunStream()
+    stream.subscribe(_StopAfterFirstSweep(stop))
+    with pytest.raises(RunAborted) as e:
+        run(p, sim=True, out=tmp_path / "a.h5", stream=stream, stop_event=stop)
+    return p, e.value.path, station
+
+
+def test_resume_on_a_changed_station_is_refused_naming_the_change(tmp_path, capsys):
+    cfg, path, station = _aborted_run(tmp_path)
+    d = read_run(path)
+    assert yaml.safe_load(d.attrs["station_yaml"]) == station and len(d.attrs["station_sha256"]) == 64
+    changed = copy.deepcopy(station)
+    changed["magnet"]["oe_per_a"] = 260.0
+    (tmp_path / "station.yaml").write_text(yaml.safe_dump(changed))
+    err = _one_line_exit_2(capsys, ["run", str(cfg), "--sim", "--resume", str(path)])
+    assert "station changed" in err and "magnet.oe_per_a: 250" in err and "-> 260" in err
+    # --out with --resume: refused, the file named by --resume is the one continued
+    (tmp_path / "station.yaml").write_text(yaml.safe_dump(station))
+    err = _one_line_exit_2(capsys, ["run", str(cfg), "--sim", "--resume", str(path), "--out", str(tmp_path / "b.h5")])
+    assert "--out" in err and not (tmp_path / "b.h5").exists()
+    # the same station: resumed, and the file counts every point of both sessions
+    assert main(["run", str(cfg), "--sim", "--resume", str(path)]) == 0
+    d = read_run(path)
+    assert d.status == "complete" and d.attrs["resumed"] == 1
+    assert d.attrs["points_recorded"] == len(d.data["vmix"]) == d.attrs["planned_points"] == 22
+    assert d.attrs["points_note"] == ""
+
+
+# ---------------------------------------------------------------------- NeXus
+def test_every_nxdata_group_has_axes_and_parameters_carry_units(tmp_path):
+    import h5py
+    import numpy as np
+
+    path = run(_fault_config(), sim=True, out=tmp_path / "n.h5")
+    with h5py.File(path, "r") as f:
+        groups = []
+        f.visititems(lambda name, obj: groups.append(name) if obj.attrs.get("NX_class") == "NXdata" else None)
+        assert sorted(groups) == ["entry/data", "entry/dvdi"]
+        for name in groups:
+            g = f[name]
+            axes = [a.decode() if isinstance(a, bytes) else a for a in g.attrs["axes"]]
+            assert len(axes) == 1 and axes[0] in g and g.attrs[f"{axes[0]}_indices"].tolist() == [0]
+            assert g[axes[0]].attrs["units"]
+        assert [a.decode() if isinstance(a, bytes) else a for a in f["entry/data"].attrs["axes"]] == ["frequency"]
+        sample = f["entry/sample"]
+        assert sample["r_p_ohm"].attrs["units"] == "Ohm" and sample["r_p_ohm"][()] == sample.attrs["r_p_ohm"]
+        assert sample["meff_4pi_oe"].attrs["units"] == "Oe" and sample["coil_oe_per_a"].attrs["units"] == "Oe/A"
+        sp = f["entry/spectra"]
+        assert sp["bias_target_current"].attrs["units"] == "A" and sp["bias_target_voltage"].attrs["units"] == "V"
+        assert sp["bias_target_current"][0] == 0.0 and np.isnan(sp["bias_target_voltage"][0])
