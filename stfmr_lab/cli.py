@@ -21,6 +21,35 @@ def _cmd_run(args) -> int:
     return _run_prepared(args)  # the run file's path is said once, when it is created
 
 
+def _cmd_models(args) -> int:
+    from stfmr_lab.station import model_descriptions
+
+    for role, models in model_descriptions().items():
+        _say(f"{role}:")
+        for model, desc in models:
+            _say(f"  {model:16s} {desc}")
+    return 0
+
+
+def _cmd_station_template(args) -> int:
+    from stfmr_lab.station import station_template
+
+    text = station_template()
+    if args.file is None:
+        sys.stdout.write(text)
+        return 0
+    p = Path(args.file)
+    try:
+        with open(p, "x", encoding="utf-8") as f:  # never overwrites
+            f.write(text)
+    except FileExistsError:
+        raise BadInput(f"station-template: {p} exists (files are never overwritten)") from None
+    except OSError as e:
+        raise BadInput(f"station-template: cannot write {p} ({e.strerror})") from None
+    _say(f"station file: {p} (edit the addresses, then: stfmr-lab check {p})")
+    return 0
+
+
 def _cmd_check(args) -> int:
     from stfmr_lab.station import load_station, open_station
 
@@ -119,12 +148,20 @@ def _run_prepared(ns) -> int:
         run,
     )
 
-    rc, out = prepare(ns.config, sim=ns.sim, out=ns.out)
+    dry = getattr(ns, "dry_run", False)
+    rc, out = prepare(ns.config, sim=ns.sim, out=ns.out, create_folder=not dry)
     where = "the simulated bench (virtual clock)" if ns.sim else "the bench"
     _say(
         f"{rc.name}: {len(rc.plan.spectra)} spectra + {len(rc.plan.iv_sweeps)} I-V sweeps, {rc.plan.points} points; "
         f"expected bench time {fmt_duration(estimate_bench_time_s(rc))} on {where}"
     )
+    if dry:
+        from stfmr_lab.runner import dry_run_report
+
+        for line in dry_run_report(rc, out if not ns.resume else Path(ns.resume)):
+            _say(line)
+        _say("dry run: the config is valid; nothing was opened, nothing written")
+        return 0
     try:
         ns.result = run(rc, sim=ns.sim, out=ns.out if ns.resume else out, resume=ns.resume, progress=True, say=_say, handle_signals=True)
     except SafeStateUnverified as e:
@@ -140,7 +177,10 @@ def _run_prepared(ns) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from stfmr_lab import __version__
+
     p = argparse.ArgumentParser(prog="stfmr-lab", description="ST-FMR bench software")
+    p.add_argument("--version", action="version", version=f"stfmr-lab {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run the paper map on the simulated bench and analyse it")
     d.add_argument("--out", default="demo_output", help="output folder (default: demo_output)")
@@ -149,8 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("config", help="run config (YAML)")
     r.add_argument("--sim", action="store_true", help="simulated bench (pyvisa-sim twins + virtual device)")
     r.add_argument("--out", help="run file (.h5); never overwritten")
-    r.add_argument("--resume", help="continue this interrupted run file")
+    r.add_argument("--resume", help="continue this interrupted run file (in place: no --out)")
+    r.add_argument("--dry-run", action="store_true", help="validate only: print the plan, bench time and limits checked")
     r.set_defaults(func=_cmd_run)
+    m = sub.add_parser("models", help="list the supported instrument models per role")
+    m.set_defaults(func=_cmd_models)
+    t = sub.add_parser("station-template", help="write a commented station file to start from")
+    t.add_argument("file", nargs="?", help="where to write it (never overwritten; default: print it)")
+    t.set_defaults(func=_cmd_station_template)
     a = sub.add_parser("analyze", help="fits, calibrations, torkances, damping, figures")
     a.add_argument("file", help="run file (.h5)")
     a.add_argument("--report", help="folder for figures, tables and the summary")

@@ -90,12 +90,16 @@ def make_report_folder(path: str | Path) -> Path:
     return p
 
 
-def check_writable(path: str | Path, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
-    """Raise StorageError (one line) if a run file cannot be created at ``path``."""
+def check_writable(path: str | Path, min_free_bytes: int = MIN_FREE_BYTES, create_folder: bool = True) -> Path:
+    """Raise StorageError (one line) if a run file cannot be created at ``path``
+    (``create_folder=False``: a missing folder is not created, its nearest existing parent is checked)."""
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
     if p.suffix not in (".h5", ".hdf5", ".nxs"):
         raise StorageError(f"output {p}: the run file must end in .h5 (or .hdf5/.nxs)")
+    if not create_folder:
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:

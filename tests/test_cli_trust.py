@@ -55,7 +55,7 @@ def test_unverified_safe_state_exits_3_and_says_what_to_check(tmp_path, capsys, 
     cfg.write_text(yaml.safe_dump(_unverified_config(dc_queries)))
     out = tmp_path / "u.h5"
     assert main(["run", str(cfg), "--sim", "--out", str(out)]) == 3
-    err = capsys.readouterr().err.strip().splitlines()
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("stfmr-lab:")]  # after the progress lines
     assert len(err) == 1
     assert "SAFE STATE NOT VERIFIED" in err[0]
     assert "bias" in err[0] and "DC source" in err[0]  # what was not verified, what to check
@@ -238,3 +238,80 @@ def test_every_nxdata_group_has_axes_and_parameters_carry_units(tmp_path):
         sp = f["entry/spectra"]
         assert sp["bias_target_current"].attrs["units"] == "A" and sp["bias_target_voltage"].attrs["units"] == "V"
         assert sp["bias_target_current"][0] == 0.0 and np.isnan(sp["bias_target_voltage"][0])
+
+
+# ---------------------------------------------------------------------- what a bench user expects
+def test_version(capsys):
+    from stfmr_lab import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"stfmr-lab {__version__}"
+
+
+def test_models_lists_every_supported_model_per_role(capsys):
+    from stfmr_lab.station import ROLES
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for role, models in ROLES.items():
+        assert f"{role}:" in out
+        for model in models:
+            assert f"  {model} " in out
+    assert "SR830" in out and "Lake Shore 475" in out
+
+
+def test_station_template_is_a_valid_station_and_never_overwrites(tmp_path, capsys):
+    from stfmr_lab.station import load_station, validate_station
+
+    p = tmp_path / "my_station.yaml"
+    assert main(["station-template", str(p)]) == 0
+    assert str(p) in capsys.readouterr().out
+    st = load_station(p)
+    assert st == validate_station({"instruments": st["instruments"], "name": st["name"]})  # every other key at its default
+    assert "# also: rs_smb100a" in p.read_text()
+    first = p.read_text()
+    p.write_text(first + "# my edits\n")
+    assert "exists" in _one_line_exit_2(capsys, ["station-template", str(p)])
+    assert p.read_text().endswith("# my edits\n")
+
+
+def test_dry_run_prints_plan_time_and_limits_and_opens_nothing(tmp_path, monkeypatch, capsys):
+    from stfmr_lab.locks import LOCK_DIR_ENV, BenchLock
+
+    monkeypatch.setenv(LOCK_DIR_ENV, str(tmp_path / "locks"))
+    cfg, st = _real_config(tmp_path)
+    out = tmp_path / "new" / "r.h5"
+    with BenchLock(validate(st)):  # a run drives the bench: a dry run does not need it
+        assert main(["run", str(cfg), "--out", str(out), "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "expected bench time" in text
+    assert "1 resonance frequency sweeps: 1000 to 1000 Oe" in text
+    assert "|field|" in text and "<= 3000 Oe" in text and "rf power at the device" in text
+    assert "nothing was opened" in text
+    assert not (tmp_path / "new").exists()  # not even the output folder
+    # a plan beyond a limit: the same one-line error as a real run
+    bad = _fault_config()
+    bad["measurements"][0]["fields_oe"] = [5000]
+    cfg.write_text(yaml.safe_dump(bad))
+    assert "beyond the station limit" in _one_line_exit_2(capsys, ["run", str(cfg), "--dry-run"])
+
+
+def test_progress_line_shows_the_set_point_and_counts(tmp_path, capsys):
+    cfg = _fault_config()
+    cfg["measurements"].insert(0, {"type": "dvdi", "fields_oe": [1000], "reference_loops": False, "max_voltage_v": 0.1,
+                                   "currents_a": {"start": -1e-4, "stop": 1e-4, "points": 9}})
+    p = tmp_path / "cfg.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(p), "--sim", "--out", str(tmp_path / "p.h5")]) == 0
+    cap = capsys.readouterr()
+    assert cap.out.count("run file:") == 1 and f"run file: {tmp_path / 'p.h5'}\n" in cap.out
+    lines = cap.err.splitlines()
+    assert any("at 1000 Oe" in ln and "GHz" in ln and "(virtual)" in ln for ln in lines)
+    assert not any("(real)" in ln for ln in lines)
+    # the I-V branches stop at 0.1 V (3190 Ohm: past 31 uA): planned and recorded differ, and the line says why
+    d = read_run(tmp_path / "p.h5")
+    n = d.attrs["points_recorded"]
+    assert n < d.attrs["planned_points"] == 20
+    last = [ln for ln in lines if ln.startswith("complete:")][0]
+    assert f"complete: {n} of 20 planned points" in last
+    assert f"{20 - n} fewer in I-V sweeps" in last and f"{20 - n} fewer in I-V sweeps" in d.attrs["points_note"]
