@@ -122,8 +122,26 @@ def open_context(
             lock.release()
         raise
     stream.subscribe(_FileSubscriber(runfile))
+    try:
+        from stfmr_lab.runlog import RunLog
+
+        runlog = RunLog(runfile.path, station.clock)
+        stream.subscribe(runlog)
+        say = _also_to(runlog, say)
+    except OSError as e:  # the log is for people: a run goes on without it
+        log.warning("no event log beside %s: %s", runfile.path, e)
     guard = Guard(station, say=say)
     return RunContext(config, station, guard, runfile, stream, bench_lock=lock)
+
+
+def _also_to(runlog, say):
+    """``say`` that also writes to the event log (the guard's notes: operator steps, ramps)."""
+
+    def both(text):
+        runlog.write(str(text).strip())
+        say(text)
+
+    return both
 
 
 class _FileSubscriber:
@@ -302,6 +320,8 @@ class StfmrProcedure(Procedure):
         self.unverified = set(getattr(ctx.guard, "unverified", set())) if not ok else set()
         if self.outcome == "running":
             self.outcome = "complete"
+        if self.error is not None:
+            self.stream.emit("error", error_line(self.error))  # the event log's subscriber
         try:
             bench_time = ctx.station.clock.now() - ctx.t0
             ctx.runfile.close(

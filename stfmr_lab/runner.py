@@ -283,7 +283,7 @@ def prepare(config, *, sim: bool, out: str | Path | None = None, create_folder: 
 def run(
     config,
     *,
-    sim: bool = True,
+    sim: bool | None = None,
     out: str | Path | None = None,
     resume: str | Path | None = None,
     progress: bool = False,
@@ -294,7 +294,9 @@ def run(
 ) -> Path:
     """Run a measurement config headless; return the path of the run file.
 
-    ``config``: a YAML path, a mapping or a ``RunConfig``. ``sim``: use the simulated bench.
+    ``config``: a YAML path, a mapping or a ``RunConfig``. ``sim``: required, as ``--sim`` at
+    the command line: True for the simulated bench, False for the real one (no default, so
+    a script never drives the bench, or fakes it, by accident).
     ``out``: run file path (never overwritten: a taken name gets a suffix).
     ``resume``: continue an interrupted run file from its first missing sweep.
     ``stop_event``: set it (from any thread) to stop the run cleanly (status "aborted").
@@ -305,6 +307,8 @@ def run(
     from stfmr_lab.storage import read_run
 
     say = say or (lambda text: None)
+    if not isinstance(sim, bool):
+        raise TypeError("run(): say sim=True (the simulated bench) or sim=False (the real bench)")
     if resume is not None and out is not None:
         from stfmr_lab.schema import ConfigError
 

@@ -315,3 +315,45 @@ def test_progress_line_shows_the_set_point_and_counts(tmp_path, capsys):
     last = [ln for ln in lines if ln.startswith("complete:")][0]
     assert f"complete: {n} of 20 planned points" in last
     assert f"{20 - n} fewer in I-V sweeps" in last and f"{20 - n} fewer in I-V sweeps" in d.attrs["points_note"]
+
+
+def test_python_run_says_which_bench(tmp_path):
+    import stfmr_lab
+
+    with pytest.raises(TypeError, match="sim=True"):
+        stfmr_lab.run(_fault_config(), out=tmp_path / "x.h5")
+    assert not list(tmp_path.iterdir())
+    assert read_run(stfmr_lab.run(_fault_config(), sim=True, out=tmp_path / "x.h5")).attrs["simulated"] == 1
+
+
+# ---------------------------------------------------------------------- the event log
+def test_event_log_beside_the_run_file(tmp_path):
+    import re
+
+    from stfmr_lab.runlog import log_path
+
+    cfg = _fault_config([{"instrument": "lockin", "kind": "overload", "at": 30, "count": 2}])
+    cfg["measurements"].insert(0, {"type": "dvdi", "fields_oe": [1000], "currents_a": [-1e-5, 0.0, 1e-5]})
+    path = run(cfg, sim=True, out=tmp_path / "e.h5")
+    lines = log_path(path).read_text().splitlines()
+    assert log_path(path) == tmp_path / "e.log"
+    stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d +\d+\.\d{3} s  ")
+    assert all(stamp.match(ln) for ln in lines), lines
+    text = "\n".join(lines)
+    assert f"run file {path} on station" in lines[0] and "virtual clock" in lines[0]
+    assert "magnet to the easy axis" in text  # an operator step (the simulated operator turns the magnet)
+    assert "lock-in overload: sensitivity up to" in text
+    assert "sweep spectrum 0 (resonance, 1000 Oe" in text and "done" in text
+    assert lines[-1].endswith("run complete; safe state: verified")
+
+
+def test_event_log_records_the_error_that_stopped_a_run(tmp_path):
+    from stfmr_lab.runlog import log_path
+    from stfmr_lab.runner import RunFailed
+
+    cfg = _fault_config([{"instrument": "lockin", "kind": "error", "at": 20}])
+    with pytest.raises(RunFailed):
+        run(cfg, sim=True, out=tmp_path / "f.h5")
+    text = log_path(tmp_path / "f.h5").read_text()
+    assert "ERROR RuntimeError: instrument error queue: lockin:" in text
+    assert "run failed; safe state: verified" in text
