@@ -219,6 +219,11 @@ class FreqSweep:
     axis: str = "hard"
     #: the checked ``adaptive`` mapping (frequencies_hz are then the candidates), or None
     adaptive: dict | None = None
+    #: where the sweep comes from in the run config, as the user wrote it, e.g. ``measurements[1]``
+    where: str = field(default="", compare=False)
+    #: the keys of that measurement holding the sweep's fields and bias
+    field_key: str = field(default="field_oe", compare=False)
+    bias_key: str = field(default="", compare=False)
 
     @property
     def points(self) -> int:
@@ -237,6 +242,11 @@ class FieldSweep:
     kind: str = "field"
     #: the checked ``adaptive`` mapping (fields_oe are then the candidates), or None
     adaptive: dict | None = None
+    #: where the sweep comes from in the run config, as the user wrote it, e.g. ``measurements[1]``
+    where: str = field(default="", compare=False)
+    #: the keys of that measurement holding the sweep's fields and bias
+    field_key: str = field(default="field_oe", compare=False)
+    bias_key: str = field(default="", compare=False)
 
     @property
     def points(self) -> int:
@@ -253,6 +263,11 @@ class IVSweep:
     currents_a: np.ndarray = field(repr=False)
     saturate_oe: float = 0.0
     max_voltage_v: float = math.inf
+    #: where the sweep comes from in the run config, as the user wrote it, e.g. ``measurements[1]``
+    where: str = field(default="", compare=False)
+    #: the keys of that measurement holding the sweep's fields and bias
+    field_key: str = field(default="field_oe", compare=False)
+    bias_key: str = field(default="", compare=False)
 
     @property
     def points(self) -> int:
@@ -386,13 +401,15 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             currents = sweep_values(m["currents_a"], f"{path}.currents_a")
             vmax = m["max_voltage_v"] if m.get("max_voltage_v") is not None else vmax_default
             for h in m["fields_oe"]:
-                item = IVSweep(len(ivs), "hard", "hard", float(h), currents, max_voltage_v=vmax)
+                item = IVSweep(len(ivs), "hard", "hard", float(h), currents, max_voltage_v=vmax, where=path,
+                               field_key="fields_oe", bias_key="currents_a")
                 ivs.append(item)
                 order.append(item)
             if m["reference_loops"]:
                 for label, sign in (("parallel", 1.0), ("antiparallel", -1.0)):
                     item = IVSweep(
-                        len(ivs), label, "easy", m["hold_oe"], currents, saturate_oe=sign * m["saturate_oe"], max_voltage_v=vmax
+                        len(ivs), label, "easy", m["hold_oe"], currents, saturate_oe=sign * m["saturate_oe"], max_voltage_v=vmax,
+                        where=path, field_key="saturate_oe", bias_key="currents_a",
                     )
                     ivs.append(item)
                     order.append(item)
@@ -412,7 +429,9 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
                 if adaptive and np.unique(f).size < adaptive["coarse_points"]:
                     raise ConfigError(f"{path}.frequency: fewer candidate frequencies than adaptive.coarse_points")
                 item = FreqSweep(
-                    len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power, adaptive=adaptive
+                    len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power, adaptive=adaptive,
+                    where=path, field_key="fields_oe" if kind == "map" else "field_oe",
+                    bias_key="biases_v" if b.is_voltage else "biases_a",
                 )
                 spectra.append(item)
                 order.append(item)
@@ -424,7 +443,8 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
                 f = adaptive_candidates(f)
             if adaptive and np.unique(f).size < adaptive["coarse_points"]:
                 raise ConfigError(f"{path}.frequency: fewer candidate frequencies than adaptive.coarse_points")
-            item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power, adaptive=adaptive)
+            item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power, adaptive=adaptive,
+                             where=path, bias_key="bias_v" if b.is_voltage else "bias_a")
             spectra.append(item)
             order.append(item)
         elif kind == "field_sweep":
@@ -435,7 +455,8 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
                 fields = adaptive_candidates(fields)
             if adaptive and np.unique(fields).size < adaptive["coarse_points"]:
                 raise ConfigError(f"{path}.fields_oe: fewer candidate fields than adaptive.coarse_points")
-            item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power, adaptive=adaptive)
+            item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power, adaptive=adaptive,
+                              where=path, field_key="fields_oe", bias_key="bias_v" if b.is_voltage else "bias_a")
             spectra.append(item)
             order.append(item)
     return Plan(spectra, ivs, order)
@@ -445,26 +466,30 @@ def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
     """Every set point within the station's limits (before anything is opened)."""
     lim = station_cfg["limits"]
     for item in plan.order:
-        where = f"measurements: sweep {item.index} ({type(item).__name__})"
+        where = item.where or f"measurements: sweep {item.index} ({type(item).__name__})"
         fields = [item.field_oe] if not isinstance(item, FieldSweep) else list(item.fields_oe)
         if isinstance(item, IVSweep):
             fields.append(item.saturate_oe)
             if np.max(np.abs(item.currents_a)) > lim["max_bias_current_a"]:
                 raise ConfigError(
-                    f"{where}: bias current {np.max(np.abs(item.currents_a)):g} A beyond the station limit "
+                    f"{_key(where, item.bias_key)}: bias current {np.max(np.abs(item.currents_a)):g} A beyond the station limit "
                     f"{lim['max_bias_current_a']:g} A"
                 )
         for h in fields:
             if abs(h) > lim["max_field_oe"]:
-                raise ConfigError(f"{where}: field {h:g} Oe beyond the station limit {lim['max_field_oe']:g} Oe")
+                key = item.field_key
+                if isinstance(item, IVSweep):
+                    key = "saturate_oe" if h == item.saturate_oe and h != item.field_oe else (
+                        "hold_oe" if item.label != "hard" else "fields_oe")
+                raise ConfigError(f"{_key(where, key)}: field {h:g} Oe beyond the station limit {lim['max_field_oe']:g} Oe")
         if isinstance(item, (FreqSweep, FieldSweep)):
             if item.power_dbm > lim["max_rf_power_dbm"]:
-                raise ConfigError(f"{where}: rf power {item.power_dbm:g} dBm above the station limit {lim['max_rf_power_dbm']:g} dBm")
+                raise ConfigError(f"{_key(where, 'rf_power_dbm')}: rf power {item.power_dbm:g} dBm above the station limit {lim['max_rf_power_dbm']:g} dBm")
             b = item.bias
             if b.is_voltage and abs(b.value) > lim["max_bias_voltage_v"]:
-                raise ConfigError(f"{where}: bias {b.value:g} V beyond the station limit {lim['max_bias_voltage_v']:g} V")
+                raise ConfigError(f"{_key(where, item.bias_key)}: bias {b.value:g} V beyond the station limit {lim['max_bias_voltage_v']:g} V")
             if not b.is_voltage and abs(b.value) > lim["max_bias_current_a"]:
-                raise ConfigError(f"{where}: bias {b.value:g} A beyond the station limit {lim['max_bias_current_a']:g} A")
+                raise ConfigError(f"{_key(where, item.bias_key)}: bias {b.value:g} A beyond the station limit {lim['max_bias_current_a']:g} A")
         if isinstance(item, (FreqSweep, FieldSweep)):
             p = station_cfg["path"]
             f_lo = float(np.min(item.frequencies_hz)) if isinstance(item, FreqSweep) else item.frequency_hz
@@ -472,19 +497,24 @@ def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
                 at_device = item.power_dbm - (p["loss_db_0"] + p["loss_db_per_ghz"] * f_lo / 1e9)
                 if at_device > lim["max_rf_power_at_device_dbm"]:
                     raise ConfigError(
-                        f"{where}: rf power at the device {at_device:.1f} dBm above the station limit "
+                        f"{_key(where, 'rf_power_dbm')}: rf power at the device {at_device:.1f} dBm above the station limit "
                         f"{lim['max_rf_power_at_device_dbm']:g} dBm"
                     )
         if isinstance(item, FreqSweep):
             f = item.frequencies_hz
             if f.min() < lim["min_frequency_hz"] or f.max() > lim["max_frequency_hz"]:
                 raise ConfigError(
-                    f"{where}: frequencies {f.min():g} to {f.max():g} Hz outside the station range "
+                    f"{_key(where, 'frequency')}: frequencies {f.min():g} to {f.max():g} Hz outside the station range "
                     f"{lim['min_frequency_hz']:g} to {lim['max_frequency_hz']:g} Hz"
                 )
         if isinstance(item, FieldSweep):
             if not lim["min_frequency_hz"] <= item.frequency_hz <= lim["max_frequency_hz"]:
-                raise ConfigError(f"{where}: frequency {item.frequency_hz:g} Hz outside the station range")
+                raise ConfigError(f"{_key(where, 'frequency_hz')}: frequency {item.frequency_hz:g} Hz outside the station range")
+
+
+def _key(where: str, key: str) -> str:
+    """``measurements[1].fields_oe``: the user's path to a key of a measurement."""
+    return f"{where}.{key}" if where.startswith("measurements[") and key else where
 
 
 @dataclass

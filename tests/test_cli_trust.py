@@ -357,3 +357,20 @@ def test_event_log_records_the_error_that_stopped_a_run(tmp_path):
     text = log_path(tmp_path / "f.h5").read_text()
     assert "ERROR RuntimeError: instrument error queue: lockin:" in text
     assert "run failed; safe state: verified" in text
+
+
+# ---------------------------------------------------------------------- config errors in the user's words
+@pytest.mark.parametrize("change, where", [
+    (lambda ms: ms[1].update(fields_oe=[1000, 4000]), "measurements[1].fields_oe: field 4000 Oe beyond"),
+    (lambda ms: ms[1].update(biases_a=[0.0, 5e-4]), "measurements[1].biases_a: bias 0.0005 A beyond"),
+    (lambda ms: ms[0].update(currents_a=[0.0, 5e-4]), "measurements[0].currents_a: bias current 0.0005 A beyond"),
+    (lambda ms: ms[0].update(saturate_oe=3500), "measurements[0].saturate_oe: field 3500 Oe beyond"),
+    (lambda ms: ms[1].update(frequency={"start_hz": 1e9, "stop_hz": 30e9, "points": 11}), "measurements[1].frequency: frequencies"),
+])
+def test_config_errors_name_the_sweep_as_the_user_wrote_it(tmp_path, capsys, change, where):
+    cfg = _fault_config()
+    cfg["measurements"].insert(0, {"type": "dvdi", "fields_oe": [1000], "currents_a": [-1e-5, 0.0, 1e-5]})
+    change(cfg["measurements"])
+    p = tmp_path / "cfg.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    assert _one_line_exit_2(capsys, ["run", str(p), "--sim"]).startswith(f"stfmr-lab: error: {where}")
