@@ -174,7 +174,8 @@ def fmt_duration(seconds: float) -> str:
 class ProgressLine:
     """A one-line progress bar on stderr: points, spectra, the present set point, remaining bench time."""
 
-    def __init__(self, rc: RunConfig, stream=None, min_interval_s: float = 0.25):
+    def __init__(self, rc: RunConfig, stream=None, min_interval_s: float = 0.25, already=None):
+        """``already``: what a resumed file holds (procedures.base.ResumeState), counted as done."""
         self.out = stream or sys.stderr  # looked up now: a redirected stderr is honoured
         self.plan = rc.plan
         self.planned = rc.plan.points
@@ -182,13 +183,21 @@ class ProgressLine:
         self.spectra_total = len(rc.plan.spectra)
         self.done = 0
         self.spectra_done = 0
+        self._recorded: dict[tuple, int] = {}
+        self._finished: set[tuple] = set()
+        for item in rc.plan.order if already is not None else ():
+            key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+            self._recorded[key] = already.recorded(item)
+            self.done += self._recorded[key]
+            if already.complete(item):
+                self._finished.add(key)
+                self.spectra_done += not isinstance(item, IVSweep)
+                self.total -= max(item.points - self._recorded[key], 0)
         self.min_interval_s = min_interval_s
         self._last = 0.0
         self._clock = None
         self._t_start = 0.0
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-        self._recorded: dict[tuple, int] = {}
-        self._finished: set[tuple] = set()
+        self.tty = hasattr(self.out, "isatty") and self.out.isatty()
         self._decile = 0
         self._at = ""  # the present set point
 
@@ -344,7 +353,7 @@ def run(
     if stream is not None:
         proc.stream = stream
     if progress:
-        proc.stream.subscribe(ProgressLine(rc))
+        proc.stream.subscribe(ProgressLine(rc, already=proc.done if resume is not None else None))
 
     stop = stop_event or threading.Event()
     old_handlers = {}

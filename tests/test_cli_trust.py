@@ -210,6 +210,7 @@ def test_resume_on_a_changed_station_is_refused_naming_the_change(tmp_path, caps
     assert "--out" in err and not (tmp_path / "b.h5").exists()
     # the same station: resumed, and the file counts every point of both sessions
     assert main(["run", str(cfg), "--sim", "--resume", str(path)]) == 0
+    assert "complete: 22 of 22 planned points, 2 of 2 spectra\n" in capsys.readouterr().err  # both sessions counted
     d = read_run(path)
     assert d.status == "complete" and d.attrs["resumed"] == 1
     assert d.attrs["points_recorded"] == len(d.data["vmix"]) == d.attrs["planned_points"] == 22
