@@ -131,6 +131,9 @@ def _cmd_demo(args) -> int:
     _say("")
     _say("outputs:")
     _say(f"  run file: {ns.result}")
+    from stfmr_lab.runlog import log_path
+
+    _say(f"  event log: {log_path(ns.result)}")
     for label, p in paths.items():
         _say(f"  {label}: {p}")
     return 0
