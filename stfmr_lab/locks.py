@@ -93,6 +93,8 @@ class LockFile:
             except FileExistsError:
                 info = self.owner()
                 owner = info.get("owner", "")
+                if not owner and _age_s(self.path) < 10.0:  # created this instant, its owner not yet written
+                    raise LockHeld(f"{self.what} is being taken by another run right now") from None
                 alive = owner_alive(owner) if owner else False
                 since = info.get("since", "?")
                 if alive is False:
@@ -104,6 +106,8 @@ class LockFile:
                         os.remove(self.path)
                     except FileNotFoundError:
                         pass
+                    except OSError as e:  # e.g. Windows: someone has the file open
+                        raise LockHeld(f"{self.what}: a stale lock {self.path} cannot be removed ({e.strerror})") from None
                     continue
                 where = "this computer" if alive else f"another computer ({owner.partition('@')[2]})"
                 raise LockHeld(
@@ -133,6 +137,15 @@ class LockFile:
 
     def __exit__(self, *exc):
         self.release()
+
+
+def _age_s(path: Path) -> float:
+    import time
+
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def lock_dir() -> Path:
