@@ -465,24 +465,35 @@ def is_live(path: str | Path, writer: str) -> bool:
     return bool(writer) and Path(str(path) + JOURNAL_SUFFIX).exists() and owner_alive(str(writer)) is True
 
 
-def read_run(path: str | Path) -> RunData:
-    """Read a run file (complete, aborted, failed or interrupted) into arrays."""
+def read_run(path: str | Path, *, retries: int = 3) -> RunData:
+    """Read a run file (complete, aborted, failed, interrupted or still running) into arrays.
+
+    A live run writes its file for a few ms per sweep: a read that lands in that moment is
+    tried again (``retries`` times, 0.1 s apart) before the journal alone is used."""
+    import time
+
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such run file")
-    try:
-        h5 = h5py.File(p, "r", locking=False)  # never blocks (nor is blocked by) a live run's writer
-    except OSError as e:
-        if Path(str(p) + JOURNAL_SUFFIX).exists():
-            return _from_journal_only(p, e)
-        raise ValueError(f"{p}: not a readable HDF5 file ({e})") from None
-    try:
-        with h5:
-            return _read_open(p, h5)
-    except (OSError, KeyError) as e:  # metadata damaged (a write that failed half-way: disk full)
-        if Path(str(p) + JOURNAL_SUFFIX).exists():
-            return _from_journal_only(p, e)
-        raise ValueError(f"{p}: damaged run file ({one_line(e)})") from None
+    has_journal = Path(str(p) + JOURNAL_SUFFIX).exists()
+    for attempt in range(retries + 1 if has_journal else 1):
+        if attempt:
+            time.sleep(0.1)
+        try:
+            h5 = h5py.File(p, "r", locking=False)  # never blocks (nor is blocked by) a live run's writer
+        except OSError as e:
+            error: Exception = e
+            if has_journal:
+                continue
+            raise ValueError(f"{p}: not a readable HDF5 file ({one_line(e)})") from None
+        try:
+            with h5:
+                return _read_open(p, h5)
+        except (OSError, KeyError) as e:  # mid-write, or damaged (a write that failed half-way: disk full)
+            error = e
+            if not has_journal:
+                raise ValueError(f"{p}: damaged run file ({one_line(e)})") from None
+    return _from_journal_only(p, error)
 
 
 def _read_open(p: Path, h5) -> RunData:
