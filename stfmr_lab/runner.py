@@ -139,13 +139,15 @@ def dry_run_report(rc: RunConfig, out: Path) -> list[str]:
         ("|bias voltage|", max(volts, default=0.0), "V", f"<= {lim['max_bias_voltage_v']:g} V (set points; read back at every step)"),
         ("rf power at the source", max(powers, default=math.nan), "dBm", f"<= {lim['max_rf_power_dbm']:g} dBm"),
     ]
-    p = rc.station["path"]
-    if "loss_db_0" in p and powers:
-        at_dev = max(it.power_dbm - p["loss_db_0"] - p["loss_db_per_ghz"] * (
-            float(np.min(it.frequencies_hz)) if isinstance(it, FreqSweep) else it.frequency_hz) / 1e9 for it in rc.plan.spectra)
-        rows.append(("rf power at the device", at_dev, "dBm", f"<= {lim['max_rf_power_at_device_dbm']:g} dBm (path loss model)"))
-    else:
-        rows.append(("rf power at the device", math.nan, "", f"<= {lim['max_rf_power_at_device_dbm']:g} dBm (checked per sweep)"))
+    if powers:
+        from stfmr_lab.instruments.path import BiasTeePath
+
+        path = BiasTeePath.from_config(rc.station["path"])
+        at_dev = max(float(np.max(path.power_at_device_dbm(
+            it.frequencies_hz if isinstance(it, FreqSweep) else [it.frequency_hz], it.power_dbm))) for it in rc.plan.spectra)
+        rows.append(("rf power at the device", at_dev, "dBm",
+                     f"<= {lim['max_rf_power_at_device_dbm']:g} dBm (through the path "
+                     f"{'loss model' if path.source == 'model' else path.source})"))
     lines.append("limits checked (station file): the plan's extreme, the limit")
     for name, value, unit, limit in rows:
         v = f"{value:.4g} {unit}" if math.isfinite(value) else "-"

@@ -29,7 +29,7 @@ import numpy as np
 
 from stfmr_lab import __version__
 from stfmr_lab.errors import one_line
-from stfmr_lab.units import BIAS_TARGET_COLUMNS, NXDATA_AXES, TABLES, parameter_unit
+from stfmr_lab.units import BIAS_TARGET_COLUMNS, NXDATA_AXES, SAMPLE_DECLARED, TABLES, parameter_unit
 
 log = logging.getLogger(__name__)
 
@@ -368,6 +368,9 @@ def _write_layout(h5, p: Path, procedure, config_yaml, instruments, sample, extr
         if k == "name":
             samp.create_dataset("name", data=str(v))
             continue
+        if k == "declared":
+            _write_declared(samp, v)
+            continue
         samp.attrs[k] = _attr(v)
         if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
             # the same value as a NeXus field, with its units (attributes cannot carry units)
@@ -405,6 +408,32 @@ def writer_id() -> str:
 
 
 # ---------------------------------------------------------------------- reading
+def _write_declared(sample_group, declared: dict) -> None:
+    """``/entry/sample/declared``: what the user declared of the sample (run config's
+    ``sample:``), one scalar dataset each with its ``units`` attribute, apart from the truth."""
+    g = sample_group.create_group("declared")
+    g.attrs["NX_class"] = "NXcollection"
+    for k, v in declared.items():
+        if k == "name":
+            g.create_dataset("name", data=str(v))
+            continue
+        ds = g.create_dataset(k, data=float(v))
+        units, desc = SAMPLE_DECLARED.get(k, ("", ""))
+        ds.attrs["units"] = units
+        ds.attrs["long_name"] = desc
+
+
+def _read_declared(sample_group) -> dict:
+    g = sample_group.get("declared")
+    if g is None:
+        return {}
+    out = {}
+    for k, ds in g.items():
+        v = ds[()]
+        out[k] = v.decode() if isinstance(v, bytes) else (str(v) if k == "name" else float(v))
+    return out
+
+
 def _journal_rows(path: Path) -> dict[str, list[tuple]]:
     """Rows of the journal beside ``path`` by table (a torn last record is ignored)."""
     out: dict[str, list[tuple]] = {t: [] for t in TABLES}
@@ -523,6 +552,7 @@ def _read_open(p: Path, h5) -> RunData:
         sample["name"] = entry["sample"]["name"][()].decode() if isinstance(
             entry["sample"]["name"][()], bytes
         ) else str(entry["sample"]["name"][()])
+    sample["declared"] = _read_declared(entry["sample"])
     recovered = 0
     if unreadable:
         attrs["unreadable_tables"] = unreadable
