@@ -341,6 +341,9 @@ def run(
             raise ConfigError(f"resume {resume}: the run is complete; nothing to resume")
         if done.live:
             raise ConfigError(f"resume {resume}: the run is still running (process {done.attrs.get('writer')})")
+        if "simulated" in done.attrs and bool(done.attrs["simulated"]) != sim:
+            was = "the simulated bench (resume with --sim)" if done.attrs["simulated"] else "the real bench (resume without --sim)"
+            raise ConfigError(f"resume {resume}: the file was measured on {was}")
         if yaml_equal(done.attrs.get("config", ""), rc.text) is not True:
             raise ConfigError(f"resume {resume}: the file was measured with a different config")
         check_same_station(resume, done.attrs, rc.station, say)

@@ -208,6 +208,8 @@ def test_resume_on_a_changed_station_is_refused_naming_the_change(tmp_path, caps
     (tmp_path / "station.yaml").write_text(yaml.safe_dump(station))
     err = _one_line_exit_2(capsys, ["run", str(cfg), "--sim", "--resume", str(path), "--out", str(tmp_path / "b.h5")])
     assert "--out" in err and not (tmp_path / "b.h5").exists()
+    # the other bench (real instead of simulated): refused
+    assert "simulated bench (resume with --sim)" in _one_line_exit_2(capsys, ["run", str(cfg), "--resume", str(path)])
     # the same station: resumed, and the file counts every point of both sessions
     assert main(["run", str(cfg), "--sim", "--resume", str(path)]) == 0
     assert "complete: 22 of 22 planned points, 2 of 2 spectra\n" in capsys.readouterr().err  # both sessions counted
