@@ -55,7 +55,7 @@ class SafeStateUnverified(RunFailed):
         self.advice = bench_advice(self.unverified)
         what = " and ".join(k for k in ("bias", "rf") if k in self.unverified) or "bias and rf"
         cause = f" after {error}" if error else ""
-        reason = f"run {outcome}{cause} but the safe state ({what}) was NOT verified: {self.advice}"
+        reason = f"{what} not verified at the end of the run ({outcome}{cause}): {self.advice}"
         super().__init__(path, reason, safe_state)
 
 
