@@ -347,6 +347,7 @@ def run(
         if yaml_equal(done.attrs.get("config", ""), rc.text) is not True:
             raise ConfigError(f"resume {resume}: the file was measured with a different config")
         check_same_station(resume, done.attrs, rc.station, say)
+        check_same_path_table(resume, done.instruments, rc.station)
         proc.resume_path = resume
         proc.done = ResumeState(done, rc.plan)
         say(f"resuming {resume}: {proc.done.points_present} points already measured ({done.status})")
@@ -438,6 +439,31 @@ def check_same_station(path: Path, attrs: dict, station: dict, say) -> None:
         f"resume {path}: the station changed since the run started: {'; '.join(changes[:3])}{more}; "
         f"resume with the station the file records (/entry@station_yaml)"
     )
+
+
+def check_same_path_table(path: Path, instruments: dict, station: dict) -> None:
+    """A station whose RF path is a Touchstone table: refuse a resume when the table's content
+    changed (the station file names the table; the run file keeps the table it used)."""
+    import numpy as np
+
+    from stfmr_lab.instruments.path import BiasTeePath
+    from stfmr_lab.schema import ConfigError
+
+    if "touchstone" not in station["path"]:
+        return
+    stored = instruments.get("path", {}).get("settings", {})
+    if "table_loss_db" not in stored:
+        return
+    now = BiasTeePath.from_config(station["path"]).snapshot()
+    same = all(
+        np.shape(np.ravel(now[k])) == np.shape(np.ravel(stored[k])) and np.allclose(np.ravel(now[k]), np.ravel(stored[k]))
+        for k in ("table_freq_hz", "table_loss_db")
+    )
+    if not same:
+        raise ConfigError(
+            f"resume {path}: the station's path table {station['path']['touchstone']} changed since the run started "
+            f"(its S21 is not the one the file used)"
+        )
 
 
 def yaml_equal(a: str, b: str):

@@ -377,3 +377,29 @@ def test_config_errors_name_the_sweep_as_the_user_wrote_it(tmp_path, capsys, cha
     p = tmp_path / "cfg.yaml"
     p.write_text(yaml.safe_dump(cfg))
     assert _one_line_exit_2(capsys, ["run", str(p), "--sim"]).startswith(f"stfmr-lab: error: {where}")
+
+
+def test_resume_refuses_a_changed_touchstone_table(tmp_path, capsys):
+    import threading
+
+    import numpy as np
+
+    from stfmr_lab.runner import RunAborted
+    from tests.instruments.test_path import _s2p
+
+    s2p, f, loss = _s2p(tmp_path)
+    cfg = _fault_config()
+    cfg["measurements"][0]["fields_oe"] = [950, 1050]
+    cfg["station"]["path"] = {"touchstone": str(s2p)}
+    p = tmp_path / "cfg.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    stop, stream = threading.Event(), RunStream()
+    stream.subscribe(_StopAfterFirstSweep(stop))
+    with pytest.raises(RunAborted) as e:
+        run(p, sim=True, out=tmp_path / "t.h5", stream=stream, stop_event=stop)
+    _s2p(tmp_path, f_hz=f, loss_db=np.asarray(loss) + 1.0)  # the same file name, re-measured 1 dB worse
+    err = _one_line_exit_2(capsys, ["run", str(p), "--sim", "--resume", str(e.value.path)])
+    assert f"path table {s2p} changed" in err
+    _s2p(tmp_path, f_hz=f, loss_db=loss)  # the table the run used: resumed
+    assert main(["run", str(p), "--sim", "--resume", str(e.value.path)]) == 0
+    assert read_run(e.value.path).status == "complete"
