@@ -169,7 +169,7 @@ def _run_prepared(ns) -> int:
         f"expected bench time {fmt_duration(estimate_bench_time_s(rc))} on {where}"
     )
     if dry:
-        from stfmr_lab.runner import dry_run_report
+        from stfmr_lab.dryrun import dry_run_report
 
         for line in dry_run_report(rc, out if not ns.resume else Path(ns.resume)):
             _say(line)
