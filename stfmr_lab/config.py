@@ -257,6 +257,7 @@ class FieldSweep:
     #: the keys of that measurement holding the sweep's fields and bias
     field_key: str = field(default="field_oe", compare=False)
     bias_key: str = field(default="", compare=False)
+    frequency_key: str = field(default="frequency_hz", compare=False)
 
     @property
     def points(self) -> int:
@@ -461,7 +462,8 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
             for f in m["frequencies_hz"]:
                 for i in m["dc_currents_a"]:
-                    item = FieldSweep(len(spectra), float(f), Bias(float(i), False), fields, power)
+                    item = FieldSweep(len(spectra), float(f), Bias(float(i), False), fields, power, where=path,
+                                      field_key="fields_oe", bias_key="dc_currents_a", frequency_key="frequencies_hz")
                     spectra.append(item)
                     order.append(item)
         elif kind == "field_sweep":
@@ -533,7 +535,7 @@ def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
                 )
         if isinstance(item, FieldSweep):
             if not lim["min_frequency_hz"] <= item.frequency_hz <= lim["max_frequency_hz"]:
-                raise ConfigError(f"{_key(where, 'frequency_hz')}: frequency {item.frequency_hz:g} Hz outside the station range")
+                raise ConfigError(f"{_key(where, item.frequency_key)}: frequency {item.frequency_hz:g} Hz outside the station range")
 
 
 def _key(where: str, key: str) -> str:

@@ -47,7 +47,7 @@ def dry_run_report(rc: RunConfig, out: Path) -> list[str]:
             h = np.concatenate([it.fields_oe for it in g])
             lines.append(
                 f"  {len(g)} field sweeps: {h.min():g} to {h.max():g} Oe at "
-                f"{', '.join(f'{it.frequency_hz / 1e9:.3f}' for it in g[:4])} GHz, {bias},{adaptive} {pts} points"
+                f"{_list_ghz(sorted({it.frequency_hz for it in g}))} GHz, {bias},{adaptive} {pts} points"
             )
     lim, order = rc.station["limits"], rc.plan.order
     fields = [abs(x) for it in order for x in (list(it.fields_oe) if isinstance(it, FieldSweep) else [it.field_oe])]
@@ -88,3 +88,8 @@ def dry_run_report(rc: RunConfig, out: Path) -> list[str]:
         f"compliance {lim['compliance_v']:g} V"
     )
     return lines
+
+
+def _list_ghz(freqs_hz: list[float], most: int = 6) -> str:
+    shown = ", ".join(f"{f / 1e9:.3f}" for f in freqs_hz[:most])
+    return shown + (f", ... ({len(freqs_hz)} frequencies)" if len(freqs_hz) > most else "")
