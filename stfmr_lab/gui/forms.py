@@ -58,7 +58,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
         "dvdi",
         "dV/dI calibration (RF off)",
         gp.DvdiCalibrationProcedure,
-        ("fields_oe", "current_max_a", "points", "reference_loops") + TAIL,
+        ("fields_oe", "current_max_a", "points", "reference_loops", "sample_name", "station_file"),  # RF off
     ),
 )
 RUN_CONFIG = "config"
