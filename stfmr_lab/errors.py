@@ -101,3 +101,10 @@ def failure_text(e: BaseException, instruments: dict | None = None) -> str:
         code = cause.abbreviation
         return f"{who} {VISA_SYMPTOMS.get(code, f'failed ({code})')}"
     return f"{who}: {one_line(e)}"
+
+
+def path_text(path) -> str:
+    """A path for a one-line message: as it is, or quoted when it holds a newline or another
+    unprintable character."""
+    s = str(path)
+    return s if s.isprintable() else repr(s)

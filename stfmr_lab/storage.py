@@ -300,6 +300,14 @@ class RunFile:
             for k, v in settings.items():
                 sub.attrs[k] = _attr(v)
 
+    def read_settings(self, role: str, group: str = "settings") -> dict:
+        """The attributes of ``/entry/instrument/<role>/<group>`` ({} if there is none yet)."""
+        with self._open() as h5:
+            g = h5["entry"]["instrument"].get(role)
+            if g is None or group not in g:
+                return {}
+            return {k: _plain(v) for k, v in g[group].attrs.items()}
+
     def close(self, status: str, safe_state: str | None = None, **attrs) -> None:
         """Write everything, set status/end time, close; the journal is removed once all is in."""
         if self.closed:
