@@ -125,3 +125,17 @@ def test_cli_analyze(paper_run, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "torkance figure" in out
     assert (tmp_path / "r" / "fig3a_torkances.png").exists()
+
+
+def test_cli_analyze_twice_keeps_the_first_report(paper_run, tmp_path, capsys):
+    from stfmr_lab.cli import main
+
+    rep = tmp_path / "twice"
+    assert main(["analyze", str(paper_run), "--report", str(rep)]) == 0
+    first = {p.name: p.read_bytes() for p in rep.iterdir()}
+    capsys.readouterr()
+    assert main(["analyze", str(paper_run), "--report", str(rep)]) == 0
+    out = capsys.readouterr().out
+    assert f"writing the report to {rep}-1" in out  # said on screen
+    assert (tmp_path / "twice-1" / "fig3a_torkances.png").exists()
+    assert {p.name: p.read_bytes() for p in rep.iterdir()} == first  # the first report untouched
