@@ -42,6 +42,7 @@ from stfmr_lab.analysis.inverse import (
     weighted_mean,
 )
 from stfmr_lab.analysis.inverse import d2v_dtheta_di as d2v_dtheta_di_curves
+from stfmr_lab.analysis.swept import refit_swept
 from stfmr_lab.instruments.path import BiasTeePath
 from stfmr_lab.physics import TORKANCE_UNIT_J_PER_V
 from stfmr_lab.sample import declared_ms_vol_emu
@@ -298,6 +299,7 @@ def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: floa
     # amplitudes in volts at f0 do not depend on it
     shapes = [rf_path.i_rf(sp[1], sp[6], 0.0) ** 2 for sp in specs]
     fits = fit_spectra([sp[1] for sp in specs], [sp[2] for sp in specs], irf2=shapes) if specs else []
+    fits = refit_swept(run, [sp[0] for sp in specs], fits, [(sp[1], g) for sp, g in zip(specs, shapes, strict=True)])
     rows, model_curves = [], {}
     for sp, shape, ft in zip(specs, shapes, fits, strict=True):
         idx, f, v, h, i, vb, p = sp
@@ -423,6 +425,7 @@ def analyze(
     if not specs:
         raise AnalysisError(f"{path}: no resonance spectra to fit")
     fits = fit_spectra([s[1] for s in specs], [s[2] for s in specs], irf2=[s[3] for s in specs])
+    fits = refit_swept(run, [s[0] for s in specs], fits, [(s[1], s[3]) for s in specs])  # through the lock-in filter
 
     # ------------------------------------------------------------------ I_RF^2 scale from the backgrounds
     d2_at = np.array([float(hard[s[8]].at(s[5], "d2v_di2")) for s in specs])
