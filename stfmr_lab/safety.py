@@ -175,9 +175,11 @@ class Guard:
         self.source.set_rf_enabled(False)
 
     # ------------------------------------------------------------------ field
-    def field_to(self, field_oe: float, stop_event=None) -> float:
+    def field_to(self, field_oe: float, should_stop=None) -> float:
+        """Check ``field_oe`` (Oe) and ramp the magnet there; ``should_stop()`` (the run's
+        stop checkpoint) is asked before every ramp step (``RampStopped`` when it says so)."""
         self.check(field_oe=field_oe)
-        return self.station.field.set_field(field_oe, stop_event)
+        return self.station.field.set_field(field_oe, should_stop)
 
     # ------------------------------------------------------------------ exit path
     def shutdown(self, field_to_zero: bool = False) -> tuple[bool, str]:
