@@ -1,7 +1,8 @@
-"""The one place the station's limits are enforced, below every procedure.
+"""The guard below every procedure: the station's limits enforced on every request.
 
 Bias and field only ever ramp, in steps no larger than the station allows, and every
-request is checked against the limits before anything moves. ``shutdown`` is the exit
+request is checked against the limits (``stfmr_lab.limits.Limits.problems``, the rule the
+config check and the GUI forms use too) before anything moves. ``shutdown`` is the exit
 path of every run: RF off, bias ramped to zero, DC output off, then everything read back;
 it never raises and returns what it could and could not verify.
 """
