@@ -71,7 +71,9 @@ _FIELD_NAMES = ("h0_oe", "dh_oe", "offset", "v_sym", "v_asym", "slope", "quadrat
 #: ok needs unstructured residuals: a runs z score above -_MAX_RUNS_Z and a variance
 #: inflation (n / n_eff) from their autocorrelation below _MAX_INFLATION
 _MAX_RUNS_Z, _MAX_INFLATION = 4.0, 10.0
-_EXACT = 1e-5  # residual RMS below this fraction of the amplitude: noise-free data described to 1e-5, no structure verdict
+_EXACT = (
+    1e-5  # residual RMS below this fraction of the amplitude: noise-free data described to 1e-5, no structure verdict
+)
 _SPIKE_FLOOR = 1e-8  # spikes are at least 8x this, in units of half the data range
 
 
@@ -324,6 +326,7 @@ class _Raw:
     n_near: np.ndarray  # points within two widths of the centre (is the line resolved?)
     sys: np.ndarray  # (m, p) systematic errors (background model, window)
     inflation: np.ndarray  # variance inflation from the residuals' autocorrelation (n / n_eff)
+    error_factor: np.ndarray  # largest factor on a line parameter's error from correlated (1/f) noise
     runs_z: np.ndarray  # runs test of the residuals' signs (z score)
     x0: np.ndarray  # abscissa about which the quadratic and cubic terms are taken
     n_outliers: np.ndarray  # spikes dropped
@@ -748,8 +751,7 @@ def _fit_group(x, y, w, order, centre_guess=None, width_guess=None, despike=True
     sigma2 = cost / dof
     cov_u *= sigma2[:, None, None]
     with np.errstate(all="ignore"):
-        inflation, runs_z, sys_u = _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx)
-    cov_u *= inflation[:, None, None]
+        inflation, runs_z, sys_u, factors = _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx)
     width = np.exp(theta[:, 1]) * hs
     scale = np.stack([hs, width, ys, ys, ys] + [ys / hs**e for e in range(1, order + 1)], axis=1)
     params = theta * scale
@@ -772,6 +774,7 @@ def _fit_group(x, y, w, order, centre_guess=None, width_guess=None, despike=True
         n_near,
         sys_u * scale,
         inflation,
+        np.sqrt(np.max(factors[:, :5], axis=1)),
         runs_z,
         xmid,
         n_out,
@@ -831,6 +834,9 @@ def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx):
     corr_points = np.clip(np.nan_to_num(width / du, nan=2.0), 2.0, max(2.0, n / 8))
     rs = rw if order_idx is None else np.take_along_axis(rw, order_idx, 1)
     inflation, runs_z = residuals.structure(rs, gs, corr_points)
+    js = jw if order_idx is None else np.take_along_axis(jw, order_idx[:, :, None], 1)
+    factors = residuals.correlated_noise_factors(js, rs, gs)
+    cov_u *= np.sqrt(factors[:, :, None] * factors[:, None, :])
     alternatives = []
     for k in range(1, _SYS_EXTRA_ORDERS + 1):
         if order + k <= 4:
@@ -844,8 +850,8 @@ def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx):
         use = (nk <= 0.9 * n_good) & (nk >= max(3 * p, 12))
         if np.any(use):
             alternatives.append(("mask", np.where(use[:, None], keep, good)))
-    sys_u = residuals.systematic(jw, rw, cov_u * inflation[:, None, None], sigma2 * inflation, alternatives)
-    return inflation, runs_z, sys_u
+    sys_u = residuals.systematic(jw, rw, cov_u, sigma2 * np.max(factors, axis=1), alternatives)
+    return inflation, runs_z, sys_u, factors
 
 
 #: a line is resolved when at least _MIN_NEAR points lie within _NEAR_WIDTHS half widths of its
@@ -1043,7 +1049,7 @@ def _package(raw: _Raw, cls, normalised):
         param_names=tuple(names[:p]),
         normalised=normalised,
         stderr_sys=dict(zip(names[:p], raw.sys.T, strict=True)),
-        error_inflation=np.sqrt(raw.inflation),
+        error_inflation=raw.error_factor,
         runs_z=raw.runs_z,
         quadratic=cols.get("quadratic", zeros),
         cubic=cols.get("cubic", zeros),
@@ -1170,14 +1176,23 @@ def fit_field_sweeps(
     )
 
 
+_BLAS = {}  # the threadpoolctl controller, made once (finding the loaded BLAS libraries takes ms)
+
+
 @contextlib.contextmanager
 def _blas_threads():
     """One BLAS thread while fitting: the batched small matrix products gain nothing from
     more, and on a loaded machine OpenBLAS's spinning threads made the fit 5-30x slower."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+    if "controller" not in _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS["controller"] = ThreadpoolController()
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            _BLAS["controller"] = None
+    controller = _BLAS["controller"]
+    if controller is None:
         yield
         return
-    with threadpool_limits(limits=1, user_api="blas"):
+    with controller.limit(limits=1, user_api="blas"):
         yield

@@ -24,35 +24,53 @@ _MAD = 1.4826  # MAD -> standard deviation for Gaussian noise
 
 def noise_from_differences(y, good):
     """Robust white-noise sigma per row from successive differences (blind to smooth structure)."""
-    d = np.diff(y, axis=1)
+    d = np.abs(np.diff(y, axis=1))
     ok = good[:, 1:] & good[:, :-1]
-    d = np.where(ok, np.abs(d), np.nan)
-    with np.errstate(all="ignore"):
-        return _MAD * np.nanmedian(d, axis=1) / np.sqrt(2.0)
+    out = np.empty(y.shape[0])
+    full = ok.all(axis=1)
+    out[full] = np.median(d[full], axis=1)
+    if not full.all():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[~full] = np.nanmedian(np.where(ok[~full], d[~full], np.nan), axis=1)
+    return _MAD * out / np.sqrt(2.0)
 
 
 def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
     """Spikes: points further than ``n_sigma`` from the median of the 2 ``half_window`` + 1
     points around them, in units of the larger of that window's scaled MAD, the row's
-    point-to-point noise and ``floor`` (the numerical noise of exact data). A resolved line's peak or flank is not a spike (its window's own
-    spread is large); up to ``half_window`` consecutive spikes are found. Returns a mask (m, n)."""
+    point-to-point noise and ``floor`` (the numerical noise of exact data). A resolved
+    line's peak or flank is not a spike (its window's own spread is large); up to
+    ``half_window`` consecutive spikes are found. Only rows where some point stands out of
+    its two neighbours by that much are examined. Returns a mask (m, n)."""
     m, n = y.shape
     k = 2 * half_window + 1
+    mask = np.zeros((m, n), dtype=bool)
     if n < k + 2:
-        return np.zeros_like(good)
+        return mask
+    sigma = np.maximum(noise_from_differences(y, good), floor)
     yy = np.where(good, y, np.nan)
-    win = sliding_window_view(yy, k, axis=1)  # (m, n - k + 1, k)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # windows of dropped points only
-        med = np.nanmedian(win, axis=2)
-        mad = _MAD * np.nanmedian(np.abs(win - med[:, :, None]), axis=2)
-    sigma = noise_from_differences(y, good)
-    scale = np.maximum(np.maximum(mad, sigma[:, None]), floor)
-    centre = yy[:, half_window : n - half_window]
+    with np.errstate(invalid="ignore"):
+        d2 = np.abs(yy[:, 1:-1] - 0.5 * (yy[:, :-2] + yy[:, 2:]))
+        cand = np.flatnonzero(np.nanmax(np.where(np.isfinite(d2), d2, 0.0), axis=1) > 0.5 * n_sigma * sigma)
+    if cand.size == 0:
+        return mask
+    med = np.empty((cand.size, n - k + 1))
+    mad = np.empty((cand.size, n - k + 1))
+    full = good[cand].all(axis=1)
+    for sub, median in ((np.flatnonzero(full), np.median), (np.flatnonzero(~full), np.nanmedian)):
+        if sub.size == 0:
+            continue
+        win = sliding_window_view(yy[cand[sub]], k, axis=1)  # (r, n - k + 1, k)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # windows of dropped points only
+            med[sub] = median(win, axis=2)
+            mad[sub] = _MAD * median(np.abs(win - med[sub, :, None]), axis=2)
+    scale = np.maximum(mad, sigma[cand, None])
+    centre = yy[cand, half_window : n - half_window]
     with np.errstate(invalid="ignore"):
         out = np.abs(centre - med) > n_sigma * scale
-    mask = np.zeros((m, n), dtype=bool)
-    mask[:, half_window : n - half_window] = out & np.isfinite(centre)
+    mask[cand, half_window : n - half_window] = out & np.isfinite(centre)
     return mask
 
 
@@ -121,15 +139,24 @@ def systematic(jw, rw, cov, sigma2, alternatives):
     m, n, p = jw.shape
     out = np.zeros((m, p))
     diag = np.diagonal(cov, 0, 1, 2)
+    jt = jw.transpose(0, 2, 1)
+    a_fit = jt @ jw
     for kind, val in alternatives:
         if kind == "extra":
-            je = np.concatenate([jw, val], axis=2)
-            a = np.einsum("mni,mnj->mij", je, je)
-            b = np.einsum("mni,mn->mi", je, rw)
+            q = val.shape[2]
+            a = np.empty((m, p + q, p + q))
+            a[:, :p, :p] = a_fit
+            a[:, :p, p:] = jt @ val
+            a[:, p:, :p] = a[:, :p, p:].transpose(0, 2, 1)
+            a[:, p:, p:] = val.transpose(0, 2, 1) @ val
+            b = np.concatenate(
+                [(jt @ rw[:, :, None])[:, :, 0], (val.transpose(0, 2, 1) @ rw[:, :, None])[:, :, 0]], axis=1
+            )
         else:
             keep = val.astype(float)
-            a = np.einsum("mni,mnj->mij", jw * keep[:, :, None], jw)
-            b = np.einsum("mni,mn->mi", jw, rw * keep)
+            jk = jt * keep[:, None, :]
+            a = jk @ jw
+            b = (jk @ rw[:, :, None])[:, :, 0]
         try:
             ainv = np.linalg.inv(a)
         except np.linalg.LinAlgError:
@@ -140,3 +167,64 @@ def systematic(jw, rw, cov, sigma2, alternatives):
         excess = np.where(np.isfinite(excess), excess, 0.0)
         np.maximum(out, excess, out=out)
     return np.sqrt(out)
+
+
+def correlated_noise_factors(jw, rw, good, *, min_significance=3.0):
+    """Variance factors (m, p) >= 1 for the parameters of fits whose noise is correlated in
+    time (1/f noise, slow drift): the sandwich covariance A^-1 J^T C J A^-1 (A = J^T J)
+    with C the stationary noise of a white + 1/f spectrum, P_k = a + b / k, fitted to the
+    residuals' periodogram (bins k >= 1 of the sweep's point sequence, iteratively
+    reweighted), over the white-noise covariance sigma^2 A^-1 (sigma^2 the residuals' mean
+    square). The 1/f term carries
+    the low-frequency noise that the fit itself absorbs from the residuals (and that biases
+    the parameters); it is used where b is at least ``min_significance`` standard errors
+    above 0, else the factor is 1. ``jw`` (m, n, p) and ``rw`` (m, n) in sweep (time) order."""
+    m, n, p = jw.shape
+    n_good = np.maximum(good.sum(axis=1), p + 2)
+    rf = np.fft.rfft(np.where(good, rw, 0.0), axis=1)
+    per = (rf.real**2 + rf.imag**2) / n_good[:, None]  # (m, nk): E = sigma^2 for white noise
+    nk = per.shape[1]
+    k = np.arange(nk, dtype=float)
+    kk = k[1:]
+    r = per[:, 1:]
+    a = np.mean(r, axis=1)
+    b = np.zeros(m)
+    for _ in range(4):  # Whittle-like: weights 1 / model^2 (a periodogram bin's variance is its mean^2)
+        model = a[:, None] + b[:, None] / kk
+        wgt = 1.0 / np.maximum(model, 1e-300) ** 2
+        s00 = np.sum(wgt, axis=1)
+        s01 = np.sum(wgt / kk, axis=1)
+        s11 = np.sum(wgt / kk**2, axis=1)
+        t0 = np.sum(wgt * r, axis=1)
+        t1 = np.sum(wgt * r / kk, axis=1)
+        det = s00 * s11 - s01 * s01
+        a_new = (s11 * t0 - s01 * t1) / det
+        b_new = (s00 * t1 - s01 * t0) / det
+        b = np.clip(b_new, 0.0, None)
+        a = np.where(b_new > 0, a_new, np.mean(r, axis=1))
+        a = np.clip(a, 1e-3 * np.mean(r, axis=1), None)
+    b_err = np.sqrt(s00 / det)
+    use = b > min_significance * b_err
+    factors = np.ones((m, p))
+    if not np.any(use):
+        return factors
+    rows = np.flatnonzero(use)
+    psd = a[rows, None] + b[rows, None] / np.maximum(k, 1.0)[None, :]  # (r, nk); DC bin as k = 1
+    c = np.full(nk, 2.0)
+    c[0] = 1.0
+    if n % 2 == 0:
+        c[-1] = 1.0
+    jf = np.fft.rfft(jw[rows], axis=1)  # (r, nk, p)
+    g = np.einsum("rk,rki,rkj->rij", c * psd / n, jf.conj(), jf).real
+    amat = np.einsum("rni,rnj->rij", jw[rows], jw[rows])
+    try:
+        ainv = np.linalg.inv(amat)
+    except np.linalg.LinAlgError:
+        ainv = np.linalg.pinv(amat)
+    sandwich = np.einsum("rij,rjk,rkl->ril", ainv, g, ainv)
+    sigma2 = np.einsum("rn,rn->r", rw[rows], rw[rows]) / n_good[rows]  # what the white covariance was scaled with
+    white = sigma2[:, None] * np.diagonal(ainv, 0, 1, 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.diagonal(sandwich, 0, 1, 2) / white
+    factors[rows] = np.clip(np.nan_to_num(ratio, nan=1.0), 1.0, None)
+    return factors
