@@ -125,9 +125,7 @@ def relative_errors(cov: np.ndarray, line: Line, sigma: float, targets=QUANTITIE
     return dict(zip(targets, d.tolist(), strict=True))
 
 
-def goal_variances(
-    line: Line, sigma: float, targets=TARGETS, *, target_rel_err=None, uniform_f=None, gain_uniform=None
-):
+def goal_variances(line: Line, sigma: float, targets=TARGETS, *, target_rel_err=None, uniform_f=None, gain_uniform=None):
     """Per target, the variance of g . theta (normalised units, unit noise) the design must reach."""
     g = target_rows(line, targets)
     if uniform_f is not None:
@@ -143,48 +141,23 @@ class Status:
     ratio: dict  # target -> current variance / goal variance (<= GOAL_VARIANCE_MARGIN: reached)
 
 
-def design_status(
-    f,
-    line: Line,
-    sigma: float,
-    *,
-    gain=None,
-    targets=TARGETS,
-    target_rel_err=None,
-    uniform_f=None,
-    gain_uniform=None,
-    noise_factor: float = 1.0,
-    goal_var=None,
-) -> Status:
+def design_status(f, line: Line, sigma: float, *, gain=None, targets=TARGETS, target_rel_err=None,
+                  uniform_f=None, gain_uniform=None, noise_factor: float = 1.0, goal_var=None) -> Status:
     """Has the design ``f`` reached its goal at the fit ``line``? (one goal: ``target_rel_err``
     with the noise ``sigma`` in Vmix, or a uniform sweep ``uniform_f`` to match).
     ``noise_factor``: the design's mean noise variance over the goal's (an unweighted fit
     reports errors scaled by the mean residual, larger where the points sit on the line).
     ``goal_var``: ``goal_variances`` of the same line and targets, when already at hand."""
     c = covariance(f, line, gain) * noise_factor
-    goal = (
-        goal_var
-        if goal_var is not None
-        else goal_variances(
-            line, sigma, targets, target_rel_err=target_rel_err, uniform_f=uniform_f, gain_uniform=gain_uniform
-        )
-    )
+    goal = goal_var if goal_var is not None else goal_variances(
+        line, sigma, targets, target_rel_err=target_rel_err, uniform_f=uniform_f, gain_uniform=gain_uniform)
     g = target_rows(line, targets)
     r = np.einsum("ij,jk,ik->i", g, c, g) / goal
     return Status(bool(np.all(r <= GOAL_VARIANCE_MARGIN)), dict(zip(targets, r.tolist(), strict=True)))
 
 
-def select_points(
-    candidates,
-    measured_f,
-    line: Line,
-    n: int,
-    *,
-    gain_candidates=None,
-    gain_measured=None,
-    targets=TARGETS,
-    weights=None,
-) -> np.ndarray:
+def select_points(candidates, measured_f, line: Line, n: int, *, gain_candidates=None, gain_measured=None,
+                  targets=TARGETS, weights=None) -> np.ndarray:
     """Indices into ``candidates`` of the ``n`` points that reduce the target variances most
     (greedy, rank-one updates; repeats allowed). ``weights`` per target (default 1)."""
     jm = jacobian(measured_f, line, gain_measured)

@@ -3,9 +3,13 @@
 1. dV/dI calibrations: each I-V sweep (RF off) gives R_d(I) and d2V/dI2(I); the easy-axis
    parallel and antiparallel sweeps give G_P, G_AP (and TMR(V)); the hard-axis sweeps give
    theta(H) from the zero-bias conductance and, across fields, d2V/(dtheta dI).
-2. Spectra: each frequency sweep is fitted to the S/A lineshape, normalised by the bench
-   path's I_RF^2(f) shape (the station's path calibration, recorded in the file), so the
-   fitted background is (1/4) d2V/dI2 times the path calibration's error factor k.
+2. Spectra: the lock-in phase offset is found from X and Y (all sweeps pooled) and
+   removed; each frequency sweep is fitted to the S/A lineshape on a sloped background,
+   normalised by the bench path's I_RF^2(f) shape (the station's path calibration,
+   recorded in the file), so the fitted background is (1/4) d2V/dI2 times the path
+   calibration's error factor k. Fits whose residuals are structured are not used; the
+   fits' systematic errors (background model, window) are carried beside the statistical
+   ones (``*_err_sys`` columns). Field sweeps: every line (``fit_lines``).
 3. I_RF^2: k from the backgrounds at biases where d2V/dI2 is large (analysis step 2);
    reported as the disagreement with the path calibration.
 4. Kittel fit of f0(H) for 4 pi Meff and Hk; Omega_perp from f0; torkances per spectrum
@@ -25,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stfmr_lab.analysis.fit import fit_field_sweeps, fit_spectra
+from stfmr_lab.analysis.fit import fit_spectra
 from stfmr_lab.analysis.inverse import (
     GAMMA_RAD_S_OE,
     alpha_eff,
@@ -43,7 +47,9 @@ from stfmr_lab.analysis.inverse import (
     weighted_mean,
 )
 from stfmr_lab.analysis.inverse import d2v_dtheta_di as d2v_dtheta_di_curves
-from stfmr_lab.physics import TORKANCE_UNIT_J_PER_V
+from stfmr_lab.analysis.lines import fit_lines
+from stfmr_lab.analysis.lockin import lockin_phase, rotate
+from stfmr_lab.physics import LOCKIN_RMS_FACTOR, TORKANCE_UNIT_J_PER_V
 from stfmr_lab.storage import RunData, read_run
 from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
 
@@ -225,6 +231,21 @@ def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
     return hard, thetas, lookup
 
 
+def _vmix_phase_removed(data) -> tuple[np.ndarray, float, float]:
+    """(Vmix in V with the lock-in phase offset removed, the phase in rad, its 1-sigma error).
+
+    The phase is the principal axis of the sweeps' (X, Y) points, each sweep's mean removed
+    (``lockin.lockin_phase``); Vmix = (X cos phi + Y sin phi) / LOCKIN_RMS_FACTOR, as the
+    recorded Vmix = X / LOCKIN_RMS_FACTOR. A file without Y keeps its Vmix."""
+    x, y = data.get("lockin_x"), data.get("lockin_y")
+    if x is None or y is None:
+        return data["vmix"], 0.0, math.nan
+    phase, err = lockin_phase(x, y, groups=data["spectrum"])
+    if phase == 0.0:
+        return data["vmix"], 0.0, err
+    return rotate(x, y, phase) / LOCKIN_RMS_FACTOR, phase, err
+
+
 # ---------------------------------------------------------------------- the pipeline
 def analyze(
     path: str | Path,
@@ -259,6 +280,7 @@ def analyze(
 
     # ------------------------------------------------------------------ spectra
     D, S = run.data, run.tables["spectra"]
+    vmix_all, phase, phase_err = _vmix_phase_removed(D)
     path_cfg = run.instruments.get("path", {}).get("settings", {})
     z0 = float(path_cfg.get("z0_ohm", 50.0))
     rows, model_curves, specs = [], {}, []
@@ -268,7 +290,7 @@ def analyze(
         sel = D["spectrum"] == idx
         if np.count_nonzero(sel) < 12:
             continue
-        f, v = D["frequency"][sel], D["vmix"][sel]
+        f, v = D["frequency"][sel], vmix_all[sel]
         order = np.argsort(f, kind="stable")  # adaptive sweeps record points out of order (repeats allowed)
         f, v = f[order], v[order]
         h = float(np.median(D["field"][sel]))
@@ -289,7 +311,7 @@ def analyze(
         specs.append((int(idx), f, v, irf2_path, h, i, vb, p, j, r_d))
     if not specs:
         raise AnalysisError(f"{path}: no resonance spectra to fit")
-    fits = fit_spectra([s[1] for s in specs], [s[2] for s in specs], irf2=[s[3] for s in specs])
+    fits = fit_spectra([s[1] for s in specs], [s[2] for s in specs], irf2=[s[3] for s in specs], slope=True)
 
     # ------------------------------------------------------------------ I_RF^2 scale from the backgrounds
     d2_at = np.array([float(hard[s[8]].at(s[5], "d2v_di2")) for s in specs])
@@ -331,141 +353,86 @@ def analyze(
     a_a_cov = np.array([_cov(ft, "v_asym", "hwhm_hz") for ft in fits]) * 2 * np.pi / k_scale
     par, perp = torkances_from_fit(a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d)
     par_err, perp_err = torkance_errors(
-        a_s,
-        a_a,
-        sigma,
-        omega_perp,
-        d2th_at,
-        1.0,
-        ms_vol_emu,
-        gamma,
-        r_d,
-        v_sym_err=a_s_err,
-        v_asym_err=a_a_err,
-        sigma_err_rad_s=sigma_err,
-        irf2_err=k_err / k_scale,
-        d2v_dtheta_di_err=d2th_err,
-        v_sym_sigma_cov=a_s_cov,
-        v_asym_sigma_cov=a_a_cov,
+        a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d,
+        v_sym_err=a_s_err, v_asym_err=a_a_err, sigma_err_rad_s=sigma_err, irf2_err=k_err / k_scale,
+        d2v_dtheta_di_err=d2th_err, v_sym_sigma_cov=a_s_cov, v_asym_sigma_cov=a_a_cov,
     )
     # the lineshape fit's share of those errors (what the frequency sampling controls)
     par_fit_err, perp_fit_err = torkance_errors(
-        a_s,
-        a_a,
-        sigma,
-        omega_perp,
-        d2th_at,
-        1.0,
-        ms_vol_emu,
-        gamma,
-        r_d,
-        v_sym_err=a_s_err,
-        v_asym_err=a_a_err,
-        sigma_err_rad_s=sigma_err,
-        v_sym_sigma_cov=a_s_cov,
+        a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d,
+        v_sym_err=a_s_err, v_asym_err=a_a_err, sigma_err_rad_s=sigma_err, v_sym_sigma_cov=a_s_cov,
         v_asym_sigma_cov=a_a_cov,
     )
+    # the fits' systematic errors (background model, window), propagated alike, beside the statistical ones
+    par_sys, perp_sys = torkance_errors(
+        a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d,
+        v_sym_err=np.array([ft.stderr_sys["v_sym"] for ft in fits]) / k_scale,
+        v_asym_err=np.array([ft.stderr_sys["v_asym"] for ft in fits]) / k_scale,
+        sigma_err_rad_s=2 * np.pi * np.array([ft.stderr_sys["hwhm_hz"] for ft in fits]),
+    )
     par_u, perp_u = to_torkance_units(par, theta), to_torkance_units(perp, theta)
+    par_su, perp_su = to_torkance_units(par_sys, theta), to_torkance_units(perp_sys, theta)
     par_eu, perp_eu = to_torkance_units(par_err, theta), to_torkance_units(perp_err, theta)
     par_feu, perp_feu = to_torkance_units(par_fit_err, theta), to_torkance_units(perp_fit_err, theta)
     a_eff = alpha_eff(sigma, omega_m, omega_perp)
     a_eff_err = a_eff * sigma_err / sigma
-    pred = to_torkance_units(
-        predicted_dtau_par_dv(
-            1.0 / p_curve.at(np.interp([s[6] for s in specs], p_curve.voltage_v, p_curve.current_a)), polarization
-        )
-    )
+    pred = to_torkance_units(predicted_dtau_par_dv(1.0 / p_curve.at(np.interp(
+        [s[6] for s in specs], p_curve.voltage_v, p_curve.current_a)), polarization))
 
-    irf2_f0 = [
-        float(np.interp(ft.f0_hz, np.sort(sp[1]), sp[3][np.argsort(sp[1])])) for sp, ft in zip(specs, fits, strict=True)
-    ]
+    irf2_f0 = [float(np.interp(ft.f0_hz, np.sort(sp[1]), sp[3][np.argsort(sp[1])])) for sp, ft in zip(specs, fits, strict=True)]
     for n, (s, ft) in enumerate(zip(specs, fits, strict=True)):
         idx, f, v, irf2_path, h, i, vb, p, j, rd = s
-        rows.append(
-            {
-                "spectrum": idx,
-                "field_oe": h,
-                "bias_current_a": i,
-                "bias_voltage_v": vb,
-                "rf_power_dbm": p,
-                "f0_hz": ft.f0_hz,
-                "f0_hz_err": ft.stderr["f0_hz"],
-                "hwhm_hz": ft.hwhm_hz,
-                "hwhm_hz_err": ft.stderr["hwhm_hz"],
-                # the fit in volts at f0 (the fit itself is of Vmix / I_RF^2(f), columns *_per_irf2)
-                "v_sym": ft.v_sym * irf2_f0[n],
-                "v_sym_err": ft.stderr["v_sym"] * irf2_f0[n],
-                "v_asym": ft.v_asym * irf2_f0[n],
-                "v_asym_err": ft.stderr["v_asym"] * irf2_f0[n],
-                "offset": ft.offset * irf2_f0[n],
-                "offset_err": ft.stderr["offset"] * irf2_f0[n],
-                "v_sym_per_irf2": ft.v_sym,
-                "v_sym_per_irf2_err": ft.stderr["v_sym"],
-                "v_asym_per_irf2": ft.v_asym,
-                "v_asym_per_irf2_err": ft.stderr["v_asym"],
-                "offset_per_irf2": ft.offset,
-                "offset_per_irf2_err": ft.stderr["offset"],
-                "chi2_red": ft.chi2_red,
-                "fit_ok": bool(ft.ok),
-                "fit_message": ft.message,
-                "theta_deg": math.degrees(theta[n]),
-                "r_d_ohm": rd,
-                "d2v_di2_ohm_per_a": d2_at[n],
-                "d2v_dtheta_di_ohm": d2th_at[n],
-                "omega_perp": omega_perp[n],
-                "background_used": bool(usable[n]),
-                "dtau_par_dv": par_u[n],
-                "dtau_par_dv_err": par_eu[n],
-                "dtau_perp_dv": perp_u[n],
-                "dtau_perp_dv_err": perp_eu[n],
-                "dtau_par_dv_fit_err": par_feu[n],
-                "dtau_perp_dv_fit_err": perp_feu[n],
-                "alpha_eff": a_eff[n],
-                "alpha_eff_err": a_eff_err[n],
-            }
-        )
+        rows.append({
+            "spectrum": idx, "field_oe": h, "bias_current_a": i, "bias_voltage_v": vb, "rf_power_dbm": p,
+            "f0_hz": ft.f0_hz, "f0_hz_err": ft.stderr["f0_hz"], "hwhm_hz": ft.hwhm_hz, "hwhm_hz_err": ft.stderr["hwhm_hz"],
+            "f0_hz_err_sys": ft.stderr_sys["f0_hz"], "hwhm_hz_err_sys": ft.stderr_sys["hwhm_hz"],
+            # the fit in volts at f0 (the fit itself is of Vmix / I_RF^2(f), columns *_per_irf2)
+            "v_sym": ft.v_sym * irf2_f0[n], "v_sym_err": ft.stderr["v_sym"] * irf2_f0[n],
+            "v_asym": ft.v_asym * irf2_f0[n], "v_asym_err": ft.stderr["v_asym"] * irf2_f0[n],
+            "offset": ft.offset * irf2_f0[n], "offset_err": ft.stderr["offset"] * irf2_f0[n],
+            "v_sym_per_irf2": ft.v_sym, "v_sym_per_irf2_err": ft.stderr["v_sym"],
+            "v_asym_per_irf2": ft.v_asym, "v_asym_per_irf2_err": ft.stderr["v_asym"],
+            "offset_per_irf2": ft.offset, "offset_per_irf2_err": ft.stderr["offset"],
+            "v_sym_per_irf2_err_sys": ft.stderr_sys["v_sym"], "v_asym_per_irf2_err_sys": ft.stderr_sys["v_asym"],
+            "slope_per_irf2": ft.slope, "error_inflation": ft.error_inflation, "runs_z": ft.runs_z,
+            "n_outliers": ft.n_outliers,
+            "chi2_red": ft.chi2_red, "fit_ok": bool(ft.ok), "fit_message": ft.message,
+            "theta_deg": math.degrees(theta[n]), "r_d_ohm": rd, "d2v_di2_ohm_per_a": d2_at[n],
+            "d2v_dtheta_di_ohm": d2th_at[n], "omega_perp": omega_perp[n], "background_used": bool(usable[n]),
+            "dtau_par_dv": par_u[n], "dtau_par_dv_err": par_eu[n], "dtau_perp_dv": perp_u[n], "dtau_perp_dv_err": perp_eu[n],
+            "dtau_par_dv_fit_err": par_feu[n], "dtau_perp_dv_fit_err": perp_feu[n],
+            "dtau_par_dv_err_sys": par_su[n], "dtau_perp_dv_err_sys": perp_su[n],
+            "alpha_eff": a_eff[n], "alpha_eff_err": a_eff_err[n],
+        })
         model_curves[idx] = (f, v, ft.model(f) * irf2_path)
     per_spectrum = pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ per bias and field
     ok = per_spectrum["fit_ok"].to_numpy()
-    grouped = per_spectrum[ok].assign(
-        v_round=lambda d: d["bias_voltage_v"].round(3), h_round=lambda d: d["field_oe"].round(0)
-    )
+    grouped = per_spectrum[ok].assign(v_round=lambda d: d["bias_voltage_v"].round(3), h_round=lambda d: d["field_oe"].round(0))
     per_bias_rows = []
     for _key, g in grouped.groupby(["h_round", "v_round"], sort=True):
         wpar, wperp = 1 / g["dtau_par_dv_err"] ** 2, 1 / g["dtau_perp_dv_err"] ** 2
         par, par_err = weighted_mean(g["dtau_par_dv"], g["dtau_par_dv_err"])
         perp, perp_err = weighted_mean(g["dtau_perp_dv"], g["dtau_perp_dv_err"])
-        per_bias_rows.append(
-            {
-                "field_oe": float(g["field_oe"].mean()),
-                "bias_voltage_v": float(g["bias_voltage_v"].mean()),
-                "bias_current_a": float(g["bias_current_a"].mean()),
-                "theta_deg": float(g["theta_deg"].mean()),
-                "dtau_par_dv": par,
-                "dtau_par_dv_err": par_err,
-                "dtau_perp_dv": perp,
-                "dtau_perp_dv_err": perp_err,
-                # the lineshape fits' share of those errors (same weights)
-                "dtau_par_dv_fit_err": float(np.sqrt(np.sum(wpar**2 * g["dtau_par_dv_fit_err"] ** 2)) / np.sum(wpar)),
-                "dtau_perp_dv_fit_err": float(
-                    np.sqrt(np.sum(wperp**2 * g["dtau_perp_dv_fit_err"] ** 2)) / np.sum(wperp)
-                ),
-                "dtau_par_dv_predicted": float(
-                    to_torkance_units(
-                        predicted_dtau_par_dv(
-                            1.0
-                            / p_curve.at(np.interp(g["bias_voltage_v"].mean(), p_curve.voltage_v, p_curve.current_a)),
-                            polarization,
-                        )
-                    )
-                ),
-                "alpha_eff": float(g["alpha_eff"].mean()),
-                "alpha_eff_err": float(np.sqrt(np.sum(g["alpha_eff_err"] ** 2)) / len(g)),
-                "n_spectra": len(g),
-            }
-        )
+        per_bias_rows.append({
+            "field_oe": float(g["field_oe"].mean()),
+            "bias_voltage_v": float(g["bias_voltage_v"].mean()),
+            "bias_current_a": float(g["bias_current_a"].mean()),
+            "theta_deg": float(g["theta_deg"].mean()),
+            "dtau_par_dv": par, "dtau_par_dv_err": par_err, "dtau_perp_dv": perp, "dtau_perp_dv_err": perp_err,
+            # the lineshape fits' share of those errors (same weights)
+            "dtau_par_dv_fit_err": float(np.sqrt(np.sum(wpar**2 * g["dtau_par_dv_fit_err"] ** 2)) / np.sum(wpar)),
+            "dtau_perp_dv_fit_err": float(np.sqrt(np.sum(wperp**2 * g["dtau_perp_dv_fit_err"] ** 2)) / np.sum(wperp)),
+            # systematic errors do not average down: the same weights, added linearly
+            "dtau_par_dv_err_sys": float(np.sum(wpar * g["dtau_par_dv_err_sys"]) / np.sum(wpar)),
+            "dtau_perp_dv_err_sys": float(np.sum(wperp * g["dtau_perp_dv_err_sys"]) / np.sum(wperp)),
+            "dtau_par_dv_predicted": float(to_torkance_units(predicted_dtau_par_dv(
+                1.0 / p_curve.at(np.interp(g["bias_voltage_v"].mean(), p_curve.voltage_v, p_curve.current_a)), polarization))),
+            "alpha_eff": float(g["alpha_eff"].mean()),
+            "alpha_eff_err": float(np.sqrt(np.sum(g["alpha_eff_err"] ** 2)) / len(g)),
+            "n_spectra": len(g),
+        })
     per_bias = pd.DataFrame(per_bias_rows)
     per_spectrum["dtau_par_dv_predicted"] = pred
 
@@ -478,19 +445,12 @@ def analyze(
         th = math.radians(float(g["theta_deg"].mean()))
         om = float(np.mean(omega_m[g.index])) if len(g.index) else float(omega_m[n0])
         lw_fits[float(h_r)] = fit_linewidth_bias(
-            g["bias_voltage_v"],
-            2 * np.pi * g["hwhm_hz"],
-            theta_rad=th,
-            omega_m=om,
-            omega_perp=float(np.mean(omega_perp[g.index])),
-            ms_vol_emu=ms_vol_emu,
-            gamma=gamma,
+            g["bias_voltage_v"], 2 * np.pi * g["hwhm_hz"], theta_rad=th, omega_m=om,
+            omega_perp=float(np.mean(omega_perp[g.index])), ms_vol_emu=ms_vol_emu, gamma=gamma,
             sigma_err_rad_s=2 * np.pi * g["hwhm_hz_err"],
         )
         tp_fits[float(h_r)] = fit_tau_perp(
-            g["bias_voltage_v"],
-            g["dtau_perp_dv"] * TORKANCE_UNIT_J_PER_V,
-            err=g["dtau_perp_dv_err"] * TORKANCE_UNIT_J_PER_V,
+            g["bias_voltage_v"], g["dtau_perp_dv"] * TORKANCE_UNIT_J_PER_V, err=g["dtau_perp_dv_err"] * TORKANCE_UNIT_J_PER_V,
         )
 
     # ------------------------------------------------------------------ summary
@@ -504,68 +464,49 @@ def analyze(
         "r_ap_ohm": 1 / g_ap,
         "tmr0": tmr0,
         "polarization_julliere": polarization,
-        "meff_4pi_oe": kit.meff_4pi_oe,
-        "meff_4pi_oe_err": kit.stderr["meff_4pi_oe"],
-        "hk_oe": kit.hk_oe,
-        "hk_oe_err": kit.stderr["hk_oe"],
-        "irf2_scale_vs_path": k_scale,
-        "irf2_scale_vs_path_err": k_err,
+        "meff_4pi_oe": kit.meff_4pi_oe, "meff_4pi_oe_err": kit.stderr["meff_4pi_oe"],
+        "hk_oe": kit.hk_oe, "hk_oe_err": kit.stderr["hk_oe"],
+        "irf2_scale_vs_path": k_scale, "irf2_scale_vs_path_err": k_err,
         "irf2_backgrounds_used": int(usable.sum()),
         "d2v_dtheta_di_across_fields_median_rel_diff": d2th_crosscheck,
-        "ms_vol_emu": ms_vol_emu,
-        "ms_vol_rel_err_systematic": ms_vol_rel_err,
-        **dict(
-            zip(
-                ("dtau_par_dv_at_0", "dtau_par_dv_at_0_err"),
-                weighted_mean(near0["dtau_par_dv"], near0["dtau_par_dv_err"]) if len(near0) else (math.nan, math.nan),
-                strict=True,
-            )
-        ),
+        "ms_vol_emu": ms_vol_emu, "ms_vol_rel_err_systematic": ms_vol_rel_err,
+        **dict(zip(("dtau_par_dv_at_0", "dtau_par_dv_at_0_err"),
+                   weighted_mean(near0["dtau_par_dv"], near0["dtau_par_dv_err"]) if len(near0) else (math.nan, math.nan),
+                   strict=True)),
+        "dtau_par_dv_at_0_err_sys": float(np.mean(near0["dtau_par_dv_err_sys"])) if len(near0) else math.nan,
+        "lockin_phase_deg": math.degrees(phase), "lockin_phase_deg_err": math.degrees(phase_err),
         "dtau_par_dv_at_0_predicted": float(to_torkance_units(predicted_dtau_par_dv(g_p, polarization))),
     }
     if lw_fits:
         summary["alpha"], summary["alpha_err"] = weighted_mean(
-            [x.alpha for x in lw_fits.values()], [x.alpha_err for x in lw_fits.values()]
-        )
+            [x.alpha for x in lw_fits.values()], [x.alpha_err for x in lw_fits.values()])
     if tp_fits:
-        summary["a1_perp"], a1_err = weighted_mean(
-            [x.a1 for x in tp_fits.values()], [x.a1_err for x in tp_fits.values()]
-        )
+        summary["a1_perp"], a1_err = weighted_mean([x.a1 for x in tp_fits.values()], [x.a1_err for x in tp_fits.values()])
         # the I_RF^2 scale is common to every bias: its error adds to A1's in full
         summary["a1_perp_err"] = float(math.hypot(a1_err, summary["a1_perp"] * k_err / k_scale))
     summary["warnings"] = warnings
 
-    # field sweeps (if any): Lorentzians in H
+    # field sweeps (if any): every line (one per polarity through zero), Lorentzians in H
     fs_rows = []
     fsel = [int(i) for k, i in enumerate(S["index"]) if int(S["kind"][k]) == SPECTRUM_KINDS["field"]]
-    if fsel:
-        xs = [D["field"][D["spectrum"] == i] for i in fsel]
-        ys = [D["vmix"][D["spectrum"] == i] for i in fsel]
-        ffits = fit_field_sweeps(xs, ys)
-        for i, ft in zip(fsel, ffits, strict=True):
-            fs_rows.append(
-                {
-                    "spectrum": i,
-                    "h0_oe": ft.h0_oe,
-                    "dh_oe": ft.dh_oe,
-                    "v_sym": ft.v_sym,
-                    "v_asym": ft.v_asym,
-                    "offset": ft.offset,
-                    "fit_ok": bool(ft.ok),
-                }
-            )
+    for i in fsel:
+        sel = D["spectrum"] == i
+        try:
+            lines = fit_lines(D["field"][sel], vmix_all[sel], axis="field")
+        except ValueError as e:
+            warnings.append(f"field sweep {i}: {e}")
+            continue
+        for n_line, ft in enumerate(lines):
+            fs_rows.append({
+                "spectrum": i, "line": n_line, "h0_oe": ft.h0_oe, "h0_oe_err": ft.stderr["h0_oe"],
+                "h0_oe_err_sys": ft.stderr_sys["h0_oe"], "dh_oe": ft.dh_oe, "dh_oe_err": ft.stderr["dh_oe"],
+                "dh_oe_err_sys": ft.stderr_sys["dh_oe"], "v_sym": ft.v_sym, "v_sym_err": ft.stderr["v_sym"],
+                "v_asym": ft.v_asym, "v_asym_err": ft.stderr["v_asym"], "offset": ft.offset, "slope": ft.slope,
+                "fit_ok": bool(ft.ok), "fit_message": ft.message,
+            })
 
     return Analysis(
-        path=run.path,
-        per_spectrum=per_spectrum,
-        per_bias=per_bias,
-        summary=summary,
-        iv_curves=curves,
-        spectra=model_curves,
-        field_sweeps=pd.DataFrame(fs_rows) if fs_rows else None,
-        kittel=kit,
-        linewidth_fits=lw_fits,
-        tau_perp_fits=tp_fits,
-        tmr_curve=(vgrid, gp_v, gap_v),
-        warnings=warnings,
+        path=run.path, per_spectrum=per_spectrum, per_bias=per_bias, summary=summary, iv_curves=curves,
+        spectra=model_curves, field_sweeps=pd.DataFrame(fs_rows) if fs_rows else None, kittel=kit,
+        linewidth_fits=lw_fits, tau_perp_fits=tp_fits, tmr_curve=(vgrid, gp_v, gap_v), warnings=warnings,
     )

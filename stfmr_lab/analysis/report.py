@@ -72,28 +72,12 @@ def fig_torkances(a: Analysis, path: Path) -> Path:
     for k, h in enumerate(_fields(a)):
         g = pb[pb["field_oe"].round(0) == h].sort_values("bias_voltage_v")
         c = FIELD_COLOURS[k % len(FIELD_COLOURS)]
-        ax1.errorbar(
-            g["bias_voltage_v"],
-            g["dtau_par_dv"],
-            yerr=g["dtau_par_dv_err"],
-            fmt="o",
-            ms=3.5,
-            color=c,
-            label=f"{h:.0f} Oe",
-        )
-        ax2.errorbar(
-            g["bias_voltage_v"],
-            g["dtau_perp_dv"],
-            yerr=g["dtau_perp_dv_err"],
-            fmt="s",
-            ms=3.5,
-            color=c,
-            label=f"{h:.0f} Oe",
-        )
+        ax1.errorbar(g["bias_voltage_v"], g["dtau_par_dv"], yerr=g["dtau_par_dv_err"], fmt="o", ms=3.5, color=c,
+                     label=f"{h:.0f} Oe")
+        ax2.errorbar(g["bias_voltage_v"], g["dtau_perp_dv"], yerr=g["dtau_perp_dv_err"], fmt="s", ms=3.5, color=c,
+                     label=f"{h:.0f} Oe")
     g = pb.sort_values("bias_voltage_v")
-    ax1.plot(
-        g["bias_voltage_v"], g["dtau_par_dv_predicted"], "k--", lw=1, label="prediction (hbar/4e) 2P/(1+P²) (dI/dV)_P"
-    )
+    ax1.plot(g["bias_voltage_v"], g["dtau_par_dv_predicted"], "k--", lw=1, label="prediction (hbar/4e) 2P/(1+P²) (dI/dV)_P")
     if a.tau_perp_fits:
         a1 = a.summary["a1_perp"]
         v = np.linspace(pb["bias_voltage_v"].min(), pb["bias_voltage_v"].max(), 100)
@@ -122,15 +106,8 @@ def fig_relative(a: Analysis, path: Path) -> Path:
     for k, h in enumerate(_fields(a)):
         g = pb[pb["field_oe"].round(0) == h].sort_values("bias_voltage_v")
         ref = float(np.interp(0.0, g["bias_voltage_v"], g["dtau_par_dv"]))
-        ax.errorbar(
-            g["bias_voltage_v"],
-            g["dtau_par_dv"] / ref,
-            yerr=g["dtau_par_dv_err"] / ref,
-            fmt="o",
-            ms=3.5,
-            color=FIELD_COLOURS[k % len(FIELD_COLOURS)],
-            label=f"dτ∥/dV, {h:.0f} Oe",
-        )
+        ax.errorbar(g["bias_voltage_v"], g["dtau_par_dv"] / ref, yerr=g["dtau_par_dv_err"] / ref, fmt="o", ms=3.5,
+                    color=FIELD_COLOURS[k % len(FIELD_COLOURS)], label=f"dτ∥/dV, {h:.0f} Oe")
     v, gp, gap = a.tmr_curve
     ax.plot(v, gp / np.interp(0.0, v, gp), "k-", lw=1.2, label="(dI/dV)_P (normalised)")
     ax.plot(v, gap / np.interp(0.0, v, gap), "k:", lw=1.2, label="(dI/dV)_AP (normalised)")
@@ -152,9 +129,7 @@ def fig_damping(a: Analysis, path: Path) -> Path:
     for k, h in enumerate(_fields(a)):
         g = ps[ps["field_oe"].round(0) == h].sort_values("bias_voltage_v")
         c = FIELD_COLOURS[k % len(FIELD_COLOURS)]
-        ax.errorbar(
-            g["bias_voltage_v"], g["alpha_eff"], yerr=g["alpha_eff_err"], fmt="o", ms=3.5, color=c, label=f"{h:.0f} Oe"
-        )
+        ax.errorbar(g["bias_voltage_v"], g["alpha_eff"], yerr=g["alpha_eff_err"], fmt="o", ms=3.5, color=c, label=f"{h:.0f} Oe")
         fit = a.linewidth_fits.get(float(h))
         if fit is not None:
             v = np.linspace(g["bias_voltage_v"].min(), g["bias_voltage_v"].max(), 50)
@@ -176,17 +151,10 @@ def fig_kittel(a: Analysis, path: Path) -> Path:
     plt = _plt()
     ps = a.per_spectrum[a.per_spectrum["fit_ok"]]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.errorbar(
-        ps["field_oe"], ps["f0_hz"] / 1e9, yerr=ps["f0_hz_err"] / 1e9, fmt="o", ms=3.5, label="f0 of each spectrum"
-    )
+    ax.errorbar(ps["field_oe"], ps["f0_hz"] / 1e9, yerr=ps["f0_hz_err"] / 1e9, fmt="o", ms=3.5, label="f0 of each spectrum")
     h = np.linspace(max(ps["field_oe"].min() * 0.8, a.kittel.hk_oe + 1), ps["field_oe"].max() * 1.2, 200)
-    ax.plot(
-        h,
-        a.kittel.f0_hz(h) / 1e9,
-        "k-",
-        lw=1,
-        label=f"Kittel: 4πMeff = {a.kittel.meff_4pi_oe:.0f} Oe, Hk = {a.kittel.hk_oe:.1f} Oe",
-    )
+    ax.plot(h, a.kittel.f0_hz(h) / 1e9, "k-", lw=1,
+            label=f"Kittel: 4πMeff = {a.kittel.meff_4pi_oe:.0f} Oe, Hk = {a.kittel.hk_oe:.1f} Oe")
     ax.set_xlabel("field H (Oe)")
     ax.set_ylabel("resonance frequency f0 (GHz)")
     ax.set_title("main-mode resonance vs field", fontsize=10)
@@ -232,13 +200,9 @@ def summary_text(a: Analysis) -> str:
         f" (prediction {s['dtau_par_dv_at_0_predicted']:.4f}); systematic +-{100 * s['ms_vol_rel_err_systematic']:.0f} % from Ms*Vol",
     ]
     if "a1_perp" in s:
-        lines.append(
-            f"tau_perp / sin(theta) = A0 + A1 V^2: A1 = {s['a1_perp']:.4f} +- {s['a1_perp_err']:.4f} (hbar/2e)/kOhm/V"
-        )
+        lines.append(f"tau_perp / sin(theta) = A0 + A1 V^2: A1 = {s['a1_perp']:.4f} +- {s['a1_perp_err']:.4f} (hbar/2e)/kOhm/V")
     if "alpha" in s:
-        lines.append(
-            f"Gilbert damping (linewidth vs bias, V = 0 intercept): alpha = {s['alpha']:.5f} +- {s['alpha_err']:.5f}"
-        )
+        lines.append(f"Gilbert damping (linewidth vs bias, V = 0 intercept): alpha = {s['alpha']:.5f} +- {s['alpha_err']:.5f}")
     lines.append(f"Ms*Vol used: {s['ms_vol_emu']:.3g} emu")
     for w in s.get("warnings", []):
         lines.append(f"warning: {w}")
