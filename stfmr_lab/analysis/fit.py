@@ -70,7 +70,7 @@ _FREQ_NAMES = ("f0_hz", "hwhm_hz", "offset", "v_sym", "v_asym", "slope", "quadra
 _FIELD_NAMES = ("h0_oe", "dh_oe", "offset", "v_sym", "v_asym", "slope", "quadratic", "cubic")
 #: ok needs unstructured residuals: a runs z score above -_MAX_RUNS_Z and a variance
 #: inflation (n / n_eff) from their autocorrelation below _MAX_INFLATION
-_MAX_RUNS_Z, _MAX_INFLATION = 4.0, 10.0
+_MAX_RUNS_Z, _MAX_INFLATION = 3.5, 9.0
 _EXACT = (
     1e-5  # residual RMS below this fraction of the amplitude: noise-free data described to 1e-5, no structure verdict
 )
@@ -702,9 +702,15 @@ def _fit_group(x, y, w, order, centre_guess=None, width_guess=None, despike=True
         None if np.all(np.diff(u, axis=1) >= 0) else np.argsort(np.where(good, u, np.inf), axis=1, kind="stable")
     )
     n_out = np.zeros(m, dtype=int)
+    y_start = yu  # for the start search: spikes replaced by their neighbours (the weights stay shared)
+    sw_start = None if all_good and np.all(w == w[:, :1]) else np.sqrt(w / wmean[:, None])
     if despike:
         spikes = _in_sweep_order(residuals.hampel_outliers, order_idx, yu, good, _SPIKE_FLOOR)
         if np.any(spikes):
+            y_start = yu.copy()
+            for i in np.flatnonzero(spikes.any(axis=1)):
+                keep = good[i] & ~spikes[i]
+                y_start[i, spikes[i]] = np.interp(u[i, spikes[i]], *_sorted_pair(u[i, keep], yu[i, keep]))
             good = good & ~spikes
             n_out += spikes.sum(axis=1)
             all_good = False
@@ -716,12 +722,12 @@ def _fit_group(x, y, w, order, centre_guess=None, width_guess=None, despike=True
 
     # start values: one grid search per distinct (scaled abscissa, weights)
     theta0 = np.empty((m, p))
-    for rows in _same_rows(u if sw is None or np.all(sw == sw[0]) else np.concatenate([u, sw], axis=1)):
+    for rows in _same_rows(u if sw_start is None or np.all(sw_start == sw_start[0]) else np.concatenate([u, sw_start], axis=1)):
         i0 = rows[0]
         cg = None if centre_guess is None else [(centre_guess - xmid[i0]) / hs[i0]]
         wg = None if width_guess is None else [abs(width_guess) / hs[i0]]
-        y_rows = yu if rows.size == m else yu[rows]
-        theta0[rows] = _grid_start(u[i0], y_rows, np.ones(n) if sw is None else sw[i0], order, cg, wg)
+        y_rows = y_start if rows.size == m else y_start[rows]
+        theta0[rows] = _grid_start(u[i0], y_rows, np.ones(n) if sw_start is None else sw_start[i0], order, cg, wg)
 
     with np.errstate(all="ignore"):  # trial steps may overflow; they are then rejected
         theta, cost, jtj, converged = _levenberg_marquardt(u, yu, sw, theta0, order)
@@ -779,6 +785,11 @@ def _fit_group(x, y, w, order, centre_guess=None, width_guess=None, despike=True
         xmid,
         n_out,
     )
+
+
+def _sorted_pair(x, y):
+    order = np.argsort(x, kind="stable")
+    return x[order], y[order]
 
 
 def _in_sweep_order(fn, order_idx, values, good, floor):

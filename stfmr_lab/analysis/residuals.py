@@ -169,7 +169,7 @@ def systematic(jw, rw, cov, sigma2, alternatives):
     return np.sqrt(out)
 
 
-def correlated_noise_factors(jw, rw, good, *, min_significance=3.0):
+def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True):
     """Variance factors (m, p) >= 1 for the parameters of fits whose noise is correlated in
     time (1/f noise, slow drift): the sandwich covariance A^-1 J^T C J A^-1 (A = J^T J)
     with C the stationary noise of a white + 1/f spectrum, P_k = a + b / k, fitted to the
@@ -178,7 +178,12 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0):
     square). The 1/f term carries
     the low-frequency noise that the fit itself absorbs from the residuals (and that biases
     the parameters); it is used where b is at least ``min_significance`` standard errors
-    above 0, else the factor is 1. ``jw`` (m, n, p) and ``rw`` (m, n) in sweep (time) order."""
+    above 0, else the factor is 1. ``jw`` (m, n, p) and ``rw`` (m, n) in sweep (time) order.
+
+    ``pooled``: the spectra of a batch share one noise spectrum shape (the same lock-in
+    settings), fitted to the per-bin median of their normalised periodograms (robust to a
+    few structured rows); one spectrum's own periodogram is too noisy a guide, and fits
+    selected as unstructured would be those whose 1/f happened to look small."""
     m, n, p = jw.shape
     n_good = np.maximum(good.sum(axis=1), p + 2)
     rf = np.fft.rfft(np.where(good, rw, 0.0), axis=1)
@@ -187,8 +192,14 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0):
     k = np.arange(nk, dtype=float)
     kk = k[1:]
     r = per[:, 1:]
+    scale_rows = np.mean(r, axis=1)
+    n_rows = 1
+    if pooled and m > 1:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.nanmedian(r / scale_rows[:, None], axis=0, keepdims=True) / np.log(2.0)
+        n_rows = m
     a = np.mean(r, axis=1)
-    b = np.zeros(m)
+    b = np.zeros(r.shape[0])
     for _ in range(4):  # Whittle-like: weights 1 / model^2 (a periodogram bin's variance is its mean^2)
         model = a[:, None] + b[:, None] / kk
         wgt = 1.0 / np.maximum(model, 1e-300) ** 2
@@ -203,7 +214,9 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0):
         b = np.clip(b_new, 0.0, None)
         a = np.where(b_new > 0, a_new, np.mean(r, axis=1))
         a = np.clip(a, 1e-3 * np.mean(r, axis=1), None)
-    b_err = np.sqrt(s00 / det)
+    b_err = np.sqrt(s00 / det) / np.sqrt(n_rows / 1.57)  # a median of n is as good as a mean of n / 1.57
+    if r.shape[0] == 1 and m > 1:
+        a, b, b_err = a * scale_rows, b * scale_rows, b_err * scale_rows
     use = b > min_significance * b_err
     factors = np.ones((m, p))
     if not np.any(use):
@@ -228,3 +241,4 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0):
         ratio = np.diagonal(sandwich, 0, 1, 2) / white
     factors[rows] = np.clip(np.nan_to_num(ratio, nan=1.0), 1.0, None)
     return factors
+
