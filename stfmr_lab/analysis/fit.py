@@ -70,7 +70,7 @@ _FREQ_NAMES = ("f0_hz", "hwhm_hz", "offset", "v_sym", "v_asym", "slope", "quadra
 _FIELD_NAMES = ("h0_oe", "dh_oe", "offset", "v_sym", "v_asym", "slope", "quadratic", "cubic")
 #: ok needs unstructured residuals: a runs z score above -_MAX_RUNS_Z and a variance
 #: inflation (n / n_eff) from their autocorrelation below _MAX_INFLATION
-_MAX_RUNS_Z, _MAX_INFLATION = 3.5, 9.0
+_MAX_RUNS_Z, _MAX_INFLATION = 3.5, 5.0
 _EXACT = (
     1e-5  # residual RMS below this fraction of the amplitude: noise-free data described to 1e-5, no structure verdict
 )
@@ -722,7 +722,9 @@ def _fit_group(x, y, w, order, centre_guess=None, width_guess=None, despike=True
 
     # start values: one grid search per distinct (scaled abscissa, weights)
     theta0 = np.empty((m, p))
-    for rows in _same_rows(u if sw_start is None or np.all(sw_start == sw_start[0]) else np.concatenate([u, sw_start], axis=1)):
+    for rows in _same_rows(
+        u if sw_start is None or np.all(sw_start == sw_start[0]) else np.concatenate([u, sw_start], axis=1)
+    ):
         i0 = rows[0]
         cg = None if centre_guess is None else [(centre_guess - xmid[i0]) / hs[i0]]
         wg = None if width_guess is None else [abs(width_guess) / hs[i0]]

@@ -36,6 +36,7 @@ _MIN_SIGNIFICANCE = 5.0
 _LOCAL_WIDTHS = 6.0  # the structure of the residuals is judged within this many widths of a line
 _SCAN_STEP = 0.5  # trial centres this many trial widths apart
 _WIDTH_FACTOR = 1.5  # trial widths this factor apart
+_MAX_REJECTED = 3  # candidates found not to be lines before the search stops
 
 
 def _background(u, order, step):
@@ -67,9 +68,10 @@ def _lines_model(u, theta, nb, bcols):
     return model, np.concatenate(jac, axis=1)
 
 
-def _scan(u, r, sw, q, widths):
+def _scan(u, r, sw, q, widths, excluded=()):
     """Best (centre, width, v_sym, v_asym, gain) of one extra line for the residual ``r``:
-    S and A columns made orthogonal to the (weighted, orthonormal) background basis ``q``."""
+    S and A columns made orthogonal to the (weighted, orthonormal) background basis ``q``;
+    no centre within ``excluded`` (a list of (lo, hi) in u: candidates already rejected)."""
     best = (None, None, 0.0, 0.0, -np.inf)
     rw = r * sw
     lo, hi = u[sw > 0].min(), u[sw > 0].max()
@@ -87,6 +89,8 @@ def _scan(u, r, sw, q, widths):
         det = ss * aa - sa * sa
         with np.errstate(divide="ignore", invalid="ignore"):
             gain = np.where(det > 0, (aa * bs * bs - 2 * sa * bs * ba + ss * ba * ba) / det, -np.inf)
+        for a_lo, a_hi in excluded:
+            gain[(cs >= a_lo) & (cs <= a_hi)] = -np.inf
         i = int(np.argmax(gain))
         if gain[i] > best[4]:
             vs = (aa[i] * bs[i] - sa[i] * ba[i]) / det[i]
@@ -177,8 +181,6 @@ def fit_lines(
         n_out = 0
         if despike:
             spikes = residuals.hampel_outliers(yu[None, :], good[None, :], floor=_fit._SPIKE_FLOOR)[0]
-            if step is not None:  # the step at zero is not a spike: only points away from it
-                spikes &= np.abs(u - step) > 4 * np.median(np.diff(u[good]))
             good &= ~spikes
             n_out += int(spikes.sum())
         wmean = w[good].mean()
@@ -192,14 +194,19 @@ def fit_lines(
         span = u[good].max() - u[good].min()
         widths = 2.0 * du * _WIDTH_FACTOR ** np.arange(int(np.log(span / 3 / (2 * du)) / np.log(_WIDTH_FACTOR)) + 1)
         converged = True
-        for _ in range(max_lines):
+        excluded: list[tuple[float, float]] = []
+        while (theta.size - nb) // 4 < max_lines and len(excluded) < _MAX_REJECTED:
             model, _j = _lines_model(u, theta, nb, bcols)
-            c, wd, vs, va, gain = _scan(u, yu - model, sw, q, widths)
-            if c is None or not gain > 0:
-                break
+            c, wd, vs, va, gain = _scan(u, yu - model, sw, q, widths, excluded)
+            r_now = sw * (yu - model)
+            if c is None or not gain > _MIN_SIGNIFICANCE**2 * (r_now @ r_now) / max(
+                np.count_nonzero(good) - theta.size, 1
+            ):
+                break  # no candidate that could be a significant line
             trial, conv = _joint_fit(u, yu, sw, np.concatenate([theta, [c, np.log(wd), vs, va]]), nb, bcols)
             if not _keep_last(u, yu, sw, trial, nb, bcols, good, span, min_relative_amplitude):
-                break
+                excluded.append((c - 2 * wd, c + 2 * wd))  # a glitch or noise: look elsewhere
+                continue
             theta, converged = trial, conv
             if despike:  # spikes on a line's flank show only in its residuals
                 model, _j = _lines_model(u, theta, nb, bcols)

@@ -241,4 +241,3 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True)
         ratio = np.diagonal(sandwich, 0, 1, 2) / white
     factors[rows] = np.clip(np.nan_to_num(ratio, nan=1.0), 1.0, None)
     return factors
-

@@ -70,7 +70,12 @@ def sweep(rng, kind):
         phi2 = rng.uniform(0, 2 * np.pi)
         f2 = truth["f0_hz"] + 4.0 * truth["hwhm_hz"]
         y = y + lorentz(f, f2, truth["hwhm_hz"], a2 * np.cos(phi2), a2 * np.sin(phi2))
-        extra["second"] = {"f0_hz": f2, "hwhm_hz": truth["hwhm_hz"], "v_sym": a2 * np.cos(phi2), "v_asym": a2 * np.sin(phi2)}
+        extra["second"] = {
+            "f0_hz": f2,
+            "hwhm_hz": truth["hwhm_hz"],
+            "v_sym": a2 * np.cos(phi2),
+            "v_asym": a2 * np.sin(phi2),
+        }
     elif kind == "one_over_f":
         y = y + one_over_f(rng, f.size, sigma)
     elif kind == "spikes":  # GPIB retries: a few isolated points far off
