@@ -759,7 +759,7 @@ def _fit_group(x, y, w, order, centre_guess=None, width_guess=None, despike=True
     sigma2 = cost / dof
     cov_u *= sigma2[:, None, None]
     with np.errstate(all="ignore"):
-        inflation, runs_z, sys_u, factors = _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx)
+        inflation, runs_z, sys_u, factors = _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj)
     width = np.exp(theta[:, 1]) * hs
     scale = np.stack([hs, width, ys, ys, ys] + [ys / hs**e for e in range(1, order + 1)], axis=1)
     params = theta * scale
@@ -829,10 +829,10 @@ def _model_jacobian(u, theta, order, jacobian=True):
 
 #: systematic alternatives: background orders above the fitted one, and windows of
 #: centre +- these many widths (when they drop at least a tenth of the points)
-_SYS_EXTRA_ORDERS, _SYS_WINDOWS = 2, (3.5, 5.0)
+_SYS_EXTRA_ORDERS, _SYS_WINDOWS = 1, (3.5,)
 
 
-def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx):
+def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj):
     """(inflation, runs_z, systematic errors (m, p)) of fits in scaled units: see ``residuals``."""
     m, n = yu.shape
     model, jac = _model_jacobian(u, theta, order)
@@ -842,13 +842,16 @@ def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx):
     width = np.exp(theta[:, 1])
     us = u if order_idx is None else np.take_along_axis(u, order_idx, 1)
     gs = good if order_idx is None else np.take_along_axis(good, order_idx, 1)
-    du = np.where(gs[:, 1:] & gs[:, :-1], np.diff(us, axis=1), np.nan)
-    du = np.nanmedian(np.where(du > 0, du, np.nan), axis=1)
+    du = np.diff(us, axis=1)
+    if gs.all() and np.all(du > 0):
+        du = np.median(du, axis=1)
+    else:
+        du = np.nanmedian(np.where(gs[:, 1:] & gs[:, :-1] & (du > 0), du, np.nan), axis=1)
     corr_points = np.clip(np.nan_to_num(width / du, nan=2.0), 2.0, max(2.0, n / 8))
     rs = rw if order_idx is None else np.take_along_axis(rw, order_idx, 1)
     inflation, runs_z = residuals.structure(rs, gs, corr_points)
     js = jw if order_idx is None else np.take_along_axis(jw, order_idx[:, :, None], 1)
-    factors = residuals.correlated_noise_factors(js, rs, gs)
+    factors = residuals.correlated_noise_factors(js, rs, gs, ainv=cov_u / sigma2[:, None, None])
     cov_u *= np.sqrt(factors[:, :, None] * factors[:, None, :])
     alternatives = []
     for k in range(1, _SYS_EXTRA_ORDERS + 1):
@@ -863,7 +866,7 @@ def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx):
         use = (nk <= 0.9 * n_good) & (nk >= max(3 * p, 12))
         if np.any(use):
             alternatives.append(("mask", np.where(use[:, None], keep, good)))
-    sys_u = residuals.systematic(jw, rw, cov_u, sigma2 * np.max(factors, axis=1), alternatives)
+    sys_u = residuals.systematic(jw, rw, cov_u, sigma2 * np.max(factors, axis=1), alternatives, jtj)
     return inflation, runs_z, sys_u, factors
 
 
@@ -1117,8 +1120,8 @@ def fit_spectrum(
 
     Besides the values and ``stderr`` (statistical, inflated by sqrt(n / n_eff) when the
     residuals are correlated: ``error_inflation``), ``stderr_sys`` gives the systematic
-    error of each parameter: the spread over background orders one and two above the fitted
-    one and over windows of f0 +- 3.5 and 5 widths (Barlow-subtracted, see
+    error of each parameter: the larger shift of the background order one above the fitted
+    one and of a window of f0 +- 3.5 widths (Barlow-subtracted, see
     ``stfmr_lab.analysis.residuals``). ``ok`` is False when the residuals are structured
     (runs test z below -4 or autocorrelation inflating the variance more than 10x).
     """

@@ -17,6 +17,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
 _MAD = 1.4826  # MAD -> standard deviation for Gaussian noise
@@ -42,7 +43,7 @@ def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
     point-to-point noise and ``floor`` (the numerical noise of exact data). A resolved
     line's peak or flank is not a spike (its window's own spread is large); up to
     ``half_window`` consecutive spikes are found. Only rows where some point stands out of
-    its two neighbours by that much are examined. Returns a mask (m, n)."""
+    both its neighbours (on one side) by half that much are examined. Returns a mask (m, n)."""
     m, n = y.shape
     k = 2 * half_window + 1
     mask = np.zeros((m, n), dtype=bool)
@@ -50,9 +51,10 @@ def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
         return mask
     sigma = np.maximum(noise_from_differences(y, good), floor)
     yy = np.where(good, y, np.nan)
-    with np.errstate(invalid="ignore"):
-        d2 = np.abs(yy[:, 1:-1] - 0.5 * (yy[:, :-2] + yy[:, 2:]))
-        cand = np.flatnonzero(np.nanmax(np.where(np.isfinite(d2), d2, 0.0), axis=1) > 0.5 * n_sigma * sigma)
+    with np.errstate(invalid="ignore"):  # candidates: a point standing out of both neighbours, same side
+        up, down = yy[:, 1:-1] - yy[:, :-2], yy[:, 1:-1] - yy[:, 2:]
+        stand = np.where(up * down > 0, np.minimum(np.abs(up), np.abs(down)), 0.0)
+        cand = np.flatnonzero(np.nanmax(np.where(np.isfinite(stand), stand, 0.0), axis=1) > 0.5 * n_sigma * sigma)
     if cand.size == 0:
         return mask
     med = np.empty((cand.size, n - k + 1))
@@ -124,7 +126,7 @@ def _forward_fill_sign(sgn):
     return np.take_along_axis(sgn, idx, axis=1)
 
 
-def systematic(jw, rw, cov, sigma2, alternatives):
+def systematic(jw, rw, cov, sigma2, alternatives, a_fit=None):
     """Systematic 1-sigma error per parameter (m, p) from alternative analyses.
 
     ``jw`` (m, n, p): the fit's Jacobian times sqrt(weights) at the solution, ``rw`` (m, n)
@@ -140,7 +142,8 @@ def systematic(jw, rw, cov, sigma2, alternatives):
     out = np.zeros((m, p))
     diag = np.diagonal(cov, 0, 1, 2)
     jt = jw.transpose(0, 2, 1)
-    a_fit = jt @ jw
+    if a_fit is None:  # J^T J, if the caller does not have it
+        a_fit = jt @ jw
     for kind, val in alternatives:
         if kind == "extra":
             q = val.shape[2]
@@ -169,7 +172,7 @@ def systematic(jw, rw, cov, sigma2, alternatives):
     return np.sqrt(out)
 
 
-def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True):
+def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True, ainv=None):
     """Variance factors (m, p) >= 1 for the parameters of fits whose noise is correlated in
     time (1/f noise, slow drift): the sandwich covariance A^-1 J^T C J A^-1 (A = J^T J)
     with C the stationary noise of a white + 1/f spectrum, P_k = a + b / k, fitted to the
@@ -183,20 +186,24 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True)
     ``pooled``: the spectra of a batch share one noise spectrum shape (the same lock-in
     settings), fitted to the per-bin median of their normalised periodograms (robust to a
     few structured rows); one spectrum's own periodogram is too noisy a guide, and fits
-    selected as unstructured would be those whose 1/f happened to look small."""
+    selected as unstructured would be those whose 1/f happened to look small. ``ainv``:
+    (J^T J)^-1 (m, p, p) if the caller has it."""
     m, n, p = jw.shape
     n_good = np.maximum(good.sum(axis=1), p + 2)
-    rf = np.fft.rfft(np.where(good, rw, 0.0), axis=1)
+    nfft = 1 << int(np.ceil(np.log2(n)))  # zero-padded to a power of two: fast, same sums (Parseval)
+    rf = np.fft.rfft(np.where(good, rw, 0.0), n=nfft, axis=1)
     per = (rf.real**2 + rf.imag**2) / n_good[:, None]  # (m, nk): E = sigma^2 for white noise
     nk = per.shape[1]
-    k = np.arange(nk, dtype=float)
+    k = np.arange(nk, dtype=float) * (n / nfft)  # cycles per sweep
     kk = k[1:]
     r = per[:, 1:]
     scale_rows = np.mean(r, axis=1)
     n_rows = 1
     if pooled and m > 1:
         with np.errstate(invalid="ignore", divide="ignore"):
-            r = np.nanmedian(r / scale_rows[:, None], axis=0, keepdims=True) / np.log(2.0)
+            r = np.median(r / np.where(scale_rows > 0, scale_rows, np.inf)[:, None], axis=0, keepdims=True) / np.log(
+                2.0
+            )
         n_rows = m
     a = np.mean(r, axis=1)
     b = np.zeros(r.shape[0])
@@ -222,19 +229,24 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True)
     if not np.any(use):
         return factors
     rows = np.flatnonzero(use)
-    psd = a[rows, None] + b[rows, None] / np.maximum(k, 1.0)[None, :]  # (r, nk); DC bin as k = 1
+    psd = a[rows, None] + b[rows, None] / np.maximum(k, kk[0])[None, :]  # (r, nk); DC bin as the first
     c = np.full(nk, 2.0)
-    c[0] = 1.0
-    if n % 2 == 0:
-        c[-1] = 1.0
-    jf = np.fft.rfft(jw[rows], axis=1)  # (r, nk, p)
-    g = np.einsum("rk,rki,rkj->rij", c * psd / n, jf.conj(), jf).real
-    amat = np.einsum("rni,rnj->rij", jw[rows], jw[rows])
-    try:
-        ainv = np.linalg.inv(amat)
-    except np.linalg.LinAlgError:
-        ainv = np.linalg.pinv(amat)
-    sandwich = np.einsum("rij,rjk,rkl->ril", ainv, g, ainv)
+    c[0] = c[-1] = 1.0  # DC and Nyquist (nfft even)
+    # (r, p, nk); single precision is plenty for an error factor, and twice as fast
+    jf = scipy.fft.rfft(np.ascontiguousarray(jw[rows].transpose(0, 2, 1), dtype=np.float32), n=nfft, axis=2)
+    wk = (c * psd / nfft)[:, None, :]
+    jr, ji = jf.real, jf.imag
+    g = (jr * wk) @ jr.transpose(0, 2, 1) + (ji * wk) @ ji.transpose(0, 2, 1)
+    if ainv is None:
+        jrows = jw[rows]
+        amat = jrows.transpose(0, 2, 1) @ jrows
+        try:
+            ainv = np.linalg.inv(amat)
+        except np.linalg.LinAlgError:
+            ainv = np.linalg.pinv(amat)
+    else:
+        ainv = ainv[rows]
+    sandwich = ainv @ g @ ainv
     sigma2 = np.einsum("rn,rn->r", rw[rows], rw[rows]) / n_good[rows]  # what the white covariance was scaled with
     white = sigma2[:, None] * np.diagonal(ainv, 0, 1, 2)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -150,8 +150,9 @@ def test_fit_lines_field_sweep_through_zero(seed):
         sel = (np.sign(h) == sign) & (np.abs(h - sign * h0) < 6 * dh)
         ref = fit_field_sweep(h[sel], y[sel], slope=True)
         assert ref.ok
-        for k in ("h0_oe", "dh_oe", "v_sym", "v_asym"):
-            assert abs(getattr(ft, k) - getattr(ref, k)) < 1.0 * ref.stderr[k], k
+        for k in ("h0_oe", "dh_oe", "v_sym", "v_asym"):  # (fit_lines uses the whole sweep: its errors are smaller)
+            assert abs(getattr(ft, k) - getattr(ref, k)) < 2.0 * ref.stderr[k], k
+            assert ft.stderr[k] <= 1.05 * ref.stderr[k], k
         # and the truth (S flips sign with the field)
         assert abs(ft.h0_oe - sign * h0) < 4 * ft.stderr["h0_oe"]
         assert abs(ft.v_sym - sign * vs) < 4 * math.hypot(ft.stderr["v_sym"], ft.stderr_sys["v_sym"])
