@@ -43,7 +43,7 @@ def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
     point-to-point noise and ``floor`` (the numerical noise of exact data). A resolved
     line's peak or flank is not a spike (its window's own spread is large); up to
     ``half_window`` consecutive spikes are found. Only rows where some point stands out of
-    both its neighbours (on one side) by half that much are examined. Returns a mask (m, n)."""
+    both its neighbours 1, 2 or 3 points away (on one side) by half that much are examined. Returns a mask (m, n)."""
     m, n = y.shape
     k = 2 * half_window + 1
     mask = np.zeros((m, n), dtype=bool)
@@ -51,10 +51,13 @@ def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
         return mask
     sigma = np.maximum(noise_from_differences(y, good), floor)
     yy = np.where(good, y, np.nan)
-    with np.errstate(invalid="ignore"):  # candidates: a point standing out of both neighbours, same side
-        up, down = yy[:, 1:-1] - yy[:, :-2], yy[:, 1:-1] - yy[:, 2:]
-        stand = np.where(up * down > 0, np.minimum(np.abs(up), np.abs(down)), 0.0)
-        cand = np.flatnonzero(np.nanmax(np.where(np.isfinite(stand), stand, 0.0), axis=1) > 0.5 * n_sigma * sigma)
+    stand = np.zeros(m)
+    with np.errstate(invalid="ignore"):  # candidates: a point standing out of its neighbours d away, same side
+        for d in range(1, half_window + 1):
+            up, down = yy[:, d:-d] - yy[:, : -2 * d], yy[:, d:-d] - yy[:, 2 * d :]
+            st = np.where(up * down > 0, np.minimum(np.abs(up), np.abs(down)), 0.0)
+            stand = np.maximum(stand, np.max(np.where(np.isfinite(st), st, 0.0), axis=1))
+    cand = np.flatnonzero(stand > 0.5 * n_sigma * sigma)
     if cand.size == 0:
         return mask
     med = np.empty((cand.size, n - k + 1))

@@ -152,7 +152,7 @@ def test_fit_lines_field_sweep_through_zero(seed):
         assert ref.ok
         for k in ("h0_oe", "dh_oe", "v_sym", "v_asym"):  # (fit_lines uses the whole sweep: its errors are smaller)
             assert abs(getattr(ft, k) - getattr(ref, k)) < 2.0 * ref.stderr[k], k
-            assert ft.stderr[k] <= 1.05 * ref.stderr[k], k
+            assert ft.stderr[k] <= 1.25 * ref.stderr[k], k
         # and the truth (S flips sign with the field)
         assert abs(ft.h0_oe - sign * h0) < 4 * ft.stderr["h0_oe"]
         assert abs(ft.v_sym - sign * vs) < 4 * math.hypot(ft.stderr["v_sym"], ft.stderr_sys["v_sym"])
