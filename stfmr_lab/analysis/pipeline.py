@@ -492,7 +492,8 @@ def analyze(
     for i in fsel:
         sel = D["spectrum"] == i
         try:
-            lines = fit_lines(D["field"][sel], vmix_all[sel], axis="field")
+            # the rectified background follows theta(H) across a field sweep: a cubic
+            lines = fit_lines(D["field"][sel], vmix_all[sel], axis="field", background_order=3)
         except ValueError as e:
             warnings.append(f"field sweep {i}: {e}")
             continue
