@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from stfmr_lab.sample import SAMPLE, declared_sample
 from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, StrList
 from stfmr_lab.station import load_yaml, validate_station
 from stfmr_lab.units import DESIGN_QUANTITIES, DESIGN_TARGETS
@@ -68,7 +69,7 @@ ADAPTIVE = Map(
 )
 ADAPTIVE_MIN_CANDIDATES = 401
 
-MEASUREMENT_TYPES = ("dvdi", "map", "frequency_sweep", "field_sweep", "background")
+MEASUREMENT_TYPES = ("dvdi", "map", "frequency_sweep", "field_sweep", "background", "field_map")
 
 _MEAS_FIELDS = {
     "dvdi": {
@@ -112,6 +113,14 @@ _MEAS_FIELDS = {
         "frequency": FREQ_WINDOW,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
     },
+    # the bilayer's measurement (physics-sot.md): a field sweep (through zero allowed) at
+    # every frequency and DC current through the strip, frequency outermost
+    "field_map": {
+        "frequencies_hz": NumList(Num(min=0.0), min_len=1),
+        "dc_currents_a": NumList(Num(), min_len=1, default=lambda: [0.0]),
+        "fields_oe": SWEEP,
+        "rf_power_dbm": Num(min=-150.0, max=30.0),
+    },
 }
 
 
@@ -127,6 +136,7 @@ _REQUIRED = {
     "frequency_sweep": {"field_oe", "frequency"},
     "field_sweep": {"frequency_hz", "fields_oe"},
     "background": {"field_oe", "frequency"},
+    "field_map": {"frequencies_hz", "fields_oe"},
 }
 
 
@@ -182,7 +192,7 @@ class _Anything:
 RUN = Map(
     {
         "name": Str(default="run"),
-        "sample": Str(default="unnamed device"),
+        "sample": SAMPLE,
         "station": OneOf((Str(), Map({"*": _Anything()}, open=True)), default=DEFAULT_STATION, what="a station file or mapping"),
         "device": Map({"*": _Anything()}, open=True, default=dict),
         "simulation": Map({"*": _Anything()}, open=True, default=dict),
@@ -402,6 +412,13 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power, adaptive=adaptive)
             spectra.append(item)
             order.append(item)
+        elif kind == "field_map":
+            fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
+            for f in m["frequencies_hz"]:
+                for i in m["dc_currents_a"]:
+                    item = FieldSweep(len(spectra), float(f), Bias(float(i), False), fields, power)
+                    spectra.append(item)
+                    order.append(item)
         elif kind == "field_sweep":
             (b,) = _biases(m, path, single=True)
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
@@ -418,7 +435,13 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
 
 def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
     """Every set point within the station's limits (before anything is opened)."""
+    from stfmr_lab.instruments.path import BiasTeePath
+
     lim = station_cfg["limits"]
+    try:
+        path = BiasTeePath.from_config(station_cfg["path"])
+    except ValueError as e:
+        raise ConfigError(f"station.{e}") from None
     for item in plan.order:
         where = f"measurements: sweep {item.index} ({type(item).__name__})"
         fields = [item.field_oe] if not isinstance(item, FieldSweep) else list(item.fields_oe)
@@ -441,15 +464,16 @@ def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
             if not b.is_voltage and abs(b.value) > lim["max_bias_current_a"]:
                 raise ConfigError(f"{where}: bias {b.value:g} A beyond the station limit {lim['max_bias_current_a']:g} A")
         if isinstance(item, (FreqSweep, FieldSweep)):
-            p = station_cfg["path"]
-            f_lo = float(np.min(item.frequencies_hz)) if isinstance(item, FreqSweep) else item.frequency_hz
-            if "loss_db_0" in p:  # worst case: the lowest frequency loses least
-                at_device = item.power_dbm - (p["loss_db_0"] + p["loss_db_per_ghz"] * f_lo / 1e9)
-                if at_device > lim["max_rf_power_at_device_dbm"]:
-                    raise ConfigError(
-                        f"{where}: rf power at the device {at_device:.1f} dBm above the station limit "
-                        f"{lim['max_rf_power_at_device_dbm']:g} dBm"
-                    )
+            freqs = item.frequencies_hz if isinstance(item, FreqSweep) else [item.frequency_hz]
+            try:
+                at_device = float(np.max(path.power_at_device_dbm(freqs, item.power_dbm)))
+            except ValueError as e:
+                raise ConfigError(f"{where}: {e} (station path {path.source})") from None
+            if at_device > lim["max_rf_power_at_device_dbm"]:
+                raise ConfigError(
+                    f"{where}: rf power at the device {at_device:.1f} dBm above the station limit "
+                    f"{lim['max_rf_power_at_device_dbm']:g} dBm"
+                )
         if isinstance(item, FreqSweep):
             f = item.frequencies_hz
             if f.min() < lim["min_frequency_hz"] or f.max() > lim["max_frequency_hz"]:
@@ -500,6 +524,8 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
         raise ConfigError("config: expected a mapping at the top level")
     raw = copy.deepcopy(data)
     cfg = RUN.check("", raw)
+    if isinstance(cfg["sample"], dict):  # its cross-checks (Ms*Vol from its parts), the Nones dropped
+        cfg["sample"] = declared_sample({k: v for k, v in cfg["sample"].items() if v is not None})
     st = cfg["station"]
     if isinstance(st, str):
         station_cfg = validate_station(load_yaml(resolve_station(st, base_dir), "station file"), "station")
