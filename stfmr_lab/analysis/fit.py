@@ -884,7 +884,9 @@ def _verdicts(raw: _Raw) -> tuple[np.ndarray, tuple]:
     amp = np.hypot(v_sym, v_asym)
     with np.errstate(invalid="ignore", divide="ignore"):
         var_amp = v_sym**2 * raw.cov[:, 3, 3] + v_asym**2 * raw.cov[:, 4, 4] + 2 * v_sym * v_asym * raw.cov[:, 3, 4]
-        significance = amp / np.sqrt(var_amp / amp**2)
+        # against white noise: correlated noise (or a ripple the model lacks) inflates the errors,
+        # it does not make a line that stands out of the point-to-point noise less of a line
+        significance = amp / np.sqrt(var_amp / np.maximum(raw.error_factor, 1.0) ** 2 / amp**2)
         checks = [
             (~raw.converged, "did not converge"),
             (

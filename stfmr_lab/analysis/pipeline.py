@@ -232,18 +232,40 @@ def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
     return hard, thetas, lookup
 
 
+def _refit_structured(fits, specs, warnings: list) -> list:
+    """Spectra whose one-line fit has structured residuals, refitted by ``fit_lines`` (a
+    second mode, spikes the one-line fit could not place): its strongest line replaces
+    the one-line fit when it is ok."""
+    out = list(fits)
+    n_new = 0
+    for n, ft in enumerate(fits):
+        if ft.ok or ft.message != STRUCTURE_MESSAGE:
+            continue
+        try:
+            lines = fit_lines(specs[n][1], specs[n][2], irf2=specs[n][3])
+        except ValueError:
+            continue
+        if len(lines) > 1:
+            main = max(lines, key=lambda x: math.hypot(x.v_sym, x.v_asym))
+            if main.ok:
+                out[n] = main
+                n_new += 1
+    if n_new:
+        warnings.append(f"{n_new} spectra hold more than one line: their strongest fitted with the others (fit_lines)")
+    return out
+
+
 def _fits_used(fits, warnings: list) -> np.ndarray:
-    """Which fits the torkances use: the ok ones; when none is ok but some are not only
-    because their residuals are structured (the model misses something: the path's
-    ripple in an older file, a second mode), those, said in a warning (their systematic
-    errors are carried beside the statistical ones)."""
+    """Which fits the torkances use: the ok ones and those whose only objection is
+    structured residuals (the model misses something the fit cannot place: the path's
+    ripple the calibration lacks, say), said in a warning; their systematic errors are
+    carried beside the statistical ones (``*_err_sys``)."""
     ok = np.array([ft.ok for ft in fits], dtype=bool)
     structured = np.array([not ft.ok and ft.message == STRUCTURE_MESSAGE for ft in fits], dtype=bool)
-    if ok.any() or not structured.any():
-        return ok
-    warnings.append(f"no lineshape fit is ok; the {int(structured.sum())} whose only objection is structured residuals"
-                    " are used (the model misses something: see their residuals)")
-    return structured
+    if structured.any():
+        warnings.append(f"{int(structured.sum())} of {len(fits)} lineshape fits have structured residuals (the model"
+                        " misses something: see their residuals); used, with their systematic errors beside")
+    return ok | structured
 
 
 def _vmix_phase_removed(data) -> tuple[np.ndarray, float, float]:
@@ -482,6 +504,7 @@ def analyze(
     if not specs:
         raise AnalysisError(f"{path}: no resonance spectra to fit")
     fits = fit_spectra([s[1] for s in specs], [s[2] for s in specs], irf2=[s[3] for s in specs], slope=True)
+    fits = _refit_structured(fits, specs, warnings)
 
     # ------------------------------------------------------------------ I_RF^2 scale from the backgrounds
     d2_at = np.array([float(hard[s[8]].at(s[5], "d2v_di2")) for s in specs])
