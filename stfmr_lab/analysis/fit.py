@@ -733,8 +733,8 @@ def _fit_group(x, y, w, order, centre_guess=None, width_guess=None, despike=True
 
     with np.errstate(all="ignore"):  # trial steps may overflow; they are then rejected
         theta, cost, jtj, converged = _levenberg_marquardt(u, yu, sw, theta0, order)
+        model, jac = _model_jacobian(u, theta, order)
         if despike:  # spikes on a line's flank show only in the residuals
-            model, _ = _model_jacobian(u, theta, order, jacobian=False)
             spikes = _in_sweep_order(residuals.hampel_outliers, order_idx, yu - model, good, _SPIKE_FLOOR)
             rows = np.flatnonzero(spikes.any(axis=1))
             if rows.size:
@@ -745,6 +745,7 @@ def _fit_group(x, y, w, order, centre_guess=None, width_guess=None, despike=True
                 sw = np.where(good, sw, 0.0)
                 t, c, j, cv = _levenberg_marquardt(u[rows], yu[rows], sw[rows], theta[rows], order)
                 theta[rows], cost[rows], jtj[rows], converged[rows] = t, c, j, cv
+                model[rows], jac[rows] = _model_jacobian(u[rows], theta[rows], order)
     n_pts = good.sum(axis=1)
     try:
         cov_u = np.linalg.inv(jtj)
@@ -759,7 +760,9 @@ def _fit_group(x, y, w, order, centre_guess=None, width_guess=None, despike=True
     sigma2 = cost / dof
     cov_u *= sigma2[:, None, None]
     with np.errstate(all="ignore"):
-        inflation, runs_z, sys_u, factors = _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj)
+        inflation, runs_z, sys_u, factors = _diagnose(
+            u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj, model, jac
+        )
     width = np.exp(theta[:, 1]) * hs
     scale = np.stack([hs, width, ys, ys, ys] + [ys / hs**e for e in range(1, order + 1)], axis=1)
     params = theta * scale
@@ -832,10 +835,9 @@ def _model_jacobian(u, theta, order, jacobian=True):
 _SYS_EXTRA_ORDERS, _SYS_WINDOWS = 1, (3.5,)
 
 
-def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj):
+def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj, model, jac):
     """(inflation, runs_z, systematic errors (m, p)) of fits in scaled units: see ``residuals``."""
     m, n = yu.shape
-    model, jac = _model_jacobian(u, theta, order)
     swf = good.astype(float) if sw is None else sw
     rw = swf * (yu - model)
     jw = jac * swf[:, :, None]

@@ -94,16 +94,16 @@ def structure(r, good, corr_points):
     var = np.einsum("mn,mn->m", rr, rr) / n_good
     kmax = int(np.ceil(max(1, min(np.max(corr_points), n // 4))))
     kk = np.clip(np.asarray(corr_points, dtype=float), 1, n // 4)
-    infl = np.ones(m)
-    sum_w2 = np.zeros(m)
-    for k in range(1, kmax + 1):
-        wk = np.clip(1.0 - k / (kk + 1.0), 0.0, None)
-        if not np.any(wk):
-            break
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rho = np.einsum("mn,mn->m", rr[:, k:], rr[:, :-k]) / n_good / var
-        infl += 2.0 * wk * np.nan_to_num(rho)
-        sum_w2 += wk * wk
+    # all lags at once: the autocovariance is the inverse FFT of the power (zero-padded: no wrap)
+    nfft = 1 << int(np.ceil(np.log2(n + kmax + 1)))
+    f = np.fft.rfft(rr, n=nfft, axis=1)
+    acov = np.fft.irfft(f.real**2 + f.imag**2, n=nfft, axis=1)[:, 1 : kmax + 1]  # (m, kmax): lags 1..kmax
+    lags = np.arange(1, kmax + 1)[None, :]
+    wk = np.clip(1.0 - lags / (kk[:, None] + 1.0), 0.0, None)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = acov / n_good[:, None] / var[:, None]
+    infl = 1.0 + 2.0 * np.sum(wk * np.nan_to_num(rho), axis=1)
+    sum_w2 = np.sum(wk * wk, axis=1)
     white_sd = 2.0 * np.sqrt(sum_w2 / n_good)
     infl = np.where(infl > 1.0 + 2.0 * white_sd, infl, 1.0)
     # runs of one sign (points of zero weight skipped: they keep the previous sign)
