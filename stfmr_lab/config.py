@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from stfmr_lab.errors import path_text
 from stfmr_lab.sample import SAMPLE, declared_sample
-from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, StrList
+from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, StrList, optional
 from stfmr_lab.station import load_yaml, validate_station
 from stfmr_lab.units import DESIGN_QUANTITIES, DESIGN_TARGETS
 
@@ -124,12 +125,6 @@ _MEAS_FIELDS = {
 }
 
 
-def _optional(spec):
-    import dataclasses
-
-    return dataclasses.replace(spec, default=None)
-
-
 _REQUIRED = {
     "dvdi": {"currents_a"},
     "map": {"fields_oe", "frequency"},
@@ -144,7 +139,7 @@ def _measurement_schema(kind: str) -> Map:
     fields = {"type": Str(choices=MEASUREMENT_TYPES), "label": Str(default="")}
     for key, spec in _MEAS_FIELDS[kind].items():
         keep = key in _REQUIRED[kind] or spec.default is not MISSING
-        fields[key] = spec if keep else _optional(spec)
+        fields[key] = spec if keep else optional(spec)
     return Map(fields)
 
 
@@ -229,6 +224,11 @@ class FreqSweep:
     axis: str = "hard"
     #: the checked ``adaptive`` mapping (frequencies_hz are then the candidates), or None
     adaptive: dict | None = None
+    #: where the sweep comes from in the run config, as the user wrote it, e.g. ``measurements[1]``
+    where: str = field(default="", compare=False)
+    #: the keys of that measurement holding the sweep's fields and bias
+    field_key: str = field(default="field_oe", compare=False)
+    bias_key: str = field(default="", compare=False)
 
     @property
     def points(self) -> int:
@@ -247,6 +247,12 @@ class FieldSweep:
     kind: str = "field"
     #: the checked ``adaptive`` mapping (fields_oe are then the candidates), or None
     adaptive: dict | None = None
+    #: where the sweep comes from in the run config, as the user wrote it, e.g. ``measurements[1]``
+    where: str = field(default="", compare=False)
+    #: the keys of that measurement holding the sweep's fields and bias
+    field_key: str = field(default="field_oe", compare=False)
+    bias_key: str = field(default="", compare=False)
+    frequency_key: str = field(default="frequency_hz", compare=False)
 
     @property
     def points(self) -> int:
@@ -263,6 +269,11 @@ class IVSweep:
     currents_a: np.ndarray = field(repr=False)
     saturate_oe: float = 0.0
     max_voltage_v: float = math.inf
+    #: where the sweep comes from in the run config, as the user wrote it, e.g. ``measurements[1]``
+    where: str = field(default="", compare=False)
+    #: the keys of that measurement holding the sweep's fields and bias
+    field_key: str = field(default="field_oe", compare=False)
+    bias_key: str = field(default="", compare=False)
 
     @property
     def points(self) -> int:
@@ -284,6 +295,31 @@ class Plan:
     @property
     def vmix_points(self) -> int:
         return sum(s.points for s in self.spectra)
+
+    def shortfall(self, recorded: dict, finished: set, outcome: str) -> str:
+        """Why fewer points than planned were recorded ("" if none were missing).
+
+        ``recorded``: points per sweep, keyed ``("iv", index)`` or ``("s", index)``;
+        ``finished``: the keys of the sweeps that ran to their end; ``outcome``: the run's status.
+        """
+        iv_short = adaptive_short = unmeasured = 0
+        for item in self.order:
+            key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+            missing = max(item.points - recorded.get(key, 0), 0)
+            if key not in finished:
+                unmeasured += missing
+            elif isinstance(item, IVSweep):
+                iv_short += missing
+            elif item.adaptive:
+                adaptive_short += missing
+        parts = []
+        if iv_short:
+            parts.append(f"{iv_short} fewer in I-V sweeps (each branch stops at its voltage limit)")
+        if adaptive_short:
+            parts.append(f"{adaptive_short} fewer in adaptive sweeps (stopped when their goal was met; the plan counts max_points)")
+        if unmeasured:
+            parts.append(f"{unmeasured} not measured (run {outcome})")
+        return "; ".join(parts)
 
 
 def sweep_values(spec, path: str) -> np.ndarray:
@@ -333,6 +369,19 @@ def adaptive_candidates(f: np.ndarray) -> np.ndarray:
     return np.linspace(float(f.min()), float(f.max()), ADAPTIVE_MIN_CANDIDATES)
 
 
+def _sweep_points(values: np.ndarray, adaptive: dict | None, is_window: bool, path: str, what: str) -> np.ndarray:
+    """A sweep's set points (``values``, from the config entry at ``path``), or - for an
+    adaptive sweep - its candidates: a window given as a range gets the candidate grid
+    (``adaptive_candidates``), a list is taken as it is; enough of them for the coarse pass."""
+    if not adaptive:
+        return values
+    if is_window:
+        values = adaptive_candidates(values)
+    if np.unique(values).size < adaptive["coarse_points"]:
+        raise ConfigError(f"{path}: fewer candidate {what} than adaptive.coarse_points")
+    return values
+
+
 def _biases(m: dict, path: str, single: bool = False) -> list[Bias]:
     keys = ("bias_a", "bias_v") if single else ("biases_a", "biases_v")
     given = [k for k in keys if m.get(k) is not None]
@@ -371,13 +420,15 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             currents = sweep_values(m["currents_a"], f"{path}.currents_a")
             vmax = m["max_voltage_v"] if m.get("max_voltage_v") is not None else vmax_default
             for h in m["fields_oe"]:
-                item = IVSweep(len(ivs), "hard", "hard", float(h), currents, max_voltage_v=vmax)
+                item = IVSweep(len(ivs), "hard", "hard", float(h), currents, max_voltage_v=vmax, where=path,
+                               field_key="fields_oe", bias_key="currents_a")
                 ivs.append(item)
                 order.append(item)
             if m["reference_loops"]:
                 for label, sign in (("parallel", 1.0), ("antiparallel", -1.0)):
                     item = IVSweep(
-                        len(ivs), label, "easy", m["hold_oe"], currents, saturate_oe=sign * m["saturate_oe"], max_voltage_v=vmax
+                        len(ivs), label, "easy", m["hold_oe"], currents, saturate_oe=sign * m["saturate_oe"], max_voltage_v=vmax,
+                        where=path, field_key="saturate_oe", bias_key="currents_a",
                     )
                     ivs.append(item)
                     order.append(item)
@@ -392,12 +443,11 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             adaptive = check_adaptive(m.get("adaptive"), path)
             for h, b in pairs:
                 f = frequency_values(m["frequency"], h, f"{path}.frequency")
-                if adaptive and "values_hz" not in m["frequency"]:
-                    f = adaptive_candidates(f)
-                if adaptive and np.unique(f).size < adaptive["coarse_points"]:
-                    raise ConfigError(f"{path}.frequency: fewer candidate frequencies than adaptive.coarse_points")
+                f = _sweep_points(f, adaptive, "values_hz" not in m["frequency"], f"{path}.frequency", "frequencies")
                 item = FreqSweep(
-                    len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power, adaptive=adaptive
+                    len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power, adaptive=adaptive,
+                    where=path, field_key="fields_oe" if kind == "map" else "field_oe",
+                    bias_key="biases_v" if b.is_voltage else "biases_a",
                 )
                 spectra.append(item)
                 order.append(item)
@@ -405,29 +455,26 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             (b,) = _biases(m, path, single=True)
             adaptive = check_adaptive(m.get("adaptive"), path)
             f = frequency_values(m["frequency"], m["field_oe"], f"{path}.frequency")
-            if adaptive and "values_hz" not in m["frequency"]:
-                f = adaptive_candidates(f)
-            if adaptive and np.unique(f).size < adaptive["coarse_points"]:
-                raise ConfigError(f"{path}.frequency: fewer candidate frequencies than adaptive.coarse_points")
-            item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power, adaptive=adaptive)
+            f = _sweep_points(f, adaptive, "values_hz" not in m["frequency"], f"{path}.frequency", "frequencies")
+            item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power, adaptive=adaptive,
+                             where=path, bias_key="bias_v" if b.is_voltage else "bias_a")
             spectra.append(item)
             order.append(item)
         elif kind == "field_map":
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
             for f in m["frequencies_hz"]:
                 for i in m["dc_currents_a"]:
-                    item = FieldSweep(len(spectra), float(f), Bias(float(i), False), fields, power)
+                    item = FieldSweep(len(spectra), float(f), Bias(float(i), False), fields, power, where=path,
+                                      field_key="fields_oe", bias_key="dc_currents_a", frequency_key="frequencies_hz")
                     spectra.append(item)
                     order.append(item)
         elif kind == "field_sweep":
             (b,) = _biases(m, path, single=True)
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
             adaptive = check_adaptive(m.get("adaptive"), path)
-            if adaptive and isinstance(m["fields_oe"], dict):
-                fields = adaptive_candidates(fields)
-            if adaptive and np.unique(fields).size < adaptive["coarse_points"]:
-                raise ConfigError(f"{path}.fields_oe: fewer candidate fields than adaptive.coarse_points")
-            item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power, adaptive=adaptive)
+            fields = _sweep_points(fields, adaptive, isinstance(m["fields_oe"], dict), f"{path}.fields_oe", "fields")
+            item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power, adaptive=adaptive,
+                              where=path, field_key="fields_oe", bias_key="bias_v" if b.is_voltage else "bias_a")
             spectra.append(item)
             order.append(item)
     return Plan(spectra, ivs, order)
@@ -443,47 +490,56 @@ def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
     except ValueError as e:
         raise ConfigError(f"station.{e}") from None
     for item in plan.order:
-        where = f"measurements: sweep {item.index} ({type(item).__name__})"
+        where = item.where or f"measurements: sweep {item.index} ({type(item).__name__})"
         fields = [item.field_oe] if not isinstance(item, FieldSweep) else list(item.fields_oe)
         if isinstance(item, IVSweep):
             fields.append(item.saturate_oe)
             if np.max(np.abs(item.currents_a)) > lim["max_bias_current_a"]:
                 raise ConfigError(
-                    f"{where}: bias current {np.max(np.abs(item.currents_a)):g} A beyond the station limit "
+                    f"{_key(where, item.bias_key)}: bias current {np.max(np.abs(item.currents_a)):g} A beyond the station limit "
                     f"{lim['max_bias_current_a']:g} A"
                 )
         for h in fields:
             if abs(h) > lim["max_field_oe"]:
-                raise ConfigError(f"{where}: field {h:g} Oe beyond the station limit {lim['max_field_oe']:g} Oe")
+                key = item.field_key
+                if isinstance(item, IVSweep):
+                    key = "saturate_oe" if h == item.saturate_oe and h != item.field_oe else (
+                        "hold_oe" if item.label != "hard" else "fields_oe")
+                raise ConfigError(f"{_key(where, key)}: field {h:g} Oe beyond the station limit {lim['max_field_oe']:g} Oe")
         if isinstance(item, (FreqSweep, FieldSweep)):
             if item.power_dbm > lim["max_rf_power_dbm"]:
-                raise ConfigError(f"{where}: rf power {item.power_dbm:g} dBm above the station limit {lim['max_rf_power_dbm']:g} dBm")
+                raise ConfigError(f"{_key(where, 'rf_power_dbm')}: rf power {item.power_dbm:g} dBm above the station limit {lim['max_rf_power_dbm']:g} dBm")
             b = item.bias
             if b.is_voltage and abs(b.value) > lim["max_bias_voltage_v"]:
-                raise ConfigError(f"{where}: bias {b.value:g} V beyond the station limit {lim['max_bias_voltage_v']:g} V")
+                raise ConfigError(f"{_key(where, item.bias_key)}: bias {b.value:g} V beyond the station limit {lim['max_bias_voltage_v']:g} V")
             if not b.is_voltage and abs(b.value) > lim["max_bias_current_a"]:
-                raise ConfigError(f"{where}: bias {b.value:g} A beyond the station limit {lim['max_bias_current_a']:g} A")
+                raise ConfigError(f"{_key(where, item.bias_key)}: bias {b.value:g} A beyond the station limit {lim['max_bias_current_a']:g} A")
         if isinstance(item, (FreqSweep, FieldSweep)):
             freqs = item.frequencies_hz if isinstance(item, FreqSweep) else [item.frequency_hz]
             try:
                 at_device = float(np.max(path.power_at_device_dbm(freqs, item.power_dbm)))
             except ValueError as e:
-                raise ConfigError(f"{where}: {e} (station path {path.source})") from None
+                raise ConfigError(f"{_key(where, 'frequency')}: {e} (station path {path.source})") from None
             if at_device > lim["max_rf_power_at_device_dbm"]:
                 raise ConfigError(
-                    f"{where}: rf power at the device {at_device:.1f} dBm above the station limit "
+                    f"{_key(where, 'rf_power_dbm')}: rf power at the device {at_device:.1f} dBm above the station limit "
                     f"{lim['max_rf_power_at_device_dbm']:g} dBm"
                 )
         if isinstance(item, FreqSweep):
             f = item.frequencies_hz
             if f.min() < lim["min_frequency_hz"] or f.max() > lim["max_frequency_hz"]:
                 raise ConfigError(
-                    f"{where}: frequencies {f.min():g} to {f.max():g} Hz outside the station range "
+                    f"{_key(where, 'frequency')}: frequencies {f.min():g} to {f.max():g} Hz outside the station range "
                     f"{lim['min_frequency_hz']:g} to {lim['max_frequency_hz']:g} Hz"
                 )
         if isinstance(item, FieldSweep):
             if not lim["min_frequency_hz"] <= item.frequency_hz <= lim["max_frequency_hz"]:
-                raise ConfigError(f"{where}: frequency {item.frequency_hz:g} Hz outside the station range")
+                raise ConfigError(f"{_key(where, item.frequency_key)}: frequency {item.frequency_hz:g} Hz outside the station range")
+
+
+def _key(where: str, key: str) -> str:
+    """``measurements[1].fields_oe``: the user's path to a key of a measurement."""
+    return f"{where}.{key}" if where.startswith("measurements[") and key else where
 
 
 @dataclass
@@ -495,6 +551,8 @@ class RunConfig:
     station: dict
     plan: Plan
     source: Path | None = None
+    #: the station as the user wrote it (the station file's text, or the inline mapping as YAML)
+    station_text: str = ""
 
     @property
     def name(self) -> str:
@@ -508,14 +566,14 @@ def resolve_station(name: str, base_dir: Path | None = None) -> Path:
     if p.is_absolute():
         if p.is_file():
             return p
-        raise ConfigError(f"station file {p}: no such file")
+        raise ConfigError(f"station file {path_text(p)}: no such file")
     if base_dir is not None and (base_dir / p).is_file():
         return (base_dir / p).resolve()
     if p.is_file():
         return p.resolve()
     if str(name) == DEFAULT_STATION:
         return packaged_example(DEFAULT_STATION)
-    raise ConfigError(f"station file {name}: no such file")
+    raise ConfigError(f"station file {path_text(name)}: no such file")
 
 
 def validate_run_config(data, *, base_dir: Path | None = None, source: Path | None = None, sim: bool = True) -> RunConfig:
@@ -528,9 +586,12 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
         cfg["sample"] = declared_sample({k: v for k, v in cfg["sample"].items() if v is not None})
     st = cfg["station"]
     if isinstance(st, str):
-        station_cfg = validate_station(load_yaml(resolve_station(st, base_dir), "station file"), "station")
+        station_path = resolve_station(st, base_dir)
+        station_cfg = validate_station(load_yaml(station_path, "station file"), "station")
+        station_text = station_path.read_text()
     else:
         station_cfg = validate_station(st, "station")
+        station_text = yaml.safe_dump(data["station"], sort_keys=False)
     if sim:
         from stfmr_lab.sim.bench import device_model_from_config, simulation_schema
 
@@ -543,7 +604,7 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
         raise ConfigError(f"measurements: {plan.points} points is more than the 5,000,000 a run may hold")
     check_plan_against_limits(plan, station_cfg)
     text = yaml.safe_dump(data, sort_keys=False)
-    return RunConfig(cfg, text, station_cfg, plan, source)
+    return RunConfig(cfg, text, station_cfg, plan, source, station_text)
 
 
 def load_run_config(path: str | Path, *, sim: bool = True) -> RunConfig:

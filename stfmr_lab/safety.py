@@ -13,8 +13,15 @@ import math
 from dataclasses import dataclass
 
 from stfmr_lab.errors import error_line
+from stfmr_lab.instruments.ramp import ramp
 
 log = logging.getLogger(__name__)
+
+
+#: the compliance read back must be the limit's within this (V)
+COMPLIANCE_READBACK_TOLERANCE_V = 1e-6
+#: a source current read back below this (A) counts as zero at shutdown
+ZERO_CURRENT_A = 1e-12
 
 
 class SafetyError(RuntimeError):
@@ -98,7 +105,7 @@ class Guard:
         dc = self.dc
         was_on = dc.get_output_enabled()
         dc.configure_current_source(self.limits.compliance_v)
-        if abs(dc.get_compliance_v() - self.limits.compliance_v) > 1e-6:
+        if abs(dc.get_compliance_v() - self.limits.compliance_v) > COMPLIANCE_READBACK_TOLERANCE_V:
             raise SafetyError("dc: the voltage compliance did not take; output left as it was")
         if not was_on:
             dc.set_current_a(0.0)
@@ -115,11 +122,9 @@ class Guard:
         if not self.bias_ready:
             self.prepare_bias()
         dc, lim, clock = self.dc, self.limits, self.station.clock
-        now = dc.get_current_a()
-        n = max(1, math.ceil(abs(target_a - now) / lim.max_bias_step_a - 1e-9))
-        for k in range(1, n + 1):
-            dc.set_current_a(now + (target_a - now) * k / n)
-            clock.sleep(lim.bias_step_dwell_s)
+        # no stop check: a bias ramp, to zero above all, always completes
+        ramp(dc.set_current_a, dc.get_current_a(), target_a, max_step=lim.max_bias_step_a,
+             dwell_s=lim.bias_step_dwell_s, sleep=clock.sleep)
         if not measure:
             return math.nan, target_a
         v, i = dc.measure()
@@ -223,9 +228,10 @@ class Guard:
 
         Returns (verified, text): text is "verified" or says what could not be verified.
         The field (no danger to the junction) is ramped down last if asked; its outcome is
-        in ``self.field_state``.
+        in ``self.field_state``; what was not verified ("rf", "bias") in ``self.unverified``.
         """
         problems = []
+        unverified: set[str] = set()
         self.field_state = "left as it was"
         st = self.station
         if "source" in st.instruments:
@@ -233,8 +239,10 @@ class Guard:
                 self.source.set_rf_enabled(False)
             except Exception as e:
                 problems.append(f"rf off not sent ({error_line(e)})")
+                unverified.add("rf")
         else:
             problems.append("no microwave source open")
+            unverified.add("rf")
         if "dc" in st.instruments:
             try:
                 if self.dc.get_output_enabled():
@@ -243,8 +251,10 @@ class Guard:
                 self.dc.set_output_enabled(False)
             except Exception as e:
                 problems.append(f"bias ramp-down failed ({error_line(e)})")
+                unverified.add("bias")
         else:
             problems.append("no DC source open")
+            unverified.add("bias")
         if field_to_zero and st.field is not None:
             try:
                 st.field.ramp_to_zero()
@@ -258,19 +268,37 @@ class Guard:
             checks.append(f"rf {'ON' if rf else 'off'}")
             if rf:
                 problems.append("rf still on")
+                unverified.add("rf")
         except Exception as e:
             problems.append(f"rf state unreadable ({error_line(e)})")
+            unverified.add("rf")
         try:
             i = self.dc.get_current_a()
             out = self.dc.get_output_enabled()
             checks.append(f"bias {i:g} A, dc output {'ON' if out else 'off'}")
-            if abs(i) > 1e-12 or out:
+            if abs(i) > ZERO_CURRENT_A or out:
                 problems.append("bias not at zero")
+                unverified.add("bias")
         except Exception as e:
             problems.append(f"bias state unreadable ({error_line(e)})")
+            unverified.add("bias")
+        self.unverified = unverified
         if problems:
             text = "NOT verified: " + "; ".join(problems) + (f" (read back: {', '.join(checks)})" if checks else "")
             return False, text
         return True, "verified"
 
 
+
+
+#: what the operator checks on the bench when a part of the safe state could not be verified
+BENCH_CHECKS = {
+    "bias": "the DC source's front panel: output OFF and 0 A (switch it off by hand) before touching the sample's leads",
+    "rf": "the microwave source's front panel: RF OFF (press RF ON/OFF)",
+}
+
+
+def bench_advice(unverified) -> str:
+    """What to check on the bench for the parts (``"bias"``, ``"rf"``) not verified."""
+    parts = [BENCH_CHECKS[k] for k in ("bias", "rf") if k in unverified] or list(BENCH_CHECKS.values())
+    return "check " + "; and ".join(parts)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from stfmr_lab.errors import error_line
+from stfmr_lab.errors import error_line, path_text
 from stfmr_lab.schema import Bool, ConfigError, Map, Num, OneOf, Str
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def load_yaml(path: str | Path, what: str = "file") -> dict:
     """Read a YAML mapping with a one-line error for missing files and bad YAML."""
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"{what} {p}: no such file")
+        raise ConfigError(f"{what} {path_text(p)}: no such file")
     try:
         data = yaml.safe_load(p.read_text())
     except yaml.YAMLError as e:
@@ -152,6 +152,75 @@ def load_yaml(path: str | Path, what: str = "file") -> dict:
     if not isinstance(data, dict):
         raise ConfigError(f"{what} {p}: expected a mapping at the top level")
     return data
+
+
+def station_digest(station: dict) -> str:
+    """SHA-256 of a validated station (defaults filled, key order and YAML layout ignored)."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(station, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def station_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``key: old -> new`` for every setting that differs between two validated stations."""
+    out = []
+    for k in sorted(set(old) | set(new), key=str):
+        path = f"{prefix}{k}"
+        a, b = old.get(k, "(none)"), new.get(k, "(none)")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(station_changes(a, b, path + "."))
+        elif a != b:
+            out.append(f"{path}: {a} -> {b}")
+    return out
+
+
+def model_descriptions() -> dict[str, list[tuple[str, str]]]:
+    """role -> [(model key, the driver's one-line description)] for every supported model."""
+    out = {}
+    for role, models in ROLES.items():
+        out[role] = []
+        for model in models:
+            doc = (driver_class(model).__doc__ or "").strip().splitlines()
+            out[role].append((model, doc[0].rstrip(".") if doc else ""))
+    return out
+
+
+def station_template() -> str:
+    """A commented station file with every key at its default (from the schema, so it stays in
+    step with it): the packaged example's instruments, each role's other models in a comment."""
+    from importlib import resources
+
+    example = yaml.safe_load(resources.files("stfmr_lab.examples").joinpath("station.yaml").read_text())
+    lines = [
+        "# stfmr-lab station file (from `stfmr-lab station-template`). Set each instrument's model and",
+        "# VISA address (`stfmr-lab models` lists the models), then `stfmr-lab check THIS_FILE`.",
+        "# Every other key shows its default: delete the ones you do not change.",
+        f"name: {example['name']}",
+        "instruments:",
+    ]
+    for role, models in ROLES.items():
+        inst = example["instruments"][role]
+        others = [m for m in models if m != inst["model"]]
+        also = f"   # also: {', '.join(others)}" if others else ""
+        lines.append(f'  {role}: {{model: {inst["model"]}, address: "{inst["address"]}", timeout_ms: 3000}}{also}')
+    for section in ("magnet", "path", "limits"):
+        spec = STATION.fields[section]
+        if isinstance(spec, OneOf):  # the path: the two-number loss model (or a touchstone file)
+            lines.append(f"{section}:   # or {{touchstone: FILE.s2p, z0_ohm: 50}}: a measured S21 of the path")
+            spec = spec.options[1]
+        else:
+            lines.append(f"{section}:")
+        for key, field_spec in spec.fields.items():
+            note = [field_spec.doc] if getattr(field_spec, "doc", "") else []
+            if getattr(field_spec, "choices", None):
+                note.append("one of " + ", ".join(field_spec.choices))
+            elif getattr(field_spec, "min", None) is not None:
+                note.append(f"{field_spec.min:g} to {field_spec.max:g}")
+            value = yaml.safe_dump(field_spec.default, default_flow_style=True).strip().removesuffix("...").strip()
+            lines.append(f"  {key}: {value}" + (f"   # {'; '.join(note)}" if note else ""))
+    lines.append("simulation_only: false")
+    return "\n".join(lines) + "\n"
 
 
 def load_station(path: str | Path) -> dict:
@@ -171,6 +240,9 @@ class Station:
     config: dict
     instruments: dict = field(default_factory=dict)
     errors: dict = field(default_factory=dict)
+    #: role -> error-queue entries found (and cleared) when the instrument was opened: left
+    #: from before, or "'command' -> error" for an opening command it refused
+    cleared_errors: dict = field(default_factory=dict)
     bench: object = None  # the SimBench when simulated
     clock: object = None
     field: object = None
@@ -235,6 +307,7 @@ def open_station(
     """
     from pymeasure.adapters import VISAAdapter
 
+    from stfmr_lab.instruments.base import checked_commands
     from stfmr_lab.instruments.field import FieldController, FieldSettings
     from stfmr_lab.instruments.path import BiasTeePath
     from stfmr_lab.sim.clock import RealClock
@@ -266,7 +339,15 @@ def open_station(
                 timeout=inst_cfg["timeout_ms"],
             )
             inst = cls(adapter)
-            inst.identify()  # raises on no answer or an empty one
+            # the model's first words (SR830 OUTX) and its usability checks; the queue is read
+            # after each command: what it holds then was left from before, or is the refusal
+            with checked_commands(inst, refuse=False) as opening:
+                inst.connect()
+            stale = [f"{c!r} -> {'; '.join(e)}" for c, e in opening if e] + inst.check_errors()
+            if stale:
+                station.cleared_errors[role] = stale
+                log.warning("%s: cleared errors found when opening: %s", role, "; ".join(stale))
+            inst.check_model(inst.identify())  # raises on no answer, an empty one or another model
             station.instruments[role] = inst
         except Exception as e:
             station.errors[role] = error_line(e)
@@ -283,6 +364,15 @@ def open_station(
             bench = station.bench
 
             def confirm(axis, _bench=bench):  # the simulated operator turns the magnet
+                _bench.set_axis(axis)
+                return True
+
+        elif station.bench is not None and confirm_axis is not None:
+            bench, ask = station.bench, confirm_axis
+
+            def confirm(axis, _bench=bench, _ask=ask):  # a person confirms; the simulated magnet turns
+                if not _ask(axis):
+                    return False
                 _bench.set_axis(axis)
                 return True
 

@@ -91,3 +91,35 @@ TABLES = {
     "dvdi_sweeps": DVDI_SWEEP_COLUMNS,
 }
 
+
+
+#: NeXus axes of each NXdata group: the first is the default (``@axes``), every one gets
+#: ``@<name>_indices = [0]`` (the "scatter" form: one row per point, rows in any order)
+NXDATA_AXES = {
+    "data": ("frequency", "field", "field_angle", "bias_current", "bias_voltage", "rf_power", "time"),
+    "dvdi": ("bias_current", "field", "field_angle", "time"),
+}
+
+#: /entry/spectra columns derived from ``bias_target`` (written into the HDF5 file, not journalled):
+#: the set point in A or in V, NaN where the sweep's bias was given in the other unit
+BIAS_TARGET_COLUMNS: dict[str, tuple[str, str]] = {
+    "bias_target_current": ("A", "bias set point of a current-biased sweep (NaN if set in V)"),
+    "bias_target_voltage": ("V", "bias set point of a voltage-biased sweep (NaN if set in A)"),
+}
+
+#: units of the bench keys a simulated run records with the device truth
+BENCH_KEY_UNITS = {"coil_oe_per_a": "Oe/A", "remanence_oe": "Oe"}
+
+
+def parameter_unit(name: str) -> str:
+    """The unit of a device parameter or bench key ("" for dimensionless ones), from physics.PARAMETERS."""
+    import re
+
+    from stfmr_lab.physics import PARAMETERS
+
+    if name in BENCH_KEY_UNITS:
+        return BENCH_KEY_UNITS[name]
+    if name not in PARAMETERS:
+        return ""
+    m = re.search(r"\(((?:[^()]|\([^()]*\))*)\)$", PARAMETERS[name][4])
+    return m.group(1) if m else ""

@@ -161,3 +161,17 @@ def test_lockin_phase_offset_is_found_and_removed(paper_run, paper, tmp_path):
     assert res.summary["lockin_phase_deg"] == pytest.approx(15.0, abs=max(0.05, 5 * res.summary["lockin_phase_deg_err"]))
     assert res.summary["dtau_par_dv_at_0"] == pytest.approx(paper.summary["dtau_par_dv_at_0"], rel=2e-3)
     assert np.allclose(res.per_bias["dtau_perp_dv"], paper.per_bias["dtau_perp_dv"], atol=3 * paper.per_bias["dtau_perp_dv_err"].max())
+
+
+def test_cli_analyze_twice_keeps_the_first_report(paper_run, tmp_path, capsys):
+    from stfmr_lab.cli import main
+
+    rep = tmp_path / "twice"
+    assert main(["analyze", str(paper_run), "--report", str(rep)]) == 0
+    first = {p.name: p.read_bytes() for p in rep.iterdir()}
+    capsys.readouterr()
+    assert main(["analyze", str(paper_run), "--report", str(rep)]) == 0
+    out = capsys.readouterr().out
+    assert f"writing the report to {rep}-1" in out  # said on screen
+    assert (tmp_path / "twice-1" / "fig3a_torkances.png").exists()
+    assert {p.name: p.read_bytes() for p in rep.iterdir()} == first  # the first report untouched
