@@ -25,11 +25,12 @@ from stfmr_lab.instruments.field import OperatorActionRequired
 
 from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
 from stfmr_lab.errors import error_line
+from stfmr_lab.lockin_filter import poles_for_slope, step_residual
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
 from stfmr_lab.safety import Guard
 from stfmr_lab.sample import declared_sample
 from stfmr_lab.stream import RunStream, Subscriber
-from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
+from stfmr_lab.units import ACQUISITIONS, DVDI_LABELS, SPECTRUM_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -408,7 +409,7 @@ class StfmrProcedure(Procedure):
             "data",
             {
                 **settings, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y, "vmix_v": vmix,
-                "time_s": self._now(), "spectrum": item.index, "overload": over, "sensitivity_v": sens,
+                "time_s": self._t_read, "spectrum": item.index, "overload": over, "sensitivity_v": sens,
                 "sample_reason": reason,
             },
         )
@@ -451,9 +452,13 @@ class StfmrProcedure(Procedure):
         return g.bias_to_current(bias.value)
 
     def _read_lockin(self):
-        """(x, y, overload flag, sensitivity) with re-ranging on overload."""
+        """(x, y, overload flag, sensitivity) with re-ranging on overload. ``self._t_read`` is
+        the time the X/Y reply arrived (before the overload query): the reading's time, which
+        a swept spectrum's filter model needs to the millisecond (on GPIB the instrument takes
+        the snapshot about one reply transfer, ~1 ms, earlier; an up/down pair cancels that)."""
         li = self._lockin
         x, y = self._read_xy()
+        self._t_read = self._now()
         flagged = 0
         while self._overloaded():
             flagged = 1
@@ -465,6 +470,7 @@ class StfmrProcedure(Procedure):
             self.stream.emit("message", f"lock-in overload: sensitivity up to {up:g} V")
             self.ctx.station.clock.sleep(self.settle_s)
             x, y = self._read_xy()
+            self._t_read = self._now()
         return x, y, flagged, self._sensitivity_v
 
     def _spectrum_row(self, item, field_angle):
@@ -479,6 +485,8 @@ class StfmrProcedure(Procedure):
             "rf_power_dbm": item.power_dbm,
             "field_angle_deg": field_angle,
             "adaptive": int(bool(getattr(item, "adaptive", None))),
+            "acquisition": ACQUISITIONS[getattr(item, "acquisition", "stepped")],
+            "dwell_s": item.dwell_s if getattr(item, "acquisition", "stepped") == "swept" else self.settle_s,
         }
 
     def _start_spectrum(self, item, field_oe: float, tune) -> tuple[float, float, float, float]:
@@ -495,13 +503,21 @@ class StfmrProcedure(Procedure):
 
     def _uniform_sweep(self, item, xs, move) -> None:
         """Each of ``xs`` not yet in the file, in order: ``move(x)`` (it returns the row's
-        settings), the lock-in's settling, one recorded point."""
+        settings), a wait, one recorded point. Stepped: the wait is the lock-in's settling.
+        Swept (``item.acquisition``): the first point settles, every later one is read
+        ``item.dwell_s`` after its step, through the filter (the analysis models it from the
+        recorded ``set_time`` and ``time``); with ``up_down`` the set points are walked up,
+        then down again."""
         sleep, settle = self.ctx.station.clock.sleep, self.settle_s
-        for x in xs[self.done.points(item):].tolist():
+        swept = getattr(item, "acquisition", "stepped") == "swept"
+        if swept and item.up_down:
+            xs = np.concatenate([xs, xs[::-1]])
+        for k, x in enumerate(xs[self.done.points(item):].tolist()):
             if self.stopping():
                 raise Aborted("stop requested")
             settings = move(x)
-            sleep(settle)
+            settings["set_time_s"] = self._now()
+            sleep(item.dwell_s if swept and k > 0 else settle)
             self._point(item, 0, settings)
 
     def _path_gain(self, f):
@@ -576,7 +592,7 @@ class StfmrProcedure(Procedure):
         a = item.adaptive
         clock = self.ctx.station.clock
         jump_wait = max(self.settle_s, a["jump_settle_time_constants"] * self._tau)
-        poles = max(int(self.run_config.data["lockin"]["slope_db_oct"]) // 6, 1)
+        poles = poles_for_slope(self.run_config.data["lockin"]["slope_db_oct"])
         plan = AdaptiveDesign(cand, a, sweep=sweep, gain=gain, seed=self.adaptive_seeds.get(key))
         last = None  # the present set point
         while (batch := plan.ask()) is not None:
@@ -591,6 +607,7 @@ class StfmrProcedure(Procedure):
                 if plan.full:
                     break
                 settings = move(x)
+                settings["set_time_s"] = self._now()
                 if last is None:
                     self.ctx.guard.rf_on()
                     # as a uniform sweep's first point: RF on, settle, and one point's settling
@@ -618,7 +635,7 @@ class StfmrProcedure(Procedure):
         change, noise = step
         tau = self._tau
         for k in np.arange(self.settle_s / tau, jump_wait / tau, LAG_SEARCH_STEP_TAUS):
-            if _filter_residual(k, poles) * change <= LAG_TOLERANCE * noise:
+            if step_residual(k, poles) * change <= LAG_TOLERANCE * noise:
                 return max(self.settle_s, k * tau)
         return jump_wait
 
@@ -753,15 +770,6 @@ class ResumeState:
         if np.any(np.abs(v_rec[inb]) >= item.max_voltage_v):
             return True
         return all(self.measured_current(item, c, step) for c in branch)
-
-
-def _filter_residual(x: float, poles: int) -> float:
-    """What is left of a step in a ``poles``-stage RC filter after x time constants."""
-    term, total = 1.0, 1.0
-    for k in range(1, poles):
-        term *= x / k
-        total += term
-    return math.exp(-x) * total
 
 
 #: an adaptive sweep waits until the lock-in lag of a step is below this many noise sigmas

@@ -89,6 +89,9 @@ _MEAS_FIELDS = {
         "outer": Str(default="field", choices=("field", "bias")),
         "frequency": FREQ_WINDOW,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
+        "acquisition": Str(default="stepped", choices=("stepped", "swept")),
+        "dwell_s": Num(min=0.0, max=1e4, doc="swept: time per step (default 1.5 lock-in time constants)"),
+        "up_down": Bool(default=False),
         "adaptive": ADAPTIVE,
     },
     "frequency_sweep": {
@@ -97,6 +100,9 @@ _MEAS_FIELDS = {
         "bias_v": Num(),
         "frequency": FREQ_WINDOW,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
+        "acquisition": Str(default="stepped", choices=("stepped", "swept")),
+        "dwell_s": Num(min=0.0, max=1e4, doc="swept: time per step (default 1.5 lock-in time constants)"),
+        "up_down": Bool(default=False),
         "adaptive": ADAPTIVE,
     },
     "field_sweep": {
@@ -105,6 +111,9 @@ _MEAS_FIELDS = {
         "bias_v": Num(),
         "fields_oe": SWEEP,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
+        "acquisition": Str(default="stepped", choices=("stepped", "swept")),
+        "dwell_s": Num(min=0.0, max=1e4, doc="swept: time per step (default 1.5 lock-in time constants)"),
+        "up_down": Bool(default=False),
         "adaptive": ADAPTIVE,
     },
     "background": {
@@ -224,6 +233,11 @@ class FreqSweep:
     axis: str = "hard"
     #: the checked ``adaptive`` mapping (frequencies_hz are then the candidates), or None
     adaptive: dict | None = None
+    #: "stepped" (settle, then read) or "swept" (read every ``dwell_s`` through the filter)
+    acquisition: str = "stepped"
+    dwell_s: float = math.nan
+    #: swept: the set points up, then down again, in the same spectrum
+    up_down: bool = False
     #: where the sweep comes from in the run config, as the user wrote it, e.g. ``measurements[1]``
     where: str = field(default="", compare=False)
     #: the keys of that measurement holding the sweep's fields and bias
@@ -233,7 +247,7 @@ class FreqSweep:
     @property
     def points(self) -> int:
         """Points planned: the candidates of a uniform sweep, ``max_points`` of an adaptive one."""
-        return int(self.adaptive["max_points"]) if self.adaptive else len(self.frequencies_hz)
+        return int(self.adaptive["max_points"]) if self.adaptive else len(self.frequencies_hz) * (1 + self.up_down)
 
 
 @dataclass(frozen=True)
@@ -247,6 +261,11 @@ class FieldSweep:
     kind: str = "field"
     #: the checked ``adaptive`` mapping (fields_oe are then the candidates), or None
     adaptive: dict | None = None
+    #: "stepped" (settle, then read) or "swept" (read every ``dwell_s`` through the filter)
+    acquisition: str = "stepped"
+    dwell_s: float = math.nan
+    #: swept: the set points up, then down again, in the same spectrum
+    up_down: bool = False
     #: where the sweep comes from in the run config, as the user wrote it, e.g. ``measurements[1]``
     where: str = field(default="", compare=False)
     #: the keys of that measurement holding the sweep's fields and bias
@@ -257,7 +276,7 @@ class FieldSweep:
     @property
     def points(self) -> int:
         """Points planned: the fields of a uniform sweep, ``max_points`` of an adaptive one."""
-        return int(self.adaptive["max_points"]) if self.adaptive else len(self.fields_oe)
+        return int(self.adaptive["max_points"]) if self.adaptive else len(self.fields_oe) * (1 + self.up_down)
 
 
 @dataclass(frozen=True)
@@ -407,6 +426,43 @@ def _order_biases(biases: list[Bias], order: str) -> list[Bias]:
     return sorted(biases, key=lambda b: b.value)
 
 
+#: the shortest time between readings each lock-in model can deliver (s): the SR830's
+#: fastest internal sample rate is 512 Hz (its manual, SRAT); the SR860 streams at up to 1.25 MHz
+LOCKIN_SAMPLE_INTERVAL_S = {"sr830": 1.0 / 512.0, "sr860": 1.0 / 1.25e6}
+#: swept acquisition: default step time, and the shortest step the filter model can resolve
+#: (neighbouring readings 0.5 time constants apart are already correlated at 0.98 for 24 dB/oct)
+SWEPT_DWELL_TIME_CONSTANTS = 1.5
+SWEPT_MIN_DWELL_TIME_CONSTANTS = 0.5
+
+
+def _acquisition(m: dict, path: str, cfg: dict, station_cfg: dict | None, adaptive) -> dict:
+    """The checked acquisition settings of one sweep: keyword arguments of its plan items."""
+    mode = m.get("acquisition", "stepped")
+    if mode != "swept":
+        for key in ("dwell_s", "up_down"):
+            if m.get(key) not in (None, False):
+                raise ConfigError(f"{path}.{key}: only with acquisition: swept")
+        return {}
+    if adaptive:
+        raise ConfigError(
+            f"{path}.acquisition: swept cannot be combined with adaptive (an adaptive sweep jumps between "
+            "set points and waits for the lock-in at each; a swept one reads through the filter in order)"
+        )
+    tau = float(cfg["lockin"]["time_constant_s"])
+    model = ((station_cfg or {}).get("instruments") or {}).get("lockin", {}).get("model")
+    smallest = max(SWEPT_MIN_DWELL_TIME_CONSTANTS * tau, LOCKIN_SAMPLE_INTERVAL_S.get(model, 0.0))
+    dwell = m.get("dwell_s")
+    dwell = SWEPT_DWELL_TIME_CONSTANTS * tau if dwell is None else float(dwell)
+    if dwell < smallest * (1 - 1e-9):
+        raise ConfigError(
+            f"{path}.dwell_s: {dwell:g} s is shorter than the lock-in can follow; the smallest allowed is "
+            f"{smallest:g} s ({SWEPT_MIN_DWELL_TIME_CONSTANTS:g} time constants of {tau:g} s"
+            + (f", or the {model}'s sample interval" if model in LOCKIN_SAMPLE_INTERVAL_S else "") + ")"
+        )
+    return {"acquisition": "swept", "dwell_s": dwell, "up_down": bool(m.get("up_down", False))}
+
+
+
 def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
     """The plan of a validated run config (raises ConfigError for inconsistent sweeps)."""
     spectra, ivs, order = [], [], []
@@ -441,13 +497,14 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
                 else [(h, b) for b in biases for h in fields]
             )
             adaptive = check_adaptive(m.get("adaptive"), path)
+            acq = _acquisition(m, path, cfg, station_cfg, adaptive)
             for h, b in pairs:
                 f = frequency_values(m["frequency"], h, f"{path}.frequency")
                 f = _sweep_points(f, adaptive, "values_hz" not in m["frequency"], f"{path}.frequency", "frequencies")
                 item = FreqSweep(
                     len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power, adaptive=adaptive,
                     where=path, field_key="fields_oe" if kind == "map" else "field_oe",
-                    bias_key="biases_v" if b.is_voltage else "biases_a",
+                    bias_key="biases_v" if b.is_voltage else "biases_a", **acq,
                 )
                 spectra.append(item)
                 order.append(item)
@@ -456,8 +513,9 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             adaptive = check_adaptive(m.get("adaptive"), path)
             f = frequency_values(m["frequency"], m["field_oe"], f"{path}.frequency")
             f = _sweep_points(f, adaptive, "values_hz" not in m["frequency"], f"{path}.frequency", "frequencies")
+            acq = _acquisition(m, path, cfg, station_cfg, adaptive)
             item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power, adaptive=adaptive,
-                             where=path, bias_key="bias_v" if b.is_voltage else "bias_a")
+                             where=path, bias_key="bias_v" if b.is_voltage else "bias_a", **acq)
             spectra.append(item)
             order.append(item)
         elif kind == "field_map":
@@ -473,8 +531,9 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
             adaptive = check_adaptive(m.get("adaptive"), path)
             fields = _sweep_points(fields, adaptive, isinstance(m["fields_oe"], dict), f"{path}.fields_oe", "fields")
+            acq = _acquisition(m, path, cfg, station_cfg, adaptive)
             item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power, adaptive=adaptive,
-                              where=path, field_key="fields_oe", bias_key="bias_v" if b.is_voltage else "bias_a")
+                              where=path, field_key="fields_oe", bias_key="bias_v" if b.is_voltage else "bias_a", **acq)
             spectra.append(item)
             order.append(item)
     return Plan(spectra, ivs, order)

@@ -93,11 +93,15 @@ def estimate_bench_time_s(rc: RunConfig) -> float:
             VOLTAGE_BIAS_SEARCH_S if item.bias.is_voltage else CURRENT_BIAS_SET_S
         )
         i_now = b
+        swept = getattr(item, "acquisition", "stepped") == "swept"
+        # swept: the first point settles, every other is read one dwell after its step
+        wait = per_point - settle + item.dwell_s if swept else per_point
+        first_extra = settle - item.dwell_s if swept else 0.0
         if isinstance(item, FreqSweep):
-            t += item.points * per_point + max(settle, 10 * tau)
+            t += item.points * wait + first_extra + max(settle, 10 * tau)
         else:
             step = abs(item.fields_oe[-1] - item.fields_oe[0]) / max(item.points - 1, 1)
-            t += item.points * (per_point + step / mag["ramp_rate_oe_per_s"] + mag["settle_s"])
+            t += item.points * (wait + step / mag["ramp_rate_oe_per_s"] + mag["settle_s"]) + first_extra
     return t
 
 

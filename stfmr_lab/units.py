@@ -18,6 +18,7 @@ COLUMNS: dict[str, tuple[str, str, str, str]] = {
     "lockin_y": ("lockin_y_v", "V", "f8", "lock-in Y"),
     "vmix": ("vmix_v", "V", "f8", "mixing voltage = X pi / sqrt(2) (square-wave chop)"),
     "time": ("time_s", "s", "f8", "bench time since the start of the run"),
+    "set_time": ("set_time_s", "s", "f8", "bench time the point's frequency or field was set (swept sweeps: the lock-in filter's input changed then)"),
     "spectrum": ("spectrum", "", "i8", "index of the sweep the point belongs to (see /entry/spectra)"),
     "overload": ("overload", "", "i1", "1 if the lock-in overloaded and the point was re-ranged"),
     "sensitivity": ("sensitivity_v", "V", "f8", "lock-in sensitivity (full scale) used for the point"),
@@ -71,7 +72,12 @@ SPECTRA_COLUMNS: dict[str, tuple[str, str, str, str]] = {
     "rf_power": ("rf_power_dbm", "dBm", "f8", "source power"),
     "field_angle": ("field_angle_deg", "deg", "f8", "field direction"),
     "adaptive": ("adaptive", "", "i1", "1: adaptive frequency sampling (see sample_reason in /entry/data), 0: uniform"),
+    "acquisition": ("acquisition", "", "i1", "0 stepped (each point read after the lock-in settled), 1 swept (read every dwell, through the filter)"),
+    "dwell": ("dwell_s", "s", "f8", "swept: time between steps; stepped: the settling wait"),
 }
+
+#: the values of the ``acquisition`` column of /entry/spectra
+ACQUISITIONS = {"stepped": 0, "swept": 1}
 
 #: the columns of /entry/dvdi_sweeps (one row per I-V sweep)
 DVDI_SWEEP_COLUMNS: dict[str, tuple[str, str, str, str]] = {

@@ -96,7 +96,7 @@ WRITER = textwrap.dedent(
     for k in range(n):
         rf.append("data", {"frequency_hz": 1e9 + k, "field_oe": 1.0, "field_angle_deg": 90.0, "bias_current_a": 0.0,
             "bias_voltage_v": 0.0, "rf_power_dbm": -10.0, "lockin_x_v": k * 1e-6, "lockin_y_v": 0.0,
-            "vmix_v": k * 2e-6, "time_s": float(k), "spectrum": k // 100, "overload": 0, "sensitivity_v": 1e-3,
+            "vmix_v": k * 2e-6, "time_s": float(k), "set_time_s": k - 0.5, "spectrum": k // 100, "overload": 0, "sensitivity_v": 1e-3,
             "sample_reason": 0})
         if k % 100 == 99:
             rf.flush()

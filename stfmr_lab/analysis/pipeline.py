@@ -48,6 +48,7 @@ from stfmr_lab.analysis.inverse import (
 from stfmr_lab.analysis.inverse import d2v_dtheta_di as d2v_dtheta_di_curves
 from stfmr_lab.analysis.lines import fit_lines
 from stfmr_lab.analysis.lockin import lockin_phase, rotate
+from stfmr_lab.analysis.swept import refit_swept
 from stfmr_lab.instruments.path import BiasTeePath
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, TORKANCE_UNIT_J_PER_V
 from stfmr_lab.sample import declared_ms_vol_emu
@@ -319,7 +320,7 @@ def _lineshape_columns(ft, irf2_f0: float) -> dict:
     """A fit's lineshape columns: f0, width, and the amplitudes in volts at f0."""
     return {
         "f0_hz": ft.f0_hz, "f0_hz_err": ft.stderr["f0_hz"], "hwhm_hz": ft.hwhm_hz, "hwhm_hz_err": ft.stderr["hwhm_hz"],
-        "f0_hz_err_sys": ft.stderr_sys["f0_hz"], "hwhm_hz_err_sys": ft.stderr_sys["hwhm_hz"],
+        "f0_hz_err_sys": ft.stderr_sys.get("f0_hz", 0.0), "hwhm_hz_err_sys": ft.stderr_sys.get("hwhm_hz", 0.0),
         # the fit in volts at f0 (the fit itself is of Vmix / I_RF^2(f), columns *_per_irf2)
         "v_sym": ft.v_sym * irf2_f0, "v_sym_err": ft.stderr["v_sym"] * irf2_f0,
         "v_asym": ft.v_asym * irf2_f0, "v_asym_err": ft.stderr["v_asym"] * irf2_f0,
@@ -349,8 +350,8 @@ def _field_sweeps(run: RunData, vmix_all=None, warnings: list | None = None) -> 
         for n_line, ft in enumerate(lines):
             rows.append({
                 "spectrum": i, "line": n_line, "h0_oe": ft.h0_oe, "h0_oe_err": ft.stderr["h0_oe"],
-                "h0_oe_err_sys": ft.stderr_sys["h0_oe"], "dh_oe": ft.dh_oe, "dh_oe_err": ft.stderr["dh_oe"],
-                "dh_oe_err_sys": ft.stderr_sys["dh_oe"], "v_sym": ft.v_sym, "v_sym_err": ft.stderr["v_sym"],
+                "h0_oe_err_sys": ft.stderr_sys.get("h0_oe", 0.0), "dh_oe": ft.dh_oe, "dh_oe_err": ft.stderr["dh_oe"],
+                "dh_oe_err_sys": ft.stderr_sys.get("dh_oe", 0.0), "v_sym": ft.v_sym, "v_sym_err": ft.stderr["v_sym"],
                 "v_asym": ft.v_asym, "v_asym_err": ft.stderr["v_asym"], "offset": ft.offset, "slope": ft.slope,
                 "fit_ok": bool(ft.ok), "fit_message": ft.message,
             })
@@ -377,6 +378,7 @@ def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: floa
     # amplitudes in volts at f0 do not depend on it
     shapes = [rf_path.i_rf(sp[1], sp[6], 0.0) ** 2 for sp in specs]
     fits = fit_spectra([sp[1] for sp in specs], [sp[2] for sp in specs], irf2=shapes) if specs else []
+    fits = refit_swept(run, [sp[0] for sp in specs], fits, [(sp[1], g) for sp, g in zip(specs, shapes, strict=True)])
     rows, model_curves = [], {}
     for sp, shape, ft in zip(specs, shapes, fits, strict=True):
         idx, f, v, h, i, vb, p = sp
@@ -504,6 +506,7 @@ def analyze(
     if not specs:
         raise AnalysisError(f"{path}: no resonance spectra to fit")
     fits = fit_spectra([s[1] for s in specs], [s[2] for s in specs], irf2=[s[3] for s in specs], slope=True)
+    fits = refit_swept(run, [s[0] for s in specs], fits, [(s[1], s[3]) for s in specs])  # through the lock-in filter
     fits = _refit_structured(fits, specs, warnings)
 
     # ------------------------------------------------------------------ I_RF^2 scale from the backgrounds
@@ -560,9 +563,9 @@ def analyze(
     # the fits' systematic errors (background model, window), propagated alike, beside the statistical ones
     par_sys, perp_sys = torkance_errors(
         a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d,
-        v_sym_err=np.array([ft.stderr_sys["v_sym"] for ft in fits]) / k_scale,
-        v_asym_err=np.array([ft.stderr_sys["v_asym"] for ft in fits]) / k_scale,
-        sigma_err_rad_s=2 * np.pi * np.array([ft.stderr_sys["hwhm_hz"] for ft in fits]),
+        v_sym_err=np.array([ft.stderr_sys.get("v_sym", 0.0) for ft in fits]) / k_scale,
+        v_asym_err=np.array([ft.stderr_sys.get("v_asym", 0.0) for ft in fits]) / k_scale,
+        sigma_err_rad_s=2 * np.pi * np.array([ft.stderr_sys.get("hwhm_hz", 0.0) for ft in fits]),
     )
     par_u, perp_u = to_torkance_units(par, theta), to_torkance_units(perp, theta)
     par_su, perp_su = to_torkance_units(par_sys, theta), to_torkance_units(perp_sys, theta)
@@ -582,7 +585,7 @@ def analyze(
             "v_sym_per_irf2": ft.v_sym, "v_sym_per_irf2_err": ft.stderr["v_sym"],
             "v_asym_per_irf2": ft.v_asym, "v_asym_per_irf2_err": ft.stderr["v_asym"],
             "offset_per_irf2": ft.offset, "offset_per_irf2_err": ft.stderr["offset"],
-            "v_sym_per_irf2_err_sys": ft.stderr_sys["v_sym"], "v_asym_per_irf2_err_sys": ft.stderr_sys["v_asym"],
+            "v_sym_per_irf2_err_sys": ft.stderr_sys.get("v_sym", 0.0), "v_asym_per_irf2_err_sys": ft.stderr_sys.get("v_asym", 0.0),
             "slope_per_irf2": ft.slope, "error_inflation": ft.error_inflation, "runs_z": ft.runs_z,
             "n_outliers": ft.n_outliers,
             "chi2_red": ft.chi2_red, "fit_ok": bool(ft.ok), "fit_message": ft.message, "fit_used": bool(used[n]),
