@@ -63,20 +63,36 @@ def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
     med = np.empty((cand.size, n - k + 1))
     mad = np.empty((cand.size, n - k + 1))
     full = good[cand].all(axis=1)
-    for sub, median in ((np.flatnonzero(full), np.median), (np.flatnonzero(~full), np.nanmedian)):
-        if sub.size == 0:
-            continue
+    sub = np.flatnonzero(full)
+    if sub.size:  # every point good: a sorting network over the window's shifted copies
+        rows = yy[cand[sub]]
+        med[sub] = _sliding_median([rows[:, j : j + n - k + 1] for j in range(k)])
+        mad[sub] = _MAD * _sliding_median([np.abs(rows[:, j : j + n - k + 1] - med[sub]) for j in range(k)])
+    sub = np.flatnonzero(~full)
+    if sub.size:
         win = sliding_window_view(yy[cand[sub]], k, axis=1)  # (r, n - k + 1, k)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # windows of dropped points only
-            med[sub] = median(win, axis=2)
-            mad[sub] = _MAD * median(np.abs(win - med[sub, :, None]), axis=2)
+            med[sub] = np.nanmedian(win, axis=2)
+            mad[sub] = _MAD * np.nanmedian(np.abs(win - med[sub, :, None]), axis=2)
     scale = np.maximum(mad, sigma[cand, None])
     centre = yy[cand, half_window : n - half_window]
     with np.errstate(invalid="ignore"):
         out = np.abs(centre - med) > n_sigma * scale
     mask[cand, half_window : n - half_window] = out & np.isfinite(centre)
     return mask
+
+
+def _sliding_median(shifted):
+    """Element-wise median of an odd number of equal-shape finite arrays (the windows' points):
+    an odd-even transposition sorting network of minimum/maximum, exact (the same value as
+    ``np.median`` over the window axis) and several times faster than it on short windows."""
+    v = list(shifted)
+    k = len(v)
+    for rnd in range(k):
+        for i in range(rnd % 2, k - 1, 2):
+            v[i], v[i + 1] = np.minimum(v[i], v[i + 1]), np.maximum(v[i], v[i + 1])
+    return v[k // 2]
 
 
 def structure(r, good, corr_points):
