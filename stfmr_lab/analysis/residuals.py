@@ -29,11 +29,12 @@ def noise_from_differences(y, good):
     ok = good[:, 1:] & good[:, :-1]
     out = np.empty(y.shape[0])
     full = ok.all(axis=1)
+    if full.all():
+        return _MAD * np.median(d, axis=1) / np.sqrt(2.0)
     out[full] = np.median(d[full], axis=1)
-    if not full.all():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out[~full] = np.nanmedian(np.where(ok[~full], d[~full], np.nan), axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out[~full] = np.nanmedian(np.where(ok[~full], d[~full], np.nan), axis=1)
     return _MAD * out / np.sqrt(2.0)
 
 
@@ -56,7 +57,10 @@ def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
         for d in range(1, half_window + 1):
             up, down = yy[:, d:-d] - yy[:, : -2 * d], yy[:, d:-d] - yy[:, 2 * d :]
             st = np.where(up * down > 0, np.minimum(np.abs(up), np.abs(down)), 0.0)
-            stand = np.maximum(stand, np.max(np.where(np.isfinite(st), st, 0.0), axis=1))
+            top = np.max(st, axis=1)
+            if not np.all(np.isfinite(top)):  # an overflowing difference: ignored
+                top = np.max(np.where(np.isfinite(st), st, 0.0), axis=1)
+            stand = np.maximum(stand, top)
     cand = np.flatnonzero(stand > 0.5 * n_sigma * sigma)
     if cand.size == 0:
         return mask
