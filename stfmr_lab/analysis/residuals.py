@@ -65,24 +65,31 @@ def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
     if cand.size == 0:
         return mask
     med = np.empty((cand.size, n - k + 1))
-    mad = np.empty((cand.size, n - k + 1))
     full = good[cand].all(axis=1)
     sub = np.flatnonzero(full)
     if sub.size:  # every point good: a sorting network over the window's shifted copies
         rows = yy[cand[sub]]
         med[sub] = _sliding_median([rows[:, j : j + n - k + 1] for j in range(k)])
-        mad[sub] = _MAD * _sliding_median([np.abs(rows[:, j : j + n - k + 1] - med[sub]) for j in range(k)])
     sub = np.flatnonzero(~full)
     if sub.size:
-        win = sliding_window_view(yy[cand[sub]], k, axis=1)  # (r, n - k + 1, k)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # windows of dropped points only
-            med[sub] = np.nanmedian(win, axis=2)
-            mad[sub] = _MAD * np.nanmedian(np.abs(win - med[sub, :, None]), axis=2)
-    scale = np.maximum(mad, sigma[cand, None])
+            med[sub] = np.nanmedian(sliding_window_view(yy[cand[sub]], k, axis=1), axis=2)
     centre = yy[cand, half_window : n - half_window]
+    sig = sigma[cand]
     with np.errstate(invalid="ignore"):
-        out = np.abs(centre - med) > n_sigma * scale
+        dev = np.abs(centre - med)
+        # the window's MAD only where the point is off by more than n_sigma (> 0) point-to-point
+        # sigmas: elsewhere the larger scale max(MAD, sigma) cannot make it a spike
+        out = dev > n_sigma * sig[:, None]
+    ri, pi = np.nonzero(out)
+    if ri.size:
+        win = sliding_window_view(yy[cand], k, axis=1)[ri, pi]  # (spike candidates, k)
+        dwin = np.abs(win - med[ri, pi, None])
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mad = _MAD * (np.nanmedian(dwin, axis=1) if np.isnan(dwin).any() else np.median(dwin, axis=1))
+            out[ri, pi] = dev[ri, pi] > n_sigma * np.maximum(mad, sig[ri])
     mask[cand, half_window : n - half_window] = out & np.isfinite(centre)
     return mask
 
