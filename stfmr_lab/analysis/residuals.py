@@ -56,9 +56,10 @@ def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
     with np.errstate(invalid="ignore"):  # candidates: a point standing out of its neighbours d away, same side
         for d in range(1, half_window + 1):
             up, down = yy[:, d:-d] - yy[:, : -2 * d], yy[:, d:-d] - yy[:, 2 * d :]
-            st = np.where(up * down > 0, np.minimum(np.abs(up), np.abs(down)), 0.0)
-            top = np.max(st, axis=1)
-            if not np.all(np.isfinite(top)):  # an overflowing difference: ignored
+            # above both: min(up, down) > 0; below both: -max(up, down) > 0 (gaps ignored)
+            top = np.fmax(np.fmax.reduce(np.minimum(up, down), axis=1), -np.fmin.reduce(np.maximum(up, down), axis=1))
+            if not np.all(np.isfinite(top)):  # a row of gaps, or an overflowing difference: ignored
+                st = np.where(up * down > 0, np.minimum(np.abs(up), np.abs(down)), 0.0)
                 top = np.max(np.where(np.isfinite(st), st, 0.0), axis=1)
             stand = np.maximum(stand, top)
     cand = np.flatnonzero(stand > 0.5 * n_sigma * sigma)
