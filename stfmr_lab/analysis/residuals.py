@@ -264,21 +264,22 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True,
     c = np.full(nk, 2.0)
     c[0] = c[-1] = 1.0  # DC and Nyquist (nfft even)
     # (r, p, nk); single precision is plenty for an error factor, and twice as fast
-    jf = scipy.fft.rfft(np.ascontiguousarray(jw[rows].transpose(0, 2, 1), dtype=np.float32), n=nfft, axis=2)
+    sel = slice(None) if rows.size == m else rows  # every row (the pooled case): no copies
+    jf = scipy.fft.rfft(np.ascontiguousarray(jw[sel].transpose(0, 2, 1), dtype=np.float32), n=nfft, axis=2)
     wk = (c * psd / nfft)[:, None, :]
     jr, ji = jf.real, jf.imag
     g = (jr * wk) @ jr.transpose(0, 2, 1) + (ji * wk) @ ji.transpose(0, 2, 1)
     if ainv is None:
-        jrows = jw[rows]
+        jrows = jw[sel]
         amat = jrows.transpose(0, 2, 1) @ jrows
         try:
             ainv = np.linalg.inv(amat)
         except np.linalg.LinAlgError:
             ainv = np.linalg.pinv(amat)
     else:
-        ainv = ainv[rows]
+        ainv = ainv[sel]
     sandwich = ainv @ g @ ainv
-    sigma2 = np.einsum("rn,rn->r", rw[rows], rw[rows]) / n_good[rows]  # what the white covariance was scaled with
+    sigma2 = np.einsum("rn,rn->r", rw[sel], rw[sel]) / n_good[sel]  # what the white covariance was scaled with
     white = sigma2[:, None] * np.diagonal(ainv, 0, 1, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.diagonal(sandwich, 0, 1, 2) / white
