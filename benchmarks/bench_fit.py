@@ -16,12 +16,22 @@ mid-sweep, width a tenth of the span, amplitude the data's peak) at its default 
 time (``time.process_time``), best of N interleaved, BLAS limited to one thread
 (threadpoolctl), with the machine's load printed.
 
+``before_checks()`` times ``fit_spectra`` on the map (default: sloped background, with every
+check) against the fitter before the bench checks of issue 14 (commit 4f56c20, read with
+``git show`` into a temporary directory and imported in this process), CPU time, best of N
+interleaved, one BLAS thread.
+
 Run: ``python -m benchmarks.bench_fit`` (from the repository root).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.optimize import curve_fit
@@ -211,6 +221,47 @@ def single_spectrum(repeat: int = 200, row: int = 61) -> dict:
     }
 
 
+BEFORE_CHECKS = "4f56c20"  # the fitter before issue 14's bench checks
+
+
+def before_checks(repeat: int = 10) -> dict | None:
+    """CPU time of ``fit_spectra`` on the map against the fitter of commit ``BEFORE_CHECKS``
+    (its own defaults), same process, best of ``repeat`` interleaved, 1 BLAS thread."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        src = subprocess.run(
+            ["git", "show", f"{BEFORE_CHECKS}:stfmr_lab/analysis/fit.py"], cwd=root, capture_output=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        print(f"fitter of {BEFORE_CHECKS}: not available (no git checkout): comparison skipped")
+        return None
+    freqs, data = build_map()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fit_before_checks.py"
+        path.write_bytes(src)
+        spec = importlib.util.spec_from_file_location("fit_before_checks", path)
+        old = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = old  # dataclasses look their module up
+        spec.loader.exec_module(old)
+    runs = {"now": lambda: fit_spectra(freqs, data), "before": lambda: old.fit_spectra(freqs, data)}
+    best = dict.fromkeys(runs, np.inf)
+    with threadpool_limits(limits=1, user_api="blas"):
+        cond = describe()
+        for _ in range(repeat):
+            for key, fn in runs.items():
+                t0 = time.process_time()
+                fn()
+                best[key] = min(best[key], time.process_time() - t0)
+    ratio = best["now"] / best["before"]
+    print(
+        f"map fit_spectra with every check vs the fitter of {BEFORE_CHECKS} (before the bench checks): "
+        f"{best['now'] * 1e3:.1f} ms vs {best['before'] * 1e3:.1f} ms CPU, ratio {ratio:.2f}x "
+        f"(best of {repeat}, interleaved; {cond})"
+    )
+    return {"t_now": best["now"], "t_before": best["before"], "ratio": ratio, "conditions": cond}
+
+
 if __name__ == "__main__":
     main()
     single_spectrum()
+    before_checks()
