@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from qtpy import QtCore, QtGui, QtWidgets
 
 from stfmr_lab.errors import ROLE_TITLES
-from stfmr_lab.gui.fitting import FitSummary
+from stfmr_lab.gui.fitting import FitSummary, LinesFit
 from stfmr_lab.gui.runmodel import RunModel, bias_text
 from stfmr_lab.runner import fmt_duration
 
@@ -426,7 +426,40 @@ class SpectrumPanel(QtWidgets.QWidget):
         else:
             self.others.setData([], [])
 
+    def _draw_lines(self, fit: LinesFit, x) -> None:
+        """Each polarity's fitted line over its half of the sweep, and both lines' values."""
+        xs, ys, texts = [], [], []
+        for p in (1.0, -1.0):
+            line = fit.line(p)
+            if line is None:
+                continue
+            side = x[p * x > 0]
+            sign = "+" if p > 0 else "−"
+            if not line.ok or len(side) < 2:
+                why = html_escape(line.message.split(";")[0].strip())
+                texts.append(f"<span style='color:#555'>{sign}H line ({line.n_points} points): not converged ({why})</span>")
+                continue
+            xf = np.linspace(float(side.min()), float(side.max()), 400)
+            xs += [xf, [np.nan]]
+            ys += [line.model(xf), [np.nan]]
+            e = line.errors
+            texts.append(
+                f"<b>{sign}H line</b> ({line.n_points} points): <b>H<sub>0</sub> = {fmt_pm(line.centre, e.get('centre'), 1.0, 'Oe')}</b>"
+                f" &nbsp; <b>ΔH = {fmt_pm(line.width, e.get('width'), 1.0, 'Oe')}</b>"
+                f" &nbsp; V<sub>S</sub> = {fmt_pm(line.v_sym, e.get('v_sym'), 1e-6, 'µV')}"
+                f" &nbsp; V<sub>A</sub> = {fmt_pm(line.v_asym, e.get('v_asym'), 1e-6, 'µV')}"
+            )
+        if xs:
+            self.fit_curve.setData(np.concatenate(xs), np.concatenate(ys), connect="finite")
+        else:
+            self._no_fit_curve()
+        self.fit_line.setVisible(False)
+        self.fit_label.setText("<br>".join(texts) or "<span style='color:#555'>line fits: none yet</span>")
+
     def _draw_fit(self, fit: FitSummary | None, x) -> None:
+        if isinstance(fit, LinesFit) and len(x) >= 2:
+            self._draw_lines(fit, x)
+            return
         if fit is None or len(x) < 2 or not fit.ok:
             # a fit that did not converge is not drawn (early in a sweep the resonance is not in yet)
             self._no_fit_curve()
@@ -642,6 +675,118 @@ class MapPanel(QtWidgets.QWidget):
             f"{done} of {len(self.order)} spectra; colour scale \u00b1{amp * 1e6:.3g} \u00b5V"
             " \u00b7 click a row to show that spectrum (solid line: shown, dotted: being measured)"
         )
+
+
+# ---------------------------------------------------------------------- frequency vs field (bilayer)
+PLUS_COLOUR = FIT_COLOUR
+MINUS_COLOUR = DATA_COLOUR
+
+
+class KittelPanel(QtWidgets.QWidget):
+    """A bilayer's frequency-vs-field map: |H0| of each fitted line (+H filled circles, -H
+    open squares) against the sweep's frequency, and the in-plane Kittel curve fitted to them
+    (``stfmr_lab.analysis.sot.kittel_in_plane``) once lines at ``MIN_FREQUENCIES`` frequencies are in."""
+
+    MIN_FREQUENCIES = 3
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model: RunModel | None = None
+        self.plot = _plot("Frequency vs resonance field")
+        pi = self.plot.getPlotItem()
+        pi.setLabel("bottom", "Resonance field |H₀| (Oe)", units=None, **{"color": "#222", "font-size": "10pt"})
+        pi.setLabel("left", "Frequency f (GHz)", units=None, **{"color": "#222", "font-size": "10pt"})
+        self.curve = pg.PlotDataItem(pen=pg.mkPen("#222", width=1.5))
+        self.plus = pg.ScatterPlotItem(symbol="o", size=9, brush=pg.mkBrush(PLUS_COLOUR), pen=pg.mkPen("#fff", width=0.5))
+        self.minus = pg.ScatterPlotItem(symbol="s", size=11, brush=pg.mkBrush(None), pen=pg.mkPen(MINUS_COLOUR, width=1.8))
+        for item in (self.curve, self.minus, self.plus):
+            pi.addItem(item)
+        self.legend = QtWidgets.QLabel(
+            f"<span style='color:{PLUS_COLOUR}'>●</span> +H line &nbsp; "
+            f"<span style='color:{MINUS_COLOUR}'>□</span> −H line &nbsp; "
+            "<span style='color:#222'>━━</span> Kittel fit"
+        )
+        self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.note = QtWidgets.QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.legend)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.note)
+        self.plot.setMinimumWidth(260)
+        #: the lines drawn: arrays h0_oe (signed), frequency_hz, dc_current_a, spectrum
+        self.points: dict[str, np.ndarray] = {}
+        self.kittel = None  # the InPlaneKittelFit drawn, or None
+        self._key = None
+        self.refresh()
+
+    def set_model(self, model: RunModel | None) -> None:
+        self.model = model
+        self._key = None
+        self.refresh()
+
+    def _lines(self, m: RunModel) -> list[tuple]:
+        """(spectrum, signed H0, its error, frequency, DC current) of every converged line."""
+        out = []
+        for idx, info in sorted(m.spectra.items()):
+            fit = info.fit
+            if not isinstance(fit, LinesFit):
+                continue
+            for line in fit.lines:
+                if line.ok and math.isfinite(line.centre):
+                    out.append((idx, line.centre, line.errors.get("centre", math.nan), info.frequency_hz, info.bias_value))
+        return out
+
+    def refresh(self) -> None:
+        m = self.model
+        lines = self._lines(m) if m is not None else []
+        key = (id(m), tuple(lines))
+        if key == self._key:
+            return
+        self._key = key
+        cols = list(zip(*lines, strict=True)) if lines else [()] * 5
+        idx, h0, h0_err, f, i_dc = (np.asarray(c, dtype=float) for c in cols)
+        self.points = {"spectrum": idx.astype(int), "h0_oe": h0, "frequency_hz": f, "dc_current_a": i_dc}
+        plus, minus = h0 > 0, h0 < 0
+        self.plus.setData(np.abs(h0[plus]), f[plus] / 1e9)
+        self.minus.setData(np.abs(h0[minus]), f[minus] / 1e9)
+        self.kittel = None
+        n_freq = int(np.unique(f).size)
+        if n_freq >= self.MIN_FREQUENCIES:
+            good = np.isfinite(h0_err) & (h0_err > 0)
+            try:
+                from stfmr_lab.analysis.sot import kittel_in_plane
+
+                self.kittel = kittel_in_plane(f[good], np.abs(h0[good]), h0_err[good])
+            except Exception as e:  # too few good lines, or no analysis: no curve
+                self.note.setText(f"Kittel fit: none ({html_escape(str(e))})")
+        if self.kittel is not None:
+            k = self.kittel
+            hs = np.linspace(0.0, 1.1 * float(np.abs(h0).max()), 300)
+            self.curve.setData(hs, k.gamma_2pi_hz_per_oe * np.sqrt(hs * (hs + k.meff_4pi_oe)) / 1e9)
+            g = f"g = {k.g:.4g} ± {k.g_err:.2g}" if k.g_fitted else f"g held at {k.g:g}"
+            self.note.setText(
+                f"{len(h0)} lines at {n_freq} frequencies; Kittel: <b>4πM<sub>eff</sub> = "
+                f"{fmt_pm(k.meff_4pi_oe, k.meff_4pi_err_oe, 1.0, 'Oe')}</b>, {g}"
+            )
+        else:
+            self.curve.setData([], [])
+            if n_freq < self.MIN_FREQUENCIES:
+                self.note.setText(
+                    f"{len(h0)} lines at {n_freq} frequencies; the Kittel curve is fitted once lines at "
+                    f"{self.MIN_FREQUENCIES} frequencies are in"
+                    if m is not None
+                    else "each fitted line's |H₀| against its frequency builds up here"
+                )
+        pi = self.plot.getPlotItem()
+        if len(h0):
+            hmax = 1.1 * float(np.abs(h0).max())
+            fmax = 1.1 * float(f.max()) / 1e9
+            pi.setRange(xRange=(0.0, hmax), yRange=(0.0, fmax), padding=0.02)
+        else:
+            pi.setRange(xRange=(0.0, 3000.0), yRange=(0.0, 15.0), padding=0)
 
 
 # ---------------------------------------------------------------------- station
@@ -893,6 +1038,9 @@ class FitTable(QtWidgets.QTableWidget):
                       "V_A (\u00b5V)", "\u00b1"],
         "field": ["#", "f (GHz)", "Bias", "H\u2080 (Oe)", "\u00b1", "\u0394H (Oe)", "\u00b1", "V_S (\u00b5V)", "\u00b1",
                   "V_A (\u00b5V)", "\u00b1"],
+        # a bilayer's field sweeps: one row per line (the sign of H0 is the polarity), DC current in mA
+        "field_lines": ["#", "f (GHz)", "I_dc", "H\u2080 (Oe)", "\u00b1", "\u0394H (Oe)", "\u00b1", "V_S (\u00b5V)", "\u00b1",
+                        "V_A (\u00b5V)", "\u00b1"],
     }
     SAMPLES = ("888", "1200", "+0.50 V", "10.0000", "0.0012", "1000.0", "0.12", "-1888", "0.12", "-1888", "0.12")
     #: (FitSummary attribute, its key in ``errors``) of the value columns
@@ -916,12 +1064,14 @@ class FitTable(QtWidgets.QTableWidget):
         for c, (head, sample) in enumerate(zip(self.HEADERS["frequency"], self.SAMPLES, strict=True)):
             self.setColumnWidth(c, max(fm.horizontalAdvance(head), fm.horizontalAdvance(sample)) + 10)
         self.cellClicked.connect(lambda r, c: self.spectrumChosen.emit(int(self.item(r, 0).text())))
-        self._rows: dict[int, int] = {}
+        self._rows: dict[int, int] = {}  # spectrum -> its (first) row
+        self._line_rows: dict[tuple, int] = {}  # (spectrum, polarity) -> row of a bilayer's line
         self._sweep = "frequency"
 
     def clear_fits(self) -> None:
         self.setRowCount(0)
         self._rows = {}
+        self._line_rows = {}
 
     def select_spectrum(self, index: int) -> None:
         """Select (and scroll to) the row of spectrum ``index``; clear the selection if it has none."""
@@ -946,11 +1096,40 @@ class FitTable(QtWidgets.QTableWidget):
         d = max(0, min(8, 1 - int(math.floor(math.log10(e)))))
         return f"{v:.{d}f}", f"{e:.{d}f}"
 
+    def _put_lines(self, info, index: int, fit: LinesFit) -> None:
+        """One row per polarity's line of a bilayer's field sweep."""
+        if self._sweep != "field_lines":
+            self._sweep = "field_lines"
+            self.setHorizontalHeaderLabels(self.HEADERS["field_lines"])
+        current = f"{info.bias_value * 1e3:+.3g} mA" if math.isfinite(info.bias_value) else "?"
+        for p in (1.0, -1.0):
+            line = fit.line(p)
+            if line is None:
+                continue
+            row = self._line_rows.get((index, p))
+            if row is None:
+                row = self.rowCount()
+                self.insertRow(row)
+                self._line_rows[(index, p)] = row
+                self._rows.setdefault(index, row)
+            cells = [str(index), f"{info.frequency_hz / 1e9:.3f}", current]
+            for (attr, key), (scale, digits) in zip(self.PARAMS, ((1.0, 1), (1.0, 2), (1e-6, 2), (1e-6, 2)), strict=True):
+                cells += self._pm(getattr(line, attr), line.errors.get(key), scale, digits)
+            for c, text in enumerate(cells):
+                item = QtWidgets.QTableWidgetItem(text)
+                if not line.ok:
+                    item.setForeground(QtGui.QBrush(QtGui.QColor("#b00")))
+                    item.setToolTip(f"fit not converged: {line.message}")
+                self.setItem(row, c, item)
+
     def put(self, model: RunModel, index: int) -> None:
         info = model.spectra.get(index)
         if info is None or info.fit is None:
             return
         fit = info.fit
+        if isinstance(fit, LinesFit):
+            self._put_lines(info, index, fit)
+            return
         row = self._rows.get(index)
         if row is None:
             row = self.rowCount()

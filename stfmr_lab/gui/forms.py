@@ -32,6 +32,8 @@ class Measurement:
     title: str
     procedure_class: type
     inputs: tuple[str, ...]
+    #: the simulated device a form's run takes on --sim ("mtj" or "bilayer")
+    device_type: str = "mtj"
 
 
 MEASUREMENTS: tuple[Measurement, ...] = (
@@ -60,6 +62,15 @@ MEASUREMENTS: tuple[Measurement, ...] = (
         gp.DvdiCalibrationProcedure,
         ("fields_oe", "current_max_a", "points", "reference_loops", "sample_name", "station_file"),  # RF off
     ),
+    Measurement(
+        "field_map",
+        "Field map (bilayer)",
+        gp.FieldMapProcedure,
+        ("frequencies_ghz", "dc_currents_ma", "start_oe", "stop_oe", "points", "rf_power_dbm")
+        + ("mu0_ms_t", "t_fm_nm", "t_hm_nm", "width_um", "shunt_hm", "phi_deg")
+        + ("time_constant_s", "settle_time_constants", "sensitivity_v", "chop_frequency_hz", "sample_name", "station_file"),
+        device_type="bilayer",
+    ),
 )
 RUN_CONFIG = "config"
 RUN_CONFIG_TITLE = "Run config (YAML file)"
@@ -86,11 +97,13 @@ def limit_hint(name: str, limits: dict) -> str:
         return f"|H| \u2264 {lim['max_field_oe']:g} Oe"
     if name in ("bias_current_a", "current_max_a"):
         return f"|I| \u2264 {lim['max_bias_current_a'] * 1e6:g} \u00b5A"
+    if name == "dc_currents_ma":
+        return f"|I| \u2264 {lim['max_bias_current_a'] * 1e3:g} mA"
     if name in ("bias_start_v", "bias_stop_v"):
         return f"|V| \u2264 {lim['max_bias_voltage_v']:g} V"
     if name == "rf_power_dbm":
         return f"\u2264 {lim['max_rf_power_dbm']:g} dBm"
-    if name in ("start_hz", "stop_hz", "frequency_hz"):
+    if name in ("start_hz", "stop_hz", "frequency_hz", "frequencies_ghz"):
         return f"{lim['min_frequency_hz'] / 1e9:g} to {lim['max_frequency_hz'] / 1e9:g} GHz"
     return ""
 
@@ -122,6 +135,28 @@ def limit_problems(values: dict, limits: dict, labels: dict | None = None) -> di
                 bad("fields_oe", f"{over[0]:g} Oe is beyond the station's field limit \u00b1{lim['max_field_oe']:g} Oe")
         except ConfigError as e:
             bad("fields_oe", str(e))
+    for name, scale, unit in (("frequencies_ghz", 1e9, "GHz"), ("dc_currents_ma", 1e-3, "mA")):
+        if name not in values:
+            continue
+        try:
+            xs = [x * scale for x in number_list(values[name])]
+        except ConfigError as e:
+            bad(name, str(e))
+            continue
+        if not xs:
+            bad(name, f"give at least one value ({unit}, comma-separated)")
+        elif name == "frequencies_ghz":
+            out_of = [f for f in xs if not lim["min_frequency_hz"] <= f <= lim["max_frequency_hz"]]
+            if out_of:
+                bad(
+                    name,
+                    f"{out_of[0] / 1e9:g} GHz is outside the station's range "
+                    f"{lim['min_frequency_hz'] / 1e9:g} to {lim['max_frequency_hz'] / 1e9:g} GHz",
+                )
+        else:
+            over = [i for i in xs if abs(i) > lim["max_bias_current_a"] * (1 + 1e-12)]
+            if over:
+                bad(name, f"{over[0] * 1e3:g} mA is beyond the station's bias limit \u00b1{lim['max_bias_current_a'] * 1e3:g} mA")
     for name in ("bias_current_a", "current_max_a"):
         if name in values:
             i = float(values[name])
