@@ -108,12 +108,15 @@ class SpectrumPanel(QtWidgets.QWidget):
         # a 1-pixel (cosmetic) pen: Qt's raster engine draws wider lines ~4x slower (100k points)
         self.curve = pg.PlotDataItem(pen=pg.mkPen(DATA_COLOUR, width=1))
         self.fit_curve = pg.PlotDataItem(pen=pg.mkPen(FIT_COLOUR, width=2.5))
+        # a bilayer's field sweep: the -H line's fit (the +H line's is ``fit_curve``)
+        self.fit_curve_minus = pg.PlotDataItem(pen=pg.mkPen(FIT_COLOUR, width=2.5))
         # the plot's own settings are applied to every curve added: downsample and clip there
         pi.setDownsampling(auto=True, mode="peak")
         pi.setClipToView(True)
         pi.addItem(self.others)
         pi.addItem(self.curve)
         pi.addItem(self.fit_curve)
+        pi.addItem(self.fit_curve_minus)
         for item in (self.others, self.curve):
             # one peak-mode bin per pixel (its min and max) draws the same envelope as the
             # default five, with a fifth of the points to draw (no setter in pyqtgraph 0.13)
@@ -172,6 +175,7 @@ class SpectrumPanel(QtWidgets.QWidget):
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.fit_label)
         self._sweep = "frequency"
+        self._needs_scale = False
         self._others_key = None
         self.placeholder = pg.TextItem("Queue a run, or open a run file (File \u203a Open run file)", color="#666", anchor=(0.5, 0.5))
         pi.addItem(self.placeholder, ignoreBounds=True)
@@ -315,8 +319,9 @@ class SpectrumPanel(QtWidgets.QWidget):
             self.plot.setTitle(text, color="#222", size="11pt")
 
     def _no_fit_curve(self) -> None:
-        if self.fit_curve.xData is not None and len(self.fit_curve.xData):
-            self.fit_curve.setData([], [])
+        for curve in (self.fit_curve, self.fit_curve_minus):
+            if curve.xData is not None and len(curve.xData):
+                curve.setData([], [])
 
     def _in_view(self, x, y) -> bool:
         """Whether every finite point (x, y) is inside the plot's view."""
@@ -372,6 +377,7 @@ class SpectrumPanel(QtWidgets.QWidget):
         if self.placeholder.isVisible():
             self.placeholder.setVisible(False)
             self.plot.getPlotItem().enableAutoRange()
+            self._needs_scale = True  # the empty view's range may be far from the data
         self.chooser.blockSignals(True)
         self.chooser.setMaximum(max(max(m.spectra), 0))
         self.chooser.setValue(idx)
@@ -384,6 +390,9 @@ class SpectrumPanel(QtWidgets.QWidget):
         order = np.argsort(x, kind="stable") if len(x) > 1 and np.any(np.diff(x) < 0) else slice(None)
         x, v = x[order], v[order]
         if rescale:  # from I-V sweeps (or the other sweep kind) back to spectra
+            self._needs_scale = True
+        if self._needs_scale and len(x):  # once there are points: auto-range alone cannot find them (clipped view)
+            self._needs_scale = False
             self._autoscale(x, v)
         if len(x) <= SYMBOLS_UP_TO:
             self.curve.setSymbol("o")
@@ -428,9 +437,13 @@ class SpectrumPanel(QtWidgets.QWidget):
 
     def _draw_lines(self, fit: LinesFit, x) -> None:
         """Each polarity's fitted line over its half of the sweep, and both lines' values."""
-        xs, ys, texts = [], [], []
+        texts = []
         for p in (1.0, -1.0):
             line = fit.line(p)
+            curve = self.fit_curve if p > 0 else self.fit_curve_minus
+            if line is None or not line.ok:
+                if curve.xData is not None and len(curve.xData):
+                    curve.setData([], [])
             if line is None:
                 continue
             side = x[p * x > 0]
@@ -440,8 +453,7 @@ class SpectrumPanel(QtWidgets.QWidget):
                 texts.append(f"<span style='color:#555'>{sign}H line ({line.n_points} points): not converged ({why})</span>")
                 continue
             xf = np.linspace(float(side.min()), float(side.max()), 400)
-            xs += [xf, [np.nan]]
-            ys += [line.model(xf), [np.nan]]
+            curve.setData(xf, line.model(xf))
             e = line.errors
             texts.append(
                 f"<b>{sign}H line</b> ({line.n_points} points): <b>H<sub>0</sub> = {fmt_pm(line.centre, e.get('centre'), 1.0, 'Oe')}</b>"
@@ -449,10 +461,6 @@ class SpectrumPanel(QtWidgets.QWidget):
                 f" &nbsp; V<sub>S</sub> = {fmt_pm(line.v_sym, e.get('v_sym'), 1e-6, 'µV')}"
                 f" &nbsp; V<sub>A</sub> = {fmt_pm(line.v_asym, e.get('v_asym'), 1e-6, 'µV')}"
             )
-        if xs:
-            self.fit_curve.setData(np.concatenate(xs), np.concatenate(ys), connect="finite")
-        else:
-            self._no_fit_curve()
         self.fit_line.setVisible(False)
         self.fit_label.setText("<br>".join(texts) or "<span style='color:#555'>line fits: none yet</span>")
 
@@ -476,6 +484,8 @@ class SpectrumPanel(QtWidgets.QWidget):
         lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
         xf = np.linspace(lo, hi, 600)
         self.fit_curve.setData(xf, fit.model(xf))
+        if self.fit_curve_minus.xData is not None and len(self.fit_curve_minus.xData):
+            self.fit_curve_minus.setData([], [])
         self.fit_line.setValue(fit.centre)
         self.fit_line.setVisible(lo <= fit.centre <= hi)
         e = fit.errors

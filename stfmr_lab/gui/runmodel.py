@@ -43,6 +43,8 @@ def bias_text(value: float, is_voltage: bool) -> str:
     """A bias set point for people: '+0.250 V' or '+50 uA'."""
     if is_voltage:
         return f"{value:+.3f} V"
+    if abs(value) >= 1e-3:  # a strip's DC current
+        return f"{value * 1e3:+.4g} mA"
     return f"{value * 1e6:+.4g} \u00b5A"
 
 

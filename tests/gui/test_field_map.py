@@ -69,6 +69,10 @@ def test_field_map_form_refuses_values_beyond_the_strip_station(qtbot, window):
 def test_field_map_runs_with_live_line_fits_and_the_frequency_field_map(qtbot, window, tmp_path):
     w = window
     _small_map(w)
+    # at 100x real time (~1 s of bench time per 100 points): the -H half of a sweep takes
+    # ~0.2 s, time for its live fits to come back before the +H half is measured (with no
+    # waiting at all, newer requests may replace every one of them)
+    w.speed_box.setCurrentIndex(w.speed_box.findData("100x"))
     seen = []  # the live fits of the sweep being measured, as they came
     w.fits.fitted.connect(lambda model, idx, n, fit: seen.append((idx, n, fit)))
     exp = w.queue()
@@ -76,6 +80,9 @@ def test_field_map_runs_with_live_line_fits_and_the_frequency_field_map(qtbot, w
     model = wait_for_end(qtbot, w, exp)
     assert model.status == "complete" and model.safe_state == "verified"
     assert model.bilayer
+    # the live plot shows the sweep's fields (not the empty view's GHz it opened with)
+    (x0, x1), _ = w.spectrum_panel.plot.getPlotItem().viewRange()
+    assert -1000 < x0 < -700 and 700 < x1 < 1000
     qtbot.waitUntil(lambda: all(s.fit_n == POINTS for s in model.spectra.values()), timeout=20000)
 
     # fitted while the sweeps ran: the -H line first (swept from -800 Oe), then both
@@ -103,8 +110,8 @@ def test_field_map_runs_with_live_line_fits_and_the_frequency_field_map(qtbot, w
     w._refresh()
     text = w.spectrum_panel.fit_label.text()
     assert "+H line" in text and "\u2212H line" in text
-    fx = w.spectrum_panel.fit_curve.xData
-    assert np.nanmin(fx) < -500 and np.nanmax(fx) > 500
+    plus, minus = w.spectrum_panel.fit_curve.xData, w.spectrum_panel.fit_curve_minus.xData
+    assert plus.min() > 0 and plus.max() > 700 and minus.max() < 0 and minus.min() < -700
     # the fits table: one row per line
     assert w.fit_table.rowCount() == 4
     # the frequency-vs-field map: |H0| of the four lines at their frequencies, no Kittel with 2 frequencies
