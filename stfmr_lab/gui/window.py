@@ -558,7 +558,28 @@ class BenchWindow(ManagedWindowBase):
                 if name in self._meas(key).inputs:  # the dV/dI form has no RF or lock-in inputs
                     getattr(w, name).setValue(float(value))
             self._load_station_limits(key)
+        self._fill_field_map_form(d)
         self.select_measurement(forms.RUN_CONFIG)
+
+    def _fill_field_map_form(self, d: dict) -> None:
+        """Take a loaded config's first field map (and its sample block) into the field-map form."""
+        w = self.forms.get("field_map")
+        fm = next((m for m in d.get("measurements", []) if m.get("type") == "field_map"), None)
+        if w is None or fm is None:
+            return
+        w.frequencies_ghz.setValue(", ".join(f"{f / 1e9:g}" for f in fm["frequencies_hz"]))
+        w.dc_currents_ma.setValue(", ".join(f"{i * 1e3:g}" for i in fm["dc_currents_a"]))
+        fields = fm["fields_oe"]
+        if isinstance(fields, dict):
+            w.start_oe.setValue(float(fields["start"]))
+            w.stop_oe.setValue(float(fields["stop"]))
+            w.points.setValue(int(fields["points"]))
+        sample = d.get("sample")
+        if isinstance(sample, dict):
+            for name in ("mu0_ms_t", "t_fm_nm", "t_hm_nm", "width_um", "shunt_hm", "phi_deg"):
+                if sample.get(name) is not None:
+                    getattr(w, name).setValue(float(sample[name]))
+        self._check_form("field_map")
 
     # ================================================================== configs on disk
     def load_config_dialog(self) -> None:

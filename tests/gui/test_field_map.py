@@ -150,3 +150,26 @@ def test_three_frequencies_draw_the_kittel_curve(qtbot, window):
     assert len(x) > 100
     assert abs(np.interp(truth.resonance_field_oe(6.5e9), x, y) - 6.5) < 0.1
     assert "4\u03c0M" in panel.note.text()
+
+
+def test_loading_a_bilayer_config_fills_the_field_map_form(qtbot, window, tmp_path):
+    w = window
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["station"] = str(EXAMPLE.parent / "station_bilayer.yaml")
+    data["sample"]["t_hm_nm"] = 4.5
+    data["measurements"][0]["frequencies_hz"] = [5e9, 7e9]
+    data["measurements"][0]["fields_oe"] = {"start": -1500, "stop": 1500, "points": 151}
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert w.load_config(path) is not None
+    form = w.forms["field_map"]
+    assert form.frequencies_ghz.value() == "5, 7"
+    assert form.dc_currents_ma.value() == "-5, 0, 5"
+    assert (form.start_oe.value(), form.stop_oe.value(), form.points.value()) == (-1500.0, 1500.0, 151)
+    assert form.t_hm_nm.value() == 4.5
+    # queued from the form, it is the loaded run (its bilayer device on the simulated bench)
+    w.select_measurement("field_map")
+    again = load_run_config(w.save_config(tmp_path / "again.yaml"), sim=True)
+    assert again.data["measurements"] == load_run_config(path, sim=True).data["measurements"]
+    assert again.data["sample"]["t_hm_nm"] == 4.5
+    assert again.data["device"]["type"] == "bilayer"
