@@ -117,7 +117,7 @@ def test_field_map_runs_with_live_line_fits_and_the_frequency_field_map(qtbot, w
     # the frequency-vs-field map: |H0| of the four lines at their frequencies, no Kittel with 2 frequencies
     panel = w.kittel_panel
     assert not panel.isHidden()
-    pts = panel.points
+    pts = dict(panel.points)
     assert len(pts["h0_oe"]) == 4
     assert sorted(set(pts["frequency_hz"])) == [6e9, 7e9]
     assert np.count_nonzero(pts["h0_oe"] > 0) == 2
@@ -129,6 +129,15 @@ def test_field_map_runs_with_live_line_fits_and_the_frequency_field_map(qtbot, w
     assert run.attrs["procedure"].endswith("FieldMapProcedure")
     assert run.sample["declared"]["t_hm_nm"] == 6.0
     assert len(run.data["vmix"]) == 2 * POINTS
+
+    # opened from its file (read-only), the same lines are fitted and mapped again
+    opened = w.open_run(model.path)
+    assert opened.bilayer and not opened.live
+    qtbot.waitUntil(lambda: all(isinstance(s.fit, LinesFit) for s in opened.spectra.values()), timeout=20000)
+    w._dirty = True
+    w._refresh()
+    assert not w.kittel_panel.isHidden()
+    assert np.allclose(np.sort(w.kittel_panel.points["h0_oe"]), np.sort(pts["h0_oe"]), atol=1e-6)
 
 
 def test_three_frequencies_draw_the_kittel_curve(qtbot, window):
@@ -173,3 +182,18 @@ def test_loading_a_bilayer_config_fills_the_field_map_form(qtbot, window, tmp_pa
     assert again.data["measurements"] == load_run_config(path, sim=True).data["measurements"]
     assert again.data["sample"]["t_hm_nm"] == 4.5
     assert again.data["device"]["type"] == "bilayer"
+
+
+def test_an_mtj_field_sweep_keeps_its_single_line_fit_and_no_frequency_field_map(qtbot, window):
+    from stfmr_lab.gui.fitting import FitSummary
+
+    w = window
+    w.select_measurement("field")
+    w.form_input("points").setValue(41)
+    exp = w.queue()
+    model = wait_for_end(qtbot, w, exp)
+    assert model.status == "complete" and not model.bilayer
+    qtbot.waitUntil(lambda: model.spectra[0].fit_n == 41, timeout=10000)
+    assert type(model.spectra[0].fit) is FitSummary
+    assert w.kittel_panel.isHidden()
+    assert w.spectrum_panel.fit_curve_minus.xData is None or len(w.spectrum_panel.fit_curve_minus.xData) == 0
