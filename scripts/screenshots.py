@@ -226,6 +226,7 @@ def field_map_shot(app, out: Path, runs: Path, speed: str, pump, wait) -> None:
     w._dirty = w._map_dirty = True
     w._refresh()
     w._refresh_map()
+    out.mkdir(parents=True, exist_ok=True)
     shot = out / "gui_field_map.png"
     w.grab().save(str(shot))
     print(f"wrote {shot} ({w.width()}x{w.height()})")

@@ -545,6 +545,12 @@ class MapPanel(QtWidgets.QWidget):
         for key, text in ROW_ORDERS.items():
             self.order_box.addItem(text, key)
         self.order_box.setToolTip("Order of the map's rows")
+        # narrows (eliding its text) when the map shares its dock (a bilayer's frequency-vs-field plot)
+        full = self.order_box.sizeHint().width()
+        self.order_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.order_box.setMinimumContentsLength(7)
+        self.order_box.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.order_box.setMaximumWidth(full + 16)  # the elision leaves room for the arrow
         self.order_box.currentIndexChanged.connect(lambda _i: self._reorder())
         self.order: list[int] = []  # spectrum index of each image row, bottom up
         self.note = QtWidgets.QLabel("")
@@ -559,8 +565,8 @@ class MapPanel(QtWidgets.QWidget):
         lay.addWidget(self.plot, 1)
         opts = QtWidgets.QHBoxLayout()
         opts.addWidget(QtWidgets.QLabel("Rows:"))
-        opts.addWidget(self.order_box)
-        opts.addWidget(self.subtract, 1)
+        opts.addWidget(self.order_box, 1)
+        opts.addWidget(self.subtract)
         lay.addLayout(opts)
         lay.addWidget(self.note)
         self._sweep = "frequency"
@@ -717,6 +723,7 @@ class KittelPanel(QtWidgets.QWidget):
             "<span style='color:#222'>━━</span> Kittel fit"
         )
         self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)  # the panel shares the map's dock: it must narrow on small screens
         self.note = QtWidgets.QLabel("")
         self.note.setWordWrap(True)
         self.note.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -725,7 +732,7 @@ class KittelPanel(QtWidgets.QWidget):
         lay.addWidget(self.legend)
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.note)
-        self.plot.setMinimumWidth(260)
+        self.plot.setMinimumWidth(120)
         #: the lines drawn: arrays h0_oe (signed), frequency_hz, dc_current_a, spectrum
         self.points: dict[str, np.ndarray] = {}
         self.kittel = None  # the InPlaneKittelFit drawn, or None
