@@ -441,14 +441,14 @@ class SpectrumPanel(QtWidgets.QWidget):
         for p in (1.0, -1.0):
             line = fit.line(p)
             curve = self.fit_curve if p > 0 else self.fit_curve_minus
-            if line is None or not line.ok:
-                if curve.xData is not None and len(curve.xData):
-                    curve.setData([], [])
+            drawn = line is not None and (line.ok or line.structured)
+            if not drawn and curve.xData is not None and len(curve.xData):
+                curve.setData([], [])
             if line is None:
                 continue
             side = x[p * x > 0]
             sign = "+" if p > 0 else "−"
-            if not line.ok or len(side) < 2:
+            if not drawn or len(side) < 2:
                 why = html_escape(line.message.split(";")[0].strip())
                 texts.append(f"<span style='color:#555'>{sign}H line ({line.n_points} points): not converged ({why})</span>")
                 continue
@@ -460,6 +460,7 @@ class SpectrumPanel(QtWidgets.QWidget):
                 f" &nbsp; <b>ΔH = {fmt_pm(line.width, e.get('width'), 1.0, 'Oe')}</b>"
                 f" &nbsp; V<sub>S</sub> = {fmt_pm(line.v_sym, e.get('v_sym'), 1e-6, 'µV')}"
                 f" &nbsp; V<sub>A</sub> = {fmt_pm(line.v_asym, e.get('v_asym'), 1e-6, 'µV')}"
+                + (" &nbsp; <span style='color:#b60'>(residuals structured)</span>" if line.structured else "")
             )
         self.fit_line.setVisible(False)
         self.fit_label.setText("<br>".join(texts) or "<span style='color:#555'>line fits: none yet</span>")
@@ -468,7 +469,7 @@ class SpectrumPanel(QtWidgets.QWidget):
         if isinstance(fit, LinesFit) and len(x) >= 2:
             self._draw_lines(fit, x)
             return
-        if fit is None or len(x) < 2 or not fit.ok:
+        if fit is None or len(x) < 2 or not (fit.ok or fit.structured):
             # a fit that did not converge is not drawn (early in a sweep the resonance is not in yet)
             self._no_fit_curve()
             self.fit_line.setVisible(False)
@@ -498,7 +499,8 @@ class SpectrumPanel(QtWidgets.QWidget):
         vs = "V<sub>S</sub> = " + fmt_pm(fit.v_sym, e.get("v_sym"), 1e-6, "\u00b5V")
         va = "V<sub>A</sub> = " + fmt_pm(fit.v_asym, e.get("v_asym"), 1e-6, "\u00b5V")
         of = f"{fit.n_points}" if fit.n_points >= len(x) else f"{fit.n_points}/{len(x)}"
-        self.fit_label.setText(f"<b>S + A fit</b> ({of} points): <b>{centre}</b> &nbsp; <b>{width}</b> &nbsp; {vs} &nbsp; {va}")
+        note = " &nbsp; <span style='color:#b60'>(residuals structured: the model misses something)</span>" if fit.structured else ""
+        self.fit_label.setText(f"<b>S + A fit</b> ({of} points): <b>{centre}</b> &nbsp; <b>{width}</b> &nbsp; {vs} &nbsp; {va}{note}")
 
 
 # ---------------------------------------------------------------------- map

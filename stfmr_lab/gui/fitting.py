@@ -43,6 +43,7 @@ class FitSummary:
     message: str = "ok"
     n_points: int = 0
     result: object = field(default=None, repr=False, compare=False)
+    structured: bool = False  # not ok only because its residuals are structured: drawn, with that said
 
     def model(self, x) -> np.ndarray:
         """The fitted curve at ``x`` (the analysis' own model)."""
@@ -134,6 +135,7 @@ def _summary(sweep, r, centre, width, errors, n_points) -> FitSummary:
         message=str(r.message),
         n_points=int(n_points),
         result=r,
+        structured=not r.ok and r.message == getattr(_analysis(), "STRUCTURE_MESSAGE", None),
     )
 
 
