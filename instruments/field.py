@@ -80,18 +80,20 @@ class FieldController:
         self.last_field_oe = h
         return h
 
-    def _ramp_current(self, target_a: float, stop_event=None) -> None:
+    def _ramp_current(self, target_a: float, should_stop: Callable[[], bool] | None = None) -> None:
         """Ramp the supply current at ``ramp_rate_oe_per_s`` in steps of at most ``max_step_oe``;
-        a set ``stop_event`` stops it between steps (``RampStopped``), never its dwell."""
+        ``should_stop()`` (the run's stop checkpoint) is asked before each step: when it says
+        so the ramp stops there (``RampStopped``), after the last step's whole dwell."""
         s = self.settings
         ramp(
             self.supply.set_current_a, self.supply.get_current_a(), target_a,
             max_step=s.max_step_oe / s.oe_per_a, rate_per_s=s.ramp_rate_oe_per_s / s.oe_per_a,
-            sleep=self.clock.sleep, should_stop=stop_event.is_set if stop_event is not None else None,
+            sleep=self.clock.sleep, should_stop=should_stop,
         )
 
-    def set_field(self, target_oe: float, stop_event=None) -> float:
-        """Ramp to ``target_oe`` and close the loop on the gaussmeter; return the measured field."""
+    def set_field(self, target_oe: float, should_stop: Callable[[], bool] | None = None) -> float:
+        """Ramp to ``target_oe`` and close the loop on the gaussmeter; return the measured field.
+        ``should_stop``: asked before every ramp step (see ``_ramp_current``)."""
         s = self.settings
         lo, hi = self.supply.current_range_a
         current = target_oe / s.oe_per_a
@@ -101,16 +103,16 @@ class FieldController:
                 f"field: {target_oe:g} Oe needs about {current:.2f} A, beyond the supply's {lo:g} to {hi:g} A "
                 f"at {s.oe_per_a:g} Oe/A"
             )
-        self._ramp_current(current, stop_event)
-        self.clock.sleep(s.settle_s, stop_event)
+        self._ramp_current(current, should_stop)
+        self.clock.sleep(s.settle_s)
         h = self.measure_oe()
         for _ in range(s.max_iterations):
             err = target_oe - h
             if abs(err) <= s.tolerance_oe:
                 return h
             current = min(max(current + err / s.oe_per_a, lo), hi)
-            self._ramp_current(current, stop_event)
-            self.clock.sleep(s.settle_s, stop_event)
+            self._ramp_current(current, should_stop)
+            self.clock.sleep(s.settle_s)
             h = self.measure_oe()
         if abs(target_oe - h) > s.tolerance_oe:
             raise InstrumentError(
@@ -119,9 +121,9 @@ class FieldController:
             )
         return h
 
-    def ramp_to_zero(self, stop_event=None) -> None:
+    def ramp_to_zero(self, should_stop: Callable[[], bool] | None = None) -> None:
         """Ramp the supply current to zero (open loop) and leave the output on at 0 A."""
-        self._ramp_current(0.0, stop_event)
+        self._ramp_current(0.0, should_stop)
 
     def set_axis(self, axis: str) -> None:
         """Put the field along ``axis`` ('hard' or 'easy'); the field must be ~0 first."""

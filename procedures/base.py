@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pymeasure.experiment import Procedure
 from stfmr_lab.instruments.base import CommandRefused, checked_commands
 from stfmr_lab.instruments.field import OperatorActionRequired
+from stfmr_lab.instruments.ramp import RampStopped
 
 from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
 from stfmr_lab.errors import error_line
@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 
 class Aborted(Exception):
-    """The operator (or a signal) asked the run to stop."""
+    """The operator (or a signal) asked the run to stop: raised by the walker's checkpoint
+    (``StfmrProcedure.checkpoint``) and handled in one place (``StfmrProcedure.execute``)."""
 
 
 @dataclass
@@ -48,7 +49,6 @@ class RunContext:
     guard: Guard
     runfile: object
     stream: RunStream
-    stop_event: threading.Event = field(default_factory=threading.Event)
     #: the real bench's lock (stfmr_lab.locks.BenchLock), released when the station closes
     bench_lock: object = None
     t0: float = 0.0
@@ -203,14 +203,21 @@ class StfmrProcedure(Procedure):
             raise ValueError("no run config")
         return self.run_config
 
-    def stopping(self) -> bool:
-        return self.should_stop() or (self.ctx is not None and self.ctx.stop_event.is_set())
-
-    def _stop_requested(self) -> bool:
+    # ------------------------------------------------------------------ the stop checkpoint
+    def stop_requested(self) -> bool:
+        """Whether a stop was asked for: pymeasure's ``should_stop`` (the GUI's Abort; the
+        runner's stop event, set by Ctrl-C or a caller)."""
         try:
-            return bool(self.stopping())
+            return bool(self.should_stop())
         except NotImplementedError:  # pymeasure's should_stop with no Worker attached
             return False
+
+    def checkpoint(self, where: str = "") -> None:
+        """The one place a run stops: between points, sweeps and field-ramp steps (the
+        ramp asks ``stop_requested`` before each step, after the last one's whole dwell).
+        Raises ``Aborted``; ``execute`` turns it, and a stopped ramp, into outcome "aborted"."""
+        if self.stop_requested():
+            raise Aborted(f"stop requested{where}")
 
     def startup(self):
         try:
@@ -292,7 +299,7 @@ class StfmrProcedure(Procedure):
         down, records "failed" and is re-raised."""
         try:
             self._execute()
-        except Aborted:
+        except (Aborted, RampStopped):  # the checkpoint, between points or field-ramp steps
             self.outcome = "aborted"
         except BaseException as e:
             self._fail(e)
@@ -305,8 +312,7 @@ class StfmrProcedure(Procedure):
         for item in plan.order:
             if self.done.complete(item):
                 continue
-            if self.stopping():
-                raise Aborted("stop requested")
+            self.checkpoint()
             self.stream.emit("sweep_start", item)
             if isinstance(item, IVSweep):
                 self._iv_sweep(item)
@@ -334,7 +340,7 @@ class StfmrProcedure(Procedure):
         if ctx is None or getattr(self, "_shut_down", False):
             return
         self._shut_down = True
-        if self.outcome == "running" and self._stop_requested():
+        if self.outcome == "running" and self.stop_requested():
             self.outcome = "aborted"  # stopped between startup and execute
         try:
             ok, text = ctx.guard.shutdown(field_to_zero=self.run_config.data.get("field_to_zero_at_end", True))
@@ -426,11 +432,14 @@ class StfmrProcedure(Procedure):
             try:
                 st.field.set_axis(axis)
             except OperatorActionRequired:
-                if self._stop_requested():
-                    raise Aborted("stopped while waiting for the operator to turn the magnet") from None
+                self.checkpoint(" while waiting for the operator to turn the magnet")
                 raise
             self._record_axis_change(axis)
-        return self.ctx.guard.field_to(field_oe)
+        return self._field_to(field_oe)
+
+    def _field_to(self, field_oe: float) -> float:
+        """The magnet ramped to ``field_oe`` (Oe) through the guard, stoppable between steps."""
+        return self.ctx.guard.field_to(field_oe, should_stop=self.stop_requested)
 
     def _record_axis_change(self, axis: str) -> None:
         """The step in the run file: ``/entry/instrument/field_controller/axis_changes``, one
@@ -513,8 +522,7 @@ class StfmrProcedure(Procedure):
         if swept and item.up_down:
             xs = np.concatenate([xs, xs[::-1]])
         for k, x in enumerate(xs[self.done.points(item):].tolist()):
-            if self.stopping():
-                raise Aborted("stop requested")
+            self.checkpoint()
             settings = move(x)
             settings["set_time_s"] = self._now()
             sleep(item.dwell_s if swept and k > 0 else settle)
@@ -566,7 +574,7 @@ class StfmrProcedure(Procedure):
         _, v, i, angle = self._start_spectrum(item, float(hs[0]), tune)
 
         def move(h_set):
-            return {"frequency_hz": item.frequency_hz, "field_oe": g.field_to(float(h_set)), "field_angle_deg": angle,
+            return {"frequency_hz": item.frequency_hz, "field_oe": self._field_to(float(h_set)), "field_angle_deg": angle,
                     "bias_current_a": i, "bias_voltage_v": v}
 
         if item.adaptive:
@@ -602,8 +610,7 @@ class StfmrProcedure(Procedure):
             if last is not None and abs(xs[-1] - last) < abs(xs[0] - last):
                 xs = xs[::-1]  # start from the end nearer the present set point
             for x in xs.tolist():
-                if self.stopping():
-                    raise Aborted("stop requested")
+                self.checkpoint()
                 if plan.full:
                     break
                 settings = move(x)
@@ -644,7 +651,7 @@ class StfmrProcedure(Procedure):
         g.rf_off()
         if item.axis == "easy":
             self._set_axis_and_field("easy", item.saturate_oe)
-            h = g.field_to(item.field_oe)
+            h = self._field_to(item.field_oe)
         else:
             h = self._set_axis_and_field("hard", item.field_oe)
         angle = st.field.field_angle_deg
@@ -661,8 +668,7 @@ class StfmrProcedure(Procedure):
             if self.done.branch_finished(item, branch, step):
                 continue
             for current in branch:
-                if self.stopping():
-                    raise Aborted("stop requested")
+                self.checkpoint()
                 if self.done.measured_current(item, current, step):
                     continue
                 v, i = g.bias_to_current(float(current))

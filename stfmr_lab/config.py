@@ -118,6 +118,9 @@ _MEAS_FIELDS = {
     },
     "background": {
         "field_oe": Num(),
+        # easy: the I_RF^2(f) reference of the seed (no resonance on the easy axis: Vmix is
+        # (1/4) d2V/dI2 I_RF^2(f) alone, so its shape is the path's, standing waves included)
+        "axis": Str(default="hard", choices=("hard", "easy")),
         "biases_a": SWEEP,
         "biases_v": SWEEP,
         "frequency": FREQ_WINDOW,
@@ -504,7 +507,7 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
                 item = FreqSweep(
                     len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power, adaptive=adaptive,
                     where=path, field_key="fields_oe" if kind == "map" else "field_oe",
-                    bias_key="biases_v" if b.is_voltage else "biases_a", **acq,
+                    bias_key="biases_v" if b.is_voltage else "biases_a", axis=m.get("axis", "hard"), **acq,
                 )
                 spectra.append(item)
                 order.append(item)
@@ -540,60 +543,41 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
 
 
 def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
-    """Every set point within the station's limits (before anything is opened)."""
+    """Every set point within the station's limits (before anything is opened): the first
+    sweep with a value out of range is refused, naming its key (``Limits.problems``)."""
     from stfmr_lab.instruments.path import BiasTeePath
+    from stfmr_lab.limits import Limits
 
-    lim = station_cfg["limits"]
+    lim = Limits.from_config(station_cfg["limits"])
     try:
         path = BiasTeePath.from_config(station_cfg["path"])
     except ValueError as e:
         raise ConfigError(f"station.{e}") from None
+
+    def refuse(where: str, key: str, names=None, **values) -> None:
+        problems = lim.problems(**values, names=names)
+        if problems:
+            raise ConfigError(f"{_key(where, key)}: " + "; ".join(problems))
+
     for item in plan.order:
         where = item.where or f"measurements: sweep {item.index} ({type(item).__name__})"
-        fields = [item.field_oe] if not isinstance(item, FieldSweep) else list(item.fields_oe)
         if isinstance(item, IVSweep):
-            fields.append(item.saturate_oe)
-            if np.max(np.abs(item.currents_a)) > lim["max_bias_current_a"]:
-                raise ConfigError(
-                    f"{_key(where, item.bias_key)}: bias current {np.max(np.abs(item.currents_a)):g} A beyond the station limit "
-                    f"{lim['max_bias_current_a']:g} A"
-                )
-        for h in fields:
-            if abs(h) > lim["max_field_oe"]:
-                key = item.field_key
-                if isinstance(item, IVSweep):
-                    key = "saturate_oe" if h == item.saturate_oe and h != item.field_oe else (
-                        "hold_oe" if item.label != "hard" else "fields_oe")
-                raise ConfigError(f"{_key(where, key)}: field {h:g} Oe beyond the station limit {lim['max_field_oe']:g} Oe")
-        if isinstance(item, (FreqSweep, FieldSweep)):
-            if item.power_dbm > lim["max_rf_power_dbm"]:
-                raise ConfigError(f"{_key(where, 'rf_power_dbm')}: rf power {item.power_dbm:g} dBm above the station limit {lim['max_rf_power_dbm']:g} dBm")
+            refuse(where, item.bias_key, bias_current_a=item.currents_a)
+            refuse(where, "hold_oe" if item.label != "hard" else "fields_oe", field_oe=item.field_oe)
+            refuse(where, "saturate_oe", field_oe=item.saturate_oe)
+        else:
+            refuse(where, item.field_key, field_oe=[item.field_oe] if not isinstance(item, FieldSweep) else item.fields_oe)
+            refuse(where, "rf_power_dbm", rf_power_dbm=item.power_dbm)
             b = item.bias
-            if b.is_voltage and abs(b.value) > lim["max_bias_voltage_v"]:
-                raise ConfigError(f"{_key(where, item.bias_key)}: bias {b.value:g} V beyond the station limit {lim['max_bias_voltage_v']:g} V")
-            if not b.is_voltage and abs(b.value) > lim["max_bias_current_a"]:
-                raise ConfigError(f"{_key(where, item.bias_key)}: bias {b.value:g} A beyond the station limit {lim['max_bias_current_a']:g} A")
-        if isinstance(item, (FreqSweep, FieldSweep)):
+            refuse(where, item.bias_key, **{"bias_voltage_v" if b.is_voltage else "bias_current_a": b.value},
+                   names={"bias_voltage_v": "bias", "bias_current_a": "bias"})
             freqs = item.frequencies_hz if isinstance(item, FreqSweep) else [item.frequency_hz]
             try:
-                at_device = float(np.max(path.power_at_device_dbm(freqs, item.power_dbm)))
+                at_device = np.asarray(path.power_at_device_dbm(freqs, item.power_dbm)) * np.ones(len(freqs))
             except ValueError as e:
                 raise ConfigError(f"{_key(where, 'frequency')}: {e} (station path {path.source})") from None
-            if at_device > lim["max_rf_power_at_device_dbm"]:
-                raise ConfigError(
-                    f"{_key(where, 'rf_power_dbm')}: rf power at the device {at_device:.1f} dBm above the station limit "
-                    f"{lim['max_rf_power_at_device_dbm']:g} dBm"
-                )
-        if isinstance(item, FreqSweep):
-            f = item.frequencies_hz
-            if f.min() < lim["min_frequency_hz"] or f.max() > lim["max_frequency_hz"]:
-                raise ConfigError(
-                    f"{_key(where, 'frequency')}: frequencies {f.min():g} to {f.max():g} Hz outside the station range "
-                    f"{lim['min_frequency_hz']:g} to {lim['max_frequency_hz']:g} Hz"
-                )
-        if isinstance(item, FieldSweep):
-            if not lim["min_frequency_hz"] <= item.frequency_hz <= lim["max_frequency_hz"]:
-                raise ConfigError(f"{_key(where, item.frequency_key)}: frequency {item.frequency_hz:g} Hz outside the station range")
+            refuse(where, "rf_power_dbm", rf_power_at_device_dbm=np.column_stack([at_device, freqs]))
+            refuse(where, "frequency" if isinstance(item, FreqSweep) else item.frequency_key, frequency_hz=freqs)
 
 
 def _key(where: str, key: str) -> str:

@@ -1,7 +1,8 @@
-"""The one place the station's limits are enforced, below every procedure.
+"""The guard below every procedure: the station's limits enforced on every request.
 
 Bias and field only ever ramp, in steps no larger than the station allows, and every
-request is checked against the limits before anything moves. ``shutdown`` is the exit
+request is checked against the limits (``stfmr_lab.limits.Limits.problems``, the rule the
+config check and the GUI forms use too) before anything moves. ``shutdown`` is the exit
 path of every run: RF off, bias ramped to zero, DC output off, then everything read back;
 it never raises and returns what it could and could not verify.
 """
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 
 from stfmr_lab.errors import error_line
 from stfmr_lab.instruments.ramp import ramp
+from stfmr_lab.limits import Limits
+
+__all__ = ["Guard", "Limits", "SafetyError", "bench_advice"]
 
 log = logging.getLogger(__name__)
 
@@ -28,56 +31,6 @@ class SafetyError(RuntimeError):
     """A request beyond the station's limits, or a reading that says the device is at risk."""
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Station limits (station file ``limits:``); units in the names."""
-
-    max_bias_current_a: float = 2.0e-4
-    max_bias_voltage_v: float = 0.7
-    compliance_v: float = 0.8
-    max_bias_step_a: float = 5.0e-6
-    bias_step_dwell_s: float = 0.02
-    max_rf_power_dbm: float = 0.0
-    max_rf_power_at_device_dbm: float = -5.0
-    max_field_oe: float = 3000.0
-    min_frequency_hz: float = 1e9
-    max_frequency_hz: float = 20e9
-
-    @classmethod
-    def from_config(cls, limits: dict) -> "Limits":
-        return cls(**{k: float(v) for k, v in limits.items()})
-
-    def check_current(self, current_a: float, what: str = "bias current") -> None:
-        if not math.isfinite(current_a) or abs(current_a) > self.max_bias_current_a * (1 + 1e-12):
-            raise SafetyError(f"{what}: {current_a:g} A beyond the station limit +-{self.max_bias_current_a:g} A")
-
-    def check_voltage(self, voltage_v: float, what: str = "bias voltage") -> None:
-        if not math.isfinite(voltage_v) or abs(voltage_v) > self.max_bias_voltage_v * (1 + 1e-12):
-            raise SafetyError(f"{what}: {voltage_v:g} V beyond the station limit +-{self.max_bias_voltage_v:g} V")
-
-    def check_power(self, power_dbm: float) -> None:
-        if not math.isfinite(power_dbm) or power_dbm > self.max_rf_power_dbm:
-            raise SafetyError(f"rf power: {power_dbm:g} dBm above the station limit {self.max_rf_power_dbm:g} dBm")
-
-    def check_power_at_device(self, power_at_device_dbm: float, frequency_hz: float) -> None:
-        if power_at_device_dbm > self.max_rf_power_at_device_dbm:
-            raise SafetyError(
-                f"rf power at the device: {power_at_device_dbm:.2f} dBm at {frequency_hz / 1e9:.3f} GHz above the "
-                f"station limit {self.max_rf_power_at_device_dbm:g} dBm"
-            )
-
-    def check_field(self, field_oe: float) -> None:
-        if not math.isfinite(field_oe) or abs(field_oe) > self.max_field_oe:
-            raise SafetyError(f"field: {field_oe:g} Oe beyond the station limit +-{self.max_field_oe:g} Oe")
-
-    def check_frequency(self, frequency_hz: float) -> None:
-        if not (self.min_frequency_hz <= frequency_hz <= self.max_frequency_hz):
-            raise SafetyError(
-                f"frequency: {frequency_hz:g} Hz outside the station range "
-                f"{self.min_frequency_hz:g} to {self.max_frequency_hz:g} Hz"
-            )
-
-
 class Guard:
     """Limit-checked, ramping access to the bias, RF and field of a station."""
 
@@ -86,6 +39,13 @@ class Guard:
         self.limits = limits or Limits.from_config(station.config["limits"])
         self.say = say or (lambda msg: log.info(msg))
         self.bias_ready = False
+
+    def check(self, what: str = "", **values) -> None:
+        """Raise ``SafetyError`` naming every value beyond the limits (``Limits.problems``
+        keywords; ``what`` says whose values they are)."""
+        problems = self.limits.problems(**values)
+        if problems:
+            raise SafetyError((f"{what}: " if what else "") + "; ".join(problems))
 
     @property
     def dc(self):
@@ -112,13 +72,13 @@ class Guard:
             dc.set_output_enabled(True)
         else:
             now = dc.get_current_a()
-            self.limits.check_current(now, "bias current found on the source")
+            self.check("found on the source", bias_current_a=now)
             self.say(f"dc output was already on at {now:g} A: ramping from there")
         self.bias_ready = True
 
     def bias_to_current(self, target_a: float, measure: bool = True) -> tuple[float, float]:
         """Ramp the bias current to ``target_a`` in limited steps; return measured (V, I)."""
-        self.limits.check_current(target_a)
+        self.check(bias_current_a=target_a)
         if not self.bias_ready:
             self.prepare_bias()
         dc, lim, clock = self.dc, self.limits, self.station.clock
@@ -128,15 +88,16 @@ class Guard:
         if not measure:
             return math.nan, target_a
         v, i = dc.measure()
-        if abs(v) > lim.max_bias_voltage_v:
-            self.say(f"bias voltage {v:.4f} V beyond the limit {lim.max_bias_voltage_v} V: ramping to zero")
+        over = lim.problems(bias_voltage_v=v)
+        if over:
+            self.say(f"measured {over[0]}: ramping to zero")
             self.bias_to_current(0.0, measure=False)
-            raise SafetyError(f"bias voltage: measured {v:.4f} V beyond the station limit {lim.max_bias_voltage_v:g} V")
+            raise SafetyError(f"measured {over[0]}")
         return v, i
 
     def bias_to_voltage(self, target_v: float, tolerance_v: float = 2e-3, max_iterations: int = 12) -> tuple[float, float]:
         """Find the current giving ``target_v`` (closed loop on the readback); return (V, I)."""
-        self.limits.check_voltage(target_v)
+        self.check(bias_voltage_v=target_v)
         if target_v == 0.0:
             return self.bias_to_current(0.0)
         v0, i0 = self.bias_to_current(self.dc.get_current_a())
@@ -169,18 +130,18 @@ class Guard:
     def _check_at_device(self, power_dbm: float, frequency_hz: float) -> None:
         path = self.station.path
         if path is not None:
-            self.limits.check_power_at_device(float(path.power_at_device_dbm(frequency_hz, power_dbm)), frequency_hz)
+            self.check(rf_power_at_device_dbm=(float(path.power_at_device_dbm(frequency_hz, power_dbm)), frequency_hz))
 
     def set_power(self, power_dbm: float, frequency_hz: float | None = None) -> None:
         """Set the source power; checked at the source and, through the path, at the device."""
-        self.limits.check_power(power_dbm)
+        self.check(rf_power_dbm=power_dbm)
         f = frequency_hz if frequency_hz is not None else self.source.get_frequency_hz()
         self._check_at_device(power_dbm, f)
         self._power_dbm = power_dbm
         self.source.set_power_dbm(power_dbm)
 
     def set_frequency(self, frequency_hz: float) -> None:
-        self.limits.check_frequency(frequency_hz)
+        self.check(frequency_hz=frequency_hz)
         p = getattr(self, "_power_dbm", None)
         if p is not None:
             self._check_at_device(p, frequency_hz)
@@ -192,13 +153,10 @@ class Guard:
         import numpy as np
 
         f = np.asarray(frequencies_hz, dtype=float)
-        for fk in (float(f.min()), float(f.max())):
-            self.limits.check_frequency(fk)
-        self.limits.check_power(power_dbm)
+        self.check(frequency_hz=f, rf_power_dbm=power_dbm)
         if self.station.path is not None:
-            at_device = np.asarray(self.station.path.power_at_device_dbm(f, power_dbm))
-            k = int(np.argmax(at_device))
-            self.limits.check_power_at_device(float(at_device[k]), float(f[k]))
+            at_device = np.asarray(self.station.path.power_at_device_dbm(f, power_dbm)) * np.ones_like(f)
+            self.check(rf_power_at_device_dbm=np.column_stack([at_device, f]))
         allowed = set(f.tolist())
         raw = self.source.frequency_writer()
 
@@ -211,16 +169,18 @@ class Guard:
         return set_frequency
 
     def rf_on(self) -> None:
-        self.limits.check_power(self.source.get_power_dbm())
+        self.check(rf_power_dbm=self.source.get_power_dbm())
         self.source.set_rf_enabled(True)
 
     def rf_off(self) -> None:
         self.source.set_rf_enabled(False)
 
     # ------------------------------------------------------------------ field
-    def field_to(self, field_oe: float, stop_event=None) -> float:
-        self.limits.check_field(field_oe)
-        return self.station.field.set_field(field_oe, stop_event)
+    def field_to(self, field_oe: float, should_stop=None) -> float:
+        """Check ``field_oe`` (Oe) and ramp the magnet there; ``should_stop()`` (the run's
+        stop checkpoint) is asked before every ramp step (``RampStopped`` when it says so)."""
+        self.check(field_oe=field_oe)
+        return self.station.field.set_field(field_oe, should_stop)
 
     # ------------------------------------------------------------------ exit path
     def shutdown(self, field_to_zero: bool = False) -> tuple[bool, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from stfmr_lab.errors import error_line, path_text
+from stfmr_lab.limits import DEFAULT_LIMITS
 from stfmr_lab.schema import Bool, ConfigError, Map, Num, OneOf, Str
 
 log = logging.getLogger(__name__)
@@ -66,18 +67,19 @@ def _instrument_schema(role: str) -> Map:
     )
 
 
+#: the defaults are the Limits object's (stfmr_lab.limits): one set for every check
 LIMITS = Map(
     {
-        "max_bias_current_a": Num(default=2.0e-4, min=0.0, max=0.1, doc="largest |bias current| (A)"),
-        "max_bias_voltage_v": Num(default=0.7, min=0.0, max=20.0, doc="largest |bias voltage| measured (V)"),
-        "compliance_v": Num(default=0.8, min=0.2, max=210.0, doc="DC source voltage compliance (V)"),
-        "max_bias_step_a": Num(default=5.0e-6, min=1e-9, max=1e-2, doc="largest bias step in a ramp (A)"),
-        "bias_step_dwell_s": Num(default=0.02, min=0.0, max=10.0, doc="wait after each bias ramp step (s)"),
-        "max_rf_power_dbm": Num(default=0.0, min=-150.0, max=30.0, doc="largest source power (dBm)"),
-        "max_rf_power_at_device_dbm": Num(default=-5.0, min=-150.0, max=30.0, doc="largest power at the device (dBm)"),
-        "max_field_oe": Num(default=3000.0, min=0.0, max=1e5, doc="largest |field| (Oe)"),
-        "min_frequency_hz": Num(default=1e9, min=0.0, max=1e12),
-        "max_frequency_hz": Num(default=20e9, min=0.0, max=1e12),
+        "max_bias_current_a": Num(default=DEFAULT_LIMITS.max_bias_current_a, min=0.0, max=0.1, doc="largest |bias current| (A)"),
+        "max_bias_voltage_v": Num(default=DEFAULT_LIMITS.max_bias_voltage_v, min=0.0, max=20.0, doc="largest |bias voltage| measured (V)"),
+        "compliance_v": Num(default=DEFAULT_LIMITS.compliance_v, min=0.2, max=210.0, doc="DC source voltage compliance (V)"),
+        "max_bias_step_a": Num(default=DEFAULT_LIMITS.max_bias_step_a, min=1e-9, max=1e-2, doc="largest bias step in a ramp (A)"),
+        "bias_step_dwell_s": Num(default=DEFAULT_LIMITS.bias_step_dwell_s, min=0.0, max=10.0, doc="wait after each bias ramp step (s)"),
+        "max_rf_power_dbm": Num(default=DEFAULT_LIMITS.max_rf_power_dbm, min=-150.0, max=30.0, doc="largest source power (dBm)"),
+        "max_rf_power_at_device_dbm": Num(default=DEFAULT_LIMITS.max_rf_power_at_device_dbm, min=-150.0, max=30.0, doc="largest power at the device (dBm)"),
+        "max_field_oe": Num(default=DEFAULT_LIMITS.max_field_oe, min=0.0, max=1e5, doc="largest |field| (Oe)"),
+        "min_frequency_hz": Num(default=DEFAULT_LIMITS.min_frequency_hz, min=0.0, max=1e12),
+        "max_frequency_hz": Num(default=DEFAULT_LIMITS.max_frequency_hz, min=0.0, max=1e12),
     },
     default=dict,
 )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import yaml
 
 from stfmr_lab.config import resolve_station
 from stfmr_lab.gui import procedures as gp
+from stfmr_lab.limits import Limits
 from stfmr_lab.schema import ConfigError, number_list
 from stfmr_lab.station import load_station
 
@@ -90,96 +90,66 @@ def _load_station_cached(path: Path, mtime_ns: int) -> dict:
 
 
 # ---------------------------------------------------------------------- limits on inputs
+#: each limited input -> the ``Limits.problems`` quantity it sets
+LIMITED_INPUTS = {
+    "field_oe": "field_oe", "start_oe": "field_oe", "stop_oe": "field_oe", "fields_oe": "field_oe",
+    "bias_current_a": "bias_current_a", "current_max_a": "bias_current_a",
+    "bias_start_v": "bias_voltage_v", "bias_stop_v": "bias_voltage_v",
+    "rf_power_dbm": "rf_power_dbm",
+    "start_hz": "frequency_hz", "stop_hz": "frequency_hz", "frequency_hz": "frequency_hz",
+    "frequencies_ghz": "frequency_hz", "dc_currents_ma": "bias_current_a",  # the bilayer's field map
+}
+#: the forms show currents in µA and frequencies in GHz
+FORM_UNITS = {"current_unit": "uA", "frequency_unit": "GHz"}
+#: inputs that hold comma-separated lists: name -> (size of their unit in SI, the unit, units of their lines)
+LIST_INPUTS = {
+    "fields_oe": (1.0, "Oe", FORM_UNITS),
+    "frequencies_ghz": (1e9, "GHz", FORM_UNITS),
+    "dc_currents_ma": (1e-3, "mA", {**FORM_UNITS, "current_unit": "mA"}),  # a strip's currents
+}
+
+
 def limit_hint(name: str, limits: dict) -> str:
     """The station's limit on an input, for its label ('' when none applies)."""
-    lim = limits
-    if name in ("field_oe", "start_oe", "stop_oe", "fields_oe"):
-        return f"|H| \u2264 {lim['max_field_oe']:g} Oe"
-    if name in ("bias_current_a", "current_max_a"):
-        return f"|I| \u2264 {lim['max_bias_current_a'] * 1e6:g} \u00b5A"
-    if name == "dc_currents_ma":
-        return f"|I| \u2264 {lim['max_bias_current_a'] * 1e3:g} mA"
-    if name in ("bias_start_v", "bias_stop_v"):
-        return f"|V| \u2264 {lim['max_bias_voltage_v']:g} V"
-    if name == "rf_power_dbm":
-        return f"\u2264 {lim['max_rf_power_dbm']:g} dBm"
-    if name in ("start_hz", "stop_hz", "frequency_hz", "frequencies_ghz"):
-        return f"{lim['min_frequency_hz'] / 1e9:g} to {lim['max_frequency_hz'] / 1e9:g} GHz"
-    return ""
+    quantity = LIMITED_INPUTS.get(name)
+    units = LIST_INPUTS[name][2] if name in LIST_INPUTS else FORM_UNITS
+    return Limits.from_config(limits).hint(quantity, **units) if quantity else ""
+
+
+def limit_summary(limits: dict) -> str:
+    """Every limit the forms check, on one line."""
+    lim = Limits.from_config(limits)
+    return ", ".join(lim.hint(q, **FORM_UNITS) for q in dict.fromkeys(LIMITED_INPUTS.values()))
 
 
 def limit_problems(values: dict, limits: dict, labels: dict | None = None) -> dict[str, str]:
     """Input name -> why its value is refused by the station's limits (empty: all fine)."""
     labels = labels or {}
-    lim = limits
+    lim = Limits.from_config(limits)
     out: dict[str, str] = {}
 
-    def label(name):
-        return labels.get(name, name)
-
     def bad(name, msg):
-        out[name] = f"{label(name)}: {msg}"
+        out[name] = f"{labels.get(name, name)}: {msg}"
 
-    for name in ("field_oe", "start_oe", "stop_oe"):
-        if name in values:
-            h = float(values[name])
-            if not math.isfinite(h) or abs(h) > lim["max_field_oe"]:
-                bad(name, f"{h:g} Oe is beyond the station's field limit \u00b1{lim['max_field_oe']:g} Oe")
-    if "fields_oe" in values:
-        try:
-            fs = number_list(values["fields_oe"])
-            if not fs:
-                bad("fields_oe", "give at least one field (Oe, comma-separated)")
-            over = [h for h in fs if abs(h) > lim["max_field_oe"]]
-            if over:
-                bad("fields_oe", f"{over[0]:g} Oe is beyond the station's field limit \u00b1{lim['max_field_oe']:g} Oe")
-        except ConfigError as e:
-            bad("fields_oe", str(e))
-    for name, scale, unit in (("frequencies_ghz", 1e9, "GHz"), ("dc_currents_ma", 1e-3, "mA")):
+    for name, quantity in LIMITED_INPUTS.items():
         if name not in values:
             continue
-        try:
-            xs = [x * scale for x in number_list(values[name])]
-        except ConfigError as e:
-            bad(name, str(e))
-            continue
-        if not xs:
-            bad(name, f"give at least one value ({unit}, comma-separated)")
-        elif name == "frequencies_ghz":
-            out_of = [f for f in xs if not lim["min_frequency_hz"] <= f <= lim["max_frequency_hz"]]
-            if out_of:
-                bad(
-                    name,
-                    f"{out_of[0] / 1e9:g} GHz is outside the station's range "
-                    f"{lim['min_frequency_hz'] / 1e9:g} to {lim['max_frequency_hz'] / 1e9:g} GHz",
-                )
+        units = FORM_UNITS
+        if name in LIST_INPUTS:
+            scale, unit, units = LIST_INPUTS[name]
+            try:
+                value = [x * scale for x in number_list(values[name])]
+            except ConfigError as e:
+                bad(name, str(e))
+                continue
+            if not value:
+                bad(name, f"give at least one value ({unit}, comma-separated)")
+                continue
         else:
-            over = [i for i in xs if abs(i) > lim["max_bias_current_a"] * (1 + 1e-12)]
-            if over:
-                bad(name, f"{over[0] * 1e3:g} mA is beyond the station's bias limit \u00b1{lim['max_bias_current_a'] * 1e3:g} mA")
-    for name in ("bias_current_a", "current_max_a"):
-        if name in values:
-            i = float(values[name])
-            if abs(i) > lim["max_bias_current_a"] * (1 + 1e-12):
-                bad(name, f"{i * 1e6:g} \u00b5A is beyond the station's bias limit \u00b1{lim['max_bias_current_a'] * 1e6:g} \u00b5A")
-    for name in ("bias_start_v", "bias_stop_v"):
-        if name in values:
-            v = float(values[name])
-            if abs(v) > lim["max_bias_voltage_v"] * (1 + 1e-12):
-                bad(name, f"{v:g} V is beyond the station's bias limit \u00b1{lim['max_bias_voltage_v']:g} V")
-    if "rf_power_dbm" in values:
-        p = float(values["rf_power_dbm"])
-        if p > lim["max_rf_power_dbm"]:
-            bad("rf_power_dbm", f"{p:g} dBm is above the station's limit {lim['max_rf_power_dbm']:g} dBm")
-    for name in ("start_hz", "stop_hz", "frequency_hz"):
-        if name in values:
-            f = float(values[name])
-            if not lim["min_frequency_hz"] <= f <= lim["max_frequency_hz"]:
-                bad(
-                    name,
-                    f"{f / 1e9:g} GHz is outside the station's range "
-                    f"{lim['min_frequency_hz'] / 1e9:g} to {lim['max_frequency_hz'] / 1e9:g} GHz",
-                )
+            value = float(values[name])
+        problems = lim.problems(**{quantity: value}, **units)
+        if problems:
+            bad(name, problems[0])
     for a, b, unit, scale in (("start_hz", "stop_hz", "GHz", 1e9), ("start_oe", "stop_oe", "Oe", 1.0)):
         if a in values and b in values and a not in out and b not in out:
             if not float(values[b]) > float(values[a]):

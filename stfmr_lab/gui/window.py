@@ -468,11 +468,7 @@ class BenchWindow(ManagedWindowBase):
             lab.setText(f"{getattr(proc, name).name}:" + (f"  <span style='color:#666'>[{hint}]</span>" if hint else ""))
         # one line (each input's label shows its limit); all of them in the tooltip
         self.limits_label.setText(f"Limits of station <b>{station['name']}</b> ({path.name})")
-        self.limits_label.setToolTip(
-            f"|H| \u2264 {lim['max_field_oe']:g} Oe, "
-            f"|I| \u2264 {lim['max_bias_current_a'] * 1e6:g} \u00b5A, |V| \u2264 {lim['max_bias_voltage_v']:g} V, "
-            f"P \u2264 {lim['max_rf_power_dbm']:g} dBm, f {lim['min_frequency_hz'] / 1e9:g}-{lim['max_frequency_hz'] / 1e9:g} GHz"
-        )
+        self.limits_label.setToolTip(forms.limit_summary(lim))
         self._check_form(key)
 
     def _show_station(self, station: dict) -> None:

@@ -13,7 +13,7 @@ import time
 
 
 class RealClock:
-    """Wall-clock time; ``sleep`` really sleeps (interruptible via ``stop_event``)."""
+    """Wall-clock time; ``sleep`` really sleeps (a stop is asked for between waits, never during one)."""
 
     virtual = False
 
@@ -24,13 +24,9 @@ class RealClock:
         """Seconds since the clock was made."""
         return time.monotonic() - self._t0
 
-    def sleep(self, seconds: float, stop_event: threading.Event | None = None) -> None:
-        """Wait ``seconds``; return early if ``stop_event`` gets set."""
-        if seconds <= 0:
-            return
-        if stop_event is not None:
-            stop_event.wait(seconds)
-        else:
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``."""
+        if seconds > 0:
             time.sleep(seconds)
 
 
@@ -55,14 +51,10 @@ class VirtualClock:
             with self._lock:
                 self._now += seconds
 
-    def sleep(self, seconds: float, stop_event: threading.Event | None = None) -> None:
+    def sleep(self, seconds: float) -> None:
         """Advance virtual time by ``seconds`` (sleeping too in realtime mode)."""
         if seconds <= 0:
             return
         if self.realtime:
-            wait = seconds / self.speedup
-            if stop_event is not None:
-                stop_event.wait(wait)
-            else:
-                time.sleep(wait)
+            time.sleep(seconds / self.speedup)
         self.advance(seconds)

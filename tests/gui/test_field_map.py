@@ -60,8 +60,8 @@ def test_field_map_form_refuses_values_beyond_the_strip_station(qtbot, window):
     form.frequencies_ghz.setValue("6, 40")
     assert w.queue() is None
     text = w.form_message.text()
-    assert "20 mA is beyond the station's bias limit" in text
-    assert "40 GHz is outside the station's range" in text
+    assert "20 mA beyond the station limit \u00b110 mA" in text
+    assert "6 to 40 GHz outside the station range 1 to 20 GHz" in text
     form.frequencies_ghz.setValue("6, abc")
     assert "'abc' is not a number" in w.form_message.text()
 

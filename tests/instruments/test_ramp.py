@@ -95,10 +95,10 @@ def test_field_ramp_with_a_stop_event_still_dwells(make_station, monkeypatch):
     supply = st["magnet_supply"]
     writes = _record_writes(monkeypatch, supply, st.clock)
     stop = threading.Event()
-    st.field.ramp_to_zero(stop)  # from 0 A: one write
+    st.field.ramp_to_zero(stop.is_set)  # from 0 A: one write
     writes.clear()
     target_a = 4 * s.max_step_oe / s.oe_per_a
-    st.field._ramp_current(target_a, stop)
+    st.field._ramp_current(target_a, stop.is_set)
     times = [t for t, _ in writes]
     assert len(writes) == 4 and writes[-1][1] == pytest.approx(target_a)
     dwell = s.max_step_oe / s.ramp_rate_oe_per_s
@@ -106,7 +106,7 @@ def test_field_ramp_with_a_stop_event_still_dwells(make_station, monkeypatch):
     writes.clear()
     stop.set()
     with pytest.raises(RampStopped):
-        st.field._ramp_current(0.0, stop)
+        st.field._ramp_current(0.0, stop.is_set)
     assert writes == []  # stopped before the first step: the current stays where it was
     assert supply.get_current_a() == pytest.approx(target_a)
 
