@@ -55,9 +55,9 @@ def _cmd_demo(args) -> int:
     from stfmr_lab.config import load_run_config, packaged_example
 
     out_dir = Path(args.out)
-    cfg_path = packaged_example("paper_map.yaml")
+    cfg_path = packaged_example("quick_map.yaml" if args.quick else "paper_map.yaml")
     rc = load_run_config(cfg_path, sim=True)
-    ns = argparse.Namespace(config=rc, sim=True, out=str(out_dir / "paper_map.h5"), resume=None)
+    ns = argparse.Namespace(config=rc, sim=True, out=str(out_dir / f"{rc.name}.h5"), resume=None)
     code = _run_prepared(ns)
     if code != 0:
         return code
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run the paper map on the simulated bench and analyse it")
     d.add_argument("--out", default="demo_output", help="output folder (default: demo_output)")
+    d.add_argument("--quick", action="store_true", help="a small map (two fields, five biases): seconds instead of a minute")
     d.set_defaults(func=_cmd_demo)
     r = sub.add_parser("run", help="headless run of a measurement config")
     r.add_argument("config", help="run config (YAML)")
