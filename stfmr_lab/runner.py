@@ -80,8 +80,8 @@ def fmt_duration(seconds: float) -> str:
 class ProgressLine:
     """A one-line progress bar on stderr: points, spectra, remaining bench time."""
 
-    def __init__(self, rc: RunConfig, stream=sys.stderr, min_interval_s: float = 0.25):
-        self.out = stream
+    def __init__(self, rc: RunConfig, stream=None, min_interval_s: float = 0.25):
+        self.out = stream if stream is not None else sys.stderr  # looked up now, not at import
         self.total = rc.plan.points
         self.spectra_total = len(rc.plan.spectra)
         self.done = 0
