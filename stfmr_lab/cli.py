@@ -67,7 +67,7 @@ def _cmd_demo(args) -> int:
         return 0
     paths = analyze_to_report(ns.result, out_dir / "report")
     _say("")
-    _say(paths["summary"].read_text().rstrip())
+    _say(paths["summary"].read_text(encoding="utf-8").rstrip())
     _say("")
     _say("outputs:")
     _say(f"  run file: {ns.result}")
@@ -131,10 +131,20 @@ def _cmd_gui(args) -> int:
     return gui_main(config=args.config, sim=args.sim)
 
 
+def _printable_output() -> None:
+    """Never crash on printing a name: output redirected on Windows is cp1252, which has no
+    "Ω" or "→"; such characters are written as backslash escapes instead."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     from stfmr_lab.schema import ConfigError
     from stfmr_lab.storage import StorageError
 
+    _printable_output()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

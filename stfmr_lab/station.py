@@ -301,6 +301,8 @@ def open_error_line(e: BaseException, address: str = "") -> str:
     if m:
         kind = re.match(r"[A-Za-z]*", address.strip()).group(0).upper() or "this kind of"
         return f"not found: pyvisa-py needs {m.group(1)} for {kind} addresses"
+    if "could not locate the gpib library" in text:  # gpib-ctypes without linux-gpib / NI-488.2
+        return "not found: gpib-ctypes finds no GPIB library (linux-gpib's libgpib; NI-488.2 on Windows)"
     if "PyUSB does not seem to be properly installed" in text:
         return 'not found: pyvisa-py needs libusb for USB addresses (pip install "stfmr-lab[pyvisa-py]")'
     if text.startswith("No device found"):  # pyvisa-py, USB

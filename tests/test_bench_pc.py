@@ -1,6 +1,7 @@
 """The bench PC: the VISA backend named in the station file, serial-line settings, and files
 and names that work on Windows as on Linux (spaces, non-ASCII letters, CRLF, a BOM)."""
 
+import os
 import subprocess
 import sys
 
@@ -230,3 +231,13 @@ def test_a_config_that_is_not_utf8_is_one_line(tmp_path, capsys):
     assert main(["run", str(p), "--sim"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not UTF-8 text" in err
+
+
+def test_output_in_a_legacy_code_page_never_crashes_a_run(tmp_path):
+    """Windows writes redirected output in cp1252, which has no "Ω": the run still completes."""
+    cfg = _run_files(tmp_path, small_map(name="Ω probe", output={"directory": str(tmp_path / "runs")}, **TINY))
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    r = subprocess.run([sys.executable, "-m", "stfmr_lab", "run", str(cfg), "--sim"], capture_output=True, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr.decode("cp1252")[-800:]
+    assert "run file: " in r.stdout.decode("cp1252") and "\\u03a9 probe.h5" in r.stdout.decode("cp1252")
+    assert read_run(tmp_path / "runs" / "Ω probe.h5").status == "complete"

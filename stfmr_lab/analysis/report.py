@@ -223,7 +223,7 @@ def write_report(a: Analysis, out_dir: str | Path) -> dict[str, Path]:
     }
     a.per_spectrum.to_csv(out / "per_spectrum.csv", index=False)
     a.per_bias.to_csv(out / "per_bias.csv", index=False)
-    (out / "summary.txt").write_text(summary_text(a))
+    (out / "summary.txt").write_text(summary_text(a), encoding="utf-8")
     paths["per-spectrum table"] = out / "per_spectrum.csv"
     paths["per-bias table"] = out / "per_bias.csv"
     paths["summary"] = out / "summary.txt"
