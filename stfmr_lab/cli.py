@@ -38,7 +38,8 @@ def _cmd_check(args) -> int:
         ok = not ident.startswith(("NO ANSWER", "NOT OPEN"))
         bad += not ok
         _say(f"{'ok ' if ok else 'BAD'} {role:14s} {inst['model']:15s} {inst['address']:22s} {ident}")
-    _say(f"{len(cfg['instruments']) - bad} of {len(cfg['instruments'])} instruments answer" + (" (simulated)" if args.sim else ""))
+    where = " (simulated)" if args.sim else f" (VISA backend {cfg['visa_library']})"
+    _say(f"{len(cfg['instruments']) - bad} of {len(cfg['instruments'])} instruments answer{where}")
     return 0 if bad == 0 else 1
 
 

@@ -67,7 +67,7 @@ def test_check_names_instruments_that_do_not_answer(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("BAD") == 5
     assert out.count("not found") == 5
-    assert "0 of 5 instruments answer" in out
+    assert "0 of 5 instruments answer (VISA backend @py)" in out
 
 
 def test_python_m_entry_point(tmp_path):
