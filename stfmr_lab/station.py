@@ -57,10 +57,13 @@ SERIAL_TERMINATIONS: dict[str, tuple[str, str]] = {
 }
 
 
-#: serial-line settings per model on an ASRL address: the manual's values. The Lake Shore
-#: 4xx-family gaussmeters use 1 start bit, 7 data bits, odd parity and 1 stop bit (Model 455 and
-#: 475 DSP Gaussmeter User's Manuals, "Serial Interface"), at 9600 baud. The station file's
-#: ``serial:`` mapping overrides any of them.
+#: serial-line settings per model on an ASRL address: the manual's values. Lake Shore's
+#: gaussmeters send 1 start bit, 7 data bits, 1 odd parity bit and 1 stop bit, CR LF
+#: terminated, at 300, 1200 or 9600 baud (the "Serial Interface" sections of the Model 421 and
+#: 460 manuals; the 455 and 475 DSP manuals' pages were not reachable here), and published 455/475
+#: serial set-ups use 9600 baud 7O1 (Atomize's Lakeshore_455_DSP config, pg-monitor's
+#: lakeshore475). A bench whose meter is set to another rate says so in the station file's
+#: ``serial:`` mapping, which overrides any of these.
 SERIAL_LINE: dict[str, dict] = {
     "lakeshore455": {"baud_rate": 9600, "data_bits": 7, "parity": "odd", "stop_bits": 1},
     "lakeshore475": {"baud_rate": 9600, "data_bits": 7, "parity": "odd", "stop_bits": 1},
