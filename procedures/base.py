@@ -24,6 +24,7 @@ from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
 from stfmr_lab.errors import error_line
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
 from stfmr_lab.safety import Guard
+from stfmr_lab.sample import declared_sample
 from stfmr_lab.stream import RunStream
 from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
 
@@ -81,7 +82,8 @@ def open_context(
         if station.field is not None:
             instruments["field_controller"] = {"model": "closed loop on the gaussmeter", "settings": station.field.snapshot()}
         instruments["path"] = {"model": "bias-tee path calibration", "settings": station.path.snapshot()}
-        sample = {"name": config.data["sample"]}
+        declared = declared_sample(config.data["sample"])
+        sample = {"name": declared["name"], "declared": declared}
         if sim:
             sample.update(station.bench.truth())
             sample.update({"coil_oe_per_a": station.bench.magnet.oe_per_a, "remanence_oe": station.bench.magnet.remanence_oe})
@@ -404,7 +406,7 @@ class StfmrProcedure(Procedure):
         path = self.ctx.station.path
         if path is None:
             return np.ones(np.shape(f))
-        return 10.0 ** (-np.asarray(path.loss_db(f), dtype=float) / 10.0)
+        return path.relative_irf2(f)
 
     def _freq_sweep(self, item: FreqSweep):
         """Vmix vs frequency at a fixed field and bias: uniform, or adaptive (``_adaptive_sweep``)."""

@@ -43,10 +43,20 @@ def _cmd_check(args) -> int:
     return 0 if bad == 0 else 1
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
 def _cmd_analyze(args) -> int:
     from stfmr_lab.analysis.report import analyze_to_report
 
-    paths = analyze_to_report(args.file, args.report)
+    paths = analyze_to_report(args.file, args.report, ms_vol_emu=args.ms_vol_emu)
     for label, p in paths.items():
         _say(f"{label}: {p}")
     return 0
@@ -114,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="fits, calibrations, torkances, damping, figures")
     a.add_argument("file", help="run file (.h5)")
     a.add_argument("--report", help="folder for figures, tables and the summary")
+    a.add_argument("--ms-vol-emu", type=_positive_float, default=None, metavar="X",
+                   help="the free layer's Ms*Vol in emu (default: the run file's sample:, else the paper's)")
     a.set_defaults(func=_cmd_analyze)
     c = sub.add_parser("check", help="identify every instrument of a station file")
     c.add_argument("station", help="station file (YAML)")

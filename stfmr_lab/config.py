@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from stfmr_lab.sample import SAMPLE, declared_sample
 from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, StrList
 from stfmr_lab.station import load_yaml, validate_station
 from stfmr_lab.units import DESIGN_QUANTITIES, DESIGN_TARGETS
@@ -182,7 +183,7 @@ class _Anything:
 RUN = Map(
     {
         "name": Str(default="run"),
-        "sample": Str(default="unnamed device"),
+        "sample": SAMPLE,
         "station": OneOf((Str(), Map({"*": _Anything()}, open=True)), default=DEFAULT_STATION, what="a station file or mapping"),
         "device": Map({"*": _Anything()}, open=True, default=dict),
         "simulation": Map({"*": _Anything()}, open=True, default=dict),
@@ -418,7 +419,13 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
 
 def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
     """Every set point within the station's limits (before anything is opened)."""
+    from stfmr_lab.instruments.path import BiasTeePath
+
     lim = station_cfg["limits"]
+    try:
+        path = BiasTeePath.from_config(station_cfg["path"])
+    except ValueError as e:
+        raise ConfigError(f"station.{e}") from None
     for item in plan.order:
         where = f"measurements: sweep {item.index} ({type(item).__name__})"
         fields = [item.field_oe] if not isinstance(item, FieldSweep) else list(item.fields_oe)
@@ -441,15 +448,16 @@ def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
             if not b.is_voltage and abs(b.value) > lim["max_bias_current_a"]:
                 raise ConfigError(f"{where}: bias {b.value:g} A beyond the station limit {lim['max_bias_current_a']:g} A")
         if isinstance(item, (FreqSweep, FieldSweep)):
-            p = station_cfg["path"]
-            f_lo = float(np.min(item.frequencies_hz)) if isinstance(item, FreqSweep) else item.frequency_hz
-            if "loss_db_0" in p:  # worst case: the lowest frequency loses least
-                at_device = item.power_dbm - (p["loss_db_0"] + p["loss_db_per_ghz"] * f_lo / 1e9)
-                if at_device > lim["max_rf_power_at_device_dbm"]:
-                    raise ConfigError(
-                        f"{where}: rf power at the device {at_device:.1f} dBm above the station limit "
-                        f"{lim['max_rf_power_at_device_dbm']:g} dBm"
-                    )
+            freqs = item.frequencies_hz if isinstance(item, FreqSweep) else [item.frequency_hz]
+            try:
+                at_device = float(np.max(path.power_at_device_dbm(freqs, item.power_dbm)))
+            except ValueError as e:
+                raise ConfigError(f"{where}: {e} (station path {path.source})") from None
+            if at_device > lim["max_rf_power_at_device_dbm"]:
+                raise ConfigError(
+                    f"{where}: rf power at the device {at_device:.1f} dBm above the station limit "
+                    f"{lim['max_rf_power_at_device_dbm']:g} dBm"
+                )
         if isinstance(item, FreqSweep):
             f = item.frequencies_hz
             if f.min() < lim["min_frequency_hz"] or f.max() > lim["max_frequency_hz"]:
@@ -526,6 +534,8 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
     raw = copy.deepcopy(data)
     cfg = RUN.check("", raw)
     check_file_stem("name", cfg["name"])
+    if isinstance(cfg["sample"], dict):  # its cross-checks (Ms*Vol from its parts), the Nones dropped
+        cfg["sample"] = declared_sample({k: v for k, v in cfg["sample"].items() if v is not None})
     st = cfg["station"]
     if isinstance(st, str):
         station_cfg = validate_station(load_yaml(resolve_station(st, base_dir), "station file"), "station")

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from stfmr_lab.instruments.path import BiasTeePath
+
 HBAR_2E_J_PER_A = 3.2911e-16  # hbar / 2e
 TORKANCE_UNIT_J_PER_V = HBAR_2E_J_PER_A / 1000.0  # (hbar/2e) per kOhm, in J/V
 ERG_PER_J = 1e7
@@ -71,17 +73,16 @@ class DeviceModel:
                 rb = ")" if hi_open else "]"
                 raise ValueError(f"{name}: {value:g} outside the allowed range {lb}{lo:g}, {hi:g}{rb}")
             object.__setattr__(self, name, value)
-        if (self.s21_freq_hz is None) != (self.s21_loss_db is None):
-            raise ValueError("s21_freq_hz and s21_loss_db must be given together")
-        if self.s21_freq_hz is not None:
-            f = np.asarray(self.s21_freq_hz, dtype=float)
-            loss = np.asarray(self.s21_loss_db, dtype=float)
-            if f.ndim != 1 or f.shape != loss.shape or f.size < 2:
-                raise ValueError("s21_freq_hz/s21_loss_db: need two equal-length 1-D tables (>= 2 points)")
-            if not (np.all(np.isfinite(f)) and np.all(np.isfinite(loss)) and np.all(np.diff(f) > 0)):
-                raise ValueError("s21_freq_hz: must be finite and strictly increasing")
-            object.__setattr__(self, "s21_freq_hz", tuple(f.tolist()))
-            object.__setattr__(self, "s21_loss_db", tuple(loss.tolist()))
+        try:  # the true path of the virtual bench: one BiasTeePath (its own checks of the S21 table)
+            path = BiasTeePath(
+                self.loss_db_0, self.loss_db_per_ghz, self.z0_ohm, self.s21_freq_hz, self.s21_loss_db,
+                source="model" if self.s21_freq_hz is None else "table",
+            )
+        except ValueError as e:
+            raise ValueError(f"s21_freq_hz/s21_loss_db: {str(e).removeprefix('path: ')}") from None
+        object.__setattr__(self, "s21_freq_hz", path.table_freq_hz)
+        object.__setattr__(self, "s21_loss_db", path.table_loss_db)
+        object.__setattr__(self, "_path", path)
         if self.h_pin_oe <= self.hk_oe:
             raise ValueError("h_pin_oe: must exceed hk_oe (the fixed layer tilts only above Hk)")
 
@@ -239,21 +240,18 @@ class DeviceModel:
         return h
 
     # ------------------------------------------------------------------ RF path
+    @property
+    def path(self) -> BiasTeePath:
+        """The bench's true RF path (bench keys loss_db_0, loss_db_per_ghz, z0_ohm, S21 table)."""
+        return self._path
+
     def path_loss_db(self, frequency_hz):
         """Attenuation (dB, positive) from the source to the device at frequency f."""
-        f = np.asarray(frequency_hz, dtype=float)
-        if self.s21_freq_hz is not None:
-            lo, hi = self.s21_freq_hz[0], self.s21_freq_hz[-1]
-            if np.any((f < lo) | (f > hi)):
-                raise ValueError(f"frequency_hz: outside the S21 table ({lo:g} to {hi:g} Hz)")
-            return np.interp(f, self.s21_freq_hz, self.s21_loss_db)
-        return self.loss_db_0 + self.loss_db_per_ghz * f / 1e9
+        return self._path.loss_db(frequency_hz)
 
     def i_rf(self, frequency_hz, rf_power_dbm, resistance_ohm):
         """Peak RF current amplitude (A) at a device of resistance R for source power P."""
-        p_w = 1e-3 * 10.0 ** (np.asarray(rf_power_dbm, dtype=float) / 10.0)
-        att = 10.0 ** (-self.path_loss_db(frequency_hz) / 20.0)
-        return 2.0 * np.sqrt(2.0 * p_w * self.z0_ohm) * att / (self.z0_ohm + np.asarray(resistance_ohm, dtype=float))
+        return self._path.i_rf(frequency_hz, rf_power_dbm, resistance_ohm)
 
     # ------------------------------------------------------------------ torques
     def _eta(self) -> float:
@@ -315,21 +313,22 @@ class DeviceModel:
         return 2.0 * sigma / (omega_m * (omega_perp + 1.0 / omega_perp))
 
     # ------------------------------------------------------------------ mixing voltage
-    def background(self, frequency_hz, theta, bias_current_a, rf_power_dbm):
+    def background(self, frequency_hz, theta, bias_current_a, rf_power_dbm, path: BiasTeePath | None = None):
         """Non-resonant rectification (1/4) d2V/dI2 I_RF^2 in V at angle theta (rad)."""
         r_d = self.differential_resistance(theta, bias_current_a)
-        irf = self.i_rf(frequency_hz, rf_power_dbm, r_d)
+        irf = (path or self._path).i_rf(frequency_hz, rf_power_dbm, r_d)
         return 0.25 * self.d2v_di2(theta, bias_current_a) * irf**2
 
     def vmix(self, frequency_hz, field_oe, bias_current_a, rf_power_dbm):
         """Noise-free mixing voltage Vmix (V) for a hard-axis field (|H| > Hk); broadcasts."""
         return self.spectrum(field_oe, bias_current_a)(frequency_hz, rf_power_dbm)
 
-    def spectrum(self, field_oe, bias_current_a) -> "Spectrum":
+    def spectrum(self, field_oe, bias_current_a, path: BiasTeePath | None = None) -> "Spectrum":
         """Everything of Vmix that does not depend on frequency and power, at H and I.
 
         Returns a callable ``(frequency_hz, rf_power_dbm) -> Vmix``; evaluating many
         frequencies at one field and bias costs only the Lorentzians and the path loss.
+        ``path``: the RF path to drive through (default: the model's own, ``self.path``).
         """
         omega_m, omega_perp = self.kittel(field_oe)
         theta = self.theta(field_oe)
@@ -344,7 +343,7 @@ class DeviceModel:
         par, perp = self.torkances_at(theta, v)
         amp = 0.5 * d2v_dth * self.gamma / (2.0 * self.ms_vol_emu * sigma)
         return Spectrum(
-            self,
+            path or self._path,
             omega_m=omega_m,
             sigma=sigma,
             r_d=r_d,
@@ -368,7 +367,7 @@ class Spectrum:
     Vmix = (background + sym S + asym A) I_RF^2, with S, A the Lorentzians of the main mode.
     """
 
-    model: DeviceModel
+    path: BiasTeePath
     omega_m: np.ndarray
     sigma: np.ndarray
     r_d: np.ndarray
@@ -376,12 +375,18 @@ class Spectrum:
     sym: np.ndarray  # V/A^2
     asym: np.ndarray  # V/A^2
 
-    def __call__(self, frequency_hz, rf_power_dbm):
+    def __call__(self, frequency_hz, rf_power_dbm, f0_shift_hz=0.0):
+        """Vmix (V); ``f0_shift_hz`` moves the line down by that much (e.g. bias heating)."""
         f = np.asarray(frequency_hz, dtype=float)
-        irf2 = self.model.i_rf(f, rf_power_dbm, self.r_d) ** 2
-        x = (2 * np.pi * f - self.omega_m) / self.sigma
+        irf2 = self.path.i_rf(f, rf_power_dbm, self.r_d) ** 2
+        x = (2 * np.pi * (f + f0_shift_hz) - self.omega_m) / self.sigma
         s = 1.0 / (1.0 + x * x)
         return (self.background + self.sym * s + self.asym * x * s) * irf2
+
+    def resonant(self, frequency_hz, rf_power_dbm, f0_shift_hz=0.0):
+        """The line alone (no background), in V, moved down by ``f0_shift_hz``."""
+        return self(frequency_hz, rf_power_dbm, f0_shift_hz) - self.background * self.path.i_rf(
+            frequency_hz, rf_power_dbm, self.r_d) ** 2
 
 
 # name: (low, high, low_open, high_open, meaning)

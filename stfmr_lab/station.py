@@ -456,9 +456,5 @@ def open_station(
             ),
             confirm_axis=confirm,
         )
-    p = config["path"]
-    if "touchstone" in p:
-        station.path = BiasTeePath.from_touchstone(p["touchstone"], z0_ohm=p["z0_ohm"])
-    else:
-        station.path = BiasTeePath(p["loss_db_0"], p["loss_db_per_ghz"], p["z0_ohm"])
+    station.path = BiasTeePath.from_config(config["path"])
     return station

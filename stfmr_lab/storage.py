@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 
 from stfmr_lab import __version__
-from stfmr_lab.units import TABLES
+from stfmr_lab.units import SAMPLE_DECLARED, TABLES
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,8 @@ class RunFile:
         for k, v in sample.items():
             if k == "name":
                 samp.create_dataset("name", data=str(v))
+            elif k == "declared":
+                _write_declared(samp, v)
             else:
                 samp.attrs[k] = _attr(v)
         for table, cols in TABLES.items():
@@ -311,6 +313,32 @@ class RunFile:
 
 
 # ---------------------------------------------------------------------- reading
+def _write_declared(sample_group, declared: dict) -> None:
+    """``/entry/sample/declared``: what the user declared of the sample (run config's
+    ``sample:``), one scalar dataset each with its ``units`` attribute, apart from the truth."""
+    g = sample_group.create_group("declared")
+    g.attrs["NX_class"] = "NXcollection"
+    for k, v in declared.items():
+        if k == "name":
+            g.create_dataset("name", data=str(v))
+            continue
+        ds = g.create_dataset(k, data=float(v))
+        units, desc = SAMPLE_DECLARED.get(k, ("", ""))
+        ds.attrs["units"] = units
+        ds.attrs["long_name"] = desc
+
+
+def _read_declared(sample_group) -> dict:
+    g = sample_group.get("declared")
+    if g is None:
+        return {}
+    out = {}
+    for k, ds in g.items():
+        v = ds[()]
+        out[k] = v.decode() if isinstance(v, bytes) else (str(v) if k == "name" else float(v))
+    return out
+
+
 def _journal_rows(path: Path) -> dict[str, list[tuple]]:
     """Rows of the journal beside ``path`` by table (a torn last record is ignored)."""
     out: dict[str, list[tuple]] = {t: [] for t in TABLES}
@@ -393,6 +421,7 @@ def read_run(path: str | Path) -> RunData:
             sample["name"] = entry["sample"]["name"][()].decode() if isinstance(
                 entry["sample"]["name"][()], bytes
             ) else str(entry["sample"]["name"][()])
+        sample["declared"] = _read_declared(entry["sample"])
     recovered = 0
     if unreadable:
         attrs["unreadable_tables"] = unreadable

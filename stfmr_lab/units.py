@@ -35,6 +35,20 @@ SAMPLE_REASONS = {"uniform": 0, "coarse": 1, "information": 2, "margin": 3, "see
 DESIGN_QUANTITIES = ("f0", "w", "v_sym", "v_asym", "offset", "tau_par", "tau_perp")
 DESIGN_TARGETS = ("tau_par", "tau_perp")
 
+#: what a run config's ``sample:`` mapping may declare, kept in /entry/sample/declared (one
+#: scalar dataset each, with its ``units`` attribute): key -> (units, description)
+SAMPLE_DECLARED: dict[str, tuple[str, str]] = {
+    "ms_vol_emu": ("emu", "free-layer moment Ms*Vol (MTJ)"),
+    "ms_emu_cm3": ("emu/cm3", "free-layer magnetisation Ms (MTJ; with the area and thickness gives Ms*Vol)"),
+    "free_layer_area_nm2": ("nm2", "free-layer area (MTJ)"),
+    "free_layer_thickness_nm": ("nm", "free-layer thickness (MTJ)"),
+    "mu0_ms_t": ("T", "mu0 Ms of the ferromagnet (bilayer)"),
+    "t_fm_nm": ("nm", "ferromagnet thickness (bilayer)"),
+    "t_hm_nm": ("nm", "heavy-metal thickness (bilayer)"),
+    "width_um": ("um", "strip width (bilayer)"),
+    "shunt_hm": ("", "fraction of the current in the heavy metal (bilayer)"),
+}
+
 #: the columns of /entry/dvdi (I-V calibration sweeps, RF off)
 DVDI_COLUMNS: dict[str, tuple[str, str, str, str]] = {
     "field": ("field_oe", "Oe", "f8", "in-plane field measured by the gaussmeter"),

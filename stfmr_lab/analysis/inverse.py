@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stfmr_lab.instruments.path import i_rf_a
 from stfmr_lab.physics import ERG_PER_J, HBAR_2E_J_PER_A, TORKANCE_UNIT_J_PER_V
 
 __all__ = [
@@ -225,9 +226,7 @@ def irf2_from_path(rf_power_dbm, loss_db, r_d_ohm, z0_ohm=50.0):
     """I_RF^2 (A^2) predicted by the bench path: I_RF = 2 sqrt(2 P z0) 10^(-loss/20) / (z0 + R_d),
     source power P in dBm, path loss in dB (positive = attenuation, e.g. from an S21 table),
     device resistance R_d in Ohm. The cross-check of ``calibrate_irf2``."""
-    p_w = 1e-3 * 10.0 ** (np.asarray(rf_power_dbm, dtype=float) / 10.0)
-    att2 = 10.0 ** (-np.asarray(loss_db, dtype=float) / 10.0)
-    return 8.0 * p_w * z0_ohm * att2 / (z0_ohm + np.asarray(r_d_ohm, dtype=float)) ** 2
+    return i_rf_a(rf_power_dbm, loss_db, r_d_ohm, z0_ohm) ** 2
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ from stfmr_lab.analysis.inverse import (
     alpha_eff,
     fit_linewidth_bias,
     fit_tau_perp,
-    irf2_from_path,
     kittel_fit,
     local_polynomial_derivative,
     omega_perp_from_f0,
@@ -43,7 +42,9 @@ from stfmr_lab.analysis.inverse import (
     weighted_mean,
 )
 from stfmr_lab.analysis.inverse import d2v_dtheta_di as d2v_dtheta_di_curves
+from stfmr_lab.instruments.path import BiasTeePath
 from stfmr_lab.physics import TORKANCE_UNIT_J_PER_V
+from stfmr_lab.sample import declared_ms_vol_emu
 from stfmr_lab.storage import RunData, read_run
 from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
 
@@ -226,42 +227,22 @@ def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
 
 
 # ---------------------------------------------------------------------- the pipeline
-def analyze(
-    path: str | Path,
-    *,
-    ms_vol_emu: float = PAPER_MS_VOL_EMU,
-    ms_vol_rel_err: float = 0.1,
-    gamma: float = GAMMA,
-    min_background_fraction: float = 0.3,
-) -> Analysis:
-    """Analyse a run file (complete, aborted or interrupted): see the module docstring."""
-    run = read_run(path)
-    warnings: list[str] = []
-    curves = iv_curves(run)
-    p_curve, ap_curve = _pick(curves, "parallel"), _pick(curves, "antiparallel")
-    if p_curve is None or ap_curve is None:
-        raise AnalysisError(f"{path}: no easy-axis parallel/antiparallel dV/dI references (add a dvdi measurement)")
-    g_p, g_ap = p_curve.g0_s, ap_curve.g0_s
-    tmr0 = g_p / g_ap - 1.0
-    polarization = math.sqrt(tmr0 / (2.0 + tmr0)) if tmr0 > 0 else math.nan  # Julliere
-    hard, thetas, d2th = _theta_and_d2(curves, g_p, g_ap)
-    cmodel = ConductanceModel.from_references(p_curve, ap_curve)
-    if not hard:
-        raise AnalysisError(f"{path}: no hard-axis dV/dI sweeps: theta(H) is unknown")
-    if d2th is None:
-        raise AnalysisError(f"{path}: d2V/(dtheta dI) needs hard-axis dV/dI sweeps at two fields at least")
-    hard_fields = np.array([c.field_oe for c in hard])
+def _run_path(run: RunData, warnings: list) -> BiasTeePath:
+    """The RF path calibration the run recorded (two-number model or S21 table), or flat."""
+    settings = run.instruments.get("path", {}).get("settings", {})
+    rf_path = BiasTeePath.from_snapshot(settings)
+    if rf_path is None:
+        what = ("the file gives the S21 table's size only (an older run file)" if "table_points" in settings
+                else "no path calibration in the file")
+        warnings.append(f"{what}: I_RF^2(f) taken as flat")
+        return BiasTeePath(0.0, 0.0, source="flat")
+    return rf_path
 
-    # voltages common to P and AP for TMR(V) and the prediction's (dI/dV)_P
-    vgrid = np.linspace(*cmodel.v_range, 81)
-    gp_v = 1.0 / np.interp(vgrid, p_curve.voltage_v, p_curve.r_d_ohm)
-    gap_v = 1.0 / np.interp(vgrid, ap_curve.voltage_v, ap_curve.r_d_ohm)
 
-    # ------------------------------------------------------------------ spectra
+def _resonance_spectra(run: RunData):
+    """Each resonance frequency sweep (>= 12 points): (index, f_hz, vmix_v, field_oe,
+    bias_current_a, bias_voltage_v, rf_power_dbm), sorted by frequency."""
     D, S = run.data, run.tables["spectra"]
-    path_cfg = run.instruments.get("path", {}).get("settings", {})
-    z0 = float(path_cfg.get("z0_ohm", 50.0))
-    rows, model_curves, specs = [], {}, []
     for k, idx in enumerate(S["index"]):
         if int(S["kind"][k]) != SPECTRUM_KINDS["resonance"]:
             continue
@@ -270,23 +251,171 @@ def analyze(
             continue
         f, v = D["frequency"][sel], D["vmix"][sel]
         order = np.argsort(f, kind="stable")  # adaptive sweeps record points out of order (repeats allowed)
-        f, v = f[order], v[order]
-        h = float(np.median(D["field"][sel]))
-        i = float(np.median(D["bias_current"][sel]))
-        vb = float(np.median(D["bias_voltage"][sel]))
-        p = float(np.median(D["rf_power"][sel]))
+        yield (int(idx), f[order], v[order], float(np.median(D["field"][sel])), float(np.median(D["bias_current"][sel])),
+               float(np.median(D["bias_voltage"][sel])), float(np.median(D["rf_power"][sel])))
+
+
+def _lineshape_columns(ft, irf2_f0: float) -> dict:
+    """A fit's lineshape columns: f0, width, and the amplitudes in volts at f0."""
+    return {
+        "f0_hz": ft.f0_hz, "f0_hz_err": ft.stderr["f0_hz"], "hwhm_hz": ft.hwhm_hz, "hwhm_hz_err": ft.stderr["hwhm_hz"],
+        # the fit in volts at f0 (the fit itself is of Vmix / I_RF^2(f), columns *_per_irf2)
+        "v_sym": ft.v_sym * irf2_f0, "v_sym_err": ft.stderr["v_sym"] * irf2_f0,
+        "v_asym": ft.v_asym * irf2_f0, "v_asym_err": ft.stderr["v_asym"] * irf2_f0,
+        "offset": ft.offset * irf2_f0, "offset_err": ft.stderr["offset"] * irf2_f0,
+    }
+
+
+def _field_sweeps(run: RunData) -> pd.DataFrame | None:
+    """Field sweeps (if any): Lorentzians in H, one row each."""
+    D, S = run.data, run.tables["spectra"]
+    fsel = [int(i) for k, i in enumerate(S["index"]) if int(S["kind"][k]) == SPECTRUM_KINDS["field"]]
+    if not fsel:
+        return None
+    xs = [D["field"][D["spectrum"] == i] for i in fsel]
+    ys = [D["vmix"][D["spectrum"] == i] for i in fsel]
+    return pd.DataFrame([
+        {"spectrum": i, "h0_oe": ft.h0_oe, "dh_oe": ft.dh_oe, "v_sym": ft.v_sym, "v_asym": ft.v_asym, "offset": ft.offset,
+         "fit_ok": bool(ft.ok)}
+        for i, ft in zip(fsel, fit_field_sweeps(xs, ys), strict=True)
+    ])
+
+
+#: the contract's per-bias columns (an empty table has them too)
+PER_BIAS_COLUMNS = ("field_oe", "bias_voltage_v", "bias_current_a", "theta_deg", "dtau_par_dv", "dtau_par_dv_err",
+                    "dtau_perp_dv", "dtau_perp_dv_err", "alpha_eff", "alpha_eff_err", "ms_vol_emu")
+
+
+def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: float) -> Analysis:
+    """What a run without the dV/dI calibrations still gives: the lineshape fits (the
+    spectrum divided by the path's I_RF^2(f) shape) and, across fields, the Kittel fit."""
+    rf_path = _run_path(run, warnings)
+    specs = list(_resonance_spectra(run))
+    field_sweeps = _field_sweeps(run)
+    if not specs and field_sweeps is None:
+        raise AnalysisError(f"{path}: no resonance spectra or field sweeps to fit ({reason})")
+    # the device resistance is unknown: only the shape of I_RF^2(f) enters, and the
+    # amplitudes in volts at f0 do not depend on it
+    shapes = [rf_path.i_rf(sp[1], sp[6], 0.0) ** 2 for sp in specs]
+    fits = fit_spectra([sp[1] for sp in specs], [sp[2] for sp in specs], irf2=shapes) if specs else []
+    rows, model_curves = [], {}
+    for sp, shape, ft in zip(specs, shapes, fits, strict=True):
+        idx, f, v, h, i, vb, p = sp
+        rows.append({"spectrum": idx, "field_oe": h, "bias_current_a": i, "bias_voltage_v": vb, "rf_power_dbm": p,
+                     **_lineshape_columns(ft, float(np.interp(ft.f0_hz, f, shape))),
+                     "chi2_red": ft.chi2_red, "fit_ok": bool(ft.ok), "fit_message": ft.message})
+        model_curves[idx] = (f, v, ft.model(f) * shape)
+    per_spectrum = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["spectrum", "field_oe", "f0_hz", "fit_ok"])
+    skipped = [f"torkances, theta(H), I_RF^2 and damping: {reason}"]
+    kit = None
+    ok = per_spectrum["fit_ok"].to_numpy(dtype=bool)
+    if len(np.unique(per_spectrum["field_oe"][ok].astype(float).round(0))) >= 2:
+        try:
+            kit = kittel_fit(np.abs(per_spectrum["field_oe"][ok].to_numpy()), per_spectrum["f0_hz"][ok].to_numpy(), gamma,
+                             f0_err_hz=per_spectrum["f0_hz_err"][ok].to_numpy())
+        except (ValueError, RuntimeError) as e:
+            skipped.append(f"Kittel fit: {e}")
+    else:
+        skipped.append("Kittel fit: needs spectra at two fields at least")
+    summary = {"file": str(run.path), "status": run.status, "spectra_fitted": int(ok.sum()),
+               "spectra_total": len(per_spectrum), "skipped": skipped, "warnings": warnings}
+    if field_sweeps is not None:
+        summary["field_sweeps_fitted"] = int(field_sweeps["fit_ok"].sum())
+        summary["field_sweeps_total"] = len(field_sweeps)
+    if kit is not None:
+        summary.update({"meff_4pi_oe": kit.meff_4pi_oe, "meff_4pi_oe_err": kit.stderr["meff_4pi_oe"],
+                        "hk_oe": kit.hk_oe, "hk_oe_err": kit.stderr["hk_oe"]})
+    return Analysis(path=run.path, per_spectrum=per_spectrum, per_bias=pd.DataFrame(columns=list(PER_BIAS_COLUMNS)),
+                    summary=summary, spectra=model_curves, field_sweeps=field_sweeps, kittel=kit, warnings=warnings)
+
+
+#: the biases (V) the summary quotes TMR(V) at (the seed quotes 154 % at 0 and 43 % at 540 mV)
+TMR_QUOTE_V = (0.54, -0.54)
+
+
+def _tmr_of_v(v, g_p, g_ap) -> dict:
+    """Differential TMR(V) = G_P(V)/G_AP(V) - 1 at +-540 mV (nan outside the measured range),
+    and the bias where it has fallen to half its zero-bias value (each polarity)."""
+    tmr = g_p / g_ap - 1.0
+    t0 = float(np.interp(0.0, v, tmr))
+    out = {}
+    for vq in TMR_QUOTE_V:
+        key = f"tmr_at_{'minus_' if vq < 0 else ''}{abs(vq) * 1000:.0f}mv"
+        out[key] = float(np.interp(vq, v, tmr)) if v.min() <= vq <= v.max() else math.nan
+    for sign, name in ((1, "v_half_tmr_pos_v"), (-1, "v_half_tmr_neg_v")):
+        side = (v * sign) >= 0
+        vs, ts = np.abs(v[side]), tmr[side]
+        order = np.argsort(vs)
+        vs, ts = vs[order], ts[order]
+        below = np.nonzero(ts <= 0.5 * t0)[0]
+        out[name] = math.nan
+        if below.size and below[0] > 0:  # interpolate between the last point above half and the first below
+            k = below[0]
+            out[name] = float(sign * np.interp(0.5 * t0, [ts[k], ts[k - 1]], [vs[k], vs[k - 1]]))
+    return out
+
+
+def resolve_ms_vol(run: RunData, ms_vol_emu: float | None = None) -> tuple[float, str]:
+    """(Ms*Vol in emu, where it came from): the argument, else the sample the run file
+    declares (``sample:`` of the run config), else the paper's value (an assumption)."""
+    if ms_vol_emu is not None:
+        if not (math.isfinite(ms_vol_emu) and ms_vol_emu > 0):
+            raise AnalysisError(f"ms_vol_emu: must be a positive number of emu, got {ms_vol_emu!r}")
+        return float(ms_vol_emu), "given to the analysis"
+    declared = declared_ms_vol_emu(run.sample.get("declared", {}))
+    if declared is not None:
+        return declared, "declared in the run file (sample:)"
+    return PAPER_MS_VOL_EMU, "assumed: the paper's value (none declared)"
+
+
+def analyze(
+    path: str | Path,
+    *,
+    ms_vol_emu: float | None = None,
+    ms_vol_rel_err: float = 0.1,
+    gamma: float = GAMMA,
+    min_background_fraction: float = 0.3,
+) -> Analysis:
+    """Analyse a run file (complete, aborted or interrupted): see the module docstring.
+
+    ``ms_vol_emu``: the free layer's Ms*Vol (emu); by default the one the run file's
+    ``/entry/sample/declared`` gives, else the paper's (said in the summary).
+    """
+    run = read_run(path)
+    warnings: list[str] = []
+    ms_vol_emu, ms_vol_source = resolve_ms_vol(run, ms_vol_emu)
+    curves = iv_curves(run)
+    p_curve, ap_curve = _pick(curves, "parallel"), _pick(curves, "antiparallel")
+    if p_curve is None or ap_curve is None:
+        return _lineshape_only(run, path, warnings, "no easy-axis parallel/antiparallel dV/dI references"
+                               " (add a dvdi measurement with reference_loops)", gamma)
+    g_p, g_ap = p_curve.g0_s, ap_curve.g0_s
+    tmr0 = g_p / g_ap - 1.0
+    polarization = math.sqrt(tmr0 / (2.0 + tmr0)) if tmr0 > 0 else math.nan  # Julliere
+    hard, thetas, d2th = _theta_and_d2(curves, g_p, g_ap)
+    cmodel = ConductanceModel.from_references(p_curve, ap_curve)
+    if not hard:
+        return _lineshape_only(run, path, warnings, "no hard-axis dV/dI sweeps: theta(H) is unknown", gamma)
+    if d2th is None:
+        return _lineshape_only(run, path, warnings,
+                               "d2V/(dtheta dI) needs hard-axis dV/dI sweeps at two fields at least", gamma)
+    hard_fields = np.array([c.field_oe for c in hard])
+
+    # voltages common to P and AP for TMR(V) and the prediction's (dI/dV)_P
+    vgrid = np.linspace(*cmodel.v_range, 81)
+    gp_v = 1.0 / np.interp(vgrid, p_curve.voltage_v, p_curve.r_d_ohm)
+    gap_v = 1.0 / np.interp(vgrid, ap_curve.voltage_v, ap_curve.r_d_ohm)
+
+    # ------------------------------------------------------------------ spectra
+    rf_path = _run_path(run, warnings)
+    rows, model_curves, specs = [], {}, []
+    for idx, f, v, h, i, vb, p in _resonance_spectra(run):
         j = int(np.argmin(np.abs(hard_fields - h)))
         if abs(hard_fields[j] - h) > 5.0:
             warnings.append(f"spectrum {idx}: no dV/dI sweep at {h:.0f} Oe; using the one at {hard_fields[j]:.0f} Oe")
-        curve = hard[j]
-        r_d = float(curve.at(i))
-        if "loss_db_0" in path_cfg:
-            loss = float(path_cfg["loss_db_0"]) + float(path_cfg["loss_db_per_ghz"]) * f / 1e9
-        else:
-            loss = np.zeros_like(f)
-            warnings.append("no two-number path calibration in the file: I_RF^2(f) taken as flat")
-        irf2_path = irf2_from_path(p, loss, r_d, z0)
-        specs.append((int(idx), f, v, irf2_path, h, i, vb, p, j, r_d))
+        r_d = float(hard[j].at(i))
+        irf2_path = rf_path.i_rf(f, p, r_d) ** 2  # exactly the calibration the run used
+        specs.append((idx, f, v, irf2_path, h, i, vb, p, j, r_d))
     if not specs:
         raise AnalysisError(f"{path}: no resonance spectra to fit")
     fits = fit_spectra([s[1] for s in specs], [s[2] for s in specs], irf2=[s[3] for s in specs])
@@ -354,11 +483,7 @@ def analyze(
         idx, f, v, irf2_path, h, i, vb, p, j, rd = s
         rows.append({
             "spectrum": idx, "field_oe": h, "bias_current_a": i, "bias_voltage_v": vb, "rf_power_dbm": p,
-            "f0_hz": ft.f0_hz, "f0_hz_err": ft.stderr["f0_hz"], "hwhm_hz": ft.hwhm_hz, "hwhm_hz_err": ft.stderr["hwhm_hz"],
-            # the fit in volts at f0 (the fit itself is of Vmix / I_RF^2(f), columns *_per_irf2)
-            "v_sym": ft.v_sym * irf2_f0[n], "v_sym_err": ft.stderr["v_sym"] * irf2_f0[n],
-            "v_asym": ft.v_asym * irf2_f0[n], "v_asym_err": ft.stderr["v_asym"] * irf2_f0[n],
-            "offset": ft.offset * irf2_f0[n], "offset_err": ft.stderr["offset"] * irf2_f0[n],
+            **_lineshape_columns(ft, irf2_f0[n]),
             "v_sym_per_irf2": ft.v_sym, "v_sym_per_irf2_err": ft.stderr["v_sym"],
             "v_asym_per_irf2": ft.v_asym, "v_asym_per_irf2_err": ft.stderr["v_asym"],
             "offset_per_irf2": ft.offset, "offset_per_irf2_err": ft.stderr["offset"],
@@ -394,6 +519,7 @@ def analyze(
             "alpha_eff": float(g["alpha_eff"].mean()),
             "alpha_eff_err": float(np.sqrt(np.sum(g["alpha_eff_err"] ** 2)) / len(g)),
             "n_spectra": len(g),
+            "ms_vol_emu": ms_vol_emu,  # the torkances scale with it
         })
     per_bias = pd.DataFrame(per_bias_rows)
     per_spectrum["dtau_par_dv_predicted"] = pred
@@ -425,13 +551,15 @@ def analyze(
         "r_p_ohm": 1 / g_p,
         "r_ap_ohm": 1 / g_ap,
         "tmr0": tmr0,
+        **_tmr_of_v(vgrid, gp_v, gap_v),
         "polarization_julliere": polarization,
         "meff_4pi_oe": kit.meff_4pi_oe, "meff_4pi_oe_err": kit.stderr["meff_4pi_oe"],
         "hk_oe": kit.hk_oe, "hk_oe_err": kit.stderr["hk_oe"],
         "irf2_scale_vs_path": k_scale, "irf2_scale_vs_path_err": k_err,
         "irf2_backgrounds_used": int(usable.sum()),
         "d2v_dtheta_di_across_fields_median_rel_diff": d2th_crosscheck,
-        "ms_vol_emu": ms_vol_emu, "ms_vol_rel_err_systematic": ms_vol_rel_err,
+        "ms_vol_emu": ms_vol_emu, "ms_vol_source": ms_vol_source, "ms_vol_rel_err_systematic": ms_vol_rel_err,
+        "ms_vol_assumed": ms_vol_source.startswith("assumed"),
         **dict(zip(("dtau_par_dv_at_0", "dtau_par_dv_at_0_err"),
                    weighted_mean(near0["dtau_par_dv"], near0["dtau_par_dv_err"]) if len(near0) else (math.nan, math.nan),
                    strict=True)),
@@ -446,19 +574,8 @@ def analyze(
         summary["a1_perp_err"] = float(math.hypot(a1_err, summary["a1_perp"] * k_err / k_scale))
     summary["warnings"] = warnings
 
-    # field sweeps (if any): Lorentzians in H
-    fs_rows = []
-    fsel = [int(i) for k, i in enumerate(S["index"]) if int(S["kind"][k]) == SPECTRUM_KINDS["field"]]
-    if fsel:
-        xs = [D["field"][D["spectrum"] == i] for i in fsel]
-        ys = [D["vmix"][D["spectrum"] == i] for i in fsel]
-        ffits = fit_field_sweeps(xs, ys)
-        for i, ft in zip(fsel, ffits, strict=True):
-            fs_rows.append({"spectrum": i, "h0_oe": ft.h0_oe, "dh_oe": ft.dh_oe, "v_sym": ft.v_sym, "v_asym": ft.v_asym,
-                            "offset": ft.offset, "fit_ok": bool(ft.ok)})
-
     return Analysis(
         path=run.path, per_spectrum=per_spectrum, per_bias=per_bias, summary=summary, iv_curves=curves,
-        spectra=model_curves, field_sweeps=pd.DataFrame(fs_rows) if fs_rows else None, kittel=kit,
+        spectra=model_curves, field_sweeps=_field_sweeps(run), kittel=kit,
         linewidth_fits=lw_fits, tau_perp_fits=tp_fits, tmr_curve=(vgrid, gp_v, gap_v), warnings=warnings,
     )

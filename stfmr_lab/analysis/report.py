@@ -32,32 +32,53 @@ def _fields(a: Analysis):
     return sorted(a.per_bias["field_oe"].round(0).unique())
 
 
+MARKERS = ("o", "s", "^", "v", "D", "P", "X")
+
+
+def _volts(v: float) -> str:
+    """A bias label: +0.20 V, and 0.00 V (not -0.00) for the readback of zero."""
+    return f"{v:+.2f} V" if abs(v) >= 5e-3 else "0.00 V"
+
+
 def fig_spectra(a: Analysis, path: Path, field_oe: float | None = None, n_biases: int = 5) -> Path:
-    """Vmix vs frequency at several biases with the fitted S/A lineshape (seed Fig. 2b)."""
+    """Vmix vs frequency at several biases with the fitted S/A lineshape (seed Fig. 2b),
+    each series offset and with its own marker, and the residuals (data - fit) below."""
     plt = _plt()
     ps = a.per_spectrum
-    fields = _fields(a)
+    fields = sorted(ps["field_oe"].round(0).unique())
     h = field_oe if field_oe is not None else fields[len(fields) // 2]
     sel = ps[(ps["field_oe"].round(0) == h)].sort_values("bias_voltage_v")
     if len(sel) > n_biases:
         idx = np.unique(np.linspace(0, len(sel) - 1, n_biases).round().astype(int))
         sel = sel.iloc[idx]
-    fig, ax = plt.subplots(figsize=(6.4, 5.2))
-    span = max(float(np.max(np.abs(a.spectra[int(r.spectrum)][1]))) for r in sel.itertuples())
+    fig, (ax, axr) = plt.subplots(2, 1, figsize=(6.4, 7.0), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
+    span = max(float(np.ptp(a.spectra[int(r.spectrum)][1])) for r in sel.itertuples())
     step = 1.1 * span * 1e3
-    cmap = plt.get_cmap("coolwarm")  # blue negative, red positive bias
+    res = {int(r.spectrum): (a.spectra[int(r.spectrum)][1] - a.spectra[int(r.spectrum)][2]) * 1e6 for r in sel.itertuples()}
+    rstep = 1.2 * max(max(float(np.ptp(x)) for x in res.values()), 1e-3)
     vmax = max(abs(sel["bias_voltage_v"]).max(), 1e-9)
     for k, r in enumerate(sel.itertuples()):
         f, v, model = a.spectra[int(r.spectrum)]
-        colour = cmap(0.5 + 0.5 * r.bias_voltage_v / vmax)
-        off = k * step
-        ax.plot(f / 1e9, v * 1e3 + off, ".", ms=2.5, color=colour)
-        ax.plot(f / 1e9, model * 1e3 + off, "-", lw=1.2, color="k", alpha=0.8)
-        ax.text(f[-1] / 1e9, model[-1] * 1e3 + off, f"  {r.bias_voltage_v:+.2f} V", va="center", ha="left", fontsize=8)
-    ax.set_xlabel("frequency (GHz)")
-    ax.set_ylabel("Vmix (mV), offset by bias")
-    ax.set_title(f"ST-FMR spectra at H = {h:.0f} Oe: data (dots) and S/A fits (lines)", fontsize=10)
+        # blue negative, red positive bias, darker with |V|; black at zero (no washed-out middle)
+        shade = 0.45 + 0.5 * abs(r.bias_voltage_v) / vmax
+        colour = plt.cm.Blues(shade) if r.bias_voltage_v < -1e-3 else plt.cm.Reds(shade) if r.bias_voltage_v > 1e-3 else "0.15"
+        marker = MARKERS[k % len(MARKERS)]
+        base = v[0] * 1e3
+        off = k * step - base  # each series starts at its own level
+        every = max(1, len(f) // 200)  # every point of a usual sweep (spikes stay visible)
+        ax.plot(f / 1e9, v * 1e3 + off, marker, ms=3.2, mfc="none", mew=0.8, color=colour, markevery=every, ls="none")
+        ax.plot(f / 1e9, model * 1e3 + off, "-", lw=1.1, color="k", alpha=0.85)
+        ax.text(f[-1] / 1e9, model[-1] * 1e3 + off, f"  {_volts(r.bias_voltage_v)}", va="center", ha="left", fontsize=8)
+        axr.axhline(k * rstep, color="0.7", lw=0.6)
+        axr.plot(f / 1e9, res[int(r.spectrum)] + k * rstep, marker, ms=2.5, mfc="none", mew=0.6, color=colour,
+                 markevery=every, ls="-", lw=0.5)
+        axr.text(f[-1] / 1e9, k * rstep, f"  {_volts(r.bias_voltage_v)}", va="center", ha="left", fontsize=7)
+    ax.set_ylabel("Vmix (mV), series offset")
+    ax.set_title(f"ST-FMR spectra at H = {h:.0f} Oe: data (markers) and S/A fits (black lines)", fontsize=10)
+    axr.set_xlabel("frequency (GHz)")
+    axr.set_ylabel("data - fit (µV),\nseries offset")
     ax.margins(x=0.12)
+    axr.margins(x=0.12)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -72,9 +93,11 @@ def fig_torkances(a: Analysis, path: Path) -> Path:
     for k, h in enumerate(_fields(a)):
         g = pb[pb["field_oe"].round(0) == h].sort_values("bias_voltage_v")
         c = FIELD_COLOURS[k % len(FIELD_COLOURS)]
-        ax1.errorbar(g["bias_voltage_v"], g["dtau_par_dv"], yerr=g["dtau_par_dv_err"], fmt="o", ms=3.5, color=c,
+        ax1.errorbar(g["bias_voltage_v"], g["dtau_par_dv"], yerr=g["dtau_par_dv_err"], fmt=MARKERS[k % len(MARKERS)], ms=4,
+                     mfc="none", color=c,
                      label=f"{h:.0f} Oe")
-        ax2.errorbar(g["bias_voltage_v"], g["dtau_perp_dv"], yerr=g["dtau_perp_dv_err"], fmt="s", ms=3.5, color=c,
+        ax2.errorbar(g["bias_voltage_v"], g["dtau_perp_dv"], yerr=g["dtau_perp_dv_err"], fmt=MARKERS[k % len(MARKERS)], ms=4,
+                     mfc="none", color=c,
                      label=f"{h:.0f} Oe")
     g = pb.sort_values("bias_voltage_v")
     ax1.plot(g["bias_voltage_v"], g["dtau_par_dv_predicted"], "k--", lw=1, label="prediction (hbar/4e) 2P/(1+P²) (dI/dV)_P")
@@ -106,7 +129,8 @@ def fig_relative(a: Analysis, path: Path) -> Path:
     for k, h in enumerate(_fields(a)):
         g = pb[pb["field_oe"].round(0) == h].sort_values("bias_voltage_v")
         ref = float(np.interp(0.0, g["bias_voltage_v"], g["dtau_par_dv"]))
-        ax.errorbar(g["bias_voltage_v"], g["dtau_par_dv"] / ref, yerr=g["dtau_par_dv_err"] / ref, fmt="o", ms=3.5,
+        ax.errorbar(g["bias_voltage_v"], g["dtau_par_dv"] / ref, yerr=g["dtau_par_dv_err"] / ref, fmt=MARKERS[k % len(MARKERS)],
+                    ms=4, mfc="none",
                     color=FIELD_COLOURS[k % len(FIELD_COLOURS)], label=f"dτ∥/dV, {h:.0f} Oe")
     v, gp, gap = a.tmr_curve
     ax.plot(v, gp / np.interp(0.0, v, gp), "k-", lw=1.2, label="(dI/dV)_P (normalised)")
@@ -129,7 +153,8 @@ def fig_damping(a: Analysis, path: Path) -> Path:
     for k, h in enumerate(_fields(a)):
         g = ps[ps["field_oe"].round(0) == h].sort_values("bias_voltage_v")
         c = FIELD_COLOURS[k % len(FIELD_COLOURS)]
-        ax.errorbar(g["bias_voltage_v"], g["alpha_eff"], yerr=g["alpha_eff_err"], fmt="o", ms=3.5, color=c, label=f"{h:.0f} Oe")
+        ax.errorbar(g["bias_voltage_v"], g["alpha_eff"], yerr=g["alpha_eff_err"], fmt=MARKERS[k % len(MARKERS)], ms=4, mfc="none",
+                    color=c, label=f"{h:.0f} Oe")
         fit = a.linewidth_fits.get(float(h))
         if fit is not None:
             v = np.linspace(g["bias_voltage_v"].min(), g["bias_voltage_v"].max(), 50)
@@ -184,13 +209,42 @@ def fig_dvdi(a: Analysis, path: Path) -> Path:
     return path
 
 
+def _tmr_line(s: dict) -> str:
+    def pct(x):
+        return "n/a (outside the dV/dI sweeps)" if not math.isfinite(x) else f"{100 * x:.1f} %"
+
+    halves = ", ".join(f"{s[k]:+.3f} V" for k in ("v_half_tmr_neg_v", "v_half_tmr_pos_v") if math.isfinite(s.get(k, math.nan)))
+    return (f"TMR(V) (differential, G_P/G_AP - 1) from the data: {pct(s['tmr0'])} at 0 V, {pct(s['tmr_at_540mv'])} at +540 mV,"
+            f" {pct(s['tmr_at_minus_540mv'])} at -540 mV" + (f"; half of TMR(0) at {halves}" if halves else "")
+            + " (the seed quotes 154 % at 0 and 43 % at 540 mV)")
+
+
 def summary_text(a: Analysis) -> str:
     s = a.summary
-    lines = [
-        f"stfmr-lab analysis of {s['file']} ({s['status']})",
+    lines = [f"stfmr-lab analysis of {s['file']} ({s['status']})"]
+    if s.get("skipped"):
+        lines.append(f"spectra fitted: {s['spectra_fitted']} of {s['spectra_total']} (lineshape fits only)")
+        if "field_sweeps_total" in s:
+            lines.append(f"field sweeps fitted: {s['field_sweeps_fitted']} of {s['field_sweeps_total']}")
+        for what in s["skipped"]:
+            lines.append(f"skipped: {what}")
+        if "meff_4pi_oe" in s:
+            lines.append(f"Kittel: 4piMeff = {s['meff_4pi_oe']:.1f} +- {s['meff_4pi_oe_err']:.1f} Oe,"
+                         f" Hk = {s['hk_oe']:.2f} +- {s['hk_oe_err']:.2f} Oe")
+        for w in s.get("warnings", []):
+            lines.append(f"warning: {w}")
+        return "\n".join(lines) + "\n"
+    if s.get("ms_vol_assumed"):
+        lines += [
+            f"NOTE: no Ms*Vol declared for this sample: the paper's value {s['ms_vol_emu']:.3g} emu was assumed;",
+            "      the torkance magnitudes hold for that value only (they scale with Ms*Vol:"
+            " give sample: {ms_vol_emu: ...} in the run config or --ms-vol-emu)",
+        ]
+    lines += [
         f"spectra fitted: {s['spectra_fitted']} of {s['spectra_total']}",
         f"R_P = {s['r_p_ohm']:.1f} Ohm, R_AP = {s['r_ap_ohm']:.1f} Ohm, TMR(0) = {100 * s['tmr0']:.1f} %,"
         f" P (Julliere) = {s['polarization_julliere']:.3f}",
+        _tmr_line(s),
         f"Kittel: 4piMeff = {s['meff_4pi_oe']:.1f} +- {s['meff_4pi_oe_err']:.1f} Oe, Hk = {s['hk_oe']:.2f} +- {s['hk_oe_err']:.2f} Oe",
         f"I_RF^2 from the backgrounds / path calibration = {s['irf2_scale_vs_path']:.4f} +- {s['irf2_scale_vs_path_err']:.4f}"
         f" ({s['irf2_backgrounds_used']} spectra used)",
@@ -203,29 +257,70 @@ def summary_text(a: Analysis) -> str:
         lines.append(f"tau_perp / sin(theta) = A0 + A1 V^2: A1 = {s['a1_perp']:.4f} +- {s['a1_perp_err']:.4f} (hbar/2e)/kOhm/V")
     if "alpha" in s:
         lines.append(f"Gilbert damping (linewidth vs bias, V = 0 intercept): alpha = {s['alpha']:.5f} +- {s['alpha_err']:.5f}")
-    lines.append(f"Ms*Vol used: {s['ms_vol_emu']:.3g} emu")
+    lines.append(f"Ms*Vol used: {s['ms_vol_emu']:.3g} emu ({s['ms_vol_source']})")
     for w in s.get("warnings", []):
         lines.append(f"warning: {w}")
     return "\n".join(lines) + "\n"
 
 
+#: CSV column names: the analysis's names with their units (and what was divided by sin(theta));
+#: names without a unit (alpha_eff, omega_perp, chi2_red, ...) are dimensionless
+_CSV_EXPLICIT = {
+    "dtau_par_dv": "dtau_par_dv_over_sin_hbar2e_per_kohm",
+    "dtau_perp_dv": "dtau_perp_dv_over_sin_hbar2e_per_kohm",
+    "dtau_par_dv_predicted": "dtau_par_dv_over_sin_predicted_hbar2e_per_kohm",
+    "d2v_dtheta_di_ohm": "d2v_dtheta_di_ohm_per_rad",
+}
+_CSV_SUFFIX = (  # (name ends with, unit suffix), first match
+    ("_per_irf2", "_v_per_a2"),
+    ("v_sym", "_v"), ("v_asym", "_v"), ("offset", "_v"),
+)
+
+
+def csv_name(name: str) -> str:
+    """The CSV header of a table column: its unit in the name (``v_sym`` -> ``v_sym_v``;
+    ``dtau_par_dv`` -> ``dtau_par_dv_over_sin_hbar2e_per_kohm``; errors follow their value)."""
+    base, err = (name[:-4], "_err") if name.endswith("_err") else (name, "")
+    for kind in ("_fit", ""):
+        if kind and base.endswith(kind) and base[: -len(kind)] in _CSV_EXPLICIT:
+            stem = base[: -len(kind)]
+            return _CSV_EXPLICIT[stem].replace(stem, stem + kind, 1) + err
+    if base in _CSV_EXPLICIT:
+        return _CSV_EXPLICIT[base] + err
+    for end, unit in _CSV_SUFFIX:
+        if base.endswith(end):
+            return base + unit + err
+    return name
+
+
+def _write_csv(df, path: Path) -> Path:
+    df.rename(columns={c: csv_name(c) for c in df.columns}).to_csv(path, index=False)
+    return path
+
+
 def write_report(a: Analysis, out_dir: str | Path) -> dict[str, Path]:
-    """Write every figure (PNG), the tables (CSV) and the summary; return their paths."""
+    """Write every figure (PNG), the tables (CSV, units in the headers) and the summary;
+    return their paths. Without the dV/dI calibrations: the spectra (and Kittel) only."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "spectra figure": fig_spectra(a, out / "fig2b_spectra.png"),
-        "torkance figure": fig_torkances(a, out / "fig3a_torkances.png"),
-        "relative bias figure": fig_relative(a, out / "fig3b_relative.png"),
-        "damping figure": fig_damping(a, out / "fig3c_damping.png"),
-        "Kittel figure": fig_kittel(a, out / "kittel.png"),
-        "dV/dI figure": fig_dvdi(a, out / "dvdi.png"),
-    }
-    a.per_spectrum.to_csv(out / "per_spectrum.csv", index=False)
-    a.per_bias.to_csv(out / "per_bias.csv", index=False)
+    paths = {"spectra figure": fig_spectra(a, out / "fig2b_spectra.png")} if a.spectra else {}
+    if len(a.per_bias):
+        paths.update({
+            "torkance figure": fig_torkances(a, out / "fig3a_torkances.png"),
+            "relative bias figure": fig_relative(a, out / "fig3b_relative.png"),
+            "damping figure": fig_damping(a, out / "fig3c_damping.png"),
+        })
+    if a.kittel is not None:
+        paths["Kittel figure"] = fig_kittel(a, out / "kittel.png")
+    if a.iv_curves:
+        paths["dV/dI figure"] = fig_dvdi(a, out / "dvdi.png")
+    if len(a.per_spectrum):
+        paths["per-spectrum table"] = _write_csv(a.per_spectrum, out / "per_spectrum.csv")
+    if a.field_sweeps is not None:
+        paths["field-sweep table"] = _write_csv(a.field_sweeps, out / "field_sweeps.csv")
+    if len(a.per_bias):
+        paths["per-bias table"] = _write_csv(a.per_bias, out / "per_bias.csv")
     (out / "summary.txt").write_text(summary_text(a), encoding="utf-8")
-    paths["per-spectrum table"] = out / "per_spectrum.csv"
-    paths["per-bias table"] = out / "per_bias.csv"
     paths["summary"] = out / "summary.txt"
     return paths
 

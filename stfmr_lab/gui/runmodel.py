@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from stfmr_lab import units
+from stfmr_lab.sample import sample_name
 
 #: the point columns the window keeps (python names of /entry/data)
 COLUMNS = (
@@ -239,7 +240,7 @@ class RunModel:
         self.path = Path(info["path"]) if info.get("path") else self.path
         if rc is not None:
             self.name = rc.name
-            self.sample = str(rc.data.get("sample", ""))
+            self.sample = sample_name(rc.data.get("sample", ""))
             self.planned_points = int(rc.plan.points)
             self.planned_spectra = len(rc.plan.spectra)
             self.sweeps_total = len(rc.plan.order)

@@ -36,6 +36,7 @@ from stfmr_lab.gui.bridge import StreamBridge
 from stfmr_lab.gui.docks import NOTHING_ON, FitTable, MapPanel, ProgressPanel, SpectrumPanel, StationPanel, html_escape
 from stfmr_lab.gui.fitting import MIN_POINTS, FitService
 from stfmr_lab.gui.runmodel import RunModel
+from stfmr_lab.sample import sample_name
 from stfmr_lab.schema import ConfigError
 from stfmr_lab.storage import StorageError, check_writable, free_name
 
@@ -454,7 +455,7 @@ class BenchWindow(ManagedWindowBase):
         for key, w in self.forms.items():
             if isinstance(station, str):
                 w.station_file.setValue(station)
-            w.sample_name.setValue(str(d.get("sample", "")))
+            w.sample_name.setValue(sample_name(d.get("sample", "")))
             w.rf_power_dbm.setValue(float(d["rf_power_dbm"]))
             w.time_constant_s.setValue(float(d["lockin"]["time_constant_s"]))
             w.settle_time_constants.setValue(float(d["lockin"]["settle_time_constants"]))

@@ -8,6 +8,7 @@ fault list. Twins ask it for the state of the others when they compute a reply.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -26,6 +27,8 @@ from stfmr_lab.physics import LOCKIN_RMS_FACTOR, DeviceModel
 from stfmr_lab.sim.clock import VirtualClock
 from stfmr_lab.sim.faults import Fault
 from stfmr_lab.sim.library import CoupledSimLibrary
+from stfmr_lab.sim.realism import NAMES as REALISM_NAMES
+from stfmr_lab.sim.realism import PRESETS, RANGES, Imperfections, Realism, realism_from_config
 from stfmr_lab.sim.twins import TWINS, LockinTwin, Twin
 
 log = logging.getLogger(__name__)
@@ -66,11 +69,17 @@ class SimBench:
         query_latency_s: float = 0.005,
         faults: list[Fault] | None = None,
         axis: str = "hard",
+        realism: Realism | None = None,
     ):
         self.model = model or DeviceModel.preset("paper")
         self.noise = bool(noise)
         self.seed = int(seed)
         self.rng = np.random.default_rng(seed)
+        self.realism = realism or PRESETS["clean"]
+        #: the true RF path: the model's, with the realism's standing-wave ripple
+        self.path = self.realism.path(self.model)
+        # drawn from the bench's generator only when one is switched on (clean runs unchanged)
+        self.imperfections = Imperfections(self.realism, self.rng)
         self.clock = VirtualClock(realtime=realtime, speedup=speedup)
         self.magnet = magnet or MagnetPhysics()
         self.query_latency_s = float(query_latency_s)
@@ -199,7 +208,8 @@ class SimBench:
         # magnetisation), so near zero it is a steady offset the closed loop must null
         if abs(h) > 100.0:
             self._rem_sign = math.copysign(1.0, h)
-        return h + getattr(self, "_rem_sign", 1.0) * self.magnet.remanence_oe
+        jitter = self.imperfections.jitter_oe(self.clock.now()) if self.noise else 0.0
+        return h + getattr(self, "_rem_sign", 1.0) * self.magnet.remanence_oe + jitter
 
     def _update_easy_state(self) -> None:
         if self.axis == "easy":
@@ -260,13 +270,18 @@ class SimBench:
             key = (h, i)
             if self._spectrum_key != key:  # field and bias change rarely; frequency every point
                 try:
-                    self._spectrum = m.spectrum(h, i)
+                    self._spectrum = m.spectrum(h, i, path=self.path)
                 except ValueError:  # past the critical current: no steady precession to model
                     self._spectrum = None
                 self._spectrum_key = key
             if self._spectrum is not None:
-                return float(self._spectrum(f, p))
-        return float(m.background(f, self.theta(), i, p))
+                r = self.realism
+                shift = r.f0_shift_hz(v)
+                out = float(self._spectrum(f, p, shift))
+                if r.second_mode_rel:
+                    out += r.second_mode_rel * float(self._spectrum.resonant(f, p, shift - r.second_mode_offset_hz))
+                return out
+        return float(m.background(f, self.theta(), i, p, path=self.path))
 
     def lockin_signal_x(self, lockin: LockinTwin) -> float:
         """The lock-in's X for the chopped Vmix (RMS of the fundamental)."""
@@ -275,9 +290,25 @@ class SimBench:
             return 0.0
         return LOCKIN_RMS_FACTOR * self.vmix_now()
 
+    def lockin_extra_xy(self, lockin: LockinTwin, x: float, y: float) -> tuple[float, float]:
+        """A reading's (X, Y) with the bench's imperfections: drift and spikes of Vmix, the
+        phase offset, 1/f noise (``realism``; the random ones only with ``noise`` on)."""
+        imp = self.imperfections
+        if self.noise:
+            now = self.clock.now()
+            x += LOCKIN_RMS_FACTOR * (imp.drift_v(now) + imp.spike_v())
+        x, y = imp.rotate(x, y)
+        if self.noise and self.realism.flicker_rel:
+            x += imp.flicker_v(self.clock.now(), self.model.lockin_noise_v(lockin.time_constant_s, lockin.slope_db_oct))
+        return x, y
+
     def truth(self) -> dict:
-        """Every virtual-device parameter (the truth a simulated run records)."""
-        return self.model.params()
+        """Every virtual-device parameter (the truth a simulated run records), and the
+        realism's imperfections (``realism_<name>``) when any is switched on."""
+        out = self.model.params()
+        if self.realism.active:
+            out.update({f"realism_{k}": v for k, v in dataclasses.asdict(self.realism).items()})
+        return out
 
 
 # ---------------------------------------------------------------------- from config
@@ -332,6 +363,8 @@ def simulation_schema():
             "remanence_oe": Num(default=3.0, min=-100.0, max=100.0),
             "query_latency_s": Num(default=0.005, min=0.0, max=10.0),
             "faults": FaultList(),
+            "realism": Str(default="clean", choices=tuple(PRESETS), doc="imperfections of a real bench (README)"),
+            **{name: Num(min=RANGES[name][0], max=RANGES[name][1], default=None) for name in REALISM_NAMES},
         },
         default=dict,
     )
@@ -384,6 +417,7 @@ def build_bench(station_config: dict, device: dict, simulation: dict) -> SimBenc
         magnet=magnet,
         query_latency_s=sim["query_latency_s"],
         faults=faults,
+        realism=realism_from_config(sim),
     )
     bench.operator = sim["operator"]
     return bench

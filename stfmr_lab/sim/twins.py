@@ -238,6 +238,7 @@ class LockinTwin(Twin):
     def xy(self) -> tuple[float, float, bool]:
         """(X, Y, overloaded) as the front panel would show them now."""
         x, y = self._filtered(self.bench.clock.now())
+        x, y = self.bench.lockin_extra_xy(self, x, y)
         if self.bench.noise:
             sd = self.bench.model.lockin_noise_v(self.time_constant_s, self.slope_db_oct)
             x += self.bench.rng.normal(0.0, sd)

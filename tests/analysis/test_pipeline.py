@@ -3,13 +3,12 @@
 import numpy as np
 import pytest
 
-from stfmr_lab.analysis import AnalysisError, analyze
+from stfmr_lab.analysis import analyze
 from stfmr_lab.analysis.report import analyze_to_report
 from stfmr_lab.config import packaged_example
 from stfmr_lab.physics import TORKANCE_UNIT_J_PER_V, DeviceModel
 from stfmr_lab.runner import run
 from stfmr_lab.storage import read_run
-from tests.small_config import small_map
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +88,34 @@ def test_report_writes_readable_figures_and_tables(paper_run, tmp_path):
     assert "dtau_par/dV" in paths["summary"].read_text()
 
 
-def test_analysis_needs_the_references(tmp_path):
-    cfg = small_map()
-    cfg["measurements"][0]["reference_loops"] = False
-    path = run(cfg, sim=True, out=tmp_path / "x.h5")
-    with pytest.raises(AnalysisError, match="parallel/antiparallel"):
-        analyze(path)
+def test_tmr_of_v_from_the_data(paper, truth):
+    s = paper.summary
+    assert s["tmr_at_540mv"] == pytest.approx(float(truth.tmr(0.54)), abs=0.02)
+    assert s["tmr_at_minus_540mv"] == pytest.approx(float(truth.tmr(-0.54)), abs=0.02)
+    # TMR(V) halves where (V / v_half)^2 = TMR0 / (TMR0 + 2) on this model
+    v_half = truth.v_half_tmr_v * np.sqrt(truth.tmr0 / (truth.tmr0 + 2.0))
+    assert s["v_half_tmr_pos_v"] == pytest.approx(v_half, abs=0.01)
+    assert s["v_half_tmr_neg_v"] == pytest.approx(-v_half, abs=0.01)
+    from stfmr_lab.analysis.report import summary_text
+
+    line = next(x for x in summary_text(paper).splitlines() if x.startswith("TMR(V)"))
+    assert f"{100 * s['tmr_at_540mv']:.1f} % at +540 mV" in line
+
+
+def test_csv_headers_carry_units(paper_run, paper, tmp_path):
+    import pandas as pd
+
+    paths = analyze_to_report(paper_run, tmp_path / "rep")
+    pb = pd.read_csv(paths["per-bias table"])
+    ps = pd.read_csv(paths["per-spectrum table"])
+    for col in ("field_oe", "bias_voltage_v", "theta_deg", "dtau_par_dv_over_sin_hbar2e_per_kohm",
+                "dtau_par_dv_over_sin_hbar2e_per_kohm_err", "dtau_perp_dv_over_sin_hbar2e_per_kohm",
+                "dtau_par_dv_fit_over_sin_hbar2e_per_kohm_err", "ms_vol_emu", "alpha_eff"):
+        assert col in pb.columns, col
+    for col in ("f0_hz", "v_sym_v", "v_asym_v_err", "offset_v", "v_sym_per_irf2_v_per_a2", "d2v_dtheta_di_ohm_per_rad"):
+        assert col in ps.columns, col
+    assert "dtau_par_dv" not in pb.columns
+    np.testing.assert_allclose(pb["dtau_par_dv_over_sin_hbar2e_per_kohm"], paper.per_bias["dtau_par_dv"], rtol=1e-6)
 
 
 def test_cli_analyze(paper_run, tmp_path, capsys):

@@ -103,3 +103,63 @@ def test_station_path_from_a_touchstone_file(make_station, station_config, tmp_p
     st = make_station(config=station_config)
     assert st.path.source == str(p)
     np.testing.assert_allclose(st.path.loss_db(f_hz), loss_db, atol=1e-6)
+
+
+def test_the_device_model_drives_through_one_bias_tee_path(tmp_path):
+    p, f_hz, loss_db = _s2p(tmp_path)
+    model = device_model_from_config({"touchstone": str(p)})
+    assert isinstance(model.path, BiasTeePath) and model.path.table_freq_hz == tuple(f_hz.tolist())
+    sp = model.spectrum(1000.0, 5e-5)
+    assert sp.path is model.path  # the spectrum's I_RF^2 is the same object's
+
+
+@pytest.mark.parametrize("path", [
+    BiasTeePath(3.0, 0.25, 75.0),
+    BiasTeePath(table_freq_hz=(1e9, 5e9, 9e9), table_loss_db=(2.0, 4.5, 3.0), source="meas.s2p"),
+    BiasTeePath(2.0, 0.5, ripple_db=0.8, ripple_period_hz=0.35e9, ripple_phase_rad=0.7),
+])
+def test_snapshot_holds_the_whole_calibration(path, tmp_path):
+    from stfmr_lab.storage import RunFile, read_run
+
+    rf = RunFile.create(tmp_path / "s.h5", procedure="t", config_yaml="", sample={"name": "x"},
+                        instruments={"path": {"model": "bias-tee path calibration", "settings": path.snapshot()}})
+    rf.close("complete")
+    back = BiasTeePath.from_snapshot(read_run(tmp_path / "s.h5").instruments["path"]["settings"])
+    assert back == path or (back.table_freq_hz == path.table_freq_hz and back.table_loss_db == path.table_loss_db)
+    np.testing.assert_allclose(back.i_rf([2e9, 7e9], -10.0, 3000.0), path.i_rf([2e9, 7e9], -10.0, 3000.0), rtol=1e-12)
+    assert BiasTeePath.from_snapshot({"source": "x"}) is None
+
+
+def test_config_check_uses_the_stations_table(tmp_path):
+    from stfmr_lab.config import validate_run_config
+    from stfmr_lab.schema import ConfigError
+    from tests.small_config import small_map
+
+    p, _, _ = _s2p(tmp_path, f_hz=np.linspace(2e9, 8e9, 13), loss_db=np.full(13, 1.0))
+    station = yaml_station(tmp_path, {"touchstone": str(p)})
+    with pytest.raises(ConfigError, match=r"outside the S21 table"):  # the map reaches 9 GHz and above
+        validate_run_config(small_map(station=str(station)))
+    # within the table (fields whose resonance lies below 8 GHz): -3 dBm less 1 dB is above the limit
+    cfg = small_map(station=str(station), rf_power_dbm=-3.0)
+    cfg["measurements"][1]["fields_oe"] = [600, 650]
+    with pytest.raises(ConfigError, match=r"rf power at the device -4\.0 dBm above the station limit -5 dBm"):
+        validate_run_config(cfg)
+
+
+def yaml_station(tmp_path, path_mapping):
+    import yaml
+
+    from tests.conftest import EXAMPLES
+
+    st = yaml.safe_load((EXAMPLES / "station.yaml").read_text())
+    st["path"] = path_mapping
+    out = tmp_path / "station.yaml"
+    out.write_text(yaml.safe_dump(st))
+    return out
+
+
+def test_relative_irf2_is_the_shape_of_i_rf_squared():
+    path = BiasTeePath(2.0, 0.5, ripple_db=0.8)
+    f = np.linspace(5e9, 12e9, 50)
+    shape = path.i_rf(f, -10.0, 3000.0) ** 2
+    np.testing.assert_allclose(path.relative_irf2(f) / path.relative_irf2(f[0]), shape / shape[0], rtol=1e-12)
