@@ -241,3 +241,27 @@ def test_output_in_a_legacy_code_page_never_crashes_a_run(tmp_path):
     assert r.returncode == 0, r.stderr.decode("cp1252")[-800:]
     assert "run file: " in r.stdout.decode("cp1252") and "\\u03a9 probe.h5" in r.stdout.decode("cp1252")
     assert read_run(tmp_path / "runs" / "Ω probe.h5").status == "complete"
+
+
+def test_no_text_file_depends_on_the_os_locale(tmp_path):
+    """Every text file the product reads or writes names its encoding: on Windows the default is
+    cp1252, not UTF-8. Python's EncodingWarning (-X warn_default_encoding) made an error for
+    stfmr_lab's own modules, over check, run (a CRLF config with non-ASCII text) and the quick demo
+    (run, analysis, report)."""
+    cfg = _run_files(tmp_path, small_map(name="Lauf µ", **TINY), newline="\r\n")
+    script = (
+        "import sys, warnings\n"
+        "warnings.filterwarnings('error', category=EncodingWarning, module=r'stfmr_lab(\\.|$)')\n"
+        "from stfmr_lab.cli import main\n"
+        "for argv in (['check', 'station.yaml', '--sim'], ['run', 'cfg.yaml', '--sim', '--out', 'r.h5'],\n"
+        "             ['demo', '--quick', '--out', 'demo']):\n"
+        "    code = main(argv)\n"
+        "    if code:\n"
+        "        sys.exit(code)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-X", "warn_default_encoding", "-c", script], capture_output=True, text=True, cwd=cfg.parent
+    )
+    assert r.returncode == 0, r.stderr[-1500:]
+    assert read_run(tmp_path / "r.h5").status == "complete"
+    assert (tmp_path / "demo" / "report" / "summary.txt").is_file()
