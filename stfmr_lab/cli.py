@@ -37,7 +37,11 @@ def _cmd_check(args) -> int:
         ident = ids.get(role, "")
         ok = not ident.startswith(("NO ANSWER", "NOT OPEN"))
         bad += not ok
-        _say(f"{'ok ' if ok else 'BAD'} {role:14s} {inst['model']:15s} {inst['address']:22s} {ident}")
+        line = f"{'ok ' if ok else 'BAD'} {role:14s} {inst['model']:15s} {inst['address']:22s} {ident}"
+        if "serial" in inst:  # a serial line that does not answer is most often set to another rate
+            s = inst["serial"]
+            line += f"  [serial: {s['baud_rate']} baud, {s['data_bits']}{s['parity'][0].upper()}{s['stop_bits']:g}]"
+        _say(line)
     where = " (simulated)" if args.sim else f" (VISA backend {cfg['visa_library']})"
     _say(f"{len(cfg['instruments']) - bad} of {len(cfg['instruments'])} instruments answer{where}")
     return 0 if bad == 0 else 1

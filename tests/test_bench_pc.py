@@ -148,6 +148,16 @@ def test_serial_overrides_and_refusals():
         validate_station(st)
 
 
+def test_check_shows_each_serial_line(tmp_path, capsys):
+    station = _write(tmp_path / "station.yaml", _serial_station(baud_rate=19200, stop_bits=1.5))
+    assert main(["check", station, "--sim"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    gauss = next(ln for ln in lines if ln.split()[1] == "gaussmeter")
+    assert gauss.startswith("ok ") and gauss.endswith("[serial: 19200 baud, 7O1.5]")
+    assert next(ln for ln in lines if ln.split()[1] == "magnet_supply").endswith("[serial: 9600 baud, 8N1]")
+    assert "serial" not in next(ln for ln in lines if ln.split()[1] == "dc")
+
+
 def test_serial_settings_reach_the_simulated_resource(make_station):
     cfg = validate_station(_serial_station(baud_rate=19200))
     st = make_station(config=cfg)
