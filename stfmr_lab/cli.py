@@ -58,9 +58,14 @@ def _positive_float(text: str) -> float:
 
 
 def _cmd_analyze(args) -> int:
+    from stfmr_lab.analysis.pipeline import AnalysisError
     from stfmr_lab.analysis.report import analyze_to_report
 
-    paths = analyze_to_report(args.file, args.report, ms_vol_emu=args.ms_vol_emu)
+    try:
+        paths = analyze_to_report(args.file, args.report, ms_vol_emu=args.ms_vol_emu)
+    except AnalysisError as e:  # the file lacks what the analysis needs: bad input, one line
+        print(f"stfmr-lab: error: {one_line(e)}", file=sys.stderr)
+        return 2
     for label, p in paths.items():
         _say(f"{label}: {p}")
     return 0

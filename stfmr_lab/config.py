@@ -69,7 +69,7 @@ ADAPTIVE = Map(
 )
 ADAPTIVE_MIN_CANDIDATES = 401
 
-MEASUREMENT_TYPES = ("dvdi", "map", "frequency_sweep", "field_sweep", "background")
+MEASUREMENT_TYPES = ("dvdi", "map", "frequency_sweep", "field_sweep", "background", "field_map")
 
 _MEAS_FIELDS = {
     "dvdi": {
@@ -113,6 +113,14 @@ _MEAS_FIELDS = {
         "frequency": FREQ_WINDOW,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
     },
+    # the bilayer's measurement (physics-sot.md): a field sweep (through zero allowed) at
+    # every frequency and DC current through the strip, frequency outermost
+    "field_map": {
+        "frequencies_hz": NumList(Num(min=0.0), min_len=1),
+        "dc_currents_a": NumList(Num(), min_len=1, default=lambda: [0.0]),
+        "fields_oe": SWEEP,
+        "rf_power_dbm": Num(min=-150.0, max=30.0),
+    },
 }
 
 
@@ -128,6 +136,7 @@ _REQUIRED = {
     "frequency_sweep": {"field_oe", "frequency"},
     "field_sweep": {"frequency_hz", "fields_oe"},
     "background": {"field_oe", "frequency"},
+    "field_map": {"frequencies_hz", "fields_oe"},
 }
 
 
@@ -403,6 +412,13 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power, adaptive=adaptive)
             spectra.append(item)
             order.append(item)
+        elif kind == "field_map":
+            fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
+            for f in m["frequencies_hz"]:
+                for i in m["dc_currents_a"]:
+                    item = FieldSweep(len(spectra), float(f), Bias(float(i), False), fields, power)
+                    spectra.append(item)
+                    order.append(item)
         elif kind == "field_sweep":
             (b,) = _biases(m, path, single=True)
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")

@@ -24,6 +24,7 @@ _RANGES = {  # allowed range of each declared quantity, in its units
     "t_hm_nm": (0.05, 1e4),
     "width_um": (1e-3, 1e5),
     "shunt_hm": (0.0, 1.0),
+    "phi_deg": (-180.0, 180.0),
 }
 
 SAMPLE_MAP = Map(

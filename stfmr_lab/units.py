@@ -47,6 +47,7 @@ SAMPLE_DECLARED: dict[str, tuple[str, str]] = {
     "t_hm_nm": ("nm", "heavy-metal thickness (bilayer)"),
     "width_um": ("um", "strip width (bilayer)"),
     "shunt_hm": ("", "fraction of the current in the heavy metal (bilayer)"),
+    "phi_deg": ("deg", "in-plane angle of the field to the current (bilayer; 45 when not declared)"),
 }
 
 #: the columns of /entry/dvdi (I-V calibration sweeps, RF off)

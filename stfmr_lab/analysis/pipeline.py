@@ -382,6 +382,10 @@ def analyze(
     ``/entry/sample/declared`` gives, else the paper's (said in the summary).
     """
     run = read_run(path)
+    from stfmr_lab.analysis.sot_run import analyze_bilayer_run, is_bilayer_run  # imports this module
+
+    if is_bilayer_run(run):  # a heavy-metal / ferromagnet strip: physics-sot.md's inverse
+        return analyze_bilayer_run(run, path)
     warnings: list[str] = []
     ms_vol_emu, ms_vol_source = resolve_ms_vol(run, ms_vol_emu)
     curves = iv_curves(run)

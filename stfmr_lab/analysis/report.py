@@ -300,7 +300,12 @@ def _write_csv(df, path: Path) -> Path:
 
 def write_report(a: Analysis, out_dir: str | Path) -> dict[str, Path]:
     """Write every figure (PNG), the tables (CSV, units in the headers) and the summary;
-    return their paths. Without the dV/dI calibrations: the spectra (and Kittel) only."""
+    return their paths. Without the dV/dI calibrations: the spectra (and Kittel) only.
+    A bilayer run: the figures and tables of ``report_sot``."""
+    if a.summary.get("device_type") == "bilayer":
+        from stfmr_lab.analysis import report_sot
+
+        return report_sot.write_report(a, out_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"spectra figure": fig_spectra(a, out / "fig2b_spectra.png")} if a.spectra else {}

@@ -23,6 +23,7 @@ import yaml
 from pyvisa.rname import to_canonical_name
 from pyvisa_sim.component import NoResponse
 
+from stfmr_lab.bilayer import BilayerModel
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, DeviceModel
 from stfmr_lab.sim.clock import VirtualClock
 from stfmr_lab.sim.faults import Fault
@@ -53,13 +54,15 @@ class SimBench:
     """A simulated ST-FMR bench.
 
     ``wiring`` maps each role to ``(model, address)``, as the station file says; the bench
-    serves each model's pyvisa-sim definition at that address.
+    serves each model's pyvisa-sim definition at that address. The device is the MTJ
+    (``DeviceModel``) or the heavy-metal / ferromagnet strip (``BilayerModel``: field sweeps
+    at both polarities, DC current through the strip, AMR read back by the source-meter).
     """
 
     def __init__(
         self,
         wiring: dict[str, tuple[str, str]],
-        model: DeviceModel | None = None,
+        model: DeviceModel | BilayerModel | None = None,
         *,
         noise: bool = True,
         seed: int = 0,
@@ -72,6 +75,7 @@ class SimBench:
         realism: Realism | None = None,
     ):
         self.model = model or DeviceModel.preset("paper")
+        self.bilayer = isinstance(self.model, BilayerModel)
         self.noise = bool(noise)
         self.seed = int(seed)
         self.rng = np.random.default_rng(seed)
@@ -212,7 +216,7 @@ class SimBench:
         return h + getattr(self, "_rem_sign", 1.0) * self.magnet.remanence_oe + jitter
 
     def _update_easy_state(self) -> None:
-        if self.axis == "easy":
+        if self.axis == "easy" and not self.bilayer:
             self.easy_state = int(self.model.easy_axis_state(self.field_oe(), self.easy_state))
 
     def set_axis(self, axis: str) -> None:
@@ -237,9 +241,16 @@ class SimBench:
         if dc is None:
             return 0.0, 0.0
         i = dc.current_set_a
+        comp = abs(dc.compliance_v)
+        if self.bilayer:  # an ohmic strip: R(phi) I, clamped at the compliance
+            r = float(self.model.resistance_ohm(self.field_oe()))
+            v = r * i
+            if abs(v) > comp:
+                v = math.copysign(comp, v)
+                i = v / r
+            return v, i
         th = self.theta()
         v = float(self.model.voltage(th, i))
-        comp = abs(dc.compliance_v)
         if abs(v) > comp:
             v = math.copysign(comp, v)
             i = float(self.model.current(th, v))
@@ -266,6 +277,11 @@ class SimBench:
         p = src.power_dbm
         m = self.model
         h = self.field_oe()
+        if self.bilayer:
+            try:
+                return float(m.vmix(h, f, i, p, path=self.path))
+            except ValueError:  # past the critical current: no steady precession to model
+                return float(m.bg_ohm_per_a * self.path.i_rf(f, p, m.resistance_ohm()) ** 2)
         if self.axis == "hard" and abs(h) > m.hk_oe:
             key = (h, i)
             if self._spectrum_key != key:  # field and bias change rarely; frequency every point
@@ -303,9 +319,12 @@ class SimBench:
         return x, y
 
     def truth(self) -> dict:
-        """Every virtual-device parameter (the truth a simulated run records), and the
-        realism's imperfections (``realism_<name>``) when any is switched on."""
+        """Every virtual-device parameter (the truth a simulated run records), a bilayer's
+        with ``device_type = "bilayer"``, and the realism's imperfections (``realism_<name>``)
+        when any is switched on."""
         out = self.model.params()
+        if self.bilayer:
+            out["device_type"] = "bilayer"
         if self.realism.active:
             out.update({f"realism_{k}": v for k, v in dataclasses.asdict(self.realism).items()})
         return out
@@ -373,9 +392,36 @@ def simulation_schema():
 DEVICE_SCHEMA = None
 
 
-def device_model_from_config(device: dict) -> DeviceModel:
-    """A DeviceModel from a config's ``device:`` mapping (keys left out: the paper preset)."""
+def _bilayer_schema():
+    from stfmr_lab.bilayer import PARAMETERS
+    from stfmr_lab.schema import Map, Num, Str
+
+    fields = {name: Num(min=lo, max=hi, doc=doc) for name, (lo, hi, _lo_open, _hi_open, doc) in PARAMETERS.items()}
+    fields["preset"] = Str(choices=("py_pt",))
+    fields["type"] = Str(choices=DEVICE_TYPES)
+    return Map({k: _optional(v) for k, v in fields.items()}, default=dict)
+
+
+DEVICE_TYPES = ("mtj", "bilayer")
+
+
+def device_model_from_config(device: dict) -> DeviceModel | BilayerModel:
+    """The virtual device of a config's ``device:`` mapping: ``type: mtj`` (default; keys left
+    out take the paper preset) or ``type: bilayer`` (keys left out take the py_pt preset)."""
     from stfmr_lab.schema import ConfigError
+
+    device = device or {}
+    kind = device.get("type", "mtj")
+    if kind not in DEVICE_TYPES:
+        raise ConfigError(f"device.type: {kind!r} is not one of {', '.join(DEVICE_TYPES)}")
+    if kind == "bilayer":
+        checked = _bilayer_schema().check("device", device)
+        params = {k: v for k, v in checked.items() if v is not None and k not in ("preset", "type")}
+        try:
+            return BilayerModel.preset(checked.get("preset") or "py_pt", **params)
+        except ValueError as e:
+            raise ConfigError(f"device.{e}") from None
+    device = {k: v for k, v in device.items() if k != "type"}
 
     global DEVICE_SCHEMA
     if DEVICE_SCHEMA is None:
