@@ -1,12 +1,18 @@
 """Acquisition overhead on the simulated bench (virtual clock, no sleeping).
 
-Three ways to take the same points (one field, 5 biases x 401 frequencies):
-- floor: bare pyvisa sessions on the same coupled twins, the same three messages per
-  point as the procedure (set frequency, SNAP? 1,2, LIAS?), nothing else;
+Four ways to take the same points (one field, 5 biases x 801 frequencies), the first two
+floors that name what they include:
+- pyvisa-sim floor: bare pyvisa sessions on plain pyvisa-sim devices with fixed replies
+  (no twin, no device model), the same three messages per point as the procedure (set
+  frequency, SNAP? 1,2, LIAS?): the cost of pyvisa + pyvisa-sim alone;
+- twin floor: bare pyvisa sessions on the coupled twins (the same messages): adds the
+  simulated device's physics (the twins' replies computed from the device model, the
+  lock-in's filter, the noise) - the floor any run on the simulated bench has;
 - ours: ``stfmr_lab.run`` (lock-in and chop set-up, closed-loop field, bias ramps, guard,
   procedure, journal + HDF5, safe shutdown), timed from its start event to its stop event;
 - pymeasure stock: a plain pymeasure ``Procedure`` with the same loop through its ``Worker``
   and CSV ``Results`` (stock pymeasure drivers).
+The machine's load and BLAS threads are printed with the figures (``benchmarks.conditions``).
 Run: ``python -m benchmarks.bench_acquisition``.
 """
 
@@ -45,8 +51,59 @@ def run_config():
     }
 
 
+#: plain pyvisa-sim devices with fixed replies, for the pyvisa-sim floor (no twin behind them)
+BARE_DEVICES = """
+spec: "1.1"
+devices:
+  source:
+    eom: {GPIB INSTR: {q: "\\n", r: "\\n"}}
+    dialogues: [{q: "*IDN?", r: "bare source"}]
+    properties:
+      frequency: {default: 1.0e9, getter: {q: ":FREQ:CW?", r: "{:+.11E}"}, setter: {q: ":FREQ:CW {}"}, specs: {type: float}}
+  dc:
+    eom: {GPIB INSTR: {q: "\\n", r: "\\n"}}
+    dialogues: [{q: "*IDN?", r: "bare dc"}]
+    properties:
+      current: {default: 0.0, getter: {q: ":SOUR:CURR:LEV?", r: "{:+.6E}"}, setter: {q: ":SOUR:CURR:LEV {}"}, specs: {type: float}}
+  lockin:
+    eom: {GPIB INSTR: {q: "\\n", r: "\\n"}}
+    dialogues:
+      - {q: "*IDN?", r: "bare lockin"}
+      - {q: "SNAP? 1,2", r: "1.234567E-06,-2.345678E-07"}
+      - {q: "LIAS?", r: "0"}
+resources:
+  GPIB0::19::INSTR: {device: source}
+  GPIB0::24::INSTR: {device: dc}
+  GPIB0::8::INSTR: {device: lockin}
+"""
+
+
+def pyvisa_sim_floor(tmp: Path) -> float:
+    """Bare pyvisa queries on plain pyvisa-sim devices with fixed replies: seconds for POINTS points."""
+    import pyvisa
+
+    yaml_path = tmp / "bare.yaml"
+    yaml_path.write_text(BARE_DEVICES)
+    rm = pyvisa.ResourceManager(f"{yaml_path}@sim")
+    kw = {"write_termination": "\n", "read_termination": "\n"}
+    src = rm.open_resource("GPIB0::19::INSTR", **kw)
+    dc = rm.open_resource("GPIB0::24::INSTR", **kw)
+    li = rm.open_resource("GPIB0::8::INSTR", **kw)
+    t0 = time.perf_counter()
+    for i in CURRENTS:
+        dc.write(f":SOUR:CURR:LEV {i:.6e}")
+        for f in FREQS:
+            src.write(f":FREQ:CW {f:.3f}")
+            x, y = (float(v) for v in li.query("SNAP? 1,2").split(","))
+            int(li.query("LIAS?"))
+    dt = time.perf_counter() - t0
+    assert float(src.query(":FREQ:CW?")) == FREQS[-1].round(3)  # the writes reached the device
+    rm.close()
+    return dt
+
+
 def floor() -> float:
-    """Bare pyvisa queries through the same coupled twins: seconds for POINTS points."""
+    """Bare pyvisa queries through the coupled twins (the twin floor): seconds for POINTS points."""
     from stfmr_lab.sim.bench import build_bench
 
     cfg = station_config()
@@ -167,28 +224,43 @@ def pymeasure_stock(tmp: Path) -> float:
 
 
 def main() -> dict:
+    from benchmarks.conditions import conditions, describe
     from stfmr_lab.runner import run  # noqa: F401  (import cost outside the timings)
 
+    before = conditions()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         ours(tmp)  # warm-up (imports, caches)
-        t_floor = t_ours = t_stock = float("inf")
+        pyvisa_sim_floor(tmp)
+        t_bare = t_floor = t_ours = t_stock = float("inf")
         for _ in range(3):  # interleaved, best of three: the machine's load changes
+            t_bare = min(t_bare, pyvisa_sim_floor(tmp))
             t_floor = min(t_floor, floor())
             t_ours = min(t_ours, ours(tmp))
             t_stock = min(t_stock, pymeasure_stock(tmp))
+    after = conditions()
     out = {
         "points": POINTS,
+        "pyvisa_sim_floor_points_per_s": POINTS / t_bare,
         "floor_points_per_s": POINTS / t_floor,
         "ours_points_per_s": POINTS / t_ours,
         "stock_points_per_s": POINTS / t_stock,
+        "twin_over_pyvisa_sim": t_floor / t_bare,
         "ours_over_floor": t_ours / t_floor,
+        "ours_over_pyvisa_sim": t_ours / t_bare,
         "stock_over_ours": t_stock / t_ours,
+        "conditions": {"before": before, "after": after},
     }
-    print(f"acquisition, {POINTS} points on the simulated bench (virtual clock):")
-    print(f"  floor (bare pyvisa-sim queries): {out['floor_points_per_s']:8.0f} points/s")
-    print(f"  stfmr-lab run (HDF5 + journal):  {out['ours_points_per_s']:8.0f} points/s   time ratio to floor {out['ours_over_floor']:.2f}x")
-    print(f"  pymeasure Procedure + CSV:       {out['stock_points_per_s']:8.0f} points/s   time ratio to ours {out['stock_over_ours']:.2f}x")
+    print(f"acquisition, {POINTS} points on the simulated bench (virtual clock), best of 3 interleaved:")
+    print(f"  conditions: before {describe(before)}; after {describe(after)}")
+    print(f"  pyvisa-sim floor (fixed replies, no twin): {out['pyvisa_sim_floor_points_per_s']:8.0f} points/s")
+    print(f"  twin floor (bare pyvisa on the twins):     {out['floor_points_per_s']:8.0f} points/s"
+          f"   time ratio to the pyvisa-sim floor {out['twin_over_pyvisa_sim']:.2f}x")
+    print(f"  stfmr-lab run (HDF5 + journal):            {out['ours_points_per_s']:8.0f} points/s"
+          f"   time ratio to the twin floor {out['ours_over_floor']:.2f}x, to the pyvisa-sim floor "
+          f"{out['ours_over_pyvisa_sim']:.2f}x")
+    print(f"  pymeasure Procedure + CSV (on the twins):  {out['stock_points_per_s']:8.0f} points/s"
+          f"   time ratio to ours {out['stock_over_ours']:.2f}x")
     return out
 
 

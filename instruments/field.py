@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from stfmr_lab.instruments.base import InstrumentError
+from stfmr_lab.instruments.ramp import ramp
 from stfmr_lab.instruments.roles import Gaussmeter, MagnetSupply
 
 log = logging.getLogger(__name__)
@@ -80,14 +81,14 @@ class FieldController:
         return h
 
     def _ramp_current(self, target_a: float, stop_event=None) -> None:
+        """Ramp the supply current at ``ramp_rate_oe_per_s`` in steps of at most ``max_step_oe``;
+        a set ``stop_event`` stops it between steps (``RampStopped``), never its dwell."""
         s = self.settings
-        now_a = self.supply.get_current_a()
-        max_step_a = s.max_step_oe / s.oe_per_a
-        n = max(1, math.ceil(abs(target_a - now_a) / max_step_a - 1e-9))
-        dwell = (abs(target_a - now_a) * s.oe_per_a / n) / s.ramp_rate_oe_per_s
-        for k in range(1, n + 1):
-            self.supply.set_current_a(now_a + (target_a - now_a) * k / n)
-            self.clock.sleep(dwell, stop_event)
+        ramp(
+            self.supply.set_current_a, self.supply.get_current_a(), target_a,
+            max_step=s.max_step_oe / s.oe_per_a, rate_per_s=s.ramp_rate_oe_per_s / s.oe_per_a,
+            sleep=self.clock.sleep, should_stop=stop_event.is_set if stop_event is not None else None,
+        )
 
     def set_field(self, target_oe: float, stop_event=None) -> float:
         """Ramp to ``target_oe`` and close the loop on the gaussmeter; return the measured field."""

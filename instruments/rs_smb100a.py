@@ -1,10 +1,12 @@
 """Rohde & Schwarz SMB100A microwave source (option SMB-B120: 100 kHz - 20 GHz).
 
-pymeasure has no SMB driver, so this one is written from the SMB100A operating manual
-(1407.0806.32) command set: ``SOUR:FREQ:CW``, ``SOUR:POW:LEV:IMM:AMPL``, ``OUTP:STAT``,
-pulse modulation ``SOUR:PULM:...`` (options K22 pulse modulator and K23 pulse generator)
-and the ``SYST:ERR?`` queue. The SMB has no separate "modulation on" switch: the pulse
-modulation state alone turns the chop on.
+pymeasure has no SMB driver, so this one is written from the "R&S SMB100A Microwave
+Signal Generator Operating Manual" (1407.0806.32) command set: ``SOUR:FREQ:CW``,
+``SOUR:POW:LEV:IMM:AMPL``, ``OUTP:STAT``, pulse modulation ``SOUR:PULM:...`` (options K22
+pulse modulator and K23 pulse generator), the modulation master switch
+``[:SOURce]:MODulation[:ALL][:STATe]`` (the MOD ON/OFF key: with it off no modulation
+reaches the output, whatever ``SOUR:PULM:STAT`` says) and the ``SYST:ERR?`` queue. The
+chop is on when both the pulse modulation and the master switch are on.
 
 The chop is the internal pulse generator run as a square wave: the SMB sets a period and
 a width (no rate), so ``configure_chop`` sends period = 1/f and width = period/2 (in the
@@ -19,7 +21,7 @@ import logging
 
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.validators import strict_range
-from stfmr_lab.instruments.base import InstrumentReplyError, StrictMixin, bool_control, mapped_control
+from stfmr_lab.instruments.base import InstrumentReplyError, StrictMixin, bool_control, mapped_control, number_control
 from stfmr_lab.instruments.roles import MicrowaveSource
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
     """Rohde & Schwarz SMB100A signal generator with SMB-B120, SMB-K22 and SMB-K23."""
 
     model = "rs_smb100a"
+    IDN_MODELS = ("SMB100A",)
     ERROR_QUERY = "SYST:ERR?"
     frequency_range_hz = (100e3, 20e9)
     power_range_dbm = (-145.0, 30.0)
@@ -43,19 +46,23 @@ class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
         super().__init__(adapter, name, **kwargs)
 
     FREQUENCY_SET = "SOUR:FREQ:CW %.3f"
-    frequency_hz = Instrument.control(
+    frequency_hz = number_control(
         "SOUR:FREQ:CW?", FREQUENCY_SET,
         """Control the CW frequency in Hz (float strictly from 100e3 to 20e9).""",
-        validator=strict_range, values=frequency_range_hz,
+        frequency_range_hz,
     )
-    power_dbm = Instrument.control(
+    power_dbm = number_control(
         "SOUR:POW:LEV:IMM:AMPL?", "SOUR:POW:LEV:IMM:AMPL %.2f",
         """Control the RF level in dBm (float strictly from -145 to 30).""",
-        validator=strict_range, values=power_range_dbm,
+        power_range_dbm,
     )
     rf_enabled = bool_control(
         "OUTP:STAT?", "OUTP:STAT %d",
         """Control whether the RF output is on (bool).""",
+    )
+    modulation_enabled = bool_control(
+        "SOUR:MOD:STAT?", "SOUR:MOD:STAT %d",
+        """Control the modulation master switch, MOD ON/OFF (bool): off, no modulation reaches the output.""",
     )
     pulse_enabled = bool_control(
         "SOUR:PULM:STAT?", "SOUR:PULM:STAT %d",
@@ -66,15 +73,15 @@ class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
         """Control the pulse modulation source (str 'internal' or 'external').""",
         {"internal": "INT", "external": "EXT"},
     )
-    pulse_period_s = Instrument.control(
+    pulse_period_s = number_control(
         "SOUR:PULM:PER?", "SOUR:PULM:PER %.9g",
         """Control the internal pulse generator period in s (float strictly from 20e-9 to 100).""",
-        validator=strict_range, values=PULSE_TIME_RANGE_S,
+        PULSE_TIME_RANGE_S,
     )
-    pulse_width_s = Instrument.control(
+    pulse_width_s = number_control(
         "SOUR:PULM:WIDT?", "SOUR:PULM:WIDT %.9g",
         """Control the internal pulse generator pulse width in s (float strictly from 20e-9 to 100).""",
-        validator=strict_range, values=PULSE_TIME_RANGE_S,
+        PULSE_TIME_RANGE_S,
     )
 
     # ---------------------------------------------------------------- role interface
@@ -100,13 +107,14 @@ class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
             self.pulse_source = "external"
             self.write("SOUR:PULM:POL NORM")  # TTL high = RF on
         self.pulse_enabled = True
+        self.modulation_enabled = True
 
     def get_chop(self):
         period = self.pulse_period_s
         if period <= 0:
             raise InstrumentReplyError(f"{self.name}: pulse period {period!r} s is not positive")
         return {
-            "enabled": self.pulse_enabled,
+            "enabled": self.pulse_enabled and self.modulation_enabled,
             "source": self.pulse_source,
             "frequency_hz": 1.0 / period,
         }

@@ -1,16 +1,21 @@
 """Stanford Research SR830 lock-in amplifier, locked to the 250 Hz chop.
 
-Builds on pymeasure's ``SR830`` (its sensitivity/time-constant tables and commands);
-adds the role interface, X and Y read together with ``SNAP? 1,2``, overload from ``LIAS?``
-and the error status from ``ERRS?``.
+Commands from the "SR830 DSP Lock-In Amplifier" user's manual (Stanford Research Systems,
+Revision 2.5, 10/2011): ``OUTX i`` selects where replies go (0 RS232, 1 GPIB) and must
+come before the first query (the SR830 answers on the interface OUTX names, RS232 after a
+reset); ``FMOD i`` reference source (0 external, 1 internal); ``RSLP i`` external
+reference trigger (0 sine, 1 TTL rising edge, 2 TTL falling); ``SENS``/``OFLT``/``OFSL``;
+X and Y at one instant with ``SNAP? 1,2``; overloads in ``LIAS?``. It has no error queue:
+an illegal command sets bit 5 and an out-of-range parameter bit 4 of the standard event
+status ``*ESR?``; ``ERRS?`` holds the hardware error bits. Builds on pymeasure's ``SR830``
+(its sensitivity/time-constant tables).
 """
 
 from __future__ import annotations
 
-from pymeasure.instruments import Instrument
 from pymeasure.instruments.srs.sr830 import SR830 as _PmSR830
 from pymeasure.instruments.validators import strict_range
-from stfmr_lab.instruments.base import InstrumentError, StrictMixin, indexed_control, mapped_control
+from stfmr_lab.instruments.base import InstrumentError, StrictMixin, indexed_control, mapped_control, number_control
 from stfmr_lab.instruments.roles import LockIn
 
 
@@ -18,6 +23,7 @@ class SR830(StrictMixin, _PmSR830, LockIn):
     """Stanford Research SR830 DSP lock-in amplifier."""
 
     model = "sr830"
+    IDN_MODELS = ("SR830",)
     SENSITIVITIES_V = list(_PmSR830.SENSITIVITIES)
     TIME_CONSTANTS_S = list(_PmSR830.TIME_CONSTANTS)
 
@@ -35,10 +41,22 @@ class SR830(StrictMixin, _PmSR830, LockIn):
         "FMOD?", "FMOD %d", """Control the reference source (str 'External' or 'Internal').""",
         {"External": 0, "Internal": 1}, cast=int,
     )
-    frequency = Instrument.control(
+    frequency = number_control(
         "FREQ?", "FREQ%0.5e", """Control the internal reference frequency in Hz (float strictly from 0.001 to 102000).""",
-        validator=strict_range, values=[0.001, 102000],
+        [0.001, 102000],
     )
+
+    reference_trigger = mapped_control(
+        "RSLP?", "RSLP %d", """Control the external reference trigger (str 'sine', 'ttl_rising' or 'ttl_falling').""",
+        {"sine": 0, "ttl_rising": 1, "ttl_falling": 2}, cast=int,
+    )
+
+    def connect(self):
+        """``OUTX 1`` (replies over GPIB, USB-GPIB and LAN-GPIB) before the first query;
+        ``OUTX 0`` on a serial line."""
+        connection = getattr(self.adapter, "connection", None)
+        serial = str(getattr(connection, "resource_name", "")).upper().startswith("ASRL")
+        self.write("OUTX 0" if serial else "OUTX 1")
 
     def configure_reference(self, source="external", frequency_hz=250.0):
         if source not in ("external", "internal"):
@@ -48,14 +66,20 @@ class SR830(StrictMixin, _PmSR830, LockIn):
         self.reference_source = source.capitalize()
         if source == "internal":
             self.frequency = frequency_hz
+        else:
+            self.reference_trigger = "ttl_rising"  # the source's chop sync is a TTL square wave
 
     XY_QUERY = "SNAP? 1,2"
     OVERLOAD_QUERY = "LIAS?"  # LIA status: bits 0-2 input, filter, output overload
     OVERLOAD_MASK = 0b111
 
     def check_errors(self):
-        bits = int(self.values("ERRS?", cast=int)[0])
-        return [f"ERRS? = {bits} (error status bits set)"] if bits else []
+        """Command and execution errors (``*ESR?``) and hardware errors (``ERRS?``); reading clears them."""
+        errors = self.standard_event_errors()
+        bits = self.strict_values("ERRS?", cast=int)[0]
+        if bits:
+            errors.append(f"ERRS? = {bits} (error status bits set)")
+        return errors
 
 
 

@@ -2,7 +2,8 @@
 
 Builds on pymeasure's ``SR860`` (its tables), whose sensitivity, time constant and
 frequency controls truncate out-of-range values silently: ours are declared again with
-strict validators. Commands from the SR860 manual: sensitivity ``SCAL i`` (index 0 = 1 V,
+strict validators. Commands from the "SR860 500 kHz DSP Lock-in Amplifier" user manual
+(Stanford Research Systems; revision not recorded here): sensitivity ``SCAL i`` (index 0 = 1 V,
 the reverse of the SR830's ``SENS``), time constant ``OFLT i`` (0 = 1 us ... 21 = 30 ks),
 slope ``OFSL i``, reference source ``RSRC i`` (0 internal, 1 external, 2 dual, 3 chop),
 external trigger ``RTRG i`` (0 sine, 1 positive TTL, 2 negative TTL), ``FREQ f``, X and Y at
@@ -12,10 +13,14 @@ standard event (``*ESR?``) and error (``ERRS?``) status registers.
 
 from __future__ import annotations
 
-from pymeasure.instruments import Instrument
 from pymeasure.instruments.srs.sr860 import SR860 as _PmSR860
-from pymeasure.instruments.validators import strict_discrete_set, strict_range
-from stfmr_lab.instruments.base import InstrumentReplyError, StrictMixin
+from pymeasure.instruments.validators import strict_range
+from stfmr_lab.instruments.base import (
+    StrictMixin,
+    indexed_control,
+    mapped_control,
+    number_control,
+)
 from stfmr_lab.instruments.roles import LockIn
 
 #: CUROVLDSTAT? bits (SR860 manual, status registers; the same layout as LIAS?)
@@ -26,29 +31,16 @@ INPUT_RANGE_OVERLOAD = 1 << 4
 DATA_CHANNEL_OVERLOADS = 0xF << 8  # data channels 1-4 scale overload
 OVERLOAD_BITS = CH1_OUTPUT_OVERLOAD | CH2_OUTPUT_OVERLOAD | INPUT_RANGE_OVERLOAD | DATA_CHANNEL_OVERLOADS
 
-#: *ESR? bits that report an error: query (2), device dependent (3), execution (4), command (5)
-ESR_ERROR_BITS = {2: "query error", 3: "device dependent error", 4: "execution error", 5: "command error"}
-
 SLOPES_DB_OCT = (6, 12, 18, 24)
 REFERENCE_SOURCES = {"internal": 0, "external": 1, "dual": 2, "chop": 3}
 REFERENCE_TRIGGERS = {"sine": 0, "positive_ttl": 1, "negative_ttl": 2}
-
-
-def _index_below(n, what):
-    """A ``get_process`` checking that a reply is a table index 0..n-1 (not -1, not 2.5)."""
-
-    def check(value):
-        if value != int(value) or not 0 <= value < n:
-            raise InstrumentReplyError(f"SR860: reply {value!r} to {what} is not an index 0..{n - 1}")
-        return int(value)
-
-    return check
 
 
 class SR860(StrictMixin, _PmSR860, LockIn):
     """Stanford Research SR860 DSP lock-in amplifier (500 kHz)."""
 
     model = "sr860"
+    IDN_MODELS = ("SR860", "SR865")
     SENSITIVITIES_V = list(_PmSR860.SENSITIVITIES)  # index 0 = 1 V ... 27 = 1 nV
     TIME_CONSTANTS_S = list(_PmSR860.TIME_CONSTANTS)  # index 0 = 1 us ... 21 = 30 ks
     frequency_range_hz = (0.001, 500e3)
@@ -56,41 +48,29 @@ class SR860(StrictMixin, _PmSR860, LockIn):
     def __init__(self, adapter, name="Stanford Research SR860", **kwargs):
         super().__init__(adapter, name, **kwargs)
 
-    sensitivity = Instrument.control(
-        "SCAL?", "SCAL %d",
-        """Control the sensitivity in V (float, strictly one of 1 V, 500 mV, ... 1 nV).""",
-        validator=strict_discrete_set, values=SENSITIVITIES_V, map_values=True,
-        get_process=_index_below(len(SENSITIVITIES_V), "SCAL?"),
+    sensitivity = indexed_control(
+        "SCAL?", "SCAL %d", """Control the sensitivity in V (float, strictly one of 1 V, 500 mV, ... 1 nV).""", SENSITIVITIES_V
     )
-    time_constant = Instrument.control(
-        "OFLT?", "OFLT %d",
-        """Control the time constant in s (float, strictly one of 1 us, 3 us, ... 30 ks).""",
-        validator=strict_discrete_set, values=TIME_CONSTANTS_S, map_values=True,
-        get_process=_index_below(len(TIME_CONSTANTS_S), "OFLT?"),
+    time_constant = indexed_control(
+        "OFLT?", "OFLT %d", """Control the time constant in s (float, strictly one of 1 us, 3 us, ... 30 ks).""",
+        TIME_CONSTANTS_S,
     )
-    filter_slope = Instrument.control(
-        "OFSL?", "OFSL %d",
-        """Control the filter slope in dB/oct (int, strictly 6, 12, 18 or 24).""",
-        validator=strict_discrete_set, values=list(SLOPES_DB_OCT), map_values=True,
-        get_process=_index_below(len(SLOPES_DB_OCT), "OFSL?"),
+    filter_slope = indexed_control(
+        "OFSL?", "OFSL %d", """Control the filter slope in dB/oct (int, strictly 6, 12, 18 or 24).""", SLOPES_DB_OCT
     )
-    reference_source = Instrument.control(
-        "RSRC?", "RSRC %d",
-        """Control the reference source (str 'internal', 'external', 'dual' or 'chop').""",
-        validator=strict_discrete_set, values=REFERENCE_SOURCES, map_values=True,
-        get_process=_index_below(len(REFERENCE_SOURCES), "RSRC?"),
+    reference_source = mapped_control(
+        "RSRC?", "RSRC %d", """Control the reference source (str 'internal', 'external', 'dual' or 'chop').""",
+        REFERENCE_SOURCES, cast=int,
     )
-    reference_trigger = Instrument.control(
-        "RTRG?", "RTRG %d",
-        """Control the external reference trigger (str 'sine', 'positive_ttl' or 'negative_ttl').""",
-        validator=strict_discrete_set, values=REFERENCE_TRIGGERS, map_values=True,
-        get_process=_index_below(len(REFERENCE_TRIGGERS), "RTRG?"),
+    reference_trigger = mapped_control(
+        "RTRG?", "RTRG %d", """Control the external reference trigger (str 'sine', 'positive_ttl' or 'negative_ttl').""",
+        REFERENCE_TRIGGERS, cast=int,
     )
-    frequency = Instrument.control(
+    frequency = number_control(
         "FREQ?", "FREQ %.6e",
         """Control the internal reference frequency in Hz (float strictly from 0.001 to 500e3);
         the query gives the reference frequency in use (the measured one in external mode).""",
-        validator=strict_range, values=frequency_range_hz,
+        frequency_range_hz,
     )
 
     # ---------------------------------------------------------------- role interface
@@ -118,10 +98,8 @@ class SR860(StrictMixin, _PmSR860, LockIn):
         return bool(self.overload_status() & EXTERNAL_REFERENCE_UNLOCKED)
 
     def check_errors(self):
-        errors = []
-        esr = int(self.values("*ESR?", cast=int)[0])
-        errors += [f"*ESR? = {esr}: {name}" for bit, name in ESR_ERROR_BITS.items() if esr & (1 << bit)]
-        errs = int(self.values("ERRS?", cast=int)[0])
+        errors = self.standard_event_errors()
+        errs = self.strict_values("ERRS?", cast=int)[0]
         if errs:
             errors.append(f"ERRS? = {errs} (error status bits set)")
         return errors

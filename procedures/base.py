@@ -14,18 +14,21 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from pymeasure.experiment import Procedure
+from stfmr_lab.instruments.base import CommandRefused, checked_commands
+from stfmr_lab.instruments.field import OperatorActionRequired
 
 from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
 from stfmr_lab.errors import error_line
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
 from stfmr_lab.safety import Guard
 from stfmr_lab.sample import declared_sample
-from stfmr_lab.stream import RunStream
+from stfmr_lab.stream import RunStream, Subscriber
 from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
 
 log = logging.getLogger(__name__)
@@ -111,7 +114,7 @@ def open_context(
     return RunContext(config, station, guard, runfile, stream)
 
 
-class _FileSubscriber:
+class _FileSubscriber(Subscriber):
     """The run file on the stream: essential (a write error stops the run)."""
 
     essential = True
@@ -147,6 +150,8 @@ class StfmrProcedure(Procedure):
         self.safe_state = ""
         self.error: BaseException | None = None
         self.done: ResumeState | NothingDone = NothingDone()  # what an interrupted file already holds
+        #: per kind of adaptive sweep, the last one's line (``AdaptiveDesign.seed_out``): the next starts there
+        self.adaptive_seeds: dict = {}
         super().__init__(*args, **kwargs)
 
     # ------------------------------------------------------------------ pymeasure hooks
@@ -198,6 +203,23 @@ class StfmrProcedure(Procedure):
             ctx.runfile.write_settings(role, snap)
 
     def _configure(self):
+        """Set up every instrument, reading its errors after each command: a refused command
+        stops the run there (``CommandRefused`` names the role, the instrument and the
+        command), before anything is measured. The queues were cleared when the station
+        opened; an entry found before the first command comes from the queries since."""
+        st = self.ctx.station
+        errors = self._instrument_errors()
+        if errors:
+            raise CommandRefused("since the station opened, before configuration: " + "; ".join(errors))
+        with ExitStack() as stack:
+            for role, inst in st.instruments.items():
+                stack.enter_context(checked_commands(inst, label=role))
+            self._configure_instruments()
+        errors = self._instrument_errors()
+        if errors:
+            raise CommandRefused("after configuration, before the first point: " + "; ".join(errors))
+
+    def _configure_instruments(self):
         """Lock-in, chop and bias set-up: compliance before any output."""
         cfg = self.run_config.data
         st = self.ctx.station
@@ -338,8 +360,28 @@ class StfmrProcedure(Procedure):
         if st.field.axis != axis:
             self.ctx.guard.bias_to_current(0.0, measure=False)
             self.stream.emit("message", f"magnet to the {axis} axis")
-            st.field.set_axis(axis)
+            try:
+                st.field.set_axis(axis)
+            except OperatorActionRequired:
+                if self._stop_requested():
+                    raise Aborted("stopped while waiting for the operator to turn the magnet") from None
+                raise
+            self._record_axis_change(axis)
         return self.ctx.guard.field_to(field_oe)
+
+    def _record_axis_change(self, axis: str) -> None:
+        """The step in the run file: ``/entry/instrument/field_controller/axis_changes``, one
+        attribute per turn (``step_001`` ...), saying where to, when and by whom."""
+        from stfmr_lab.storage import now_iso
+
+        group = self.ctx.runfile.h5["entry"]["instrument"].get("field_controller")
+        done = group["axis_changes"].attrs if group is not None and "axis_changes" in group else {}
+        n = sum(1 for k in done if k.startswith("step_"))
+        who = "simulated operator" if self.sim and self.ctx.station.bench.operator else (
+            "operator, confirmed at the prompt" if self.confirm_axis is not None else "rotation stage")
+        text = f"{axis} axis ({self.ctx.station.field.field_angle_deg:g} deg) at bench time {self._now():.1f} s, {now_iso()}, by the {who}"
+        self.ctx.runfile.write_settings("field_controller", {f"step_{n + 1:03d}": text}, group="axis_changes")
+        self.stream.emit("message", f"magnet on the {axis} axis ({who})")
 
     def _set_bias(self, bias) -> tuple[float, float]:
         g = self.ctx.guard
@@ -461,186 +503,63 @@ class StfmrProcedure(Procedure):
 
         ``cand``: the candidate set points (frequencies in Hz or fields in Oe); ``move(x)``
         sets one and returns the data row's settings there (the field as measured);
-        ``gain(x)`` the path's relative I_RF^2 (1 for a field sweep). Coarse pass (uniform over the window, or -
-        when the previous sweep with this ``key`` has a good fit - a few points around its
-        centre +- 3 widths plus the window's ends: "seeded"), then repeatedly: fit (Vmix
-        normalised by the gain, as the analysis does), keep a baseline margin on both sides,
-        and measure the batch of candidates that lowers the variances of its ``targets``
-        most (by default V_S w and V_A w, the torkances' lineshape factors, with their
-        correlation; Fisher information, ``stfmr_lab.analysis.design``), until the goal
-        (``target_rel_err``, or the errors of a uniform ``match_uniform_points`` sweep of
-        the window) or ``max_points``. Every point's reason is recorded in ``sample_reason``.
-        On resume, an adaptive sweep that had started counts as complete
-        (``ResumeState.complete``)."""
-        from stfmr_lab.analysis import design
-        from stfmr_lab.analysis.fit import fit_field_sweep, fit_spectrum, lineshape
-        from stfmr_lab.units import SAMPLE_REASONS as R
+        ``gain(x)`` the path's relative I_RF^2 (1 for a field sweep). Where the points go is
+        ``stfmr_lab.analysis.adaptive.AdaptiveDesign``'s (coarse pass, or one seeded by the
+        previous sweep with this ``key``; baseline margins; Fisher-information batches until
+        the goal or ``max_points``); this walks its batches: each from the end nearer the
+        present set point, waiting out the lock-in's lag after a jump (``_lag_wait``). Every
+        point's reason is recorded in ``sample_reason``. On resume, an adaptive sweep that had
+        started counts as complete (``ResumeState.complete``)."""
+        from stfmr_lab.analysis.adaptive import AdaptiveDesign
 
         a = item.adaptive
-        targets = tuple(a.get("targets") or design.TARGETS)
-        st, g = self.ctx.station, self.ctx.guard
-        clock = st.clock
-        lo, hi = float(cand[0]), float(cand[-1])
-        tau = self._tau
-        jump_wait = max(self.settle_s, a["jump_settle_time_constants"] * tau)
+        clock = self.ctx.station.clock
+        jump_wait = max(self.settle_s, a["jump_settle_time_constants"] * self._tau)
         poles = max(int(self.run_config.data["lockin"]["slope_db_oct"]) // 6, 1)
-        line, sigma = None, math.nan  # the current fit (design.Line) and noise in Vmix
-
-        def fit_line(xs, vs, guess):
-            """(fit, design.Line or None) of the points so far, normalised by the gain."""
-            try:
-                if sweep == "frequency":
-                    kw = {"f0_guess_hz": guess.f0, "hwhm_guess_hz": guess.w} if guess is not None else {}
-                    ft = fit_spectrum(xs, vs, irf2=gain(xs), **kw)
-                    centre, width = ft.f0_hz, ft.hwhm_hz
-                else:
-                    kw = {"h0_guess_oe": guess.f0, "dh_guess_oe": guess.w} if guess is not None else {}
-                    ft = fit_field_sweep(xs, vs, **kw)
-                    centre, width = ft.h0_oe, ft.dh_oe
-            except ValueError:
-                return None, None
-            if not _usable_for_design(ft, centre, width, lo, hi):
-                return ft, None
-            return ft, design.Line(centre, width, ft.v_sym, ft.v_asym, ft.offset)
-
-        def jump_settle(x_from, x_to):
-            """The wait after a step: until the lock-in filter's residual of the step in Vmix
-            (predicted by the current fit; by the previous sweep's, doubled, before it) is
-            below LAG_TOLERANCE noise sigmas, at least settle_time_constants and at most
-            jump_settle_time_constants - the whole of it for a jump of more than 2 linewidths
-            with no fit to predict it. (Out-of-order points make a lag that a monotonic
-            sweep's smooth distortion would hide scatter instead: on a line ~1e4 times the
-            noise, 15 time constants of a 24 dB/oct filter leave several sigma.)"""
-            ref, noise, safety = (line, sigma, 1.0) if line is not None else (seed[2], seed[3], 2.0) if seed else (None, 0, 0)
-            if ref is None or not noise > 0:
-                return jump_wait
-            step = safety * abs(float(np.diff(line_model(ref, np.array([x_from, x_to])))[0]))
-            for k in np.arange(self.settle_s / tau, jump_wait / tau, 0.5):
-                if _filter_residual(k, poles) * step <= LAG_TOLERANCE * noise:
-                    return max(self.settle_s, k * tau)
-            return jump_wait
-
-        def line_model(ln, xs):
-            return gain(xs) * lineshape(xs, ln.f0, ln.w, ln.v_sym, ln.v_asym, ln.offset)
-
-        seeds = self.__dict__.setdefault("_adaptive_seeds", {})
-        seed = seeds.get(key)
-        X: list[float] = []
-        V: list[float] = []
-        state = {"x": None, "w": seed[1] if seed else (hi - lo) / 40.0}
-
-        def snap(xs):
-            k = np.clip(np.searchsorted(cand, xs), 1, cand.size - 1)
-            k = np.where(np.abs(cand[k - 1] - xs) <= np.abs(cand[k] - xs), k - 1, k)
-            return cand[k]
-
-        def measure(xs, reason):
-            xs = np.asarray(xs, dtype=float)
+        plan = AdaptiveDesign(cand, a, sweep=sweep, gain=gain, seed=self.adaptive_seeds.get(key))
+        last = None  # the present set point
+        while (batch := plan.ask()) is not None:
+            xs, reason = np.sort(np.asarray(batch[0], dtype=float)), batch[1]
             if xs.size == 0:
-                return
-            xs = np.sort(xs)
-            if state["x"] is not None and abs(xs[-1] - state["x"]) < abs(xs[0] - state["x"]):
+                continue
+            if last is not None and abs(xs[-1] - last) < abs(xs[0] - last):
                 xs = xs[::-1]  # start from the end nearer the present set point
             for x in xs.tolist():
                 if self.stopping():
                     raise Aborted("stop requested")
-                if len(X) >= a["max_points"]:
-                    return
+                if plan.full:
+                    break
                 settings = move(x)
-                if state["x"] is None:
-                    g.rf_on()
+                if last is None:
+                    self.ctx.guard.rf_on()
                     # as a uniform sweep's first point: RF on, settle, and one point's settling
                     clock.sleep(max(self.settle_s, self.settle_min_s) + self.settle_s)
-                elif abs(x - state["x"]) > 2.0 * state["w"] or line is not None:
-                    clock.sleep(jump_settle(state["x"], x))
+                elif abs(x - last) > JUMP_WIDTHS * plan.width or plan.line is not None:
+                    clock.sleep(self._lag_wait(plan.predicted_step(last, x), jump_wait, poles))
                 else:
                     clock.sleep(self.settle_s)
-                state["x"] = x
-                X.append(x)
-                V.append(self._point(item, reason, settings))
-
-        def uniform_coarse(n, offset=0.0):
-            step = (hi - lo) / (n - 1)
-            xs = np.clip(lo + step * (np.arange(n) + offset), lo, hi)
-            return np.unique(snap(xs))
-
-        margin = a["margin_hwhm"]
+                last = x
+                plan.tell(x, self._point(item, reason, settings))
+        seed = plan.seed_out()
         if seed is not None:
-            x0, w = seed[:2]
-            pts = snap(x0 + w * np.array([-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0]))
-            ends = snap(np.array([lo, hi, x0 - margin * w, x0 + margin * w]))
-            measure(np.unique(pts), R["seeded"])
-            measure(np.unique(ends), R["margin"])
-        else:
-            measure(uniform_coarse(a["coarse_points"]), R["coarse"])
-        uniform_x = np.linspace(lo, hi, a["match_uniform_points"]) if a.get("match_uniform_points") else None
-        gain_uniform = None if uniform_x is None else gain(uniform_x)
-        refills = margin_rounds = 0
-        fitted = (-1, None, None)  # (points, fit, line) of the last fit
+            self.adaptive_seeds[key] = seed
 
-        def status_of(xs):
-            """The design's status with the points ``xs``, at this round's fit, noise shape and goal."""
-            return design.design_status(xs, line, sigma, gain=gain(xs), targets=targets, goal_var=goal_var,
-                                        noise_factor=float(np.mean(shape(xs) ** 2)) / ref_noise)
-
-        while len(X) < a["max_points"]:
-            x_arr, v_arr = np.asarray(X), np.asarray(V)
-            fit, new_line = fit_line(x_arr, v_arr, line)
-            fitted = (len(X), fit, new_line)
-            if new_line is None:
-                if refills >= 3:
-                    break  # no line to be found: the points so far are the sweep
-                refills += 1
-                # no usable fit yet: fill the window in between the points measured so far
-                n = a["coarse_points"] * 2**refills
-                measure(np.setdiff1d(uniform_coarse(n), x_arr)[: a["max_points"] - len(X)], R["coarse"])
-                continue
-            line = new_line
-            state["w"] = line.w
-            sigma = math.sqrt(max(fit.chi2_red, 0.0))
-            # rows weighted by the gain over the noise's shape (more noise where the line is steep)
-            shape = design.noise_profile(x_arr, v_arr - fit.model(x_arr) * gain(x_arr), line, gain)
-
-            def scale(xs, shape=shape):
-                return gain(xs) / shape(xs)
-
-            # the analysis fits unweighted: its errors scale with the mean noise of the points
-            ref_noise = float(np.mean(shape(uniform_x if uniform_x is not None else x_arr) ** 2))
-            goal_var = design.goal_variances(line, sigma, targets, target_rel_err=a.get("target_rel_err"),
-                                             uniform_f=uniform_x, gain_uniform=gain_uniform)
-            status = status_of(x_arr)
-            # a baseline margin on both sides for the background (two points at least beyond
-            # the centre +- margin_hwhm widths, where the window reaches that far)
-            need = []
-            for side, end in ((-1.0, lo), (1.0, hi)):
-                edge = line.f0 + side * margin * line.w
-                if (end - edge) * side < 0 or np.count_nonzero((x_arr - edge) * side >= 0) >= 2:
-                    continue
-                k = np.searchsorted(cand, edge) if side > 0 else np.searchsorted(cand, edge, side="right") - 1
-                need.extend([float(cand[int(np.clip(k, 0, cand.size - 1))]), end])
-            if need and margin_rounds < 3:
-                margin_rounds += 1
-                measure(np.asarray(need), R["margin"])
-                continue
-            if status.done:
-                break
-            n = min(a["batch"], a["max_points"] - len(X))
-            wts = [max(r, 0.0) for r in status.ratio.values()]
-            picks = design.select_points(
-                cand, x_arr, line, n, gain_candidates=scale(cand), gain_measured=scale(x_arr), weights=wts,
-                targets=targets,
-            )
-            # no more of the batch than the goal needs, as predicted at the current fit
-            for k in range(1, picks.size):
-                if status_of(np.concatenate([x_arr, cand[picks[:k]]])).done:
-                    picks = picks[:k]
-                    break
-            measure(cand[picks], R["information"])
-        if line is not None and len(X) >= 6:
-            # the last fit, if no point came after it
-            _, fit, ln = fitted if fitted[0] == len(X) else (len(X), *fit_line(np.asarray(X), np.asarray(V), line))
-            if ln is not None:
-                seeds[key] = (ln.f0, ln.w, ln, math.sqrt(max(fit.chi2_red, 0.0)))
+    def _lag_wait(self, step, jump_wait: float, poles: int) -> float:
+        """The wait after a step of an adaptive sweep: until the lock-in filter's residual of
+        the step in Vmix (``step``: (change, noise sigma) in V, from the design; None: not
+        predicted) is below LAG_TOLERANCE noise sigmas, at least settle_time_constants and at
+        most ``jump_wait`` - the whole of it for a jump with no fit to predict it.
+        (Out-of-order points make a lag that a monotonic sweep's smooth distortion would hide
+        scatter instead: on a line ~1e4 times the noise, 15 time constants of a 24 dB/oct
+        filter leave several sigma.)"""
+        if step is None:
+            return jump_wait
+        change, noise = step
+        tau = self._tau
+        for k in np.arange(self.settle_s / tau, jump_wait / tau, LAG_SEARCH_STEP_TAUS):
+            if _filter_residual(k, poles) * change <= LAG_TOLERANCE * noise:
+                return max(self.settle_s, k * tau)
+        return jump_wait
 
     def _iv_sweep(self, item: IVSweep):
         st, g = self.ctx.station, self.ctx.guard
@@ -772,21 +691,11 @@ def _filter_residual(x: float, poles: int) -> float:
 
 #: an adaptive sweep waits until the lock-in lag of a step is below this many noise sigmas
 LAG_TOLERANCE = 0.25
+#: searching that wait, in steps of this many time constants
+LAG_SEARCH_STEP_TAUS = 0.5
+#: a step of an adaptive sweep longer than this many line widths is a jump (its lag is waited out)
+JUMP_WIDTHS = 2.0
 
-
-
-def _usable_for_design(fit, centre: float, width: float, lo: float, hi: float) -> bool:
-    """A fit good enough to place points by: the fitter's verdict, except that a line
-    with too few points on it is fine while a sparse adaptive design is still finding it
-    (it is resolved by where the next points go)."""
-    from stfmr_lab.analysis.fit import RESOLUTION_MESSAGE
-
-    if fit is None:
-        return False
-    if fit.ok:
-        return True
-    # the fitter's only objection is the resolution (its message is then exactly that check's)
-    return fit.message == RESOLUTION_MESSAGE and 0 < width < (hi - lo) / 4 and lo <= centre <= hi
 
 
 def _nearest(table, value):

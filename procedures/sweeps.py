@@ -18,6 +18,7 @@ from pymeasure.experiment import BooleanParameter, FloatParameter, IntegerParame
 from stfmr_lab.procedures.base import StfmrProcedure
 
 from stfmr_lab.config import validate_run_config
+from stfmr_lab.schema import number_list
 
 
 class _Common(StfmrProcedure):
@@ -133,13 +134,10 @@ class MapProcedure(_Common):
     sampling = ListParameter("Sampling", choices=list(SAMPLING), default="uniform")
     with_calibration = BooleanParameter("dV/dI calibration first", default=True)
 
-    def _fields(self):
-        return [float(x) for x in str(self.fields_oe).replace(";", ",").split(",") if x.strip()]
-
     def measurements(self):
         out = []
         if self.with_calibration:
-            out.append({"type": "dvdi", "fields_oe": self._fields(), "currents_a": {"start": -1.4e-4, "stop": 1.4e-4, "points": 57}})
+            out.append({"type": "dvdi", "fields_oe": number_list(self.fields_oe), "currents_a": {"start": -1.4e-4, "stop": 1.4e-4, "points": 57}})
         biases = (
             {"start": self.bias_start_v, "stop": self.bias_stop_v, "points": self.bias_points}
             if self.bias_points > 1
@@ -148,7 +146,7 @@ class MapProcedure(_Common):
         out.append(
             {
                 "type": "map",
-                "fields_oe": self._fields(),
+                "fields_oe": number_list(self.fields_oe),
                 "biases_v": biases,
                 "bias_order": self.bias_order,
                 "outer": self.outer,
@@ -168,11 +166,10 @@ class DvdiCalibrationProcedure(_Common):
     reference_loops = BooleanParameter("Easy-axis P/AP references", default=True)
 
     def measurements(self):
-        fields = [float(x) for x in str(self.fields_oe).replace(";", ",").split(",") if x.strip()]
         return [
             {
                 "type": "dvdi",
-                "fields_oe": fields,
+                "fields_oe": number_list(self.fields_oe),
                 "currents_a": {"start": -self.current_max_a, "stop": self.current_max_a, "points": self.points},
                 "reference_loops": bool(self.reference_loops),
             }

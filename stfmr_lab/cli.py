@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from stfmr_lab.errors import one_line
+from stfmr_lab.schema import ConfigError
 
 
 def _say(text: str) -> None:
@@ -24,10 +25,15 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_check(args) -> int:
-    from stfmr_lab.station import load_station, open_station
+    from stfmr_lab.station import load_station, load_yaml, open_station
 
     cfg = load_station(args.station)
-    st = open_station(cfg, sim=args.sim, strict=False)
+    if args.simulation and not args.sim:
+        raise ConfigError("check --simulation: only with --sim")
+    simulation = load_yaml(args.simulation, "simulation file") if args.simulation else {}
+    st = open_station(cfg, sim=args.sim, strict=False, simulation=simulation)
+    if args.deep:
+        return _check_deep(st, args)
     try:
         ids = st.identify()
     finally:
@@ -45,6 +51,22 @@ def _cmd_check(args) -> int:
     where = " (simulated)" if args.sim else f" (VISA backend {cfg['visa_library']})"
     _say(f"{len(cfg['instruments']) - bad} of {len(cfg['instruments'])} instruments answer{where}")
     return 0 if bad == 0 else 1
+
+
+def _check_deep(st, args) -> int:
+    """``check --deep``: every role's configuration commands, each instrument's errors read
+    after each one (RF off, outputs off, zero current); 0 when every command was accepted."""
+    from stfmr_lab.bringup import deep_check, format_report
+
+    try:
+        reports = deep_check(st)
+    finally:
+        st.close()
+    for line in format_report(reports):
+        _say(line)
+    good = sum(r.ok for r in reports)
+    _say(f"{good} of {len(reports)} instruments took every configuration command" + (" (simulated)" if args.sim else ""))
+    return 0 if good == len(reports) else 1
 
 
 def _positive_float(text: str) -> float:
@@ -101,13 +123,30 @@ def _run_prepared(ns) -> int:
     from stfmr_lab.runner import RunAborted, RunFailed, estimate_bench_time_s, fmt_duration, prepare, run
 
     rc, out = prepare(ns.config, sim=ns.sim, out=ns.out)
+    if not sys.stdin.isatty():  # nobody at a terminal to turn the magnet: refuse before anything opens
+        from stfmr_lab.operator_steps import operator_refusal, operator_steps_needed
+
+        key = operator_steps_needed(rc, ns.sim)
+        if key is not None:
+            raise ConfigError(operator_refusal(key))
     where = "the simulated bench (virtual clock)" if ns.sim else "the bench"
     _say(
         f"{rc.name}: {len(rc.plan.spectra)} spectra + {len(rc.plan.iv_sweeps)} I-V sweeps, {rc.plan.points} points; "
         f"expected bench time {fmt_duration(estimate_bench_time_s(rc))} on {where}"
     )
+    stop, confirm = None, None
+    if sys.stdin.isatty():  # someone at the terminal can turn the magnet when asked
+        import threading
+
+        from stfmr_lab.operator_steps import TerminalOperator
+
+        stop = threading.Event()
+        confirm = TerminalOperator(stop_event=stop)
     try:
-        ns.result = run(rc, sim=ns.sim, out=out, resume=ns.resume, progress=True, say=_say, handle_signals=True)
+        ns.result = run(
+            rc, sim=ns.sim, out=out, resume=ns.resume, progress=True, say=_say, handle_signals=True,
+            stop_event=stop, confirm_axis=confirm,
+        )
     except RunAborted as e:
         print(f"stfmr-lab: {e}", file=sys.stderr)
         return 130
@@ -139,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="identify every instrument of a station file")
     c.add_argument("station", help="station file (YAML)")
     c.add_argument("--sim", action="store_true", help="check the simulated twins instead")
+    c.add_argument(
+        "--deep", action="store_true",
+        help="send every role's configuration commands (RF off, outputs off, zero current) and read the error queues",
+    )
+    c.add_argument(
+        "--simulation", metavar="SIM.yaml",
+        help="with --sim: the simulated bench's settings (faults, front_panel, wired_models), as a run config's simulation:",
+    )
     c.set_defaults(func=_cmd_check)
     g = sub.add_parser("gui", help="the bench GUI")
     g.add_argument("config", nargs="?", help="run config to load (YAML)")

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from stfmr_lab.errors import path_text
 from stfmr_lab.sample import SAMPLE, declared_sample
-from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, StrList
+from stfmr_lab.schema import MISSING, Bool, ConfigError, Map, Num, NumList, OneOf, Str, StrList, optional
 from stfmr_lab.station import load_yaml, validate_station
 from stfmr_lab.units import DESIGN_QUANTITIES, DESIGN_TARGETS
 
@@ -124,12 +125,6 @@ _MEAS_FIELDS = {
 }
 
 
-def _optional(spec):
-    import dataclasses
-
-    return dataclasses.replace(spec, default=None)
-
-
 _REQUIRED = {
     "dvdi": {"currents_a"},
     "map": {"fields_oe", "frequency"},
@@ -144,7 +139,7 @@ def _measurement_schema(kind: str) -> Map:
     fields = {"type": Str(choices=MEASUREMENT_TYPES), "label": Str(default="")}
     for key, spec in _MEAS_FIELDS[kind].items():
         keep = key in _REQUIRED[kind] or spec.default is not MISSING
-        fields[key] = spec if keep else _optional(spec)
+        fields[key] = spec if keep else optional(spec)
     return Map(fields)
 
 
@@ -333,6 +328,19 @@ def adaptive_candidates(f: np.ndarray) -> np.ndarray:
     return np.linspace(float(f.min()), float(f.max()), ADAPTIVE_MIN_CANDIDATES)
 
 
+def _sweep_points(values: np.ndarray, adaptive: dict | None, is_window: bool, path: str, what: str) -> np.ndarray:
+    """A sweep's set points (``values``, from the config entry at ``path``), or - for an
+    adaptive sweep - its candidates: a window given as a range gets the candidate grid
+    (``adaptive_candidates``), a list is taken as it is; enough of them for the coarse pass."""
+    if not adaptive:
+        return values
+    if is_window:
+        values = adaptive_candidates(values)
+    if np.unique(values).size < adaptive["coarse_points"]:
+        raise ConfigError(f"{path}: fewer candidate {what} than adaptive.coarse_points")
+    return values
+
+
 def _biases(m: dict, path: str, single: bool = False) -> list[Bias]:
     keys = ("bias_a", "bias_v") if single else ("biases_a", "biases_v")
     given = [k for k in keys if m.get(k) is not None]
@@ -392,10 +400,7 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             adaptive = check_adaptive(m.get("adaptive"), path)
             for h, b in pairs:
                 f = frequency_values(m["frequency"], h, f"{path}.frequency")
-                if adaptive and "values_hz" not in m["frequency"]:
-                    f = adaptive_candidates(f)
-                if adaptive and np.unique(f).size < adaptive["coarse_points"]:
-                    raise ConfigError(f"{path}.frequency: fewer candidate frequencies than adaptive.coarse_points")
+                f = _sweep_points(f, adaptive, "values_hz" not in m["frequency"], f"{path}.frequency", "frequencies")
                 item = FreqSweep(
                     len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power, adaptive=adaptive
                 )
@@ -405,10 +410,7 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             (b,) = _biases(m, path, single=True)
             adaptive = check_adaptive(m.get("adaptive"), path)
             f = frequency_values(m["frequency"], m["field_oe"], f"{path}.frequency")
-            if adaptive and "values_hz" not in m["frequency"]:
-                f = adaptive_candidates(f)
-            if adaptive and np.unique(f).size < adaptive["coarse_points"]:
-                raise ConfigError(f"{path}.frequency: fewer candidate frequencies than adaptive.coarse_points")
+            f = _sweep_points(f, adaptive, "values_hz" not in m["frequency"], f"{path}.frequency", "frequencies")
             item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power, adaptive=adaptive)
             spectra.append(item)
             order.append(item)
@@ -423,10 +425,7 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             (b,) = _biases(m, path, single=True)
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
             adaptive = check_adaptive(m.get("adaptive"), path)
-            if adaptive and isinstance(m["fields_oe"], dict):
-                fields = adaptive_candidates(fields)
-            if adaptive and np.unique(fields).size < adaptive["coarse_points"]:
-                raise ConfigError(f"{path}.fields_oe: fewer candidate fields than adaptive.coarse_points")
+            fields = _sweep_points(fields, adaptive, isinstance(m["fields_oe"], dict), f"{path}.fields_oe", "fields")
             item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power, adaptive=adaptive)
             spectra.append(item)
             order.append(item)
@@ -508,14 +507,14 @@ def resolve_station(name: str, base_dir: Path | None = None) -> Path:
     if p.is_absolute():
         if p.is_file():
             return p
-        raise ConfigError(f"station file {p}: no such file")
+        raise ConfigError(f"station file {path_text(p)}: no such file")
     if base_dir is not None and (base_dir / p).is_file():
         return (base_dir / p).resolve()
     if p.is_file():
         return p.resolve()
     if str(name) == DEFAULT_STATION:
         return packaged_example(DEFAULT_STATION)
-    raise ConfigError(f"station file {name}: no such file")
+    raise ConfigError(f"station file {path_text(name)}: no such file")
 
 
 #: characters Windows refuses in a file name, and both systems' path separators

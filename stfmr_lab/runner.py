@@ -18,6 +18,7 @@ from pathlib import Path
 from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig, load_run_config, validate_run_config
 from stfmr_lab.errors import error_line
 from stfmr_lab.storage import check_writable, free_name
+from stfmr_lab.stream import Subscriber
 
 
 class RunAborted(Exception):
@@ -40,12 +41,23 @@ class RunFailed(Exception):
         self.safe_state = safe_state
 
 
+#: instrument time per point of a spectrum: three GPIB transactions of about 5 ms (set, X/Y, overload)
+SPECTRUM_POINT_IO_S = 0.015
+#: instrument time per I-V point: the source's set and readback and one :READ? (1 PLC at 50 Hz, 20 ms)
+IV_POINT_IO_S = 0.045
+#: a voltage bias is taken as this device resistance to estimate its current ramp (a typical MTJ)
+ASSUMED_DEVICE_RESISTANCE_OHM = 4000.0
+#: finding a voltage bias (closed loop on the readback, a few iterations) and setting a current one
+VOLTAGE_BIAS_SEARCH_S = 0.2
+CURRENT_BIAS_SET_S = 0.05
+
+
 def estimate_bench_time_s(rc: RunConfig) -> float:
     """Bench time a real run of ``rc`` would take (settling, ramps, instrument latency)."""
     lc = rc.data["lockin"]
     tau = lc["time_constant_s"]
     settle = lc["settle_time_constants"] * tau
-    per_point = settle + 0.015  # three GPIB transactions
+    per_point = settle + SPECTRUM_POINT_IO_S
     mag = rc.station["magnet"]
     lim = rc.station["limits"]
     t, h_now, i_now = 0.0, 0.0, 0.0
@@ -55,10 +67,12 @@ def estimate_bench_time_s(rc: RunConfig) -> float:
             t += abs(h - h_now) / mag["ramp_rate_oe_per_s"] + 2 * mag["settle_s"]
             h_now = h
         if isinstance(item, IVSweep):
-            t += item.points * (0.045 + lim["bias_step_dwell_s"])
+            t += item.points * (IV_POINT_IO_S + lim["bias_step_dwell_s"])
             continue
-        b = item.bias.value if not item.bias.is_voltage else item.bias.value / 4000.0
-        t += abs(b - i_now) / lim["max_bias_step_a"] * lim["bias_step_dwell_s"] + (0.2 if item.bias.is_voltage else 0.05)
+        b = item.bias.value if not item.bias.is_voltage else item.bias.value / ASSUMED_DEVICE_RESISTANCE_OHM
+        t += abs(b - i_now) / lim["max_bias_step_a"] * lim["bias_step_dwell_s"] + (
+            VOLTAGE_BIAS_SEARCH_S if item.bias.is_voltage else CURRENT_BIAS_SET_S
+        )
         i_now = b
         if isinstance(item, FreqSweep):
             t += item.points * per_point + max(settle, 10 * tau)
@@ -77,7 +91,7 @@ def fmt_duration(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}"
 
 
-class ProgressLine:
+class ProgressLine(Subscriber):
     """A one-line progress bar on stderr: points, spectra, remaining bench time."""
 
     def __init__(self, rc: RunConfig, stream=None, min_interval_s: float = 0.25):
@@ -176,6 +190,7 @@ def run(
     stream=None,
     handle_signals: bool = False,
     stop_event: threading.Event | None = None,
+    confirm_axis=None,
 ) -> Path:
     """Run a measurement config headless; return the path of the run file.
 
@@ -183,6 +198,9 @@ def run(
     ``out``: run file path (never overwritten: a taken name gets a suffix).
     ``resume``: continue an interrupted run file from its first missing sweep.
     ``stop_event``: set it (from any thread) to stop the run cleanly (status "aborted").
+    ``confirm_axis(axis) -> bool``: asks the operator to turn the magnet (``rotation:
+    operator``, e.g. ``stfmr_lab.operator_steps.TerminalOperator``); a config that needs it is
+    refused without one, before anything is opened.
     Raises ``ConfigError`` (bad input, nothing opened), ``RunAborted`` or ``RunFailed``.
     """
     from stfmr_lab.procedures import RunConfigProcedure
@@ -191,9 +209,17 @@ def run(
 
     say = say or (lambda text: None)
     rc, out = prepare(config, sim=sim, out=out)
+    if confirm_axis is None:
+        from stfmr_lab.operator_steps import operator_refusal, operator_steps_needed
+        from stfmr_lab.schema import ConfigError
+
+        key = operator_steps_needed(rc, sim)
+        if key is not None:
+            raise ConfigError(operator_refusal(key))
     proc = RunConfigProcedure(say=say)
     proc.run_config = rc
     proc.sim = sim
+    proc.confirm_axis = confirm_axis
     if resume is not None:
         from stfmr_lab.procedures.base import ResumeState
         from stfmr_lab.schema import ConfigError
@@ -249,6 +275,7 @@ def run(
             proc.error = e
             if proc.ctx is None:  # nothing opened: nothing to shut down, nothing written
                 raise _open_failed(e) from e
+            path = proc.ctx.runfile.path  # failed in configuration: the file exists and says why
         finally:
             proc.shutdown()
             if proc.ctx is not None:

@@ -13,8 +13,15 @@ import math
 from dataclasses import dataclass
 
 from stfmr_lab.errors import error_line
+from stfmr_lab.instruments.ramp import ramp
 
 log = logging.getLogger(__name__)
+
+
+#: the compliance read back must be the limit's within this (V)
+COMPLIANCE_READBACK_TOLERANCE_V = 1e-6
+#: a source current read back below this (A) counts as zero at shutdown
+ZERO_CURRENT_A = 1e-12
 
 
 class SafetyError(RuntimeError):
@@ -98,7 +105,7 @@ class Guard:
         dc = self.dc
         was_on = dc.get_output_enabled()
         dc.configure_current_source(self.limits.compliance_v)
-        if abs(dc.get_compliance_v() - self.limits.compliance_v) > 1e-6:
+        if abs(dc.get_compliance_v() - self.limits.compliance_v) > COMPLIANCE_READBACK_TOLERANCE_V:
             raise SafetyError("dc: the voltage compliance did not take; output left as it was")
         if not was_on:
             dc.set_current_a(0.0)
@@ -115,11 +122,9 @@ class Guard:
         if not self.bias_ready:
             self.prepare_bias()
         dc, lim, clock = self.dc, self.limits, self.station.clock
-        now = dc.get_current_a()
-        n = max(1, math.ceil(abs(target_a - now) / lim.max_bias_step_a - 1e-9))
-        for k in range(1, n + 1):
-            dc.set_current_a(now + (target_a - now) * k / n)
-            clock.sleep(lim.bias_step_dwell_s)
+        # no stop check: a bias ramp, to zero above all, always completes
+        ramp(dc.set_current_a, dc.get_current_a(), target_a, max_step=lim.max_bias_step_a,
+             dwell_s=lim.bias_step_dwell_s, sleep=clock.sleep)
         if not measure:
             return math.nan, target_a
         v, i = dc.measure()
@@ -264,7 +269,7 @@ class Guard:
             i = self.dc.get_current_a()
             out = self.dc.get_output_enabled()
             checks.append(f"bias {i:g} A, dc output {'ON' if out else 'off'}")
-            if abs(i) > 1e-12 or out:
+            if abs(i) > ZERO_CURRENT_A or out:
                 problems.append("bias not at zero")
         except Exception as e:
             problems.append(f"bias state unreadable ({error_line(e)})")

@@ -197,3 +197,25 @@ def _join(path: str, key: str) -> str:
 
 
 __all__ = ["MISSING", "Bool", "ConfigError", "Map", "Num", "NumList", "OneOf", "Str", "StrList"]
+
+
+def optional(spec):
+    """``spec`` with no default (None when the key is left out): an optional key."""
+    import dataclasses
+
+    return dataclasses.replace(spec, default=None)
+
+
+def number_list(text) -> list[float]:
+    """The numbers of a comma- (or semicolon-) separated text, as a form field holds them
+    ("800, 1000; 1200"); empty parts are skipped; ConfigError names a part that is not a number."""
+    out = []
+    for part in str(text).replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(float(part))
+        except ValueError:
+            raise ConfigError(f"'{part}' is not a number") from None
+    return out

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from stfmr_lab.errors import error_line
+from stfmr_lab.errors import error_line, path_text
 from stfmr_lab.schema import Bool, ConfigError, Map, Num, OneOf, Str
 
 log = logging.getLogger(__name__)
@@ -269,7 +269,7 @@ def load_yaml(path: str | Path, what: str = "file") -> dict:
     """Read a YAML mapping with a one-line error for missing files and bad YAML."""
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"{what} {p}: no such file")
+        raise ConfigError(f"{what} {path_text(p)}: no such file")
     try:
         # UTF-8 whatever the OS's locale (Windows: cp1252); a BOM (Notepad) is dropped; CRLF is fine
         data = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
@@ -329,6 +329,9 @@ class Station:
     config: dict
     instruments: dict = field(default_factory=dict)
     errors: dict = field(default_factory=dict)
+    #: role -> error-queue entries found (and cleared) when the instrument was opened: left
+    #: from before, or "'command' -> error" for an opening command it refused
+    cleared_errors: dict = field(default_factory=dict)
     bench: object = None  # the SimBench when simulated
     clock: object = None
     field: object = None
@@ -393,6 +396,7 @@ def open_station(
     """
     from pymeasure.adapters import VISAAdapter
 
+    from stfmr_lab.instruments.base import checked_commands
     from stfmr_lab.instruments.field import FieldController, FieldSettings
     from stfmr_lab.instruments.path import BiasTeePath
     from stfmr_lab.sim.clock import RealClock
@@ -423,7 +427,15 @@ def open_station(
         try:
             adapter = VISAAdapter(inst_cfg["address"], visa_library=visa_library, timeout=inst_cfg["timeout_ms"], **session)
             inst = cls(adapter)
-            inst.identify()  # raises on no answer or an empty one
+            # the model's first words (SR830 OUTX) and its usability checks; the queue is read
+            # after each command: what it holds then was left from before, or is the refusal
+            with checked_commands(inst, refuse=False) as opening:
+                inst.connect()
+            stale = [f"{c!r} -> {'; '.join(e)}" for c, e in opening if e] + inst.check_errors()
+            if stale:
+                station.cleared_errors[role] = stale
+                log.warning("%s: cleared errors found when opening: %s", role, "; ".join(stale))
+            inst.check_model(inst.identify())  # raises on no answer, an empty one or another model
             station.instruments[role] = inst
         except Exception as e:
             station.errors[role] = open_error_line(e, inst_cfg["address"])
@@ -440,6 +452,15 @@ def open_station(
             bench = station.bench
 
             def confirm(axis, _bench=bench):  # the simulated operator turns the magnet
+                _bench.set_axis(axis)
+                return True
+
+        elif station.bench is not None and confirm_axis is not None:
+            bench, ask = station.bench, confirm_axis
+
+            def confirm(axis, _bench=bench, _ask=ask):  # a person confirms; the simulated magnet turns
+                if not _ask(axis):
+                    return False
                 _bench.set_axis(axis)
                 return True
 

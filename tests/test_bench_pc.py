@@ -11,14 +11,15 @@ from pyvisa.constants import Parity, StopBits
 
 from stfmr_lab.cli import main
 from stfmr_lab.schema import ConfigError
-from stfmr_lab.station import SERIAL_LINE, open_station, validate_station
+from stfmr_lab.station import SERIAL_LINE, open_station, serial_session_kwargs, validate_station
 from stfmr_lab.storage import read_run
 from tests.conftest import EXAMPLES, REPO
 from tests.small_config import small_map
 
 TINY = {  # one short spectrum and a short I-V: the run is over in a second or two
     "measurements": [
-        {"type": "dvdi", "fields_oe": [1000], "currents_a": {"start": -1.0e-4, "stop": 1.0e-4, "points": 9}},
+        {"type": "dvdi", "fields_oe": [1000], "currents_a": {"start": -1.0e-4, "stop": 1.0e-4, "points": 9},
+         "reference_loops": False},
         {"type": "map", "fields_oe": [1000], "biases_v": [0.1], "frequency": {"center": "kittel", "span_hz": 2.0e9, "points": 11}},
     ]
 }
@@ -171,20 +172,30 @@ def test_serial_settings_reach_the_simulated_resource(make_station):
 
 
 def test_serial_settings_reach_the_port_through_pyvisa_py():
+    """The station's settings, opened as ``open_station`` opens them (pymeasure's VISAAdapter),
+    on pyserial's loopback port through pyvisa-py: what is written comes back."""
+    from pymeasure.adapters import VISAAdapter
+
     st = _station(visa_library="@py")
     st["instruments"]["gaussmeter"] = {
-        "model": "lakeshore455",
-        "address": "ASRLloop://::INSTR",  # pyserial's loopback port: what is written comes back
-        "serial": {"baud_rate": 19200, "stop_bits": 2},
+        "model": "lakeshore455", "address": "ASRLloop://::INSTR", "serial": {"baud_rate": 19200, "stop_bits": 2},
     }
-    station = open_station(validate_station(st), strict=False)
+    settings = validate_station(st)["instruments"]["gaussmeter"]["serial"]
+    adapter = VISAAdapter("ASRLloop://::INSTR", visa_library="@py", timeout=500, **serial_session_kwargs(settings))
     try:
-        assert set(station.errors) == {"source", "dc", "lockin", "magnet_supply"}  # GPIB: nothing here
-        conn = station["gaussmeter"].adapter.connection
+        conn = adapter.connection
         port = conn.visalib.sessions[conn.session].interface  # the pyserial port pyvisa-py opened
         assert (port.baudrate, port.bytesize, port.parity, port.stopbits) == (19200, 7, "O", 2)
         conn.write("RDGFIELD?")
         assert conn.read_raw() == b"RDGFIELD?\r\n"  # the 455's write termination went out
+    finally:
+        adapter.close()
+
+    # and open_station takes that port, then the 455's own checks find no gaussmeter on it
+    station = open_station(validate_station(st), strict=False)
+    try:
+        assert set(station.errors) == {"source", "dc", "lockin", "magnet_supply", "gaussmeter"}
+        assert "not found" not in station.errors["gaussmeter"]  # opened: the echo is no Lake Shore
     finally:
         station.close()
 

@@ -145,3 +145,40 @@ def test_validator_never_crashes_on_any_top_level(value):
         validate_run_config(value)
     except ConfigError:
         pass
+
+
+def test_a_station_path_with_a_newline_is_named_on_one_line():
+    cfg = copy.deepcopy(small_map())
+    cfg["station"] = "\n"
+    with pytest.raises(ConfigError) as e:
+        validate_run_config(cfg)
+    assert str(e.value) == "station file '\\n': no such file"
+
+
+def test_form_number_lists_are_parsed_in_one_place():
+    """The comma-separated field lists of the procedures' forms (procedures/sweeps.py, the GUI's
+    limit check) go through ``schema.number_list``."""
+    from stfmr_lab.procedures.sweeps import DvdiCalibrationProcedure, MapProcedure
+
+    from stfmr_lab.schema import ConfigError, number_list
+
+    assert number_list(" 800, 1000;1200 ,, ") == [800.0, 1000.0, 1200.0]
+    assert number_list("") == []
+    with pytest.raises(ConfigError, match="'1k' is not a number"):
+        number_list("800, 1k")
+    p = MapProcedure()
+    p.fields_oe = "700; 900"
+    assert [m["fields_oe"] for m in p.measurements()] == [[700.0, 900.0], [700.0, 900.0]]
+    d = DvdiCalibrationProcedure()
+    d.fields_oe = "1e3"
+    assert d.measurements()[0]["fields_oe"] == [1000.0]
+    with pytest.raises(ConfigError, match="'x' is not a number"):
+        d.fields_oe = "x"
+        d.measurements()
+
+
+def test_optional_keys_share_one_rule():
+    from stfmr_lab.schema import Num, optional
+
+    spec = optional(Num(default=3.0, min=0.0))
+    assert spec.default is None and spec.min == 0.0

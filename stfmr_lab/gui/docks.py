@@ -14,18 +14,21 @@ import numpy as np
 import pyqtgraph as pg
 from qtpy import QtCore, QtGui, QtWidgets
 
+from stfmr_lab.errors import ROLE_TITLES
 from stfmr_lab.gui.fitting import FitSummary
-from stfmr_lab.gui.runmodel import RunModel
+from stfmr_lab.gui.runmodel import RunModel, bias_text
 from stfmr_lab.runner import fmt_duration
 
 SYMBOLS_UP_TO = 400  # draw point symbols for spectra up to this many points
 FIT_COLOUR = "#d62728"
 DATA_COLOUR = "#1f5fa8"
 OTHER_COLOUR = (150, 150, 150, 90)
+RF_ON_COLOUR = "#e0610e"  # orange: power on the device (green is kept for "safe")
 
 
 def fmt_pm(value: float, error: float, scale: float, unit: str) -> str:
-    """'8.6058 ± 0.0012 GHz': value and 1-sigma error in ``unit`` (= SI / ``scale``)."""
+    """'8.6058 ± 0.0012 GHz': value and 1-sigma error in ``unit`` (= SI / ``scale``); an error
+    far below the unit gets its own SI prefix: '8.605812 GHz ± 5.6 kHz'."""
     if value is None or not math.isfinite(value):
         return "?"
     v = value / scale
@@ -33,7 +36,28 @@ def fmt_pm(value: float, error: float, scale: float, unit: str) -> str:
         return f"{v:.4g} {unit}"
     e = error / scale
     digits = max(0, min(8, 1 - int(math.floor(math.log10(e)))))
+    base = unit[1:] if len(unit) > 1 and unit[0] in "kMGµm\u00b5" else unit
+    if digits > 3 and base in ("Hz", "V"):
+        return f"{v:.{digits}f} {unit} \u00b1 {pg.siFormat(error, precision=2, suffix=base)}"
     return f"{v:.{digits}f} \u00b1 {e:.{digits}f} {unit}"
+
+
+LEGEND_SPECTRUM = (
+    f"<span style='color:{DATA_COLOUR}'>\u2501\u2501</span> Vmix measured &nbsp; "
+    f"<span style='color:{FIT_COLOUR}'>\u2501\u2501</span> S + A fit &nbsp; "
+    "<span style='color:#999'>\u2501\u2501</span> other spectra"
+)
+LEGEND_IV = (
+    f"<span style='color:{DATA_COLOUR}'>\u25cf\u2501</span> V measured against I (RF off) &nbsp; "
+    "<span style='color:#999'>\u2501\u2501</span> the run's other I-V sweeps"
+)
+
+
+def iv_label(index: int, entry: dict) -> str:
+    """'dV/dI sweep #4: hard, 1000 Oe' for an I-V sweep of the model."""
+    field = entry.get("field_oe", math.nan)
+    where = f", {field:.0f} Oe" if field is not None and math.isfinite(field) else ""
+    return f"dV/dI sweep #{index}: {entry.get('label', '?')}{where}"
 
 
 def _light(colour: str) -> str:
@@ -57,11 +81,10 @@ def _plot(title: str) -> pg.PlotWidget:
 
 def _set_x_axis(pi: pg.PlotItem, sweep: str) -> None:
     if sweep == "field":
-        pi.setLabel("bottom", "Field H", units="Oe", **{"color": "#222", "font-size": "10pt"})
-        pi.getAxis("bottom").enableAutoSIPrefix(False)
+        # the unit in the text (a disabled SI prefix would stay at the one of the former range)
+        pi.setLabel("bottom", "Field H (Oe)", units=None, **{"color": "#222", "font-size": "10pt"})
     else:
         pi.setLabel("bottom", "Frequency f", units="Hz", **{"color": "#222", "font-size": "10pt"})
-        pi.getAxis("bottom").enableAutoSIPrefix(True)
 
 
 # ---------------------------------------------------------------------- spectrum
@@ -77,17 +100,24 @@ class SpectrumPanel(QtWidgets.QWidget):
         pi = self.plot.getPlotItem()
         pi.setLabel("left", "Vmix", units="V", **{"color": "#222", "font-size": "10pt"})
         _set_x_axis(pi, "frequency")
-        self.legend = pi.addLegend(offset=(-10, 10), labelTextColor="#222", brush=(255, 255, 255, 200))
-        self.others = pg.PlotDataItem(pen=pg.mkPen(OTHER_COLOUR, width=1), connect="finite", name="other spectra")
-        self.curve = pg.PlotDataItem(pen=pg.mkPen(DATA_COLOUR, width=1.5), name="Vmix measured")
-        self.fit_curve = pg.PlotDataItem(pen=pg.mkPen(FIT_COLOUR, width=2.5), name="S + A fit (+ linear background)")
+        # the legend sits above the plot, never over a resonance
+        self.legend = QtWidgets.QLabel(LEGEND_SPECTRUM)
+        self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        self.others = pg.PlotDataItem(pen=pg.mkPen(OTHER_COLOUR, width=1), connect="finite")
+        # a 1-pixel (cosmetic) pen: Qt's raster engine draws wider lines ~4x slower (100k points)
+        self.curve = pg.PlotDataItem(pen=pg.mkPen(DATA_COLOUR, width=1))
+        self.fit_curve = pg.PlotDataItem(pen=pg.mkPen(FIT_COLOUR, width=2.5))
         # the plot's own settings are applied to every curve added: downsample and clip there
         pi.setDownsampling(auto=True, mode="peak")
         pi.setClipToView(True)
         pi.addItem(self.others)
         pi.addItem(self.curve)
         pi.addItem(self.fit_curve)
-        self.legend.removeItem(self.others)
+        for item in (self.others, self.curve):
+            # one peak-mode bin per pixel (its min and max) draws the same envelope as the
+            # default five, with a fifth of the points to draw (no setter in pyqtgraph 0.13)
+            item.opts["autoDownsampleFactor"] = 1.0
         self.fit_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(FIT_COLOUR, width=1, style=QtCore.Qt.PenStyle.DashLine))
         self.fit_line.setVisible(False)
         pi.addItem(self.fit_line)
@@ -97,12 +127,25 @@ class SpectrumPanel(QtWidgets.QWidget):
         self.chooser.setPrefix("#")
         self.chooser.setToolTip("Spectrum to show (index in the run)")
         self.chooser.valueChanged.connect(self._chosen)
-        self.follow = QtWidgets.QCheckBox("Follow the live spectrum")
+        self.follow = QtWidgets.QCheckBox("Follow live")
+        self.follow.setToolTip("Show the spectrum (or I-V sweep) being measured")
         self.follow.setChecked(True)
         self.follow.toggled.connect(lambda on: self.refresh())
-        self.show_all = QtWidgets.QCheckBox("Other spectra in grey")
+        self.show_all = QtWidgets.QCheckBox("Others")
+        self.show_all.setToolTip("Draw the run's other spectra (or I-V sweeps) in grey")
         self.show_all.setChecked(True)
         self.show_all.toggled.connect(lambda on: self.refresh())
+        # the run's I-V sweeps (dV/dI calibration), live or finished, from a run or a file
+        self.iv_chooser = QtWidgets.QComboBox()
+        self.iv_chooser.setToolTip("Show an I-V sweep of the dV/dI calibration (RF off)")
+        self.iv_chooser.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.iv_chooser.setMaximumWidth(230)
+        self.iv_chooser.activated.connect(self._iv_chosen)
+        self.iv_chooser.setVisible(False)
+        self.iv_shown: int | None = None  # the I-V sweep chosen (not following)
+        self._title_text = "Live spectrum"
+        self.shown: tuple | None = None  # ("spectrum" | "iv", index) drawn last
+        self._iv_key = None
         self.what = QtWidgets.QLabel("no run yet")
         self.what.setStyleSheet("font-weight: bold;")
         self.fit_label = QtWidgets.QLabel("")
@@ -118,12 +161,14 @@ class SpectrumPanel(QtWidgets.QWidget):
         top.addWidget(QtWidgets.QLabel("Spectrum"))
         top.addWidget(self.chooser)
         top.addWidget(self.follow)
+        top.addWidget(self.iv_chooser)
         top.addWidget(self.show_all)
         top.addStretch(1)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addWidget(self.what)
+        lay.addWidget(self.legend)
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.fit_label)
         self._sweep = "frequency"
@@ -142,22 +187,68 @@ class SpectrumPanel(QtWidgets.QWidget):
     def set_model(self, model: RunModel | None) -> None:
         self.model = model
         self._others_key = None
+        self._iv_key = None
+        self.iv_shown = None
+        self.follow.blockSignals(True)
         self.follow.setChecked(bool(model is not None and model.live))
+        self.follow.blockSignals(False)
         self.refresh()
 
     def _chosen(self, value: int) -> None:
         if self.model is None:
             return
         live = self.model.current
-        if self.follow.isChecked() and live is not None and value != live:
+        self.iv_shown = None
+        if self.follow.isChecked() and value != live:
             self.follow.setChecked(False)
         self.refresh()
         self.spectrumChosen.emit(value)
 
     def show_spectrum(self, index: int) -> None:
+        self.iv_shown = None
         self.follow.setChecked(False)
         self.chooser.setValue(index)
         self.refresh()
+
+    def show_iv(self, index: int) -> None:
+        """Show I-V sweep ``index`` (stops following the live sweep)."""
+        self.iv_shown = index
+        self.follow.setChecked(False)
+        self.refresh()
+
+    def _iv_chosen(self, row: int) -> None:
+        index = self.iv_chooser.itemData(row)
+        if index is not None:
+            self.show_iv(int(index))
+
+    def _fill_iv_chooser(self) -> None:
+        m = self.model
+        key = (id(m), tuple(sorted(m.iv)) if m is not None else ())
+        if key == self._iv_key:
+            return
+        self._iv_key = key
+        self.iv_chooser.blockSignals(True)
+        self.iv_chooser.clear()
+        if m is not None and m.iv:
+            self.iv_chooser.addItem(f"I-V sweeps ({len(m.iv)})", None)  # shown while a spectrum is
+            for k, entry in sorted(m.iv.items()):
+                self.iv_chooser.addItem(iv_label(k, entry), k)
+        self.iv_chooser.blockSignals(False)
+        self.iv_chooser.setVisible(self.iv_chooser.count() > 0)
+
+    def _iv_to_draw(self) -> int | None:
+        """The I-V sweep to draw instead of a spectrum, or None."""
+        m = self.model
+        if m is None or not m.iv:
+            return None
+        if not self.follow.isChecked():
+            return self.iv_shown if self.iv_shown in m.iv else None
+        if m.live and m.current is None and m.iv_current in m.iv:
+            return m.iv_current  # being measured
+        if not any(s.n for s in m.spectra.values()):  # a calibration only (or before the spectra)
+            with_data = [k for k, e in m.iv.items() if e["i"]]
+            return max(with_data) if with_data else None
+        return None
 
     def target(self) -> int | None:
         """The spectrum to draw: the live one when following, else the chosen one."""
@@ -171,49 +262,106 @@ class SpectrumPanel(QtWidgets.QWidget):
             return max(with_data) if with_data else min(m.spectra)
         return self.chooser.value() if self.chooser.value() in m.spectra else min(m.spectra)
 
-    def _draw_iv(self) -> None:
-        """The I-V sweep being measured (dV/dI calibration, RF off): V against I."""
+    def _draw_iv(self, k: int) -> None:
+        """I-V sweep ``k`` (dV/dI calibration, RF off): V in mV against I in µA, the run's
+        other I-V sweeps in grey; autoscaled whenever the panel switches to I-V sweeps."""
         m = self.model
-        entry = m.iv[m.iv_current]
+        entry = m.iv[k]
+        pi = self.plot.getPlotItem()
         if self._sweep != "iv":
             self._sweep = "iv"
-            pi = self.plot.getPlotItem()
-            pi.setLabel("bottom", "Bias current I", units="A", **{"color": "#222", "font-size": "10pt"})
-            pi.getAxis("bottom").enableAutoSIPrefix(True)
-            pi.setLabel("left", "Bias voltage V", units="V", **{"color": "#222", "font-size": "10pt"})
-        i, v = np.asarray(entry["i"]), np.asarray(entry["v"])
+            # the unit in the label's text: pyqtgraph's SI prefix would be taken from the range
+            # the axis had before (GHz: "GµA"), and frozen there if disabled
+            pi.setLabel("bottom", "Bias current I (\u00b5A)", units=None, **{"color": "#222", "font-size": "10pt"})
+            pi.setLabel("left", "Bias voltage V (mV)", units=None, **{"color": "#222", "font-size": "10pt"})
+            self.legend.setText(LEGEND_IV)
+        i, v = np.asarray(entry["i"], dtype=float) * 1e6, np.asarray(entry["v"], dtype=float) * 1e3
         order = np.argsort(i, kind="stable")  # measured from zero outwards, branch by branch
         i, v = i[order], v[order]
-        self.legend.setVisible(False)
+        if self.shown != ("iv", k) or not self._in_view(i, v):
+            self._autoscale(i, v)
+        self.shown = ("iv", k)
         self.curve.setSymbol("o" if len(i) <= SYMBOLS_UP_TO else None)
+        self.curve.setSymbolSize(5)
+        self.curve.setSymbolBrush(DATA_COLOUR)
+        self.curve.setSymbolPen(None)
         self.curve.setData(i, v)
-        self.others.setData([], [])
-        self.fit_curve.setData([], [])
+        xs, vs = [], []
+        if self.show_all.isChecked():
+            for j, other in sorted(m.iv.items()):
+                if j != k and other["i"]:
+                    xs += [np.asarray(other["i"], dtype=float) * 1e6, [np.nan]]
+                    vs += [np.asarray(other["v"], dtype=float) * 1e3, [np.nan]]
+        self.others.setData(np.concatenate(xs) if xs else [], np.concatenate(vs) if vs else [], connect="finite")
+        self._others_key = None
+        self._no_fit_curve()
         self.fit_line.setVisible(False)
-        if self.placeholder.isVisible():
-            self.placeholder.setVisible(False)
-            self.plot.getPlotItem().enableAutoRange()
-        self.plot.setTitle(f"I-V sweep #{m.iv_current} (dV/dI calibration, RF off)", color="#222", size="11pt")
-        self.what.setText(f"dV/dI sweep #{m.iv_current}: {entry.get('label', '?')}, {entry.get('field_oe', math.nan):.0f} Oe — {len(i)} points")
+        self.placeholder.setVisible(False)
+        measuring = m.live and k == m.iv_current
+        state = "measuring" if measuring else ("read-only" if not m.live else "complete")
+        self._title(f"I-V sweep #{k} (dV/dI calibration, RF off)")
+        self.what.setText(f"{iv_label(k, entry)} \u2014 {len(i)} points ({state})")
         self.fit_label.setText("no lineshape fit for I-V sweeps (the analysis differentiates them)")
+        row = self.iv_chooser.findData(k)
+        if row >= 0 and row != self.iv_chooser.currentIndex():
+            self.iv_chooser.blockSignals(True)
+            self.iv_chooser.setCurrentIndex(row)
+            self.iv_chooser.blockSignals(False)
+
+    def _title(self, text: str) -> None:
+        """Set the plot's title when it changes (pyqtgraph re-lays the text out on every set)."""
+        if text != self._title_text:
+            self._title_text = text
+            self.plot.setTitle(text, color="#222", size="11pt")
+
+    def _no_fit_curve(self) -> None:
+        if self.fit_curve.xData is not None and len(self.fit_curve.xData):
+            self.fit_curve.setData([], [])
+
+    def _in_view(self, x, y) -> bool:
+        """Whether every finite point (x, y) is inside the plot's view."""
+        good = np.isfinite(x) & np.isfinite(y)
+        if not good.any():
+            return True
+        (x0, x1), (y0, y1) = self.plot.getPlotItem().viewRange()
+        return bool(x0 <= x[good].min() and x[good].max() <= x1 and y0 <= y[good].min() and y[good].max() <= y1)
+
+    def _autoscale(self, x=None, y=None) -> None:
+        """Show the data, then follow it: the view is clipped to itself (``setClipToView``),
+        so auto-range alone cannot find data outside the current view (another axis' range)."""
+        pi = self.plot.getPlotItem()
+        if x is not None and len(x):
+            good = np.isfinite(x) & np.isfinite(y)
+            if good.any():
+                x0, x1, y0, y1 = x[good].min(), x[good].max(), y[good].min(), y[good].max()
+                pi.setRange(xRange=(x0, x1 if x1 > x0 else x0 + 1), yRange=(y0, y1 if y1 > y0 else y0 + 1), padding=0.05)
+        pi.enableAutoRange()
 
     def _restore_axes(self, sweep: str) -> None:
         pi = self.plot.getPlotItem()
         pi.setLabel("left", "Vmix", units="V", **{"color": "#222", "font-size": "10pt"})
         _set_x_axis(pi, sweep)
-        self.legend.setVisible(True)
+        self.legend.setText(LEGEND_SPECTRUM)
         self._sweep = sweep
 
     def refresh(self) -> None:
         m = self.model
-        if m is not None and m.live and self.follow.isChecked() and m.current is None and m.iv_current in m.iv:
-            self._draw_iv()
+        self._fill_iv_chooser()
+        k = self._iv_to_draw()
+        if k is not None:
+            self._draw_iv(k)
             return
         idx = self.target()
+        self.shown = ("spectrum", idx) if idx is not None else None
+        if self.iv_chooser.currentIndex() > 0:
+            self.iv_chooser.blockSignals(True)
+            self.iv_chooser.setCurrentIndex(0)
+            self.iv_chooser.blockSignals(False)
         if m is None or idx is None:
+            self._title("Live spectrum" if m is None or m.live else "No spectra")
             self.curve.setData([], [])
             self.others.setData([], [])
-            self.fit_curve.setData([], [])
+            self._no_fit_curve()
             self.fit_line.setVisible(False)
             self.what.setText("no spectra" if m is not None else "no run yet")
             self.fit_label.setText("")
@@ -229,11 +377,14 @@ class SpectrumPanel(QtWidgets.QWidget):
         self.chooser.setValue(idx)
         self.chooser.blockSignals(False)
         info = m.spectra[idx]
-        if info.sweep != self._sweep:
+        rescale = info.sweep != self._sweep
+        if rescale:
             self._restore_axes(info.sweep)
         x, v = m.spectrum_data(idx)
         order = np.argsort(x, kind="stable") if len(x) > 1 and np.any(np.diff(x) < 0) else slice(None)
         x, v = x[order], v[order]
+        if rescale:  # from I-V sweeps (or the other sweep kind) back to spectra
+            self._autoscale(x, v)
         if len(x) <= SYMBOLS_UP_TO:
             self.curve.setSymbol("o")
             self.curve.setSymbolSize(5)
@@ -250,7 +401,7 @@ class SpectrumPanel(QtWidgets.QWidget):
         else:
             self.what.setText(f"{info.label} \u2014 {info.n}/{info.planned_points or info.n} points ({state})")
         title = "Live spectrum" if (m.live and idx == m.current) else f"Spectrum #{idx}" + ("" if m.live else " (read-only)")
-        self.plot.setTitle(title, color="#222", size="11pt")
+        self._title(title)
         self._draw_fit(info.fit, x)
 
     def _draw_others(self, idx: int, sweep: str) -> None:
@@ -278,7 +429,7 @@ class SpectrumPanel(QtWidgets.QWidget):
     def _draw_fit(self, fit: FitSummary | None, x) -> None:
         if fit is None or len(x) < 2 or not fit.ok:
             # a fit that did not converge is not drawn (early in a sweep the resonance is not in yet)
-            self.fit_curve.setData([], [])
+            self._no_fit_curve()
             self.fit_line.setVisible(False)
             if len(x) < 8:
                 text = "S + A fit: waiting for points"
@@ -286,7 +437,7 @@ class SpectrumPanel(QtWidgets.QWidget):
                 text = "S + A fit: none yet"
             else:
                 why = fit.message.split(";")[0].strip()
-                text = f"S + A fit of {fit.n_points} of {len(x)} points: not converged ({html_escape(why)})"
+                text = f"S + A fit ({fit.n_points}/{len(x)} points): not converged ({html_escape(why)})"
             self.fit_label.setText(f"<span style='color:#555'>{text}</span>")
             return
         lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
@@ -303,11 +454,15 @@ class SpectrumPanel(QtWidgets.QWidget):
             width = "HWHM = " + fmt_pm(fit.width, e.get("width"), 1e6, "MHz")
         vs = "V<sub>S</sub> = " + fmt_pm(fit.v_sym, e.get("v_sym"), 1e-6, "\u00b5V")
         va = "V<sub>A</sub> = " + fmt_pm(fit.v_asym, e.get("v_asym"), 1e-6, "\u00b5V")
-        of = f"{fit.n_points}" if fit.n_points >= len(x) else f"{fit.n_points} of {len(x)}"
-        self.fit_label.setText(f"<b>S + A fit</b> of {of} points: <b>{centre}</b> &nbsp; <b>{width}</b> &nbsp; {vs} &nbsp; {va}")
+        of = f"{fit.n_points}" if fit.n_points >= len(x) else f"{fit.n_points}/{len(x)}"
+        self.fit_label.setText(f"<b>S + A fit</b> ({of} points): <b>{centre}</b> &nbsp; <b>{width}</b> &nbsp; {vs} &nbsp; {va}")
 
 
 # ---------------------------------------------------------------------- map
+#: the map's row orders: key -> text of the choice
+ROW_ORDERS = {"field": "by field, then bias", "bias": "by bias, then field", "index": "in measurement order"}
+MAX_ROW_LABELS = 16
+ROW_LABEL_PX = 15  # pixels a row label needs
 class MapPanel(QtWidgets.QWidget):
     """The run's spectra as an image: one row per spectrum, colour = Vmix."""
 
@@ -316,9 +471,9 @@ class MapPanel(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.model: RunModel | None = None
-        self.plot = _plot("Vmix map (one row per spectrum, in measurement order)")
+        self.plot = _plot("Vmix map (one row per spectrum)")
         pi = self.plot.getPlotItem()
-        pi.setLabel("left", "Spectrum index", **{"color": "#222", "font-size": "10pt"})
+        pi.setLabel("left", "Field, bias", **{"color": "#222", "font-size": "10pt"})
         pi.getAxis("left").enableAutoSIPrefix(False)
         _set_x_axis(pi, "frequency")
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -333,19 +488,37 @@ class MapPanel(QtWidgets.QWidget):
         font = QtGui.QFont()
         font.setPointSize(9)
         self.bar.getAxis("right").setStyle(tickFont=font)
+        # the row being measured (dotted) and the row the spectrum panel shows (solid, with a tag)
         self.row_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#111", width=1, style=QtCore.Qt.PenStyle.DotLine))
         pi.addItem(self.row_line)
         self.row_line.setVisible(False)
+        self.shown_line = pg.InfiniteLine(
+            angle=0, pen=pg.mkPen("#111", width=2)
+        )
+        pi.addItem(self.shown_line)
+        self.shown_line.setVisible(False)
+        self.shown: int | None = None  # spectrum index shown in the spectrum panel
+        self.order_box = QtWidgets.QComboBox()
+        for key, text in ROW_ORDERS.items():
+            self.order_box.addItem(text, key)
+        self.order_box.setToolTip("Order of the map's rows")
+        self.order_box.currentIndexChanged.connect(lambda _i: self._reorder())
+        self.order: list[int] = []  # spectrum index of each image row, bottom up
         self.note = QtWidgets.QLabel("")
         self.note.setWordWrap(True)
         self.plot.setMinimumWidth(300)
-        self.subtract = QtWidgets.QCheckBox("Subtract each spectrum's median (shows the resonances under the bias background)")
+        self.subtract = QtWidgets.QCheckBox("Subtract row medians")
+        self.subtract.setToolTip("Subtract each spectrum's median: shows the resonances under the bias background")
         self.subtract.setChecked(True)
         self.subtract.toggled.connect(lambda on: self.refresh())
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.plot, 1)
-        lay.addWidget(self.subtract)
+        opts = QtWidgets.QHBoxLayout()
+        opts.addWidget(QtWidgets.QLabel("Rows:"))
+        opts.addWidget(self.order_box)
+        opts.addWidget(self.subtract, 1)
+        lay.addLayout(opts)
         lay.addWidget(self.note)
         self._sweep = "frequency"
         self._shape = None
@@ -355,16 +528,66 @@ class MapPanel(QtWidgets.QWidget):
     def _click(self, ev):
         if self.model is None or self.model.map is None:
             return
-        pos = ev.pos()  # image coordinates: row-major, y = row
-        row = int(math.floor(pos.y() + 0.5))
-        if 0 <= row < self.model.map.n_rows and row in self.model.spectra:
-            self.rowChosen.emit(row)
+        pos = ev.pos()  # the image's pixel coordinates: row r spans [r, r + 1)
+        row = int(math.floor(pos.y()))
+        if 0 <= row < len(self.order):
+            self.rowChosen.emit(self.order[row])
             ev.accept()
 
     def set_model(self, model: RunModel | None) -> None:
         self.model = model
         self._shape = None
+        self.shown = None
         self.refresh()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.model is not None:
+            self.refresh()  # as many row labels as fit
+
+    def _reorder(self) -> None:
+        self._shape = None
+        self.refresh()
+
+    def row_of(self, index: int | None) -> int | None:
+        """The image row of spectrum ``index`` (None when it is not in the map)."""
+        try:
+            return self.order.index(index)
+        except ValueError:
+            return None
+
+    def mark(self, index: int | None) -> None:
+        """Mark the row of the spectrum shown in the spectrum panel."""
+        self.shown = index
+        row = self.row_of(index)
+        self.shown_line.setVisible(row is not None)
+        if row is not None:
+            self.shown_line.setValue(row)
+
+    def _row_order(self, m: RunModel) -> list[int]:
+        sweep = m.map.sweep
+        idx = [i for i, s in m.spectra.items() if s.sweep == sweep and i < m.map.n_rows]
+        mode = self.order_box.currentData()
+        if mode == "index":
+            return sorted(idx)
+
+        def where(i):
+            s = m.spectra[i]
+            return s.field_oe if sweep == "frequency" else s.frequency_hz
+
+        def bias(i):
+            b = m.spectra[i].bias_value
+            return b if math.isfinite(b) else -math.inf
+
+        if mode == "bias":
+            return sorted(idx, key=lambda i: (bias(i), where(i), i))
+        return sorted(idx, key=lambda i: (where(i), bias(i), i))
+
+    def _row_label(self, m: RunModel, index: int) -> str:
+        s = m.spectra[index]
+        where = f"{s.field_oe:.0f} Oe" if s.sweep == "frequency" else f"{s.frequency_hz / 1e9:.3g} GHz"
+        bias = bias_text(s.bias_value, s.bias_is_voltage) if math.isfinite(s.bias_value) else "?"
+        return f"{where}, {bias}"
 
     def refresh(self) -> None:
         m = self.model
@@ -372,6 +595,9 @@ class MapPanel(QtWidgets.QWidget):
         if grid is None or grid.image.size == 0:
             self.image.clear()
             self.row_line.setVisible(False)
+            self.shown_line.setVisible(False)
+            self.order = []
+            self.plot.getPlotItem().getAxis("left").setTicks(None)
             self.note.setText("no spectra in this run" if m is not None else "the map builds up here, one row per spectrum")
             self.plot.getPlotItem().setRange(xRange=(7e9, 10e9), yRange=(-0.5, 9.5), padding=0)
             self._shape = None
@@ -379,7 +605,8 @@ class MapPanel(QtWidgets.QWidget):
         if grid.sweep != self._sweep:
             self._sweep = grid.sweep
             _set_x_axis(self.plot.getPlotItem(), grid.sweep)
-        img = grid.image
+        self.order = self._row_order(m)
+        img = grid.image[self.order] if self.order else grid.image[:0]
         if self.subtract.isChecked():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # rows not measured yet are all NaN
@@ -393,38 +620,32 @@ class MapPanel(QtWidgets.QWidget):
         amp = amp if amp > 0 else 1e-6
         self.image.setImage(img, autoLevels=False, levels=(-amp, amp))
         self.bar.setLevels((-amp, amp))
-        shape = (img.shape, grid.x_range)
+        shape = (img.shape, grid.x_range, tuple(self.order), int(self.plot.getPlotItem().vb.height()) // ROW_LABEL_PX)
         if shape != self._shape:
             x0, x1 = grid.x_range
             n = img.shape[0]
             self.image.setRect(QtCore.QRectF(x0, -0.5, x1 - x0, float(n)))
             self.plot.getPlotItem().setRange(xRange=(x0, x1), yRange=(-0.5, n - 0.5), padding=0.02)
-            left = self.plot.getPlotItem().getAxis("left")
-            if n <= 12:  # whole spectra only
-                left.setTicks([[(k, str(k)) for k in range(n)]])
-            else:
-                left.setTicks(None)
+            # rows labelled by their set points (every k-th when there are more than fit)
+            fit = max(2, min(MAX_ROW_LABELS, self.plot.getPlotItem().vb.height() // ROW_LABEL_PX))
+            step = max(1, math.ceil(n / fit))
+            labels = [(r, self._row_label(m, i)) for r, i in enumerate(self.order) if r % step == 0]
+            self.plot.getPlotItem().getAxis("left").setTicks([labels, []])
             self._shape = shape
-        if m.live and m.current is not None:
-            self.row_line.setValue(m.current)
-            self.row_line.setVisible(True)
-        else:
-            self.row_line.setVisible(False)
-        done = sum(1 for s in m.spectra.values() if s.n)
+        live_row = self.row_of(m.current) if m.live else None
+        self.row_line.setVisible(live_row is not None)
+        if live_row is not None:
+            self.row_line.setValue(live_row)
+        self.mark(self.shown)
+        done = sum(1 for i in self.order if m.spectra[i].n)
         self.note.setText(
-            f"{done} of {max(grid.n_rows, len(m.spectra))} spectra; colour scale \u00b1{amp * 1e6:.3g} \u00b5V"
-            " \u00b7 click a row to show that spectrum"
+            f"{done} of {len(self.order)} spectra; colour scale \u00b1{amp * 1e6:.3g} \u00b5V"
+            " \u00b7 click a row to show that spectrum (solid line: shown, dotted: being measured)"
         )
 
 
 # ---------------------------------------------------------------------- station
-ROLE_NAMES = {
-    "source": "Microwave source",
-    "dc": "DC source-meter",
-    "lockin": "Lock-in",
-    "magnet_supply": "Magnet supply",
-    "gaussmeter": "Gaussmeter",
-}
+ROLE_NAMES = ROLE_TITLES
 
 
 class StationPanel(QtWidgets.QWidget):
@@ -484,11 +705,11 @@ class StationPanel(QtWidgets.QWidget):
         self.table.setRowCount(len(order))
         for k, role in enumerate(order):
             info = roles[role]
-            cells = (ROLE_NAMES.get(role, role), str(info.get("model", "?")), str(info.get("address", "?")))
+            address = str(info.get("address", "?"))
+            cells = (ROLE_NAMES.get(role, role), str(info.get("model", "?")), address.removesuffix("::INSTR"))
             for c, text in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(text)
-                if info.get("identification"):
-                    item.setToolTip(str(info["identification"]))
+                item.setToolTip("\n".join(x for x in (address, str(info.get("identification") or "")) if x))
                 self.table.setItem(k, c, item)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
@@ -518,7 +739,7 @@ class StationPanel(QtWidgets.QWidget):
         if on is None:
             light = _light("#999") + " unknown"
         else:
-            light = _light("#1a9e1a") + " <b>ON</b>" if on else _light("#777") + " off"
+            light = _light(RF_ON_COLOUR) + f" <b style='color:{RF_ON_COLOUR}'>RF ON</b>" if on else _light("#777") + " off"
         parts = [light]
         if math.isfinite(p):
             parts.append(f"{p:.1f} dBm")
@@ -556,7 +777,7 @@ def safe_state_html(model: RunModel) -> str:
         return _light("#1a9e1a") + " <b>bias 0 / RF off</b> (verified by read-back)"
     if ss.startswith(NOTHING_ON):
         return _light("#999") + f" {html_escape(ss)}"
-    return _light("#d62728") + f" <b>{html_escape(ss)}</b>"
+    return _light("#d62728") + f" <span style='color:#d62728'>{unverified_html(ss)}</span>"
 
 
 def html_escape(text: str) -> str:
@@ -580,14 +801,18 @@ class ProgressPanel(QtWidgets.QWidget):
         self.status.setWordWrap(True)
         self.file = QtWidgets.QLabel("")
         self.file.setWordWrap(True)
+        # a long file name (one word) must not widen the panel past its dock: it is cut instead
+        self.file.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.file.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
-        for w in (self.bar, self.counts, self.times, self.status, self.file):
+        for w in (self.status, self.bar, self.counts, self.times, self.file):  # the verdict first
             if isinstance(w, QtWidgets.QLabel):
                 w.setWordWrap(True)
             lay.addWidget(w)
         lay.addStretch(1)
+        # room for every line (two for the times, two for the verdict): the docks do not squeeze it
+        self.setMinimumHeight(7 * self.fontMetrics().lineSpacing() + 24)
         self.clock_text = ""
 
     def refresh(self, model: RunModel | None) -> None:
@@ -598,7 +823,7 @@ class ProgressPanel(QtWidgets.QWidget):
             self.status.setText("")
             self.file.setText("")
             return
-        self.bar.setValue(int(round(1000 * (model.fraction if model.live else 1.0))))
+        self.bar.setValue(int(round(1000 * model.fraction)))  # an aborted run's file is not 100 %
         spectra_done = sum(1 for s in model.spectra.values() if s.done)
         adaptive = any(s.adaptive for s in model.spectra.values())
         if not adaptive:
@@ -610,9 +835,9 @@ class ProgressPanel(QtWidgets.QWidget):
         self.counts.setText(f"{points} \u00b7 {spectra_done} / {model.planned_spectra} spectra")
         self.counts.setToolTip(f"{model.sweeps_done} of {model.sweeps_total or model.sweeps_done} sweeps (I-V included)")
         bench = fmt_duration(model.time_s)
-        clock = f" <span style='color:#555'>\u00b7 {self.clock_text}</span>" if self.clock_text and model.live else ""
+        clock = f"<br><span style='color:#555'>{self.clock_text}</span>" if self.clock_text and model.live else ""
         if model.live and model.status == "running":
-            self.times.setText(f"Bench time <b>{bench}</b>, left \u2248 <b>{fmt_duration(model.remaining_s)}</b>{clock}")
+            self.times.setText(f"Bench time <b>{bench}</b> \u00b7 left \u2248 <b>{fmt_duration(model.remaining_s)}</b>{clock}")
         else:
             self.times.setText(f"Bench time {bench}{clock}")
         self.status.setText(status_html(model))
@@ -626,7 +851,7 @@ STATUS_COLOURS = {"running": "#1f5fa8", "complete": "#1a9e1a", "aborted": "#e8a3
 
 def status_html(model: RunModel) -> str:
     st = model.status or "?"
-    colour = STATUS_COLOURS.get(st, "#555")
+    colour = "#d62728" if st != "running" and is_unverified(model.safe_state) else STATUS_COLOURS.get(st, "#555")
     text = f"<b style='color:{colour}'>{st.upper()}</b>"
     if not model.live:
         text += " (read-only file)"
@@ -639,20 +864,39 @@ def status_html(model: RunModel) -> str:
         elif model.safe_state.startswith(NOTHING_ON):
             text += f" \u2014 {html_escape(model.safe_state)}"
         else:
-            text += f" \u2014 safe state: <b style='color:#d62728'>{html_escape(model.safe_state)}</b>"
+            text += f" \u2014 <span style='color:#d62728'>{unverified_html(model.safe_state)}</span>"
     return text
+
+
+def is_unverified(safe_state: str) -> bool:
+    """A shutdown verdict that says the safe state could not be verified."""
+    return bool(safe_state) and safe_state != "verified" and not safe_state.startswith(NOTHING_ON)
+
+
+UNVERIFIED_CHECK = "check on the bench that the DC bias is 0 and the RF is off"
+
+
+def unverified_html(safe_state: str) -> str:
+    """The red verdict of a run whose safe state could not be verified: what, and what to check."""
+    what = safe_state.removeprefix("NOT verified:").strip()
+    return f"<b>SAFE STATE NOT VERIFIED</b>: {html_escape(what)} \u2014 <b>{UNVERIFIED_CHECK}</b>"
 
 
 # ---------------------------------------------------------------------- fits
 class FitTable(QtWidgets.QTableWidget):
-    """One row per fitted spectrum: set points and the S + A fit's parameters (red: not converged)."""
+    """One row per fitted spectrum: set points, the S + A fit's parameters and their 1-sigma
+    errors (red: not converged). Follows the spectrum chosen elsewhere (``select_spectrum``)."""
 
     spectrumChosen = QtCore.Signal(int)
     HEADERS = {
-        "frequency": ["#", "H (Oe)", "Bias", "f\u2080 (GHz)", "HWHM (MHz)", "V_S (\u00b5V)", "V_A (\u00b5V)"],
-        "field": ["#", "f (GHz)", "Bias", "H\u2080 (Oe)", "\u0394H (Oe)", "V_S (\u00b5V)", "V_A (\u00b5V)"],
+        "frequency": ["#", "H (Oe)", "Bias", "f\u2080 (GHz)", "\u00b1", "HWHM (MHz)", "\u00b1", "V_S (\u00b5V)", "\u00b1",
+                      "V_A (\u00b5V)", "\u00b1"],
+        "field": ["#", "f (GHz)", "Bias", "H\u2080 (Oe)", "\u00b1", "\u0394H (Oe)", "\u00b1", "V_S (\u00b5V)", "\u00b1",
+                  "V_A (\u00b5V)", "\u00b1"],
     }
-    SAMPLES = ("888", "1200", "+0.50 V", "10.0000", "1000.0", "-1888", "-1888")
+    SAMPLES = ("888", "1200", "+0.50 V", "10.0000", "0.0012", "1000.0", "0.12", "-1888", "0.12", "-1888", "0.12")
+    #: (FitSummary attribute, its key in ``errors``) of the value columns
+    PARAMS = (("centre", "centre"), ("width", "width"), ("v_sym", "v_sym"), ("v_asym", "v_asym"))
 
     def __init__(self, parent=None):
         super().__init__(0, len(self.HEADERS["frequency"]), parent)
@@ -679,6 +923,29 @@ class FitTable(QtWidgets.QTableWidget):
         self.setRowCount(0)
         self._rows = {}
 
+    def select_spectrum(self, index: int) -> None:
+        """Select (and scroll to) the row of spectrum ``index``; clear the selection if it has none."""
+        row = self._rows.get(index)
+        self.blockSignals(True)
+        if row is None:
+            self.clearSelection()
+        else:
+            self.selectRow(row)
+            self.scrollToItem(self.item(row, 0))
+        self.blockSignals(False)
+
+    @staticmethod
+    def _pm(value: float, error: float, scale: float, digits: int) -> tuple[str, str]:
+        """(value, error) in the column's unit: the value to the error's second significant digit."""
+        if value is None or not math.isfinite(value):
+            return "?", ""
+        v = value / scale
+        if error is None or not math.isfinite(error) or error <= 0:
+            return f"{v:.{digits}f}", "?"
+        e = error / scale
+        d = max(0, min(8, 1 - int(math.floor(math.log10(e)))))
+        return f"{v:.{d}f}", f"{e:.{d}f}"
+
     def put(self, model: RunModel, index: int) -> None:
         info = model.spectra.get(index)
         if info is None or info.fit is None:
@@ -693,16 +960,18 @@ class FitTable(QtWidgets.QTableWidget):
             self._sweep = fit.sweep
             self.setHorizontalHeaderLabels(self.HEADERS[fit.sweep])
         if fit.sweep == "field":
-            centre, width, where = f"{fit.centre:.1f}", f"{fit.width:.2f}", f"{info.frequency_hz / 1e9:.3f}"
+            scales, where = ((1.0, 1), (1.0, 2), (1e-6, 1), (1e-6, 1)), f"{info.frequency_hz / 1e9:.3f}"
         else:
-            centre, width, where = f"{fit.centre / 1e9:.4f}", f"{fit.width / 1e6:.1f}", f"{info.field_oe:.0f}"
+            scales, where = ((1e9, 4), (1e6, 1), (1e-6, 1), (1e-6, 1)), f"{info.field_oe:.0f}"
         if not math.isfinite(info.bias_value):
             bias = "?"
         elif info.bias_is_voltage:
             bias = f"{info.bias_value:+.2f} V"
         else:
             bias = f"{info.bias_value * 1e6:+.1f} \u00b5A"
-        cells = [str(index), where, bias, centre, width, f"{fit.v_sym * 1e6:.4g}", f"{fit.v_asym * 1e6:.4g}"]
+        cells = [str(index), where, bias]
+        for (attr, key), (scale, digits) in zip(self.PARAMS, scales, strict=True):
+            cells += self._pm(getattr(fit, attr), fit.errors.get(key), scale, digits)
         for c, text in enumerate(cells):
             item = QtWidgets.QTableWidgetItem(text)
             if not fit.ok:

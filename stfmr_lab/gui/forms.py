@@ -19,7 +19,7 @@ import yaml
 
 from stfmr_lab.config import resolve_station
 from stfmr_lab.gui import procedures as gp
-from stfmr_lab.schema import ConfigError
+from stfmr_lab.schema import ConfigError, number_list
 from stfmr_lab.station import load_station
 
 LOCKIN_INPUTS = ("rf_power_dbm", "time_constant_s", "settle_time_constants", "sensitivity_v", "chop_frequency_hz")
@@ -58,7 +58,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
         "dvdi",
         "dV/dI calibration (RF off)",
         gp.DvdiCalibrationProcedure,
-        ("fields_oe", "current_max_a", "points", "reference_loops") + TAIL,
+        ("fields_oe", "current_max_a", "points", "reference_loops", "sample_name", "station_file"),  # RF off
     ),
 )
 RUN_CONFIG = "config"
@@ -79,19 +79,6 @@ def _load_station_cached(path: Path, mtime_ns: int) -> dict:
 
 
 # ---------------------------------------------------------------------- limits on inputs
-def _fields(text) -> list[float]:
-    out = []
-    for part in str(text).replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            out.append(float(part))
-        except ValueError:
-            raise ConfigError(f"'{part}' is not a number") from None
-    return out
-
-
 def limit_hint(name: str, limits: dict) -> str:
     """The station's limit on an input, for its label ('' when none applies)."""
     lim = limits
@@ -127,7 +114,7 @@ def limit_problems(values: dict, limits: dict, labels: dict | None = None) -> di
                 bad(name, f"{h:g} Oe is beyond the station's field limit \u00b1{lim['max_field_oe']:g} Oe")
     if "fields_oe" in values:
         try:
-            fs = _fields(values["fields_oe"])
+            fs = number_list(values["fields_oe"])
             if not fs:
                 bad("fields_oe", "give at least one field (Oe, comma-separated)")
             over = [h for h in fs if abs(h) > lim["max_field_oe"]]

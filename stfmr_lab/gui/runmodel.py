@@ -122,6 +122,8 @@ class MapGrid:
             return
         first = xs[0]
         self.exact = all(len(x) == len(first) and np.allclose(x, first, rtol=0, atol=1e-9 * max(1.0, abs(first).max())) for x in xs)
+        if self.exact and len(first) > MAX_MAP_COLUMNS:
+            self.exact = False  # more points than a screen has pixels: binned like unequal grids
         if self.exact:
             self.x = first.copy()
         else:
@@ -207,6 +209,7 @@ class RunModel:
         self.iv_current: int | None = None
         self.field_to_zero = False
         self.error = ""  # why a failed run failed
+        self.station_name = ""  # the station of the run (as its file names it)
 
     # ------------------------------------------------------------------ storage
     def _reserve(self, n: int) -> None:
@@ -241,6 +244,7 @@ class RunModel:
         if rc is not None:
             self.name = rc.name
             self.sample = sample_name(rc.data.get("sample", ""))
+            self.station_name = str(rc.station.get("name", ""))
             self.planned_points = int(rc.plan.points)
             self.planned_spectra = len(rc.plan.spectra)
             self.sweeps_total = len(rc.plan.order)
@@ -385,13 +389,20 @@ class RunModel:
 
     @property
     def remaining_s(self) -> float:
-        """Bench time left: the estimate at first, then extrapolated from the pace so far."""
+        """Bench time left: the plan's own prediction of what is left (its per-point waits,
+        ramps and I-V sweeps), corrected by the pace measured against it once a quarter of
+        the run is done (clamped to 0.5-2x: early points, I-V sweeps and ramps are not the
+        run's average). Without a prediction: extrapolated from the pace so far."""
         if not self.live or self.status != "running":
             return 0.0
         f = self.fraction
+        if math.isfinite(self.estimated_s) and self.estimated_s > 0:
+            left = self.estimated_s * (1.0 - f)
+            if f >= 0.25 and self.time_s > 0:
+                left *= min(2.0, max(0.5, self.time_s / (self.estimated_s * f)))
+            return max(left, 0.0)
         if f <= 0.02 or self.time_s <= 0:
-            est = self.estimated_s - self.time_s
-            return max(est, 0.0) if math.isfinite(est) else math.nan
+            return math.nan
         return max(self.time_s / f * (1 - f), 0.0)
 
     # ------------------------------------------------------------------ from a file
@@ -482,14 +493,16 @@ class RunModel:
             m.state["rf_power_dbm"] = float(last["rf_power_dbm"])
             m.state["sensitivity_v"] = float(last["sensitivity_v"])
             m.state["overloads"] = int(np.nansum(m.cols["overload"][:n]))
+        try:
+            import yaml
+
+            cfg = yaml.safe_load(str(attrs.get("config", ""))) or {}
+        except Exception:  # the config text is informative only here
+            cfg = {}
+        cfg = cfg if isinstance(cfg, dict) else {}
+        m.station_name = str(attrs.get("station", "") or "")  # the station's name: (not the run file's)
         if m.safe_state == "verified":
             m.state.update(rf_on=False, bias_current_a=0.0, bias_voltage_v=0.0)
-            try:
-                import yaml
-
-                cfg = yaml.safe_load(str(attrs.get("config", ""))) or {}
-                if cfg.get("field_to_zero_at_end", True):
-                    m.state["field_oe"] = 0.0
-            except Exception:  # the config text is informative only here
-                pass
+            if cfg.get("field_to_zero_at_end", True):
+                m.state["field_oe"] = 0.0
         return m

@@ -22,19 +22,30 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from pymeasure.display.widgets import LogWidget
 from pymeasure.display.windows.managed_window import ManagedWindowBase
 from pymeasure.experiment import Results
 from qtpy import QtCore, QtGui, QtWidgets
 
 from stfmr_lab.config import RunConfig, load_run_config, validate_run_config
-from stfmr_lab.errors import one_line
+from stfmr_lab.errors import failure_text, one_line
 from stfmr_lab.gui import forms
 from stfmr_lab.gui import procedures as gp
 from stfmr_lab.gui.axis import AxisPrompt
 from stfmr_lab.gui.bridge import StreamBridge
-from stfmr_lab.gui.docks import NOTHING_ON, FitTable, MapPanel, ProgressPanel, SpectrumPanel, StationPanel, html_escape
+from stfmr_lab.gui.docks import (
+    NOTHING_ON,
+    UNVERIFIED_CHECK,
+    FitTable,
+    MapPanel,
+    ProgressPanel,
+    SpectrumPanel,
+    StationPanel,
+    html_escape,
+    is_unverified,
+)
 from stfmr_lab.gui.fitting import MIN_POINTS, FitService
+from stfmr_lab.gui.log import BenchLogWidget
+from stfmr_lab.gui.quantity import DISPLAY_UNITS, bench_inputs_widget
 from stfmr_lab.gui.runmodel import RunModel
 from stfmr_lab.sample import sample_name
 from stfmr_lab.schema import ConfigError
@@ -52,6 +63,10 @@ SPEEDS = {
 DEFAULT_DEVICE = {"preset": "paper"}
 DEFAULT_SIMULATION = {"noise": True, "seed": 1}
 REFRESH_MS = 100
+#: the window's size where the screen has room, its smallest, and what a window frame takes
+DEFAULT_SIZE = (1600, 1000)
+MIN_SIZE = (1000, 600)
+FRAME_PX = (16, 40)
 MAP_REFRESH_MS = 300
 
 
@@ -88,7 +103,7 @@ class BenchWindow(ManagedWindowBase):
         self._cleaned = False
         self.fits = FitService()
         self.fits.fitted.connect(self._fitted)
-        self.log_widget = LogWidget("Log", fmt="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
+        self.log_widget = BenchLogWidget("Log", fmt="%(asctime)s  %(message)s", datefmt="%H:%M:%S")
         first = forms.MEASUREMENTS[0]
         super().__init__(
             first.procedure_class,
@@ -102,6 +117,9 @@ class BenchWindow(ManagedWindowBase):
         )
         # the product opens no network port: the Worker binds ZMQ only when given a port
         self.manager.port = None
+        # one progress figure everywhere: the runs list shows the model's (``_show_progress``),
+        # not the procedure's own (which counts the spectra's points only)
+        self.manager._update_progress = lambda _progress: None
         self.axis_prompt.setParent(self)  # dialogs appear over the window
         self.manager.failed.connect(self.failed)
         self.folder_edit.setText(str(self._out_dir))
@@ -146,14 +164,19 @@ class BenchWindow(ManagedWindowBase):
         self.forms: dict[str, QtWidgets.QWidget] = {}
         self.form_limits: dict[str, dict] = {}
         self.form_stack = QtWidgets.QStackedWidget()
-        for k, meas in enumerate(forms.MEASUREMENTS):
-            widget = self.inputs if k == 0 else type(self.inputs)(meas.procedure_class, meas.inputs, parent=self, inputs_in_scrollarea=True)
+        # every form in bench units ("50 uA", "7.4 GHz"): pymeasure's own first form is replaced
+        form_class = bench_inputs_widget(type(self.inputs))
+        self.inputs.hide()
+        self.inputs.deleteLater()
+        for meas in forms.MEASUREMENTS:
+            widget = form_class(meas.procedure_class, meas.inputs, parent=self, inputs_in_scrollarea=True)
             self.forms[meas.key] = widget
             self.form_stack.addWidget(widget)
             self.measurement_box.addItem(meas.title, meas.key)
             self._watch_form(meas, widget)
             for lab in widget.labels.values():
                 lab.setWordWrap(True)
+        self.inputs = self.forms[forms.MEASUREMENTS[0].key]
         self.config_edit = QtWidgets.QPlainTextEdit()
         self.config_edit.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
         self.config_edit.setPlaceholderText("Load a run config (YAML) or paste one here")
@@ -200,8 +223,9 @@ class BenchWindow(ManagedWindowBase):
         self.station_panel = StationPanel()
         self.progress_panel = ProgressPanel()
         self.fit_table = FitTable()
-        self.map_panel.rowChosen.connect(self.spectrum_panel.show_spectrum)
-        self.fit_table.spectrumChosen.connect(self.spectrum_panel.show_spectrum)
+        self.map_panel.rowChosen.connect(self.choose_spectrum)
+        self.fit_table.spectrumChosen.connect(self.choose_spectrum)
+        self.spectrum_panel.spectrumChosen.connect(self.fit_table.select_spectrum)
 
     def _layout(self):
         # left: the measurement and its inputs
@@ -210,6 +234,7 @@ class BenchWindow(ManagedWindowBase):
         lv.setContentsMargins(6, 6, 6, 6)
         lv.addWidget(self.measurement_box)
         lv.addWidget(self.form_stack, 1)
+        self.form_stack.setMinimumHeight(60)  # the inputs scroll: the column fits a 720-pixel screen
         lv.addWidget(self.limits_label)
         fold = QtWidgets.QHBoxLayout()
         fold.addWidget(QtWidgets.QLabel("Run files in"))
@@ -225,44 +250,80 @@ class BenchWindow(ManagedWindowBase):
         files.addWidget(self.load_button)
         files.addWidget(self.save_button)
         lv.addLayout(files)
+        # the message scrolls in a box of fixed height: Queue and Abort, last, never move
+        self.message_box = QtWidgets.QScrollArea()
+        self.message_box.setWidget(self.form_message)
+        self.message_box.setWidgetResizable(True)
+        self.message_box.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.message_box.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.message_box.setFixedHeight(3 * self.form_message.fontMetrics().lineSpacing() + 8)
+        self.form_message.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
+        lv.addWidget(self.message_box)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.queue_button)
         buttons.addWidget(self.abort_button)
         lv.addLayout(buttons)
-        lv.addWidget(self.form_message)
         self.queue_button.setStyleSheet("font-weight: bold; padding: 4px 12px;")
         self.abort_button.setStyleSheet("padding: 4px 12px;")
-        left.setMinimumWidth(300)
+        left.setMinimumWidth(260)
         left.setMaximumWidth(420)
 
         self.inputs_dock = self._dock("Measurement", left, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCentralWidget(self.spectrum_panel)
         self.station_dock = self._dock("Station", self.station_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-        self.progress_dock = self._dock("Progress", self.progress_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
+        self.progress_dock = self._dock("Progress", _scrolled(self.progress_panel), QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self.map_dock = self._dock("Map", self.map_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(self.browser_widget, "Runs")
         self.tabs.addTab(self.fit_table, "Fits")
         self.tabs.addTab(self.log_widget, self.log_widget.name)
         self.runs_dock = self._dock("Runs, fits and log", self.tabs, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
-        self.splitDockWidget(self.station_dock, self.progress_dock, QtCore.Qt.Orientation.Vertical)
-        self.splitDockWidget(self.progress_dock, self.runs_dock, QtCore.Qt.Orientation.Vertical)
+        # the progress (and the run's verdict) under Queue and Abort; the station over the runs
+        self.splitDockWidget(self.inputs_dock, self.progress_dock, QtCore.Qt.Orientation.Vertical)
+        self.splitDockWidget(self.station_dock, self.runs_dock, QtCore.Qt.Orientation.Vertical)
         self.setCorner(QtCore.Qt.Corner.BottomRightCorner, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.setCorner(QtCore.Qt.Corner.BottomLeftCorner, QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
         self._sized = False
         self._menus()
         self.statusBar().showMessage("ready")
-        self.resize(1600, 1000)
+        self.setMinimumSize(*MIN_SIZE)
+        self.fit_to_screen()
+
+    def fit_to_screen(self, available: QtCore.QRect | None = None) -> None:
+        """Size the window to the screen's available area (at most 1600 x 1000), leaving
+        room for the window frame, so the status bar and every dock are on screen."""
+        if available is None:
+            screen = self.screen() if hasattr(self, "screen") else None
+            screen = screen or QtWidgets.QApplication.primaryScreen()
+            available = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, *DEFAULT_SIZE)
+        width = max(MIN_SIZE[0], min(DEFAULT_SIZE[0], available.width() - FRAME_PX[0]))
+        height = max(MIN_SIZE[1], min(DEFAULT_SIZE[1], available.height() - FRAME_PX[1]))
+        self.resize(width, height)
+        self._sized = False
+        if self.isVisible():
+            self._size_docks()
 
     def showEvent(self, event):
         super().showEvent(event)
         if not self._sized:  # dock sizes take only once the window has its size
-            self._sized = True
-            self.resizeDocks([self.inputs_dock, self.station_dock], [330, 500], QtCore.Qt.Orientation.Horizontal)
-            self.resizeDocks([self.map_dock], [400], QtCore.Qt.Orientation.Vertical)
-            self.resizeDocks(
-                [self.station_dock, self.progress_dock, self.runs_dock], [390, 210, 350], QtCore.Qt.Orientation.Vertical
-            )
+            self._size_docks()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if self.isVisible() and not self._sized:
+            self._size_docks()
+
+    def _size_docks(self) -> None:
+        """Share the window between the docks in proportion to its size."""
+        self._sized = True
+        w, h = self.width(), self.height()
+        left = 300 if w < 1400 else 340
+        right = max(330, int(0.3 * w))
+        self.resizeDocks([self.inputs_dock, self.station_dock], [left, right], QtCore.Qt.Orientation.Horizontal)
+        self.resizeDocks([self.map_dock], [int(0.38 * h)], QtCore.Qt.Orientation.Vertical)
+        progress = max(self.progress_panel.minimumHeight() + 30, int(0.3 * h))
+        self.resizeDocks([self.inputs_dock, self.progress_dock], [h - progress, progress], QtCore.Qt.Orientation.Vertical)
+        self.resizeDocks([self.station_dock, self.runs_dock], [int(0.5 * h), int(0.5 * h)], QtCore.Qt.Orientation.Vertical)
 
     def _dock(self, title, widget, area) -> QtWidgets.QDockWidget:
         dock = QtWidgets.QDockWidget(title, self)
@@ -288,9 +349,17 @@ class BenchWindow(ManagedWindowBase):
         r.addAction("&Queue", self._queue_clicked)
         r.addAction("&Abort", lambda: self.abort() if self.manager.is_running() else None)
         r.addAction("Show the &live run", self.show_live)
+        r.addAction("Show the last &traceback", self.show_traceback)
         v = bar.addMenu("&View")
         for dock in (self.inputs_dock, self.station_dock, self.progress_dock, self.map_dock, self.runs_dock):
             v.addAction(dock.toggleViewAction())
+
+    def show_traceback(self) -> None:
+        """The last exception's whole traceback (folded to one line in the log tab)."""
+        text = self.log_widget.last_traceback or "No traceback in this session."
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Information, "Last traceback", text.splitlines()[-1], parent=self)
+        box.setDetailedText(text)
+        box.open()
 
     def _update_title(self):
         where = "simulated bench" if self.sim else "bench"
@@ -344,17 +413,26 @@ class BenchWindow(ManagedWindowBase):
                     break
         widget.station_file.editingFinished.connect(lambda key=meas.key: self._load_station_limits(key))
 
-    def _form_values(self, key: str) -> dict:
+    def _form_values(self, key: str) -> tuple[dict, dict]:
+        """(input -> value in SI units, input -> why its text is unreadable)."""
         meas = self._meas(key)
         w = self.forms[key]
-        return {name: getattr(w, name).value() for name in meas.inputs}
+        labels = self._labels(key)
+        values, unreadable = {}, {}
+        for name in meas.inputs:
+            try:
+                values[name] = getattr(w, name).value()
+            except ValueError as e:  # QuantityInput: text that is not a value of its unit
+                unreadable[name] = f"{labels[name]}: {e}"
+        return values, unreadable
 
     def _labels(self, key: str) -> dict:
         proc = self._meas(key).procedure_class
         out = {}
         for name in self._meas(key).inputs:
             p = getattr(proc, name)
-            out[name] = p.name + (f" ({p.units})" if getattr(p, "units", None) else "")
+            unit = DISPLAY_UNITS.get(name, getattr(p, "units", None))
+            out[name] = p.name + (f" ({unit})" if unit else "")
         return out
 
     def _load_station_limits(self, key: str | None = None) -> None:
@@ -378,8 +456,10 @@ class BenchWindow(ManagedWindowBase):
                 continue
             hint = forms.limit_hint(name, lim)
             lab.setText(f"{getattr(proc, name).name}:" + (f"  <span style='color:#666'>[{hint}]</span>" if hint else ""))
-        self.limits_label.setText(
-            f"Station <b>{station['name']}</b> ({path.name}): |H| \u2264 {lim['max_field_oe']:g} Oe, "
+        # one line (each input's label shows its limit); all of them in the tooltip
+        self.limits_label.setText(f"Limits of station <b>{station['name']}</b> ({path.name})")
+        self.limits_label.setToolTip(
+            f"|H| \u2264 {lim['max_field_oe']:g} Oe, "
             f"|I| \u2264 {lim['max_bias_current_a'] * 1e6:g} \u00b5A, |V| \u2264 {lim['max_bias_voltage_v']:g} V, "
             f"P \u2264 {lim['max_rf_power_dbm']:g} dBm, f {lim['min_frequency_hz'] / 1e9:g}-{lim['max_frequency_hz'] / 1e9:g} GHz"
         )
@@ -398,16 +478,18 @@ class BenchWindow(ManagedWindowBase):
             return {}
         w = self.forms[key]
         info = self.form_limits.get(key)
-        problems = forms.limit_problems(self._form_values(key), info["limits"], self._labels(key)) if info else {}
+        values, problems = self._form_values(key)
+        if info:
+            problems.update(forms.limit_problems(values, info["limits"], self._labels(key)))
         for name in self._meas(key).inputs:
             el = getattr(w, name)
             el.setStyleSheet("border: 2px solid #d62728; background: #fdecec;" if name in problems else "")
             el.setToolTip(problems.get(name, ""))
         if key == self.measurement:
             if problems:
-                self._say_form("Out of the station's limits (not queued):\n" + "\n".join(problems.values()), error=True)
-            elif self.form_message.property("kind") == "limits":
-                self._say_form("")
+                self._say_form("Not accepted (not queued):\n" + "\n".join(problems.values()), error=True)
+            elif self.form_message.property("kind") in ("limits", "queue"):
+                self._say_form("")  # a "Not queued: ..." is stale once the form changes
         return problems
 
     def _say_form(self, text: str, error: bool = False, kind: str = "limits") -> None:
@@ -456,11 +538,15 @@ class BenchWindow(ManagedWindowBase):
             if isinstance(station, str):
                 w.station_file.setValue(station)
             w.sample_name.setValue(sample_name(d.get("sample", "")))
-            w.rf_power_dbm.setValue(float(d["rf_power_dbm"]))
-            w.time_constant_s.setValue(float(d["lockin"]["time_constant_s"]))
-            w.settle_time_constants.setValue(float(d["lockin"]["settle_time_constants"]))
-            w.sensitivity_v.setValue(float(d["lockin"]["sensitivity_v"]))
-            w.chop_frequency_hz.setValue(float(d["chop"]["frequency_hz"]))
+            for name, value in (
+                ("rf_power_dbm", d["rf_power_dbm"]),
+                ("time_constant_s", d["lockin"]["time_constant_s"]),
+                ("settle_time_constants", d["lockin"]["settle_time_constants"]),
+                ("sensitivity_v", d["lockin"]["sensitivity_v"]),
+                ("chop_frequency_hz", d["chop"]["frequency_hz"]),
+            ):
+                if name in self._meas(key).inputs:  # the dV/dI form has no RF or lock-in inputs
+                    getattr(w, name).setValue(float(value))
             self._load_station_limits(key)
         self.select_measurement(forms.RUN_CONFIG)
 
@@ -499,7 +585,11 @@ class BenchWindow(ManagedWindowBase):
         if self.measurement == forms.RUN_CONFIG:
             text = self.config_edit.toPlainText()
         else:
-            proc = self.forms[self.measurement].get_procedure()
+            try:
+                proc = self.forms[self.measurement].get_procedure()
+            except ValueError as e:  # an input's text is unreadable
+                self._say_form(f"Not saved: {e}", error=True, kind="file")
+                return None
             if self.sim:
                 proc.device, proc.simulation = dict(self.device), dict(self.simulation)
             text = forms.config_yaml(proc, sim_extras=self.sim)
@@ -633,6 +723,9 @@ class BenchWindow(ManagedWindowBase):
         speed = SPEEDS[self.speed_box.currentData() or self.speed][0] if self.sim else ""
         self.progress_panel.clock_text = f"virtual clock ({speed})" if self.sim else "wall clock"
         self.station_panel.set_station(station_name, model.roles, self.sim)
+        if self.form_message.property("kind") == "queue":  # "Queued ..." is no longer news
+            self._say_form("")
+        self._status_bar("")
         exp = run.get("experiment")
         if exp is not None and info.get("path"):
             exp.browser_item.setText(1, Path(info["path"]).name)
@@ -687,16 +780,29 @@ class BenchWindow(ManagedWindowBase):
             text = f"Run failed; safe state: {verdict}"
         else:
             text = f"Run {status}; shut down: {verdict}"
+        if is_unverified(safe_state):
+            text = f"Run {status}: SAFE STATE NOT VERIFIED: {safe_state.removeprefix('NOT verified:').strip()}; {UNVERIFIED_CHECK}"
+            if exp is not None:
+                for col in (3, 5):
+                    exp.browser_item.setForeground(col, QtGui.QBrush(QtGui.QColor("#d62728")))
         if safe_state == "verified":
             log.info(text)
         else:
             log.warning(text)
-        self.statusBar().showMessage(text)
+        self._status_bar(text, error=is_unverified(safe_state))
         self._dirty = True
         self._map_dirty = True
         self._refresh()
         self._refresh_map()
         self._update_title()
+
+    def _status_bar(self, text: str, error: bool = False, timeout_ms: int = 0) -> None:
+        """A status-bar message; red and bold for an unverified safe state or a failure."""
+        self.statusBar().setStyleSheet("QStatusBar { color: #c00000; font-weight: bold; }" if error else "")
+        if text:
+            self.statusBar().showMessage(text, timeout_ms)
+        else:
+            self.statusBar().clearMessage()
 
     # ================================================================== fits
     def _maybe_fit(self, model: RunModel, idx: int, final: bool = False) -> None:
@@ -727,7 +833,8 @@ class BenchWindow(ManagedWindowBase):
         self.spectrum_panel.set_model(model)
         self.map_panel.set_model(model)
         if model is not None and not model.live:
-            self.station_panel.set_station(model.name, model.roles, model.simulated)
+            self.station_panel.set_station(model.station_name or "(not recorded)", model.roles, model.simulated)
+            self.station_panel.header.setText(self.station_panel.header.text() + f"<br>run file {html_escape(model.path.name if model.path else model.name)} (read-only)")
         self.fit_table.clear_fits()
         if model is not None:
             for idx, info in sorted(model.spectra.items()):
@@ -736,6 +843,13 @@ class BenchWindow(ManagedWindowBase):
         self._dirty = True
         self._refresh()
         self._update_title()
+
+    def choose_spectrum(self, index: int) -> None:
+        """Show spectrum ``index`` (from a map click or the fits table): the spectrum panel,
+        the map's marked row and the fits table's selection follow."""
+        self.spectrum_panel.show_spectrum(index)
+        self.fit_table.select_spectrum(index)
+        self.map_panel.mark(index)
 
     def show_live(self) -> None:
         if self.live_model is not None:
@@ -747,8 +861,17 @@ class BenchWindow(ManagedWindowBase):
         self._dirty = False
         m = self.model
         self.spectrum_panel.refresh()
+        shown = self.spectrum_panel.shown
+        self.map_panel.mark(shown[1] if shown is not None and shown[0] == "spectrum" else None)
         self.station_panel.refresh(m)
         self.progress_panel.refresh(m)
+        self._show_progress(self.live_model)
+
+    def _show_progress(self, model: RunModel | None) -> None:
+        """The runs list shows the progress panel's figure (the plan's points, I-V included)."""
+        run = next((r for r in self._runs.values() if r.get("model") is model), None) if model is not None else None
+        if run is not None and run.get("experiment") is not None:
+            run["experiment"].browser_item.progressbar.setValue(int(100 * model.fraction))
 
     def _refresh_map(self):
         if self._map_dirty:
@@ -828,7 +951,8 @@ class BenchWindow(ManagedWindowBase):
     def failed(self, experiment):
         proc = experiment.procedure
         err = getattr(proc, "error", None)
-        reason = one_line(err) if err is not None else "see the log"
+        station = getattr(getattr(proc, "ctx", None), "station", None)
+        reason = failure_text(err, getattr(station, "instruments", None)) if err is not None else "see the log"
         run = self._runs.get(id(proc), {})
         model = run.get("model")
         if model is None:  # it failed before it started (e.g. an instrument does not answer)
@@ -844,7 +968,11 @@ class BenchWindow(ManagedWindowBase):
         model.error = reason
         self._dirty = True
         self._refresh()
-        self.statusBar().showMessage(f"Run failed: {reason}; safe state: {model.safe_state}")
+        if is_unverified(model.safe_state):
+            verdict = f"SAFE STATE NOT VERIFIED: {model.safe_state.removeprefix('NOT verified:').strip()}; {UNVERIFIED_CHECK}"
+        else:
+            verdict = f"safe state: {model.safe_state}"
+        self._status_bar(f"Run failed: {reason}; {verdict}", error=True)
         log.error("run failed: %s", reason)
         experiment.browser_item.setText(5, getattr(proc, "safe_state", "") or "not started")
         if self.manager.experiments.has_next():
@@ -915,8 +1043,19 @@ class BenchWindow(ManagedWindowBase):
         self._timer.stop()
         self._map_timer.stop()
         self.fits.close()
+        self.log_widget.close_timer()
         logging.getLogger().removeHandler(self.log_widget.handler)
         self._tmpdir.cleanup()
+
+
+def _scrolled(widget: QtWidgets.QWidget) -> QtWidgets.QScrollArea:
+    """``widget`` in a frameless vertical scroll area (its text is never clipped unseen)."""
+    area = QtWidgets.QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 def _describe(procedure) -> str:

@@ -26,7 +26,7 @@ from pyvisa_sim.component import NoResponse
 from stfmr_lab.bilayer import BilayerModel
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, DeviceModel
 from stfmr_lab.sim.clock import VirtualClock
-from stfmr_lab.sim.faults import Fault
+from stfmr_lab.sim.faults import KINDS, Fault
 from stfmr_lab.sim.library import CoupledSimLibrary
 from stfmr_lab.sim.realism import NAMES as REALISM_NAMES
 from stfmr_lab.sim.realism import PRESETS, RANGES, Imperfections, Realism, realism_from_config
@@ -173,6 +173,25 @@ class SimBench:
                 return b"#\x7f3.1e-@@,,"
         return NoResponse if drop else False
 
+    def _refused(self, resource: str, command: bytes) -> bool:
+        """Is ``command`` refused by a ``refuse`` fault on this instrument?"""
+        for f in self.faults:
+            if f.kind == "refuse" and self._resource_of.get(f.role) == resource:
+                if command.decode(errors="replace").startswith(f.command):
+                    return True
+        return False
+
+    def set_front_panel(self, role: str, settings: dict) -> None:
+        """Settings made at the instrument (YAML property -> value) before the software opens it."""
+        twin = self.twins[role]
+        for name, value in settings.items():
+            if name not in twin.device._properties:
+                raise ValueError(
+                    f"simulation.front_panel.{role}: {name!r} is not a setting of the twin "
+                    f"(known: {', '.join(sorted(twin.device._properties))})"
+                )
+            twin.device.set_prop(name, value)
+
     # ------------------------------------------------------------------ message hooks
     def before_message(self, resource: str, query: bytes):
         """Called by the device for each message; returns a reply to use, or None."""
@@ -191,6 +210,9 @@ class SimBench:
                 self.clock.advance(twin.query_cost_s.get(query, 0.0))
                 return fn().encode()
             return None
+        if self._refused(resource, query):
+            twin.refuse_command()
+            return NoResponse
         # a command: the signal at the lock-in may change; restart its settling
         lockin = self.twins.get("lockin")
         if isinstance(lockin, LockinTwin):
@@ -333,20 +355,14 @@ class SimBench:
 # ---------------------------------------------------------------------- from config
 def _device_schema():
     from stfmr_lab.physics import PARAMETERS
-    from stfmr_lab.schema import Map, Num, Str
+    from stfmr_lab.schema import Map, Num, Str, optional
 
     fields = {
         name: Num(min=lo, max=hi, doc=doc) for name, (lo, hi, _lo_open, _hi_open, doc) in PARAMETERS.items()
     }
     fields["preset"] = Str(choices=("paper",))
     fields["touchstone"] = Str(doc="S21 table of the simulated path (.s2p)")
-    return Map({k: _optional(v) for k, v in fields.items()}, default=dict)
-
-
-def _optional(spec):
-    import dataclasses
-
-    return dataclasses.replace(spec, default=None)
+    return Map({k: optional(v) for k, v in fields.items()}, default=dict)
 
 
 def simulation_schema():
@@ -355,11 +371,46 @@ def simulation_schema():
     fault = Map(
         {
             "instrument": Str(choices=("source", "dc", "lockin", "magnet_supply", "gaussmeter")),
-            "kind": Str(choices=("timeout", "vanish", "error", "overload", "garbage")),
+            "kind": Str(choices=KINDS),
             "at": Num(default=1, min=1, max=1e9, integer=True),
             "count": Num(default=1, min=1, max=1e9, integer=True),
+            "command": Str(default="", doc="refuse: the header the instrument refuses"),
         }
     )
+
+    class RoleMap:
+        """role -> a value checked by ``spec`` (``front_panel``, ``wired_models``)."""
+
+        default = dict
+
+        def __init__(self, spec, what):
+            self.spec, self.what = spec, what
+
+        def check(self, path, value):
+            from stfmr_lab.schema import ConfigError
+            from stfmr_lab.station import ROLES
+
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: expected a mapping role -> {self.what}")
+            for role in value:
+                if role not in ROLES:
+                    raise ConfigError(f"{path}.{role}: not a role ({', '.join(ROLES)})")
+            return {role: self.spec(f"{path}.{role}", v) for role, v in value.items()}
+
+    def settings(path, value):
+        from stfmr_lab.schema import ConfigError
+
+        if not isinstance(value, dict) or not all(isinstance(v, (str, int, float)) for v in value.values()):
+            raise ConfigError(f"{path}: expected a mapping setting -> value")
+        return dict(value)
+
+    def model_key(path, value):
+        from stfmr_lab.schema import ConfigError
+        from stfmr_lab.sim.twins import TWINS
+
+        if value not in TWINS:
+            raise ConfigError(f"{path}: {value!r} is not one of {', '.join(TWINS)}")
+        return value
 
     class FaultList:
         default = list
@@ -382,6 +433,8 @@ def simulation_schema():
             "remanence_oe": Num(default=3.0, min=-100.0, max=100.0),
             "query_latency_s": Num(default=0.005, min=0.0, max=10.0),
             "faults": FaultList(),
+            "front_panel": RoleMap(settings, "{twin setting: value} made at the instrument before it is opened"),
+            "wired_models": RoleMap(model_key, "the model actually at the address, when the station file is wrong"),
             "realism": Str(default="clean", choices=tuple(PRESETS), doc="imperfections of a real bench (README)"),
             **{name: Num(min=RANGES[name][0], max=RANGES[name][1], default=None) for name in REALISM_NAMES},
         },
@@ -394,12 +447,12 @@ DEVICE_SCHEMA = None
 
 def _bilayer_schema():
     from stfmr_lab.bilayer import PARAMETERS
-    from stfmr_lab.schema import Map, Num, Str
+    from stfmr_lab.schema import Map, Num, Str, optional
 
     fields = {name: Num(min=lo, max=hi, doc=doc) for name, (lo, hi, _lo_open, _hi_open, doc) in PARAMETERS.items()}
     fields["preset"] = Str(choices=("py_pt",))
     fields["type"] = Str(choices=DEVICE_TYPES)
-    return Map({k: _optional(v) for k, v in fields.items()}, default=dict)
+    return Map({k: optional(v) for k, v in fields.items()}, default=dict)
 
 
 DEVICE_TYPES = ("mtj", "bilayer")
@@ -445,10 +498,15 @@ def device_model_from_config(device: dict) -> DeviceModel | BilayerModel:
 
 def build_bench(station_config: dict, device: dict, simulation: dict) -> SimBench:
     """A SimBench for a validated station config and the run config's device/simulation."""
+    from stfmr_lab.schema import ConfigError
+
     model = device_model_from_config(device)
     sim = simulation_schema().check("simulation", simulation or {})
-    wiring = {role: (inst["model"], inst["address"]) for role, inst in station_config["instruments"].items()}
-    faults = [Fault(f["instrument"], f["kind"], f["at"], f["count"]) for f in sim["faults"]]
+    wiring = {
+        role: (sim["wired_models"].get(role, inst["model"]), inst["address"])
+        for role, inst in station_config["instruments"].items()
+    }
+    faults = [Fault(f["instrument"], f["kind"], f["at"], f["count"], command=f["command"]) for f in sim["faults"]]
     magnet = MagnetPhysics(
         oe_per_a=station_config["magnet"]["oe_per_a"] * (1.0 + sim["coil_error"]),
         remanence_oe=sim["remanence_oe"],
@@ -466,4 +524,11 @@ def build_bench(station_config: dict, device: dict, simulation: dict) -> SimBenc
         realism=realism_from_config(sim),
     )
     bench.operator = sim["operator"]
+    try:
+        for role, settings in sim["front_panel"].items():
+            if role in bench.twins:
+                bench.set_front_panel(role, settings)
+    except ValueError as e:
+        bench.close()
+        raise ConfigError(str(e)) from None
     return bench

@@ -36,6 +36,11 @@ class Twin:
     def push_error(self, message: str) -> None:
         self.device.push_error(message)
 
+    def refuse_command(self) -> None:
+        """A command refused as an unknown header: what pyvisa-sim does for one it cannot
+        match (-113 in an error queue, bit 5 of a status register)."""
+        self.device.error_response("command_error")
+
     def p(self, name):
         return self.device.prop(name)
 
@@ -70,7 +75,13 @@ class SourceTwin(Twin):
 
 
 class E8257DTwin(SourceTwin):
-    pass
+    """The PSG: the internal chop needs the pulse generator's square wave (``:PULM:SOUR:INT SQU``)."""
+
+    @property
+    def chopped(self) -> bool:
+        if not super().chopped:
+            return False
+        return self.chop_external or str(self.p("chop_waveform")).upper() == "SQU"
 
 
 class SMB100ATwin(SourceTwin):
@@ -78,7 +89,8 @@ class SMB100ATwin(SourceTwin):
 
     ``chop_frequency_hz`` is 1/period; the internal chop runs only as a free-running
     single pulse (``SOUR:PULM:MODE SING``, ``SOUR:PULM:TRIG:MODE AUTO``) with
-    0 < width < period. There is no modulation switch (``mod_output`` stays 1).
+    0 < width < period, and only while the modulation master switch (``SOUR:MOD:STAT``,
+    ``mod_output``) is on.
     """
 
     @property
@@ -100,7 +112,7 @@ class SMB100ATwin(SourceTwin):
 
     @property
     def chopped(self) -> bool:
-        if int(self.p("chop_state")) != 1:
+        if int(self.p("chop_state")) != 1 or int(self.p("mod_output")) != 1:
             return False
         if self.chop_external:
             return True
@@ -140,6 +152,11 @@ class DCTwin(Twin):
         return v, i
 
 
+#: what a SCPI instrument sends for a value it did not measure (SCPI-99 vol. 1, "NAN"; the
+#: Keithley 2400's :READ? gives it for the resistance when resistance is not measured)
+SCPI_NOT_A_NUMBER = 9.91e37
+
+
 class Keithley2400Twin(DCTwin):
     query_cost_s = {b":READ?": 0.04}
 
@@ -149,7 +166,7 @@ class Keithley2400Twin(DCTwin):
     def _read(self) -> str:
         v, i = self.reading()
         # FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS
-        return f"{v:+.6E},{i:+.6E},{9.91e37:+.6E},{self.bench.clock.now():+.6E},{0:+.6E}"
+        return f"{v:+.6E},{i:+.6E},{SCPI_NOT_A_NUMBER:+.6E},{self.bench.clock.now():+.6E},{0:+.6E}"
 
 
 class Keithley2450Twin(DCTwin):
@@ -270,7 +287,6 @@ class SR830Twin(LockinTwin):
     def __init__(self, bench, device):
         super().__init__(bench, device)
         self._last_over = False
-        self._errs = 0
 
     @property
     def internal_reference(self) -> bool:
@@ -283,7 +299,6 @@ class SR830Twin(LockinTwin):
             b"OUTP?1": lambda: f"{self._xy()[0]:.6e}",
             b"OUTP?2": lambda: f"{self._xy()[1]:.6e}",
             b"LIAS?": self._lias,
-            b"ERRS?": self._errs_query,
         }
 
     def _xy(self):
@@ -308,12 +323,8 @@ class SR830Twin(LockinTwin):
         return str(bits)
 
     def push_error(self, message: str) -> None:
-        self._errs |= 0b10  # "backup error" style bit: anything non-zero is an error
-        self.device.push_error(message)
-
-    def _errs_query(self) -> str:
-        bits, self._errs = self._errs, 0
-        return str(bits)
+        """An injected error: the execution-error bit (4) of *ESR?, as an out-of-range parameter."""
+        self.device.error_response("execution_error")
 
 
 class SR860Twin(LockinTwin):
@@ -421,8 +432,13 @@ class GaussmeterTwin(Twin):
     def computed(self):
         return {b"RDGFIELD?": self.field_reading}
 
+    @property
+    def dc_mode(self) -> bool:
+        """RDGMODE's first field is 1 (DC); RMS (2) and peak (3) read no steady field."""
+        return str(self.p("reading_mode")).split(",")[0].strip() == "1"
+
     def field_reading(self) -> str:
-        h = self.bench.field_oe()
+        h = self.bench.field_oe() if self.dc_mode else 0.0
         if self.bench.noise:
             h += self.bench.rng.normal(0.0, self.noise_oe)
         return f"{h / self.OE_PER_UNIT[int(self.p('unit'))]:+.5E}"  # the manual's +nnn.nnnE+nn: 6 digits

@@ -21,3 +21,9 @@ def window(qtbot, tmp_path):
         w.abort()
         qtbot.waitUntil(lambda: not w.manager.is_running(), timeout=30000)
     w._cleanup()
+    # pymeasure's LogWidget blinks its tab on warnings with ONE QTimer shared by every
+    # LogWidget (a class attribute): left running, it fires into the next test's new window
+    # before its tab exists (AttributeError 'tabBar' in the Qt event loop)
+    from pymeasure.display.widgets.log_widget import LogWidget
+
+    LogWidget._blink_qtimer.stop()

@@ -59,8 +59,8 @@ def test_frequency_sweep_shows_spectrum_and_fit(qtbot, window, tmp_path):
     # the station panel lists each role's model and address
     table = w.station_panel.table
     cells = {table.item(r, 1).text(): table.item(r, 2).text() for r in range(table.rowCount())}
-    assert cells["sr830"] == "GPIB0::8::INSTR"
-    assert cells["keithley2400"] == "GPIB0::24::INSTR"
+    assert cells["sr830"] == "GPIB0::8"  # the full resource name in the tooltip
+    assert cells["keithley2400"] == "GPIB0::24"
 
 
 def test_abort_of_a_second_run_ramps_down_and_says_so(qtbot, window, tmp_path):
@@ -184,8 +184,8 @@ def test_opening_a_finished_run_shows_its_spectra_and_fits(qtbot, window, tmp_pa
     assert "read-only" in w.windowTitle()
     qtbot.waitUntil(lambda: all(s.fit is not None for s in model.spectra.values()), timeout=20000)
     qtbot.waitUntil(lambda: w.fit_table.rowCount() == 6, timeout=5000)
-    shown = w.spectrum_panel.target()
-    assert "f<sub>0</sub>" in w.spectrum_panel.fit_label.text() or shown is None
+    # the label follows on the window's next refresh (a timer: under load it may lag the table)
+    qtbot.waitUntil(lambda: "f<sub>0</sub>" in w.spectrum_panel.fit_label.text(), timeout=5000)
     # another spectrum, chosen from the fits table
     w.spectrum_panel.show_spectrum(4)
     x, _v = model.spectrum_data(4)

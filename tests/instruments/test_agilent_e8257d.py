@@ -40,7 +40,7 @@ def test_chop_protocol_internal_and_external():
         AgilentE8257D,
         [
             (b":PULM:SOUR INT", None),
-            (b":PULM:INT:FUNC:SHAP SQU", None),
+            (b":PULM:SOUR:INT SQU", None),  # PSG SCPI reference; pymeasure pulse_input
             (b":PULM:INT:FREQ 250.0000", None),
             (b":PULM:STAT 1", None),
             (b":OUTP:MOD 1", None),
@@ -119,7 +119,7 @@ def test_garbage_reply_raises(call, query, reply):
 @pytest.mark.parametrize(
     "call",
     [
-        lambda i: i.set_frequency_hz(100e3),
+        lambda i: i.set_frequency_hz(50e3),
         lambda i: i.set_frequency_hz(21e9),
         lambda i: i.set_power_dbm(26),
         lambda i: i.set_power_dbm(-136),
@@ -217,3 +217,58 @@ def test_injected_error_shows_in_check_errors(bench_station):
     errors = st["source"].check_errors()
     assert errors == ['-222,"Data out of range (injected)"']
     assert st["source"].check_errors() == []
+
+
+# ---------------------------------------------------------------- options and the PSG's pulse headers
+@pytest.mark.parametrize(
+    "options, freq_hz, power_dbm",
+    [
+        ("1E1,520,UNU", (100e3, 20e9), (-135.0, 10.0)),  # step attenuator: down to -135 dBm
+        ("520,UNU", (100e3, 20e9), (-20.0, 10.0)),  # none: the ALC alone, -20 dBm
+        ('"1E1,567,UNW"', (100e3, 70e9), (-110.0, 5.0)),  # above 40 GHz (quoted reply)
+        ("521", (10e6, 20e9), (-20.0, 10.0)),
+    ],
+)
+def test_ranges_from_options_as_qcodes_derives_them(options, freq_hz, power_dbm):
+    from stfmr_lab.instruments.agilent_e8257d import ranges_from_options
+
+    assert ranges_from_options(options) == (freq_hz, power_dbm)
+
+
+def test_options_without_a_frequency_option_refused():
+    from stfmr_lab.instruments.agilent_e8257d import ranges_from_options
+    from stfmr_lab.instruments.base import InstrumentError
+
+    with pytest.raises(InstrumentError, match="no frequency option"):
+        ranges_from_options("1E1,UNU")
+
+
+def test_connect_reads_options_and_the_power_range_follows():
+    with expected_protocol(AgilentE8257D, [(b"*OPT?", b"520,UNU"), (b":POW:AMPL 5.00", None)]) as inst:
+        inst.connect()
+        assert inst.power_range_dbm == (-20.0, 10.0)
+        with pytest.raises(ValueError):
+            inst.set_power_dbm(-30)  # no step attenuator: refused before anything is sent
+        inst.set_power_dbm(5)
+    with expected_protocol(AgilentE8257D, [(b"*OPT?", b"1E1,520"), (b":POW:AMPL -100.00", None)]) as inst:
+        inst.connect()
+        inst.set_power_dbm(-100)
+        with pytest.raises(ValueError):
+            inst.set_power_dbm(11)
+
+
+def test_twin_answers_options_and_refuses_the_non_psg_header(bench_station):
+    src = bench_station["source"]
+    assert src.options == "1E1,520,UNU" and src.power_range_dbm == (-135.0, 10.0)
+    assert src.check_errors() == []
+    src.write(":PULM:INT:FUNC:SHAP SQU")  # the header this driver used to send: not a PSG command
+    assert src.check_errors() == ['-113,"Undefined header"']
+
+
+def test_internal_chop_on_the_twin_needs_the_square_wave(bench_station):
+    src, twin = bench_station["source"], bench_station.bench.twins["source"]
+    assert twin.p("chop_waveform") == "FRUN"  # the PSG's preset
+    src.configure_chop(250.0, "internal")
+    assert twin.p("chop_waveform") == "SQU" and twin.chopped
+    src.pulse_waveform = "free-run"
+    assert not twin.chopped

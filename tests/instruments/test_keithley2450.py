@@ -188,3 +188,28 @@ def test_injected_error_shows_in_check_errors(bench_station):
     st.bench.inject("dc", "error")
     assert st["dc"].check_errors() == ['-222,"Data out of range (injected)"']
     assert st["dc"].check_errors() == []
+
+
+# ---------------------------------------------------------------- command set (*LANG?)
+def test_connect_accepts_the_native_scpi_command_set():
+    with expected_protocol(Keithley2450, [(b"*LANG?", b"SCPI")]) as inst:
+        inst.connect()
+
+
+@pytest.mark.parametrize("lang", [b"SCPI2400", b"TSP"])
+def test_connect_refuses_other_command_sets_naming_the_front_panel_setting(lang):
+    from stfmr_lab.instruments.base import InstrumentError
+
+    with expected_protocol(Keithley2450, [(b"*LANG?", lang)]) as inst:
+        with pytest.raises(InstrumentError) as e:
+            inst.connect()
+    msg = str(e.value)
+    assert lang.decode() in msg and "MENU > System > Settings > Command Set > SCPI" in msg and "\n" not in msg
+
+
+def test_sim_station_with_a_2450_in_tsp_mode_does_not_open(station_config):
+    from stfmr_lab.station import open_station
+
+    station_config["instruments"]["dc"]["model"] = MODEL
+    with pytest.raises(ConnectionError, match=r"dc \(GPIB0::24::INSTR\).*command set is TSP"):
+        open_station(station_config, sim=True, simulation={"front_panel": {"dc": {"command_set": "TSP"}}})

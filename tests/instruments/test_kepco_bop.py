@@ -140,3 +140,9 @@ def test_injected_error_shows_in_check_errors(bench_station):
     st.bench.inject("magnet_supply", "error")
     assert st["magnet_supply"].check_errors() == ['-222,"Data out of range (injected)"']
     assert st["magnet_supply"].check_errors() == []
+
+
+def test_identification_through_the_bit_4886_card_is_a_kepco():
+    """pymeasure's test reply (a BOP behind its BIT 4886 GPIB card) passes the model check."""
+    with expected_protocol(KepcoBOP, [(b"*IDN?", b"KEPCO,BIT 4886 36-12  08-04-2023,H249977,4.04-1.82")]) as inst:
+        inst.check_model(inst.identify())

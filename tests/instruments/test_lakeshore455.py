@@ -42,7 +42,7 @@ def test_settings_identify_snapshot_protocol():
         assert inst.snapshot() == {"unit": "G"}
         assert inst.check_errors() == []
         assert inst.check_errors() == []
-        assert inst.check_errors() == ["*ESR? = 32 (error bits set)"]
+        assert inst.check_errors() == ["*ESR? = 32: command error"]
 
 
 @pytest.mark.parametrize(
@@ -105,3 +105,26 @@ def test_reading_in_tesla_is_the_field_at_the_sample(bench_station):
 def test_injected_error_shows_in_check_errors(bench_station):
     bench_station.bench.inject("gaussmeter", "error")
     assert bench_station["gaussmeter"].check_errors() != []
+
+
+# ---------------------------------------------------------------- reading mode (RDGMODE?)
+def test_connect_accepts_dc_mode():
+    with expected_protocol(LakeShore455, [(b"RDGMODE?", b"1,2,1,1,1")]) as inst:
+        inst.connect()
+
+
+@pytest.mark.parametrize("reply, mode", [(b"2,2,1,1,1", "RMS"), (b"3,2,1,1,1", "peak")])
+def test_connect_refuses_rms_and_peak(reply, mode):
+    from stfmr_lab.instruments.base import InstrumentError
+
+    with expected_protocol(LakeShore455, [(b"RDGMODE?", reply)]) as inst:
+        with pytest.raises(InstrumentError, match=f"reading mode is {mode}.*select DC"):
+            inst.connect()
+
+
+def test_sim_gaussmeter_in_rms_mode_reads_no_dc_field_and_the_station_refuses_it(station_config):
+    from stfmr_lab.station import open_station
+
+    station_config["instruments"]["gaussmeter"]["model"] = MODEL
+    with pytest.raises(ConnectionError, match=r"gaussmeter .*reading mode is RMS"):
+        open_station(station_config, sim=True, simulation={"front_panel": {"gaussmeter": {"reading_mode": "2,1,1,1,1"}}})

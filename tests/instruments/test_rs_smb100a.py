@@ -48,8 +48,10 @@ def test_internal_chop_is_a_square_wave_period_and_width():
             (b"SOUR:PULM:WIDT 0.002", None),
             (b"SOUR:PGEN:OUTP:STAT 1", None),
             (b"SOUR:PULM:STAT 1", None),
+            (b"SOUR:MOD:STAT 1", None),  # the modulation master switch (MOD ON/OFF)
             (b"SOUR:PULM:PER?", b"0.004"),
             (b"SOUR:PULM:STAT?", b"1"),
+            (b"SOUR:MOD:STAT?", b"1"),
             (b"SOUR:PULM:SOUR?", b"INT"),
         ],
     ) as inst:
@@ -67,6 +69,7 @@ def test_internal_chop_is_a_square_wave_period_and_width():
             (b"SOUR:PULM:PER 0.001", None),
             (b"SOUR:PGEN:OUTP:STAT 1", None),
             (b"SOUR:PULM:STAT 1", None),
+            (b"SOUR:MOD:STAT 1", None),
         ],
     ) as inst:
         inst.configure_chop(1000.0)
@@ -79,6 +82,7 @@ def test_external_chop_protocol():
             (b"SOUR:PULM:SOUR EXT", None),
             (b"SOUR:PULM:POL NORM", None),
             (b"SOUR:PULM:STAT 1", None),
+            (b"SOUR:MOD:STAT 1", None),
             (b"SOUR:PULM:PER?", b"0.004"),
             (b"SOUR:PULM:STAT?", b"0"),
             (b"SOUR:PULM:SOUR?", b"EXT"),
@@ -95,6 +99,7 @@ def test_snapshot_and_identify_protocol():
             (b"*IDN?", b"Rohde&Schwarz,SMB100A,1406.6000k03/101234,3.1.19.15"),
             (b"SOUR:PULM:PER?", b"0.004"),
             (b"SOUR:PULM:STAT?", b"1"),
+            (b"SOUR:MOD:STAT?", b"1"),
             (b"SOUR:PULM:SOUR?", b"INT"),
             (b"SOUR:FREQ:CW?", b"1000000000"),
             (b"SOUR:POW:LEV:IMM:AMPL?", b"-20"),
@@ -260,3 +265,28 @@ def test_injected_error_shows_in_check_errors(bench_station):
     st.bench.inject("source", "error")
     assert st["source"].check_errors() == ['-222,"Data out of range (injected)"']
     assert st["source"].check_errors() == []
+
+
+def test_chop_is_off_while_the_modulation_master_switch_is_off():
+    """Pulse modulation on but MOD OFF: nothing is chopped, and get_chop says so."""
+    with expected_protocol(
+        RohdeSchwarzSMB100A,
+        [
+            (b"SOUR:PULM:PER?", b"0.004"),
+            (b"SOUR:PULM:STAT?", b"1"),
+            (b"SOUR:MOD:STAT?", b"0"),
+            (b"SOUR:PULM:SOUR?", b"INT"),
+        ],
+    ) as inst:
+        assert inst.get_chop()["enabled"] is False
+
+
+def test_sim_chop_needs_the_master_switch(bench_station):
+    """The twin starts with MOD OFF (as after someone pressed the key): configure_chop turns it on."""
+    st = bench_station
+    twin = st.bench.twins["source"]
+    assert twin.p("mod_output") == 0 and not twin.chopped
+    st["source"].configure_chop(250.0, "internal")
+    assert twin.chopped and st["source"].get_chop()["enabled"] is True
+    st["source"].modulation_enabled = False
+    assert not twin.chopped and st["source"].get_chop()["enabled"] is False

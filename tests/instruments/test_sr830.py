@@ -40,11 +40,14 @@ def test_reference_protocol():
     with expected_protocol(
         SR830,
         [
+            (b"OUTX 1", None),  # replies over GPIB, before the first query (manual: OUTX)
             (b"FMOD 0", None),
+            (b"RSLP 1", None),  # external reference: TTL rising edge (manual: RSLP)
             (b"FMOD 1", None),
             (b"FREQ2.50000e+02", None),
         ],
     ) as inst:
+        inst.connect()
         inst.configure_reference("external")
         inst.configure_reference("internal", 250.0)
 
@@ -58,7 +61,9 @@ def test_read_xy_overload_errors_protocol():
             (b"LIAS?", b"8"),  # reference unlock only: not an overload
             (b"LIAS?", b"1"),  # input overload
             (b"LIAS?", b"4"),  # output overload
+            (b"*ESR?", b"0"),
             (b"ERRS?", b"0"),
+            (b"*ESR?", b"32"),  # command error: an illegal command
             (b"ERRS?", b"2"),
         ],
     ) as inst:
@@ -68,7 +73,7 @@ def test_read_xy_overload_errors_protocol():
         assert inst.overloaded() is True
         assert inst.overloaded() is True
         assert inst.check_errors() == []
-        assert inst.check_errors() == ["ERRS? = 2 (error status bits set)"]
+        assert inst.check_errors() == ["*ESR? = 32: command error", "ERRS? = 2 (error status bits set)"]
 
 
 def test_snapshot_and_identify_protocol():
@@ -104,7 +109,7 @@ def test_snapshot_and_identify_protocol():
         (lambda i: i.get_sensitivity_v(), b"SENS?", b""),
         (lambda i: i.get_time_constant_s(), b"OFLT?", b"x"),
         (lambda i: i.overloaded(), b"LIAS?", b"busy"),
-        (lambda i: i.check_errors(), b"ERRS?", b"?"),
+        (lambda i: i.check_errors(), b"*ESR?", b"?"),
     ],
 )
 def test_garbage_reply_raises(call, query, reply):
@@ -221,7 +226,7 @@ def test_external_reference_without_sync_is_unlocked(bench_station):
 def test_injected_error_and_overload(bench_station):
     st = bench_station
     st.bench.inject("lockin", "error")
-    assert st["lockin"].check_errors() == ["ERRS? = 2 (error status bits set)"]
+    assert st["lockin"].check_errors() == ["*ESR? = 16: execution error"]
     assert st["lockin"].check_errors() == []
     st.bench.inject("lockin", "overload")
     assert st["lockin"].overloaded()
@@ -235,3 +240,45 @@ def test_bound_readers_send_the_same_commands():
     ) as inst:
         assert inst.xy_reader()() == inst.read_xy() == (1.5e-4, -2.0e-6)
         assert inst.overload_reader()() is inst.overloaded() is False
+
+
+def test_twin_sets_the_command_error_bit_for_an_unknown_command(bench_station):
+    """As the SR830: an illegal command sets *ESR? bit 5 (no reply, no error queue)."""
+    li = bench_station["lockin"]
+    assert li.check_errors() == []
+    li.write("SENS 99X")  # not a command the SR830 knows
+    assert li.check_errors() == ["*ESR? = 32: command error"]
+    assert li.check_errors() == []  # reading cleared it
+
+
+def test_sim_station_opens_with_outx_and_external_reference_slope(bench_station):
+    twin = bench_station.bench.twins["lockin"]
+    assert twin.p("interface") == 1  # OUTX 1 sent when the station opened
+    bench_station["lockin"].configure_reference("external")
+    assert twin.p("ref_slope") == 1 and bench_station["lockin"].reference_trigger == "ttl_rising"
+
+
+def test_on_a_serial_line_replies_go_to_rs232(make_station, station_config):
+    """OUTX 0 on an ASRL address (the SR830 answers on the interface OUTX names)."""
+    station_config["instruments"]["lockin"].update(model=MODEL, address="ASRL3::INSTR")
+    st = make_station(config=station_config)
+    assert st.bench.twins["lockin"].p("interface") == 0
+    assert st["lockin"].identify().startswith("Stanford_Research_Systems,SR830")
+
+
+def test_outx_is_the_first_message_the_station_sends(monkeypatch, make_station, station_config):
+    """The SR830 answers on the interface OUTX names: OUTX 1 goes before any query."""
+    from stfmr_lab.sim.bench import SimBench
+
+    sent = []
+    original = SimBench.before_message
+
+    def record(self, resource, query):
+        if resource == self._resource_of.get("lockin"):
+            sent.append(query)
+        return original(self, resource, query)
+
+    monkeypatch.setattr(SimBench, "before_message", record)
+    station_config["instruments"]["lockin"]["model"] = MODEL
+    make_station(config=station_config)
+    assert sent[0] == b"OUTX 1" and b"*IDN?" in sent[1:]

@@ -185,13 +185,28 @@ def test_background_reference_sweep(tmp_path):
     assert np.all(D["rf_power"] == -20.0)
 
 
-def test_headless_run_without_an_operator_stops_and_says_so(tmp_path):
-    from stfmr_lab.runner import RunFailed
+def test_headless_run_without_an_operator_is_refused_before_anything_opens(tmp_path):
+    from stfmr_lab.schema import ConfigError
 
     cfg = small_map(simulation={"noise": False, "operator": False})
     cfg["measurements"][0]["fields_oe"] = []  # starts with the easy-axis references
-    with pytest.raises(RunFailed, match="turn the magnet to the easy axis") as e:
+    with pytest.raises(ConfigError) as e:
         run(cfg, sim=True, out=tmp_path / "op.h5")
+    msg = str(e.value)
+    assert msg.startswith("measurements[0].reference_loops:") and "\n" not in msg
+    assert "rotation stage" in msg and "reference_loops: false" in msg
+    assert not list(tmp_path.glob("*.h5"))
+
+
+def test_operator_who_declines_stops_the_run_safely(tmp_path):
+    from stfmr_lab.runner import RunFailed
+
+    cfg = small_map(simulation={"noise": False, "operator": False})
+    cfg["measurements"][0]["fields_oe"] = []
+    asked = []
+    with pytest.raises(RunFailed, match="turn the magnet to the easy axis") as e:
+        run(cfg, sim=True, out=tmp_path / "op.h5", confirm_axis=lambda axis: asked.append(axis) or False)
+    assert asked == ["easy"]
     d = read_run(e.value.path)
     assert d.attrs["status"] == "failed"
     assert d.attrs["safe_state"] == "verified"

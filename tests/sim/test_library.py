@@ -190,10 +190,10 @@ def test_garbage_fault_is_a_reply_error(lockin_station):
 
 def test_faults_from_the_simulation_config(make_station, station_config):
     station_config["instruments"]["dc"]["timeout_ms"] = 200
-    st = make_station(config=station_config, faults=[{"instrument": "dc", "kind": "timeout", "at": 3}])
-    dc = st["dc"]  # the station's identify() was query 1
-    assert dc.get_output_enabled() is False  # query 2
+    st = make_station(config=station_config, faults=[{"instrument": "dc", "kind": "timeout", "at": 4}])
+    dc = st["dc"]  # opening: the error queue (query 1) and identify() (query 2)
+    assert dc.get_output_enabled() is False  # query 3
     with pytest.raises(pyvisa.errors.VisaIOError) as e:
-        dc.get_current_a()  # query 3
+        dc.get_current_a()  # query 4
     assert _is_timeout(e.value)
     assert dc.get_current_a() == 0.0

@@ -1,0 +1,78 @@
+"""Steps a person does at the bench during a headless run (``magnet.rotation: operator``).
+
+The easy-axis P/AP references need the magnet turned by hand on a bench without a rotation
+stage. In a terminal, ``stfmr-lab run`` asks the operator (what to do, Enter to go on,
+Ctrl-C stops the run safely); with no terminal the run config is refused before anything
+is opened (``operator_refusal``), naming the key and the alternatives.
+"""
+
+from __future__ import annotations
+
+import select
+import sys
+import threading
+
+from stfmr_lab.instruments.field import AXES
+
+
+def operator_steps_needed(rc, sim: bool) -> str | None:
+    """The config key whose sweeps need the magnet turned by hand (``measurements[k].reference_loops``),
+    or None: the station has no ``rotation: operator``, no easy-axis sweep is planned, or the
+    simulated bench's own simulated operator turns it."""
+    if rc.station["magnet"]["rotation"] != "operator":
+        return None
+    if sim and rc.data.get("simulation", {}).get("operator", True):
+        return None
+    for k, m in enumerate(rc.data["measurements"]):
+        if m.get("type") == "dvdi" and m.get("reference_loops"):
+            return f"measurements[{k}].reference_loops"
+    return None
+
+
+def operator_refusal(key: str) -> str:
+    """The one-line refusal of a config that needs an operator nobody can ask."""
+    return (
+        f"{key}: the easy-axis P/AP references need the magnet turned by hand (station magnet.rotation: operator) "
+        f"and stdin is not a terminal, so nobody can be asked: run it in a terminal, use a bench with a rotation "
+        f"stage, or set {key}: false"
+    )
+
+
+class TerminalOperator:
+    """``confirm_axis(axis) -> bool`` for a headless run in a terminal.
+
+    Says what to do on ``out`` and waits for Enter on ``stdin``; returns True when the
+    operator confirms, False when ``stop_event`` is set meanwhile (Ctrl-C: the runner's
+    signal handler sets it, the run then ramps down safely) or stdin is closed. Each
+    confirmed step is kept in ``steps`` (axis, wall time of the confirmation).
+    """
+
+    def __init__(self, stdin=None, out=None, stop_event: threading.Event | None = None, poll_s: float = 0.1):
+        self.stdin = stdin if stdin is not None else sys.stdin
+        self.out = out if out is not None else sys.stdout
+        self.stop_event = stop_event or threading.Event()
+        self.poll_s = poll_s
+
+    def instruction(self, axis: str) -> str:
+        return (
+            f"\nOPERATOR: the field is at zero and the bias at 0 A. Turn the magnet so that the field lies along the "
+            f"{axis} axis ({AXES.get(axis, float('nan')):g} deg from the easy axis y).\n"
+            "Press Enter when it is done; Ctrl-C stops the run safely (bias and RF ramped down). "
+        )
+
+    def __call__(self, axis: str) -> bool:
+        self.out.write(self.instruction(axis))
+        self.out.flush()
+        while not self.stop_event.is_set():
+            try:
+                ready, _, _ = select.select([self.stdin], [], [], self.poll_s)
+            except InterruptedError:  # a signal during the wait: look at the stop event again
+                continue
+            if ready:
+                line = self.stdin.readline()
+                if line == "":  # stdin closed: nobody there
+                    return False
+                self.out.write(f"magnet on the {axis} axis: going on\n")
+                self.out.flush()
+                return True
+        return False
