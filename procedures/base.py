@@ -25,11 +25,12 @@ from stfmr_lab.instruments.field import OperatorActionRequired
 
 from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
 from stfmr_lab.errors import error_line
+from stfmr_lab.lockin_filter import poles_for_slope, step_residual
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
 from stfmr_lab.safety import Guard
 from stfmr_lab.sample import declared_sample
 from stfmr_lab.stream import RunStream, Subscriber
-from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
+from stfmr_lab.units import ACQUISITIONS, DVDI_LABELS, SPECTRUM_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class RunContext:
     runfile: object
     stream: RunStream
     stop_event: threading.Event = field(default_factory=threading.Event)
+    #: the real bench's lock (stfmr_lab.locks.BenchLock), released when the station closes
+    bench_lock: object = None
     t0: float = 0.0
     points_done: int = 0
     sweeps_done: int = 0
@@ -61,16 +64,26 @@ def open_context(
     ``confirm_axis(axis) -> bool`` asks the operator to turn the magnet on a bench without a
     rotation stage (the GUI shows a dialog); without it a headless real-bench run stops
     there and says so. The simulated bench has its own simulated operator."""
-    from stfmr_lab.station import open_station
+    from stfmr_lab.locks import BenchLock
+    from stfmr_lab.station import open_station, station_digest
     from stfmr_lab.storage import RunFile
 
-    station = open_station(
-        config.station,
-        sim=sim,
-        device=config.data["device"] if sim else None,
-        simulation=config.data["simulation"] if sim else None,
-        confirm_axis=confirm_axis,
-    )
+    # a real bench: one run at a time per instrument address (the simulated twins are private)
+    lock = None if sim else BenchLock(config.station).acquire()
+    for note in lock.notes if lock else ():
+        say(note)
+    try:
+        station = open_station(
+            config.station,
+            sim=sim,
+            device=config.data["device"] if sim else None,
+            simulation=config.data["simulation"] if sim else None,
+            confirm_axis=confirm_axis,
+        )
+    except BaseException:
+        if lock:
+            lock.release()
+        raise
     try:
         instruments = {}
         snaps = station.snapshot()
@@ -102,16 +115,39 @@ def open_context(
                 extra_entry_attrs={
                     "simulated": int(sim),
                     "station": config.station["name"],
+                    # the bench the run was measured on: a resume on another one is refused
+                    "station_yaml": config.station_text,
+                    "station_sha256": station_digest(config.station),
                     "planned_points": config.plan.points,
                     "planned_spectra": len(config.plan.spectra),
                 },
             )
     except BaseException:
         station.close()
+        if lock:
+            lock.release()
         raise
     stream.subscribe(_FileSubscriber(runfile))
+    try:
+        from stfmr_lab.runlog import RunLog
+
+        runlog = RunLog(runfile.path, station.clock)
+        stream.subscribe(runlog)
+        say = _also_to(runlog, say)
+    except OSError as e:  # the log is for people: a run goes on without it
+        log.warning("no event log beside %s: %s", runfile.path, e)
     guard = Guard(station, say=say)
-    return RunContext(config, station, guard, runfile, stream)
+    return RunContext(config, station, guard, runfile, stream, bench_lock=lock)
+
+
+def _also_to(runlog, say):
+    """``say`` that also writes to the event log (the guard's notes: operator steps, ramps)."""
+
+    def both(text):
+        runlog.write(str(text).strip())
+        say(text)
+
+    return both
 
 
 class _FileSubscriber(Subscriber):
@@ -148,8 +184,14 @@ class StfmrProcedure(Procedure):
         self.say = say or (lambda text: log.info(text))
         self.outcome = "running"
         self.safe_state = ""
+        #: False when the exit path could not verify bias 0 and RF off (``unverified``: which)
+        self.safe_state_verified = True
+        self.unverified: set[str] = set()
         self.error: BaseException | None = None
         self.done: ResumeState | NothingDone = NothingDone()  # what an interrupted file already holds
+        #: points recorded per sweep in this session (``("s"|"iv", index)``), sweeps run to their end
+        self.recorded: dict[tuple, int] = {}
+        self.finished: set[tuple] = set()
         #: per kind of adaptive sweep, the last one's line (``AdaptiveDesign.seed_out``): the next starts there
         self.adaptive_seeds: dict = {}
         super().__init__(*args, **kwargs)
@@ -273,6 +315,7 @@ class StfmrProcedure(Procedure):
             elif isinstance(item, FieldSweep):
                 self._field_sweep(item)
             self.ctx.sweeps_done += 1
+            self.finished.add(_key(item))
             self.stream.emit("sweep_done", item)
             errors = self._instrument_errors()
             if errors:
@@ -294,12 +337,16 @@ class StfmrProcedure(Procedure):
         if self.outcome == "running" and self._stop_requested():
             self.outcome = "aborted"  # stopped between startup and execute
         try:
-            _ok, text = ctx.guard.shutdown(field_to_zero=self.run_config.data.get("field_to_zero_at_end", True))
+            ok, text = ctx.guard.shutdown(field_to_zero=self.run_config.data.get("field_to_zero_at_end", True))
         except Exception as e:  # Guard.shutdown does not raise; belt and braces
-            _ok, text = False, f"NOT verified: shutdown raised {e!r}"
+            ok, text = False, f"NOT verified: shutdown raised {e!r}"
         self.safe_state = text
+        self.safe_state_verified = ok
+        self.unverified = set(getattr(ctx.guard, "unverified", set())) if not ok else set()
         if self.outcome == "running":
             self.outcome = "complete"
+        if self.error is not None:
+            self.stream.emit("error", error_line(self.error))  # the event log's subscriber
         try:
             bench_time = ctx.station.clock.now() - ctx.t0
             ctx.runfile.close(
@@ -307,7 +354,7 @@ class StfmrProcedure(Procedure):
                 safe_state=text,
                 field_state=getattr(ctx.guard, "field_state", ""),
                 bench_time_s=bench_time,
-                points_recorded=ctx.points_done,
+                points_note=self.points_note(),
                 error=error_line(self.error) if self.error is not None else "",
             )
         except Exception as e:
@@ -315,11 +362,27 @@ class StfmrProcedure(Procedure):
             self.safe_state = text
         finally:
             ctx.station.close()
+            if ctx.bench_lock is not None:
+                ctx.bench_lock.release()
         self.stream.emit("stop", self.outcome, text)
+
+    def points_note(self) -> str:
+        """Why the file holds fewer points than planned ("" when it holds them all)."""
+        plan = self.run_config.plan
+        recorded, finished = {}, set(self.finished)
+        for item in plan.order:
+            key = _key(item)
+            recorded[key] = self.recorded.get(key, 0) + self.done.recorded(item)
+            if self.done.complete(item):
+                finished.add(key)
+        return plan.shortfall(recorded, finished, self.outcome)
 
     # ------------------------------------------------------------------ sweeps
     def _record(self, table, row):
         self.stream.emit("row", table, row)
+        if table in ("data", "dvdi"):
+            key = ("s", int(row["spectrum"])) if table == "data" else ("iv", int(row["sweep"]))
+            self.recorded[key] = self.recorded.get(key, 0) + 1
         if table == "data":
             self.ctx.points_done += 1
             if "emit" not in self.__dict__:  # no pymeasure Worker attached (headless)
@@ -346,7 +409,7 @@ class StfmrProcedure(Procedure):
             "data",
             {
                 **settings, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y, "vmix_v": vmix,
-                "time_s": self._now(), "spectrum": item.index, "overload": over, "sensitivity_v": sens,
+                "time_s": self._t_read, "spectrum": item.index, "overload": over, "sensitivity_v": sens,
                 "sample_reason": reason,
             },
         )
@@ -374,8 +437,7 @@ class StfmrProcedure(Procedure):
         attribute per turn (``step_001`` ...), saying where to, when and by whom."""
         from stfmr_lab.storage import now_iso
 
-        group = self.ctx.runfile.h5["entry"]["instrument"].get("field_controller")
-        done = group["axis_changes"].attrs if group is not None and "axis_changes" in group else {}
+        done = self.ctx.runfile.read_settings("field_controller", group="axis_changes")
         n = sum(1 for k in done if k.startswith("step_"))
         who = "simulated operator" if self.sim and self.ctx.station.bench.operator else (
             "operator, confirmed at the prompt" if self.confirm_axis is not None else "rotation stage")
@@ -390,9 +452,13 @@ class StfmrProcedure(Procedure):
         return g.bias_to_current(bias.value)
 
     def _read_lockin(self):
-        """(x, y, overload flag, sensitivity) with re-ranging on overload."""
+        """(x, y, overload flag, sensitivity) with re-ranging on overload. ``self._t_read`` is
+        the time the X/Y reply arrived (before the overload query): the reading's time, which
+        a swept spectrum's filter model needs to the millisecond (on GPIB the instrument takes
+        the snapshot about one reply transfer, ~1 ms, earlier; an up/down pair cancels that)."""
         li = self._lockin
         x, y = self._read_xy()
+        self._t_read = self._now()
         flagged = 0
         while self._overloaded():
             flagged = 1
@@ -404,6 +470,7 @@ class StfmrProcedure(Procedure):
             self.stream.emit("message", f"lock-in overload: sensitivity up to {up:g} V")
             self.ctx.station.clock.sleep(self.settle_s)
             x, y = self._read_xy()
+            self._t_read = self._now()
         return x, y, flagged, self._sensitivity_v
 
     def _spectrum_row(self, item, field_angle):
@@ -418,6 +485,8 @@ class StfmrProcedure(Procedure):
             "rf_power_dbm": item.power_dbm,
             "field_angle_deg": field_angle,
             "adaptive": int(bool(getattr(item, "adaptive", None))),
+            "acquisition": ACQUISITIONS[getattr(item, "acquisition", "stepped")],
+            "dwell_s": item.dwell_s if getattr(item, "acquisition", "stepped") == "swept" else self.settle_s,
         }
 
     def _start_spectrum(self, item, field_oe: float, tune) -> tuple[float, float, float, float]:
@@ -434,13 +503,21 @@ class StfmrProcedure(Procedure):
 
     def _uniform_sweep(self, item, xs, move) -> None:
         """Each of ``xs`` not yet in the file, in order: ``move(x)`` (it returns the row's
-        settings), the lock-in's settling, one recorded point."""
+        settings), a wait, one recorded point. Stepped: the wait is the lock-in's settling.
+        Swept (``item.acquisition``): the first point settles, every later one is read
+        ``item.dwell_s`` after its step, through the filter (the analysis models it from the
+        recorded ``set_time`` and ``time``); with ``up_down`` the set points are walked up,
+        then down again."""
         sleep, settle = self.ctx.station.clock.sleep, self.settle_s
-        for x in xs[self.done.points(item):].tolist():
+        swept = getattr(item, "acquisition", "stepped") == "swept"
+        if swept and item.up_down:
+            xs = np.concatenate([xs, xs[::-1]])
+        for k, x in enumerate(xs[self.done.points(item):].tolist()):
             if self.stopping():
                 raise Aborted("stop requested")
             settings = move(x)
-            sleep(settle)
+            settings["set_time_s"] = self._now()
+            sleep(item.dwell_s if swept and k > 0 else settle)
             self._point(item, 0, settings)
 
     def _path_gain(self, f):
@@ -515,7 +592,7 @@ class StfmrProcedure(Procedure):
         a = item.adaptive
         clock = self.ctx.station.clock
         jump_wait = max(self.settle_s, a["jump_settle_time_constants"] * self._tau)
-        poles = max(int(self.run_config.data["lockin"]["slope_db_oct"]) // 6, 1)
+        poles = poles_for_slope(self.run_config.data["lockin"]["slope_db_oct"])
         plan = AdaptiveDesign(cand, a, sweep=sweep, gain=gain, seed=self.adaptive_seeds.get(key))
         last = None  # the present set point
         while (batch := plan.ask()) is not None:
@@ -530,6 +607,7 @@ class StfmrProcedure(Procedure):
                 if plan.full:
                     break
                 settings = move(x)
+                settings["set_time_s"] = self._now()
                 if last is None:
                     self.ctx.guard.rf_on()
                     # as a uniform sweep's first point: RF on, settle, and one point's settling
@@ -557,7 +635,7 @@ class StfmrProcedure(Procedure):
         change, noise = step
         tau = self._tau
         for k in np.arange(self.settle_s / tau, jump_wait / tau, LAG_SEARCH_STEP_TAUS):
-            if _filter_residual(k, poles) * change <= LAG_TOLERANCE * noise:
+            if step_residual(k, poles) * change <= LAG_TOLERANCE * noise:
                 return max(self.settle_s, k * tau)
         return jump_wait
 
@@ -599,11 +677,19 @@ class StfmrProcedure(Procedure):
         g.bias_to_current(0.0, measure=False)
 
 
+def _key(item) -> tuple:
+    """A sweep's key in ``recorded``/``finished``: ("iv", index) or ("s", index)."""
+    return ("iv" if isinstance(item, IVSweep) else "s", item.index)
+
+
 class NothingDone:
     """A run from the start: no sweep of the plan is in the file yet (``ResumeState``'s questions)."""
 
     points_present = 0
     time_offset_s = 0.0
+
+    def recorded(self, item) -> int:
+        return 0
 
     def started(self, item) -> bool:
         return False
@@ -649,6 +735,12 @@ class ResumeState:
     def started(self, item) -> bool:
         return (("iv" if isinstance(item, IVSweep) else "s"), item.index) in self._started
 
+    def recorded(self, item) -> int:
+        """Points of ``item`` in the file."""
+        if isinstance(item, IVSweep):
+            return int(self._iv.get(item.index, (np.zeros(0),))[0].size)
+        return self.points(item)
+
     def points(self, item) -> int:
         return self._counts.get(("s", item.index), 0)
 
@@ -678,15 +770,6 @@ class ResumeState:
         if np.any(np.abs(v_rec[inb]) >= item.max_voltage_v):
             return True
         return all(self.measured_current(item, c, step) for c in branch)
-
-
-def _filter_residual(x: float, poles: int) -> float:
-    """What is left of a step in a ``poles``-stage RC filter after x time constants."""
-    term, total = 1.0, 1.0
-    for k in range(1, poles):
-        term *= x / k
-        total += term
-    return math.exp(-x) * total
 
 
 #: an adaptive sweep waits until the lock-in lag of a step is below this many noise sigmas

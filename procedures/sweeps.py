@@ -76,6 +76,20 @@ def _adaptive(sampling: str, points: int) -> dict:
     return {"adaptive": {"match_uniform_points": int(points), "max_points": int(points)}}
 
 
+#: the ``Acquisition`` choice: settle at each point, or read through the lock-in filter
+#: every 1.5 time constants (``acquisition: swept``), optionally up and down again
+ACQUISITION = ("stepped", "swept", "swept up/down")
+
+
+def _acquisition(choice: str) -> dict:
+    """The measurement's acquisition keys for the form's choice."""
+    if choice == "swept":
+        return {"acquisition": "swept"}
+    if choice == "swept up/down":
+        return {"acquisition": "swept", "up_down": True}
+    return {}
+
+
 class FrequencySweepProcedure(_Common):
     """Vmix vs frequency at one field and bias."""
 
@@ -85,6 +99,7 @@ class FrequencySweepProcedure(_Common):
     stop_hz = FloatParameter("Stop frequency", units="Hz", minimum=0, maximum=1e12, default=9.8e9)
     points = IntegerParameter("Points", minimum=2, maximum=100000, default=201)
     sampling = ListParameter("Sampling", choices=list(SAMPLING), default="uniform")
+    acquisition = ListParameter("Acquisition", choices=list(ACQUISITION), default="stepped")
 
     def measurements(self):
         return [
@@ -94,6 +109,7 @@ class FrequencySweepProcedure(_Common):
                 "bias_a": self.bias_current_a,
                 "frequency": {"start_hz": self.start_hz, "stop_hz": self.stop_hz, "points": self.points},
                 **_adaptive(self.sampling, self.points),
+                **_acquisition(self.acquisition),
             }
         ]
 
@@ -107,6 +123,7 @@ class FieldSweepProcedure(_Common):
     stop_oe = FloatParameter("Stop field", units="Oe", minimum=-1e5, maximum=1e5, default=1200.0)
     points = IntegerParameter("Points", minimum=2, maximum=100000, default=161)
     sampling = ListParameter("Sampling", choices=list(SAMPLING), default="uniform")
+    acquisition = ListParameter("Acquisition", choices=list(ACQUISITION), default="stepped")
 
     def measurements(self):
         return [
@@ -116,6 +133,7 @@ class FieldSweepProcedure(_Common):
                 "bias_a": self.bias_current_a,
                 "fields_oe": {"start": self.start_oe, "stop": self.stop_oe, "points": self.points},
                 **_adaptive(self.sampling, self.points),
+                **_acquisition(self.acquisition),
             }
         ]
 
@@ -132,6 +150,7 @@ class MapProcedure(_Common):
     span_hz = FloatParameter("Frequency span", units="Hz", minimum=1e6, maximum=1e11, default=2.4e9)
     points = IntegerParameter("Points per sweep", minimum=2, maximum=100000, default=161)
     sampling = ListParameter("Sampling", choices=list(SAMPLING), default="uniform")
+    acquisition = ListParameter("Acquisition", choices=list(ACQUISITION), default="stepped")
     with_calibration = BooleanParameter("dV/dI calibration first", default=True)
 
     def measurements(self):
@@ -152,6 +171,7 @@ class MapProcedure(_Common):
                 "outer": self.outer,
                 "frequency": {"center": "kittel", "span_hz": self.span_hz, "points": self.points},
                 **_adaptive(self.sampling, self.points),
+                **_acquisition(self.acquisition),
             }
         )
         return out

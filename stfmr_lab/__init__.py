@@ -1,7 +1,8 @@
 """stfmr-lab: bench software for spin-torque ferromagnetic resonance (ST-FMR).
 
 Python API (see the README):
-- ``stfmr_lab.run(config, sim=True, out=None) -> Path``: a headless run of a run config.
+- ``stfmr_lab.run(config, sim=True|False, out=None) -> Path``: a headless run of a run config
+  (``sim`` has no default: say which bench, as ``--sim`` does at the command line).
 - ``stfmr_lab.physics.DeviceModel``: the virtual device's forward model.
 - ``stfmr_lab.analysis.analyze(path)``: fits, calibrations, torkances, damping.
 """

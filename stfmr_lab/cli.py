@@ -1,6 +1,7 @@
 """The ``stfmr-lab`` command line (thin: every command calls the package's Python API).
 
-Exit status: 0 success, 2 bad input (one-line reason, no traceback), 1 anything else.
+Exit status: 0 success, 2 bad input (one-line reason, no traceback), 3 the run ended but its
+safe state (bias 0, RF off) could not be verified, 130 Ctrl-C, 1 anything else.
 """
 
 from __future__ import annotations
@@ -18,10 +19,36 @@ def _say(text: str) -> None:
 
 
 def _cmd_run(args) -> int:
-    code = _run_prepared(args)
-    if code == 0:
-        _say(f"run file: {args.result}")
-    return code
+    return _run_prepared(args)  # the run file's path is said once, when it is created
+
+
+def _cmd_models(args) -> int:
+    from stfmr_lab.station import model_descriptions
+
+    for role, models in model_descriptions().items():
+        _say(f"{role}:")
+        for model, desc in models:
+            _say(f"  {model:16s} {desc}")
+    return 0
+
+
+def _cmd_station_template(args) -> int:
+    from stfmr_lab.station import station_template
+
+    text = station_template()
+    if args.file is None:
+        sys.stdout.write(text)
+        return 0
+    p = Path(args.file)
+    try:
+        with open(p, "x", encoding="utf-8") as f:  # never overwrites
+            f.write(text)
+    except FileExistsError:
+        raise BadInput(f"station-template: {p} exists (files are never overwritten)") from None
+    except OSError as e:
+        raise BadInput(f"station-template: cannot write {p} ({e.strerror})") from None
+    _say(f"station file: {p} (edit the addresses, then: stfmr-lab check {p})")
+    return 0
 
 
 def _cmd_check(args) -> int:
@@ -80,17 +107,49 @@ def _positive_float(text: str) -> float:
 
 
 def _cmd_analyze(args) -> int:
-    from stfmr_lab.analysis.pipeline import AnalysisError
-    from stfmr_lab.analysis.report import analyze_to_report
-
-    try:
-        paths = analyze_to_report(args.file, args.report, ms_vol_emu=args.ms_vol_emu)
-    except AnalysisError as e:  # the file lacks what the analysis needs: bad input, one line
-        print(f"stfmr-lab: error: {one_line(e)}", file=sys.stderr)
-        return 2
+    paths = _analyze(args.file, Path(args.report) if args.report else None, ms_vol_emu=args.ms_vol_emu)
     for label, p in paths.items():
         _say(f"{label}: {p}")
     return 0
+
+
+def _analyze(path, report: Path | None, **kwargs) -> dict:
+    """Analyse a run file into a new report folder (an earlier report is never overwritten).
+
+    Bad input (no such file, not a run file, a file the analysis cannot use, a folder that
+    cannot be written) raises ``BadInput`` (one line, exit status 2)."""
+    from stfmr_lab.analysis.pipeline import AnalysisError
+    from stfmr_lab.analysis.report import write_report
+    from stfmr_lab.storage import make_report_folder, read_run
+
+    p = Path(path)
+    try:
+        read_run(p)  # the file's own checks first: one line for a missing, empty, text or truncated file
+    except (OSError, ValueError) as e:
+        raise BadInput(f"analyze {p}: {one_line(e)}") from None
+    wanted = report or p.with_name(p.stem + "_report")
+    out = make_report_folder(wanted)
+    if out != wanted:
+        _say(f"{wanted} exists: writing the report to {out} (reports are never overwritten)")
+    from stfmr_lab.analysis import analyze
+
+    try:
+        a = analyze(p, **kwargs)  # ms_vol_emu
+    except (AnalysisError, OSError, ValueError) as e:
+        _remove_if_empty(out)
+        raise BadInput(f"analyze {p}: {one_line(e)}") from None
+    return write_report(a, out)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+class BadInput(ValueError):
+    """Input the command cannot use (one line, exit status 2)."""
 
 
 def _cmd_demo(args) -> int:
@@ -103,16 +162,15 @@ def _cmd_demo(args) -> int:
     code = _run_prepared(ns)
     if code != 0:
         return code
-    try:
-        from stfmr_lab.analysis.report import analyze_to_report
-    except ImportError:
-        return 0
-    paths = analyze_to_report(ns.result, out_dir / "report")
+    paths = _analyze(ns.result, out_dir / "report")
     _say("")
     _say(paths["summary"].read_text(encoding="utf-8").rstrip())
     _say("")
     _say("outputs:")
     _say(f"  run file: {ns.result}")
+    from stfmr_lab.runlog import log_path
+
+    _say(f"  event log: {log_path(ns.result)}")
     for label, p in paths.items():
         _say(f"  {label}: {p}")
     return 0
@@ -120,10 +178,19 @@ def _cmd_demo(args) -> int:
 
 def _run_prepared(ns) -> int:
     """Validate, say what will run and for how long, run with progress; ``ns.result`` = path."""
-    from stfmr_lab.runner import RunAborted, RunFailed, estimate_bench_time_s, fmt_duration, prepare, run
+    from stfmr_lab.runner import (
+        RunAborted,
+        RunFailed,
+        SafeStateUnverified,
+        estimate_bench_time_s,
+        fmt_duration,
+        prepare,
+        run,
+    )
 
-    rc, out = prepare(ns.config, sim=ns.sim, out=ns.out)
-    if not sys.stdin.isatty():  # nobody at a terminal to turn the magnet: refuse before anything opens
+    dry = getattr(ns, "dry_run", False)
+    rc, out = prepare(ns.config, sim=ns.sim, out=ns.out, create_folder=not dry)
+    if not dry and not sys.stdin.isatty():  # nobody at a terminal to turn the magnet: refuse before anything opens
         from stfmr_lab.operator_steps import operator_refusal, operator_steps_needed
 
         key = operator_steps_needed(rc, ns.sim)
@@ -134,6 +201,13 @@ def _run_prepared(ns) -> int:
         f"{rc.name}: {len(rc.plan.spectra)} spectra + {len(rc.plan.iv_sweeps)} I-V sweeps, {rc.plan.points} points; "
         f"expected bench time {fmt_duration(estimate_bench_time_s(rc))} on {where}"
     )
+    if dry:
+        from stfmr_lab.dryrun import dry_run_report
+
+        for line in dry_run_report(rc, out if not ns.resume else Path(ns.resume)):
+            _say(line)
+        _say("dry run: the config is valid; nothing was opened, nothing written")
+        return 0
     stop, confirm = None, None
     if sys.stdin.isatty():  # someone at the terminal can turn the magnet when asked
         import threading
@@ -144,9 +218,12 @@ def _run_prepared(ns) -> int:
         confirm = TerminalOperator(stop_event=stop)
     try:
         ns.result = run(
-            rc, sim=ns.sim, out=out, resume=ns.resume, progress=True, say=_say, handle_signals=True,
-            stop_event=stop, confirm_axis=confirm,
+            rc, sim=ns.sim, out=ns.out if ns.resume else out, resume=ns.resume, progress=True, say=_say,
+            handle_signals=True, stop_event=stop, confirm_axis=confirm,
         )
+    except SafeStateUnverified as e:
+        print(f"stfmr-lab: SAFE STATE NOT VERIFIED: {e}", file=sys.stderr)
+        return 3
     except RunAborted as e:
         print(f"stfmr-lab: {e}", file=sys.stderr)
         return 130
@@ -157,7 +234,10 @@ def _run_prepared(ns) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from stfmr_lab import __version__
+
     p = argparse.ArgumentParser(prog="stfmr-lab", description="ST-FMR bench software")
+    p.add_argument("--version", action="version", version=f"stfmr-lab {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run the paper map on the simulated bench and analyse it")
     d.add_argument("--out", default="demo_output", help="output folder (default: demo_output)")
@@ -167,8 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("config", help="run config (YAML)")
     r.add_argument("--sim", action="store_true", help="simulated bench (pyvisa-sim twins + virtual device)")
     r.add_argument("--out", help="run file (.h5); never overwritten")
-    r.add_argument("--resume", help="continue this interrupted run file")
+    r.add_argument("--resume", help="continue this interrupted run file (in place: no --out)")
+    r.add_argument("--dry-run", action="store_true", help="validate only: print the plan, bench time and limits checked")
     r.set_defaults(func=_cmd_run)
+    m = sub.add_parser("models", help="list the supported instrument models per role")
+    m.set_defaults(func=_cmd_models)
+    t = sub.add_parser("station-template", help="write a commented station file to start from")
+    t.add_argument("file", nargs="?", help="where to write it (never overwritten; default: print it)")
+    t.set_defaults(func=_cmd_station_template)
     a = sub.add_parser("analyze", help="fits, calibrations, torkances, damping, figures")
     a.add_argument("file", help="run file (.h5)")
     a.add_argument("--report", help="folder for figures, tables and the summary")
@@ -221,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     try:
         return args.func(args)
-    except (ConfigError, StorageError, ConnectionError) as e:
+    except (ConfigError, StorageError, ConnectionError, BadInput) as e:
         print(f"stfmr-lab: error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -89,6 +89,9 @@ _MEAS_FIELDS = {
         "outer": Str(default="field", choices=("field", "bias")),
         "frequency": FREQ_WINDOW,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
+        "acquisition": Str(default="stepped", choices=("stepped", "swept")),
+        "dwell_s": Num(min=0.0, max=1e4, doc="swept: time per step (default 1.5 lock-in time constants)"),
+        "up_down": Bool(default=False),
         "adaptive": ADAPTIVE,
     },
     "frequency_sweep": {
@@ -97,6 +100,9 @@ _MEAS_FIELDS = {
         "bias_v": Num(),
         "frequency": FREQ_WINDOW,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
+        "acquisition": Str(default="stepped", choices=("stepped", "swept")),
+        "dwell_s": Num(min=0.0, max=1e4, doc="swept: time per step (default 1.5 lock-in time constants)"),
+        "up_down": Bool(default=False),
         "adaptive": ADAPTIVE,
     },
     "field_sweep": {
@@ -105,6 +111,9 @@ _MEAS_FIELDS = {
         "bias_v": Num(),
         "fields_oe": SWEEP,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
+        "acquisition": Str(default="stepped", choices=("stepped", "swept")),
+        "dwell_s": Num(min=0.0, max=1e4, doc="swept: time per step (default 1.5 lock-in time constants)"),
+        "up_down": Bool(default=False),
         "adaptive": ADAPTIVE,
     },
     "background": {
@@ -224,11 +233,21 @@ class FreqSweep:
     axis: str = "hard"
     #: the checked ``adaptive`` mapping (frequencies_hz are then the candidates), or None
     adaptive: dict | None = None
+    #: "stepped" (settle, then read) or "swept" (read every ``dwell_s`` through the filter)
+    acquisition: str = "stepped"
+    dwell_s: float = math.nan
+    #: swept: the set points up, then down again, in the same spectrum
+    up_down: bool = False
+    #: where the sweep comes from in the run config, as the user wrote it, e.g. ``measurements[1]``
+    where: str = field(default="", compare=False)
+    #: the keys of that measurement holding the sweep's fields and bias
+    field_key: str = field(default="field_oe", compare=False)
+    bias_key: str = field(default="", compare=False)
 
     @property
     def points(self) -> int:
         """Points planned: the candidates of a uniform sweep, ``max_points`` of an adaptive one."""
-        return int(self.adaptive["max_points"]) if self.adaptive else len(self.frequencies_hz)
+        return int(self.adaptive["max_points"]) if self.adaptive else len(self.frequencies_hz) * (1 + self.up_down)
 
 
 @dataclass(frozen=True)
@@ -242,11 +261,22 @@ class FieldSweep:
     kind: str = "field"
     #: the checked ``adaptive`` mapping (fields_oe are then the candidates), or None
     adaptive: dict | None = None
+    #: "stepped" (settle, then read) or "swept" (read every ``dwell_s`` through the filter)
+    acquisition: str = "stepped"
+    dwell_s: float = math.nan
+    #: swept: the set points up, then down again, in the same spectrum
+    up_down: bool = False
+    #: where the sweep comes from in the run config, as the user wrote it, e.g. ``measurements[1]``
+    where: str = field(default="", compare=False)
+    #: the keys of that measurement holding the sweep's fields and bias
+    field_key: str = field(default="field_oe", compare=False)
+    bias_key: str = field(default="", compare=False)
+    frequency_key: str = field(default="frequency_hz", compare=False)
 
     @property
     def points(self) -> int:
         """Points planned: the fields of a uniform sweep, ``max_points`` of an adaptive one."""
-        return int(self.adaptive["max_points"]) if self.adaptive else len(self.fields_oe)
+        return int(self.adaptive["max_points"]) if self.adaptive else len(self.fields_oe) * (1 + self.up_down)
 
 
 @dataclass(frozen=True)
@@ -258,6 +288,11 @@ class IVSweep:
     currents_a: np.ndarray = field(repr=False)
     saturate_oe: float = 0.0
     max_voltage_v: float = math.inf
+    #: where the sweep comes from in the run config, as the user wrote it, e.g. ``measurements[1]``
+    where: str = field(default="", compare=False)
+    #: the keys of that measurement holding the sweep's fields and bias
+    field_key: str = field(default="field_oe", compare=False)
+    bias_key: str = field(default="", compare=False)
 
     @property
     def points(self) -> int:
@@ -279,6 +314,31 @@ class Plan:
     @property
     def vmix_points(self) -> int:
         return sum(s.points for s in self.spectra)
+
+    def shortfall(self, recorded: dict, finished: set, outcome: str) -> str:
+        """Why fewer points than planned were recorded ("" if none were missing).
+
+        ``recorded``: points per sweep, keyed ``("iv", index)`` or ``("s", index)``;
+        ``finished``: the keys of the sweeps that ran to their end; ``outcome``: the run's status.
+        """
+        iv_short = adaptive_short = unmeasured = 0
+        for item in self.order:
+            key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+            missing = max(item.points - recorded.get(key, 0), 0)
+            if key not in finished:
+                unmeasured += missing
+            elif isinstance(item, IVSweep):
+                iv_short += missing
+            elif item.adaptive:
+                adaptive_short += missing
+        parts = []
+        if iv_short:
+            parts.append(f"{iv_short} fewer in I-V sweeps (each branch stops at its voltage limit)")
+        if adaptive_short:
+            parts.append(f"{adaptive_short} fewer in adaptive sweeps (stopped when their goal was met; the plan counts max_points)")
+        if unmeasured:
+            parts.append(f"{unmeasured} not measured (run {outcome})")
+        return "; ".join(parts)
 
 
 def sweep_values(spec, path: str) -> np.ndarray:
@@ -366,6 +426,43 @@ def _order_biases(biases: list[Bias], order: str) -> list[Bias]:
     return sorted(biases, key=lambda b: b.value)
 
 
+#: the shortest time between readings each lock-in model can deliver (s): the SR830's
+#: fastest internal sample rate is 512 Hz (its manual, SRAT); the SR860 streams at up to 1.25 MHz
+LOCKIN_SAMPLE_INTERVAL_S = {"sr830": 1.0 / 512.0, "sr860": 1.0 / 1.25e6}
+#: swept acquisition: default step time, and the shortest step the filter model can resolve
+#: (neighbouring readings 0.5 time constants apart are already correlated at 0.98 for 24 dB/oct)
+SWEPT_DWELL_TIME_CONSTANTS = 1.5
+SWEPT_MIN_DWELL_TIME_CONSTANTS = 0.5
+
+
+def _acquisition(m: dict, path: str, cfg: dict, station_cfg: dict | None, adaptive) -> dict:
+    """The checked acquisition settings of one sweep: keyword arguments of its plan items."""
+    mode = m.get("acquisition", "stepped")
+    if mode != "swept":
+        for key in ("dwell_s", "up_down"):
+            if m.get(key) not in (None, False):
+                raise ConfigError(f"{path}.{key}: only with acquisition: swept")
+        return {}
+    if adaptive:
+        raise ConfigError(
+            f"{path}.acquisition: swept cannot be combined with adaptive (an adaptive sweep jumps between "
+            "set points and waits for the lock-in at each; a swept one reads through the filter in order)"
+        )
+    tau = float(cfg["lockin"]["time_constant_s"])
+    model = ((station_cfg or {}).get("instruments") or {}).get("lockin", {}).get("model")
+    smallest = max(SWEPT_MIN_DWELL_TIME_CONSTANTS * tau, LOCKIN_SAMPLE_INTERVAL_S.get(model, 0.0))
+    dwell = m.get("dwell_s")
+    dwell = SWEPT_DWELL_TIME_CONSTANTS * tau if dwell is None else float(dwell)
+    if dwell < smallest * (1 - 1e-9):
+        raise ConfigError(
+            f"{path}.dwell_s: {dwell:g} s is shorter than the lock-in can follow; the smallest allowed is "
+            f"{smallest:g} s ({SWEPT_MIN_DWELL_TIME_CONSTANTS:g} time constants of {tau:g} s"
+            + (f", or the {model}'s sample interval" if model in LOCKIN_SAMPLE_INTERVAL_S else "") + ")"
+        )
+    return {"acquisition": "swept", "dwell_s": dwell, "up_down": bool(m.get("up_down", False))}
+
+
+
 def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
     """The plan of a validated run config (raises ConfigError for inconsistent sweeps)."""
     spectra, ivs, order = [], [], []
@@ -379,13 +476,15 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             currents = sweep_values(m["currents_a"], f"{path}.currents_a")
             vmax = m["max_voltage_v"] if m.get("max_voltage_v") is not None else vmax_default
             for h in m["fields_oe"]:
-                item = IVSweep(len(ivs), "hard", "hard", float(h), currents, max_voltage_v=vmax)
+                item = IVSweep(len(ivs), "hard", "hard", float(h), currents, max_voltage_v=vmax, where=path,
+                               field_key="fields_oe", bias_key="currents_a")
                 ivs.append(item)
                 order.append(item)
             if m["reference_loops"]:
                 for label, sign in (("parallel", 1.0), ("antiparallel", -1.0)):
                     item = IVSweep(
-                        len(ivs), label, "easy", m["hold_oe"], currents, saturate_oe=sign * m["saturate_oe"], max_voltage_v=vmax
+                        len(ivs), label, "easy", m["hold_oe"], currents, saturate_oe=sign * m["saturate_oe"], max_voltage_v=vmax,
+                        where=path, field_key="saturate_oe", bias_key="currents_a",
                     )
                     ivs.append(item)
                     order.append(item)
@@ -398,11 +497,14 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
                 else [(h, b) for b in biases for h in fields]
             )
             adaptive = check_adaptive(m.get("adaptive"), path)
+            acq = _acquisition(m, path, cfg, station_cfg, adaptive)
             for h, b in pairs:
                 f = frequency_values(m["frequency"], h, f"{path}.frequency")
                 f = _sweep_points(f, adaptive, "values_hz" not in m["frequency"], f"{path}.frequency", "frequencies")
                 item = FreqSweep(
-                    len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power, adaptive=adaptive
+                    len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power, adaptive=adaptive,
+                    where=path, field_key="fields_oe" if kind == "map" else "field_oe",
+                    bias_key="biases_v" if b.is_voltage else "biases_a", **acq,
                 )
                 spectra.append(item)
                 order.append(item)
@@ -411,14 +513,17 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             adaptive = check_adaptive(m.get("adaptive"), path)
             f = frequency_values(m["frequency"], m["field_oe"], f"{path}.frequency")
             f = _sweep_points(f, adaptive, "values_hz" not in m["frequency"], f"{path}.frequency", "frequencies")
-            item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power, adaptive=adaptive)
+            acq = _acquisition(m, path, cfg, station_cfg, adaptive)
+            item = FreqSweep(len(spectra), "resonance", float(m["field_oe"]), b, f, power, adaptive=adaptive,
+                             where=path, bias_key="bias_v" if b.is_voltage else "bias_a", **acq)
             spectra.append(item)
             order.append(item)
         elif kind == "field_map":
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
             for f in m["frequencies_hz"]:
                 for i in m["dc_currents_a"]:
-                    item = FieldSweep(len(spectra), float(f), Bias(float(i), False), fields, power)
+                    item = FieldSweep(len(spectra), float(f), Bias(float(i), False), fields, power, where=path,
+                                      field_key="fields_oe", bias_key="dc_currents_a", frequency_key="frequencies_hz")
                     spectra.append(item)
                     order.append(item)
         elif kind == "field_sweep":
@@ -426,7 +531,9 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
             adaptive = check_adaptive(m.get("adaptive"), path)
             fields = _sweep_points(fields, adaptive, isinstance(m["fields_oe"], dict), f"{path}.fields_oe", "fields")
-            item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power, adaptive=adaptive)
+            acq = _acquisition(m, path, cfg, station_cfg, adaptive)
+            item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power, adaptive=adaptive,
+                              where=path, field_key="fields_oe", bias_key="bias_v" if b.is_voltage else "bias_a", **acq)
             spectra.append(item)
             order.append(item)
     return Plan(spectra, ivs, order)
@@ -442,47 +549,56 @@ def check_plan_against_limits(plan: Plan, station_cfg: dict) -> None:
     except ValueError as e:
         raise ConfigError(f"station.{e}") from None
     for item in plan.order:
-        where = f"measurements: sweep {item.index} ({type(item).__name__})"
+        where = item.where or f"measurements: sweep {item.index} ({type(item).__name__})"
         fields = [item.field_oe] if not isinstance(item, FieldSweep) else list(item.fields_oe)
         if isinstance(item, IVSweep):
             fields.append(item.saturate_oe)
             if np.max(np.abs(item.currents_a)) > lim["max_bias_current_a"]:
                 raise ConfigError(
-                    f"{where}: bias current {np.max(np.abs(item.currents_a)):g} A beyond the station limit "
+                    f"{_key(where, item.bias_key)}: bias current {np.max(np.abs(item.currents_a)):g} A beyond the station limit "
                     f"{lim['max_bias_current_a']:g} A"
                 )
         for h in fields:
             if abs(h) > lim["max_field_oe"]:
-                raise ConfigError(f"{where}: field {h:g} Oe beyond the station limit {lim['max_field_oe']:g} Oe")
+                key = item.field_key
+                if isinstance(item, IVSweep):
+                    key = "saturate_oe" if h == item.saturate_oe and h != item.field_oe else (
+                        "hold_oe" if item.label != "hard" else "fields_oe")
+                raise ConfigError(f"{_key(where, key)}: field {h:g} Oe beyond the station limit {lim['max_field_oe']:g} Oe")
         if isinstance(item, (FreqSweep, FieldSweep)):
             if item.power_dbm > lim["max_rf_power_dbm"]:
-                raise ConfigError(f"{where}: rf power {item.power_dbm:g} dBm above the station limit {lim['max_rf_power_dbm']:g} dBm")
+                raise ConfigError(f"{_key(where, 'rf_power_dbm')}: rf power {item.power_dbm:g} dBm above the station limit {lim['max_rf_power_dbm']:g} dBm")
             b = item.bias
             if b.is_voltage and abs(b.value) > lim["max_bias_voltage_v"]:
-                raise ConfigError(f"{where}: bias {b.value:g} V beyond the station limit {lim['max_bias_voltage_v']:g} V")
+                raise ConfigError(f"{_key(where, item.bias_key)}: bias {b.value:g} V beyond the station limit {lim['max_bias_voltage_v']:g} V")
             if not b.is_voltage and abs(b.value) > lim["max_bias_current_a"]:
-                raise ConfigError(f"{where}: bias {b.value:g} A beyond the station limit {lim['max_bias_current_a']:g} A")
+                raise ConfigError(f"{_key(where, item.bias_key)}: bias {b.value:g} A beyond the station limit {lim['max_bias_current_a']:g} A")
         if isinstance(item, (FreqSweep, FieldSweep)):
             freqs = item.frequencies_hz if isinstance(item, FreqSweep) else [item.frequency_hz]
             try:
                 at_device = float(np.max(path.power_at_device_dbm(freqs, item.power_dbm)))
             except ValueError as e:
-                raise ConfigError(f"{where}: {e} (station path {path.source})") from None
+                raise ConfigError(f"{_key(where, 'frequency')}: {e} (station path {path.source})") from None
             if at_device > lim["max_rf_power_at_device_dbm"]:
                 raise ConfigError(
-                    f"{where}: rf power at the device {at_device:.1f} dBm above the station limit "
+                    f"{_key(where, 'rf_power_dbm')}: rf power at the device {at_device:.1f} dBm above the station limit "
                     f"{lim['max_rf_power_at_device_dbm']:g} dBm"
                 )
         if isinstance(item, FreqSweep):
             f = item.frequencies_hz
             if f.min() < lim["min_frequency_hz"] or f.max() > lim["max_frequency_hz"]:
                 raise ConfigError(
-                    f"{where}: frequencies {f.min():g} to {f.max():g} Hz outside the station range "
+                    f"{_key(where, 'frequency')}: frequencies {f.min():g} to {f.max():g} Hz outside the station range "
                     f"{lim['min_frequency_hz']:g} to {lim['max_frequency_hz']:g} Hz"
                 )
         if isinstance(item, FieldSweep):
             if not lim["min_frequency_hz"] <= item.frequency_hz <= lim["max_frequency_hz"]:
-                raise ConfigError(f"{where}: frequency {item.frequency_hz:g} Hz outside the station range")
+                raise ConfigError(f"{_key(where, item.frequency_key)}: frequency {item.frequency_hz:g} Hz outside the station range")
+
+
+def _key(where: str, key: str) -> str:
+    """``measurements[1].fields_oe``: the user's path to a key of a measurement."""
+    return f"{where}.{key}" if where.startswith("measurements[") and key else where
 
 
 @dataclass
@@ -494,6 +610,8 @@ class RunConfig:
     station: dict
     plan: Plan
     source: Path | None = None
+    #: the station as the user wrote it (the station file's text, or the inline mapping as YAML)
+    station_text: str = ""
 
     @property
     def name(self) -> str:
@@ -553,9 +671,12 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
         cfg["sample"] = declared_sample({k: v for k, v in cfg["sample"].items() if v is not None})
     st = cfg["station"]
     if isinstance(st, str):
-        station_cfg = validate_station(load_yaml(resolve_station(st, base_dir), "station file"), "station")
+        station_path = resolve_station(st, base_dir)
+        station_cfg = validate_station(load_yaml(station_path, "station file"), "station")
+        station_text = station_path.read_text()
     else:
         station_cfg = validate_station(st, "station")
+        station_text = yaml.safe_dump(data["station"], sort_keys=False)
     if sim:
         from stfmr_lab.sim.bench import device_model_from_config, simulation_schema
 
@@ -568,7 +689,7 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
         raise ConfigError(f"measurements: {plan.points} points is more than the 5,000,000 a run may hold")
     check_plan_against_limits(plan, station_cfg)
     text = yaml.safe_dump(data, sort_keys=False)
-    return RunConfig(cfg, text, station_cfg, plan, source)
+    return RunConfig(cfg, text, station_cfg, plan, source, station_text)
 
 
 def load_run_config(path: str | Path, *, sim: bool = True) -> RunConfig:

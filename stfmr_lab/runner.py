@@ -41,6 +41,25 @@ class RunFailed(Exception):
         self.safe_state = safe_state
 
 
+class SafeStateUnverified(RunFailed):
+    """The run ended (``outcome``: complete, aborted or failed) but its exit path could not
+    verify bias 0 and RF off: someone must check the bench (exit status 3 at the CLI).
+
+    ``unverified``: the parts not verified ("bias", "rf"); ``advice``: what to check.
+    """
+
+    def __init__(self, path: Path | None, outcome: str, safe_state: str, unverified, error: str = ""):
+        from stfmr_lab.safety import bench_advice
+
+        self.outcome = outcome
+        self.unverified = set(unverified)
+        self.advice = bench_advice(self.unverified)
+        what = " and ".join(k for k in ("bias", "rf") if k in self.unverified) or "bias and rf"
+        cause = f" after {error}" if error else ""
+        reason = f"{what} not verified at the end of the run ({outcome}{cause}): {self.advice}"
+        super().__init__(path, reason, safe_state)
+
+
 #: instrument time per point of a spectrum: three GPIB transactions of about 5 ms (set, X/Y, overload)
 SPECTRUM_POINT_IO_S = 0.015
 #: instrument time per I-V point: the source's set and readback and one :READ? (1 PLC at 50 Hz, 20 ms)
@@ -74,11 +93,15 @@ def estimate_bench_time_s(rc: RunConfig) -> float:
             VOLTAGE_BIAS_SEARCH_S if item.bias.is_voltage else CURRENT_BIAS_SET_S
         )
         i_now = b
+        swept = getattr(item, "acquisition", "stepped") == "swept"
+        # swept: the first point settles, every other is read one dwell after its step
+        wait = per_point - settle + item.dwell_s if swept else per_point
+        first_extra = settle - item.dwell_s if swept else 0.0
         if isinstance(item, FreqSweep):
-            t += item.points * per_point + max(settle, 10 * tau)
+            t += item.points * wait + first_extra + max(settle, 10 * tau)
         else:
             step = abs(item.fields_oe[-1] - item.fields_oe[0]) / max(item.points - 1, 1)
-            t += item.points * (per_point + step / mag["ramp_rate_oe_per_s"] + mag["settle_s"])
+            t += item.points * (wait + step / mag["ramp_rate_oe_per_s"] + mag["settle_s"]) + first_extra
     return t
 
 
@@ -92,21 +115,34 @@ def fmt_duration(seconds: float) -> str:
 
 
 class ProgressLine(Subscriber):
-    """A one-line progress bar on stderr: points, spectra, remaining bench time."""
+    """A one-line progress bar on stderr: points, spectra, the present set point, remaining bench time."""
 
-    def __init__(self, rc: RunConfig, stream=None, min_interval_s: float = 0.25):
-        self.out = stream if stream is not None else sys.stderr  # looked up now, not at import
+    def __init__(self, rc: RunConfig, stream=None, min_interval_s: float = 0.25, already=None):
+        """``already``: what a resumed file holds (procedures.base.ResumeState), counted as done."""
+        self.out = stream or sys.stderr  # looked up now: a redirected stderr is honoured
+        self.plan = rc.plan
+        self.planned = rc.plan.points
         self.total = rc.plan.points
         self.spectra_total = len(rc.plan.spectra)
         self.done = 0
         self.spectra_done = 0
+        self._recorded: dict[tuple, int] = {}
+        self._finished: set[tuple] = set()
+        for item in rc.plan.order if already is not None else ():
+            key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+            self._recorded[key] = already.recorded(item)
+            self.done += self._recorded[key]
+            if already.complete(item):
+                self._finished.add(key)
+                self.spectra_done += not isinstance(item, IVSweep)
+                self.total -= max(item.points - self._recorded[key], 0)
         self.min_interval_s = min_interval_s
         self._last = 0.0
         self._clock = None
         self._t_start = 0.0
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-        self._iv_rows: dict = {}
+        self.tty = hasattr(self.out, "isatty") and self.out.isatty()
         self._decile = 0
+        self._at = ""  # the present set point
 
     def start(self, info):
         self._clock = info["station"].clock
@@ -116,16 +152,19 @@ class ProgressLine(Subscriber):
     def row(self, table, row):
         if table in ("data", "dvdi"):
             self.done += 1
-            if table == "dvdi":
-                self._iv_rows[row["sweep"]] = self._iv_rows.get(row["sweep"], 0) + 1
+            key = ("s", int(row["spectrum"])) if table == "data" else ("iv", int(row["sweep"]))
+            self._recorded[key] = self._recorded.get(key, 0) + 1
+            self._at = set_point_text(row, table)
             if self.tty:
                 self._draw()
 
     def sweep_done(self, item):
+        key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+        self._finished.add(key)
         if isinstance(item, (FreqSweep, FieldSweep)):
             self.spectra_done += 1
-        if isinstance(item, IVSweep):  # I-V branches stop early at the voltage limit
-            self.total -= item.points - self._iv_rows.get(item.index, 0)
+        # I-V branches stop early at the voltage limit, adaptive sweeps when their goal is met
+        self.total -= max(item.points - self._recorded.get(key, 0), 0)
         if not self.tty:  # a log: one line per tenth of the run
             decile = int(10 * self.done / max(self.total, 1))
             if decile > self._decile:
@@ -143,7 +182,9 @@ class ProgressLine(Subscriber):
         if self.tty:
             self._draw(force=True)
             self.out.write("\n")
-        self.out.write(f"{status}: {self.done} points, {self.spectra_done} spectra\n")
+        line = f"{status}: {self.done} of {self.planned} planned points, {self.spectra_done} of {self.spectra_total} spectra"
+        note = self.plan.shortfall(self._recorded, self._finished, status) if self.done < self.planned else ""
+        self.out.write(line + (f" ({note})" if note else "") + "\n")
 
     def _draw(self, force=False):
         now = time.monotonic()
@@ -156,17 +197,29 @@ class ProgressLine(Subscriber):
         elapsed = self._clock.now() - self._t_start if self._clock else 0.0
         left = elapsed / frac * (1 - frac) if frac > 0 else math.nan
         bar = "#" * int(30 * frac) + "-" * (30 - int(30 * frac))
-        clock = "virtual" if getattr(self._clock, "virtual", False) else "real"
+        clock = " (virtual)" if getattr(self._clock, "virtual", False) else ""
+        at = f", at {self._at}" if self._at else ""
         line = (
-            f"[{bar}] {self.done}/{self.total} points, {self.spectra_done}/{self.spectra_total} spectra, "
-            f"bench time {fmt_duration(elapsed)} ({clock}), left {fmt_duration(left)}"
+            f"[{bar}] {self.done}/{self.total} points, {self.spectra_done}/{self.spectra_total} spectra{at}, "
+            f"bench time {fmt_duration(elapsed)}{clock}, left {fmt_duration(left)}"
         )
         self.out.write(("\r\033[K" + line) if self.tty else line + "\n")
         self.out.flush()
 
 
-def prepare(config, *, sim: bool, out: str | Path | None = None) -> tuple[RunConfig, Path]:
-    """Validate a config (path, mapping or RunConfig) and the output path; nothing is opened."""
+def set_point_text(row: dict, table: str) -> str:
+    """The set point of a recorded row, for the progress line: field, bias, frequency."""
+    parts = [f"{row['field_oe']:.0f} Oe", f"{row['bias_current_a'] * 1e6:+.1f} uA ({row['bias_voltage_v']:+.3f} V)"]
+    if table == "data":
+        parts.append(f"{row['frequency_hz'] / 1e9:.3f} GHz")
+    else:
+        parts.append("RF off (I-V)")
+    return ", ".join(parts)
+
+
+def prepare(config, *, sim: bool, out: str | Path | None = None, create_folder: bool = True) -> tuple[RunConfig, Path]:
+    """Validate a config (path, mapping or RunConfig) and the output path; nothing is opened
+    (``create_folder=False``: not even the output folder is created)."""
     if isinstance(config, RunConfig):
         rc = config
     elif isinstance(config, (str, Path)):
@@ -175,14 +228,14 @@ def prepare(config, *, sim: bool, out: str | Path | None = None) -> tuple[RunCon
         rc = validate_run_config(config, sim=sim)
     if out is None:
         out = Path(rc.data["output"]["directory"]) / f"{rc.name}.h5"
-    out = check_writable(Path(out))
+    out = check_writable(Path(out), create_folder=create_folder)
     return rc, out
 
 
 def run(
     config,
     *,
-    sim: bool = True,
+    sim: bool | None = None,
     out: str | Path | None = None,
     resume: str | Path | None = None,
     progress: bool = False,
@@ -194,7 +247,9 @@ def run(
 ) -> Path:
     """Run a measurement config headless; return the path of the run file.
 
-    ``config``: a YAML path, a mapping or a ``RunConfig``. ``sim``: use the simulated bench.
+    ``config``: a YAML path, a mapping or a ``RunConfig``. ``sim``: required, as ``--sim`` at
+    the command line: True for the simulated bench, False for the real one (no default, so
+    a script never drives the bench, or fakes it, by accident).
     ``out``: run file path (never overwritten: a taken name gets a suffix).
     ``resume``: continue an interrupted run file from its first missing sweep.
     ``stop_event``: set it (from any thread) to stop the run cleanly (status "aborted").
@@ -208,6 +263,12 @@ def run(
     from stfmr_lab.storage import read_run
 
     say = say or (lambda text: None)
+    if not isinstance(sim, bool):
+        raise TypeError("run(): say sim=True (the simulated bench) or sim=False (the real bench)")
+    if resume is not None and out is not None:
+        from stfmr_lab.schema import ConfigError
+
+        raise ConfigError(f"--resume continues {resume} in place: leave out --out (a resumed run is never written elsewhere)")
     rc, out = prepare(config, sim=sim, out=out)
     if confirm_axis is None:
         from stfmr_lab.operator_steps import operator_refusal, operator_steps_needed
@@ -231,8 +292,15 @@ def run(
             raise ConfigError(f"resume {resume}: {e}") from None
         if done.attrs.get("status") == "complete":
             raise ConfigError(f"resume {resume}: the run is complete; nothing to resume")
+        if done.live:
+            raise ConfigError(f"resume {resume}: the run is still running (process {done.attrs.get('writer')})")
+        if "simulated" in done.attrs and bool(done.attrs["simulated"]) != sim:
+            was = "the simulated bench (resume with --sim)" if done.attrs["simulated"] else "the real bench (resume without --sim)"
+            raise ConfigError(f"resume {resume}: the file was measured on {was}")
         if yaml_equal(done.attrs.get("config", ""), rc.text) is not True:
             raise ConfigError(f"resume {resume}: the file was measured with a different config")
+        check_same_station(resume, done.attrs, rc.station, say)
+        check_same_path_table(resume, done.instruments, rc.station)
         proc.resume_path = resume
         proc.done = ResumeState(done, rc.plan)
         say(f"resuming {resume}: {proc.done.points_present} points already measured ({done.status})")
@@ -244,7 +312,7 @@ def run(
     if stream is not None:
         proc.stream = stream
     if progress:
-        proc.stream.subscribe(ProgressLine(rc))
+        proc.stream.subscribe(ProgressLine(rc, already=proc.done if resume is not None else None))
 
     stop = stop_event or threading.Event()
     old_handlers = {}
@@ -283,6 +351,9 @@ def run(
     finally:
         for sig, h in old_handlers.items():
             signal.signal(sig, h)
+    if proc.ctx is not None and not proc.safe_state_verified:
+        error = error_line(proc.error) if proc.outcome == "failed" and proc.error is not None else ""
+        raise SafeStateUnverified(path, proc.outcome, proc.safe_state, proc.unverified, error) from proc.error
     if proc.outcome == "aborted":
         raise RunAborted(path, proc.safe_state)
     if proc.outcome == "failed":
@@ -297,6 +368,58 @@ def _open_failed(e: BaseException) -> Exception:
     if isinstance(e, ConnectionError):
         return e
     return RunFailed(None, error_line(e), "not reached (nothing was switched on)")
+
+
+def check_same_station(path: Path, attrs: dict, station: dict, say) -> None:
+    """Refuse (ConfigError, one line naming what changed) to resume on a station other than the file's."""
+    import yaml
+
+    from stfmr_lab.schema import ConfigError
+    from stfmr_lab.station import station_changes, station_digest, validate_station
+
+    stored = attrs.get("station_yaml")
+    if not stored:
+        say(f"resume {path}: the file does not record its station (written before stfmr-lab stored it): not compared")
+        return
+    if attrs.get("station_sha256") == station_digest(station):
+        return
+    try:
+        old = validate_station(yaml.safe_load(stored), "station")
+    except (ConfigError, yaml.YAMLError):
+        old = {}
+    changes = station_changes(old, station) if old else ["the stored station file cannot be read"]
+    if not changes:
+        return
+    more = f" (and {len(changes) - 3} more)" if len(changes) > 3 else ""
+    raise ConfigError(
+        f"resume {path}: the station changed since the run started: {'; '.join(changes[:3])}{more}; "
+        f"resume with the station the file records (/entry@station_yaml)"
+    )
+
+
+def check_same_path_table(path: Path, instruments: dict, station: dict) -> None:
+    """A station whose RF path is a Touchstone table: refuse a resume when the table's content
+    changed (the station file names the table; the run file keeps the table it used)."""
+    import numpy as np
+
+    from stfmr_lab.instruments.path import BiasTeePath
+    from stfmr_lab.schema import ConfigError
+
+    if "touchstone" not in station["path"]:
+        return
+    stored = instruments.get("path", {}).get("settings", {})
+    if "table_loss_db" not in stored:
+        return
+    now = BiasTeePath.from_config(station["path"]).snapshot()
+    same = all(
+        np.shape(np.ravel(now[k])) == np.shape(np.ravel(stored[k])) and np.allclose(np.ravel(now[k]), np.ravel(stored[k]))
+        for k in ("table_freq_hz", "table_loss_db")
+    )
+    if not same:
+        raise ConfigError(
+            f"resume {path}: the station's path table {station['path']['touchstone']} changed since the run started "
+            f"(its S21 is not the one the file used)"
+        )
 
 
 def yaml_equal(a: str, b: str):

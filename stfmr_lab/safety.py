@@ -228,9 +228,10 @@ class Guard:
 
         Returns (verified, text): text is "verified" or says what could not be verified.
         The field (no danger to the junction) is ramped down last if asked; its outcome is
-        in ``self.field_state``.
+        in ``self.field_state``; what was not verified ("rf", "bias") in ``self.unverified``.
         """
         problems = []
+        unverified: set[str] = set()
         self.field_state = "left as it was"
         st = self.station
         if "source" in st.instruments:
@@ -238,8 +239,10 @@ class Guard:
                 self.source.set_rf_enabled(False)
             except Exception as e:
                 problems.append(f"rf off not sent ({error_line(e)})")
+                unverified.add("rf")
         else:
             problems.append("no microwave source open")
+            unverified.add("rf")
         if "dc" in st.instruments:
             try:
                 if self.dc.get_output_enabled():
@@ -248,8 +251,10 @@ class Guard:
                 self.dc.set_output_enabled(False)
             except Exception as e:
                 problems.append(f"bias ramp-down failed ({error_line(e)})")
+                unverified.add("bias")
         else:
             problems.append("no DC source open")
+            unverified.add("bias")
         if field_to_zero and st.field is not None:
             try:
                 st.field.ramp_to_zero()
@@ -263,19 +268,37 @@ class Guard:
             checks.append(f"rf {'ON' if rf else 'off'}")
             if rf:
                 problems.append("rf still on")
+                unverified.add("rf")
         except Exception as e:
             problems.append(f"rf state unreadable ({error_line(e)})")
+            unverified.add("rf")
         try:
             i = self.dc.get_current_a()
             out = self.dc.get_output_enabled()
             checks.append(f"bias {i:g} A, dc output {'ON' if out else 'off'}")
             if abs(i) > ZERO_CURRENT_A or out:
                 problems.append("bias not at zero")
+                unverified.add("bias")
         except Exception as e:
             problems.append(f"bias state unreadable ({error_line(e)})")
+            unverified.add("bias")
+        self.unverified = unverified
         if problems:
             text = "NOT verified: " + "; ".join(problems) + (f" (read back: {', '.join(checks)})" if checks else "")
             return False, text
         return True, "verified"
 
 
+
+
+#: what the operator checks on the bench when a part of the safe state could not be verified
+BENCH_CHECKS = {
+    "bias": "the DC source's front panel: output OFF and 0 A (switch it off by hand) before touching the sample's leads",
+    "rf": "the microwave source's front panel: RF OFF (press RF ON/OFF)",
+}
+
+
+def bench_advice(unverified) -> str:
+    """What to check on the bench for the parts (``"bias"``, ``"rf"``) not verified."""
+    parts = [BENCH_CHECKS[k] for k in ("bias", "rf") if k in unverified] or list(BENCH_CHECKS.values())
+    return "check " + "; and ".join(parts)

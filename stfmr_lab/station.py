@@ -285,6 +285,75 @@ def load_yaml(path: str | Path, what: str = "file") -> dict:
     return data
 
 
+def station_digest(station: dict) -> str:
+    """SHA-256 of a validated station (defaults filled, key order and YAML layout ignored)."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(station, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def station_changes(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``key: old -> new`` for every setting that differs between two validated stations."""
+    out = []
+    for k in sorted(set(old) | set(new), key=str):
+        path = f"{prefix}{k}"
+        a, b = old.get(k, "(none)"), new.get(k, "(none)")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out.extend(station_changes(a, b, path + "."))
+        elif a != b:
+            out.append(f"{path}: {a} -> {b}")
+    return out
+
+
+def model_descriptions() -> dict[str, list[tuple[str, str]]]:
+    """role -> [(model key, the driver's one-line description)] for every supported model."""
+    out = {}
+    for role, models in ROLES.items():
+        out[role] = []
+        for model in models:
+            doc = (driver_class(model).__doc__ or "").strip().splitlines()
+            out[role].append((model, doc[0].rstrip(".") if doc else ""))
+    return out
+
+
+def station_template() -> str:
+    """A commented station file with every key at its default (from the schema, so it stays in
+    step with it): the packaged example's instruments, each role's other models in a comment."""
+    from importlib import resources
+
+    example = yaml.safe_load(resources.files("stfmr_lab.examples").joinpath("station.yaml").read_text())
+    lines = [
+        "# stfmr-lab station file (from `stfmr-lab station-template`). Set each instrument's model and",
+        "# VISA address (`stfmr-lab models` lists the models), then `stfmr-lab check THIS_FILE`.",
+        "# Every other key shows its default: delete the ones you do not change.",
+        f"name: {example['name']}",
+        "instruments:",
+    ]
+    for role, models in ROLES.items():
+        inst = example["instruments"][role]
+        others = [m for m in models if m != inst["model"]]
+        also = f"   # also: {', '.join(others)}" if others else ""
+        lines.append(f'  {role}: {{model: {inst["model"]}, address: "{inst["address"]}", timeout_ms: 3000}}{also}')
+    for section in ("magnet", "path", "limits"):
+        spec = STATION.fields[section]
+        if isinstance(spec, OneOf):  # the path: the two-number loss model (or a touchstone file)
+            lines.append(f"{section}:   # or {{touchstone: FILE.s2p, z0_ohm: 50}}: a measured S21 of the path")
+            spec = spec.options[1]
+        else:
+            lines.append(f"{section}:")
+        for key, field_spec in spec.fields.items():
+            note = [field_spec.doc] if getattr(field_spec, "doc", "") else []
+            if getattr(field_spec, "choices", None):
+                note.append("one of " + ", ".join(field_spec.choices))
+            elif getattr(field_spec, "min", None) is not None:
+                note.append(f"{field_spec.min:g} to {field_spec.max:g}")
+            value = yaml.safe_dump(field_spec.default, default_flow_style=True).strip().removesuffix("...").strip()
+            lines.append(f"  {key}: {value}" + (f"   # {'; '.join(note)}" if note else ""))
+    lines.append("simulation_only: false")
+    return "\n".join(lines) + "\n"
+
+
 def load_station(path: str | Path) -> dict:
     """Read and validate a station file."""
     return validate_station(load_yaml(path, "station file"))

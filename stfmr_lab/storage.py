@@ -14,10 +14,12 @@ Files are never overwritten: a name that exists gets ``-1``, ``-2``, ... appende
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import logging
 import os
 import shutil
+import socket
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,8 @@ import h5py
 import numpy as np
 
 from stfmr_lab import __version__
-from stfmr_lab.units import SAMPLE_DECLARED, TABLES
+from stfmr_lab.errors import one_line
+from stfmr_lab.units import BIAS_TARGET_COLUMNS, NXDATA_AXES, SAMPLE_DECLARED, TABLES, parameter_unit
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +62,44 @@ def free_name(path: str | Path) -> Path:
         k += 1
 
 
-def check_writable(path: str | Path, min_free_bytes: int = MIN_FREE_BYTES) -> Path:
-    """Raise StorageError (one line) if a run file cannot be created at ``path``."""
+def free_folder(path: str | Path) -> Path:
+    """``path`` if nothing is there, else the first free ``name-N`` (reports are never overwritten)."""
+    p = Path(path)
+    k = 0
+    cand = p
+    while cand.exists():
+        k += 1
+        cand = p.with_name(f"{p.name}-{k}")
+    return cand
+
+
+def make_report_folder(path: str | Path) -> Path:
+    """Create a new, writable report folder at ``path`` (or ``path-N`` if taken); StorageError if it cannot be."""
+    p = free_folder(path)
+    try:
+        p.mkdir(parents=True)
+        probe = p / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        try:
+            p.rmdir()
+        except OSError:
+            pass
+        raise StorageError(f"report folder {p}: cannot write there ({e.strerror or e})") from None
+    return p
+
+
+def check_writable(path: str | Path, min_free_bytes: int = MIN_FREE_BYTES, create_folder: bool = True) -> Path:
+    """Raise StorageError (one line) if a run file cannot be created at ``path``
+    (``create_folder=False``: a missing folder is not created, its nearest existing parent is checked)."""
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
     if p.suffix not in (".h5", ".hdf5", ".nxs"):
         raise StorageError(f"output {p}: the run file must end in .h5 (or .hdf5/.nxs)")
+    if not create_folder:
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -94,25 +129,49 @@ def _attr(value):
 
 
 class RunFile:
-    """A run file being written. Use ``RunFile.create`` or ``RunFile.resume``."""
+    """A run file being written. Use ``RunFile.create`` or ``RunFile.resume``.
+
+    The HDF5 file is open only while a batch is written (end of a sweep, every
+    ``batch_rows`` rows, settings, close), without HDF5 file locking: between those
+    moments it is a closed, consistent file that any HDF5 tool opens with plain ``"r"``
+    (HDFView, silx, ``h5py.File(path, "r")``), on Linux and on Windows. The journal, open
+    for the whole run, is the durable per-point record.
+    """
 
     batch_rows = 512
     #: free disk below this at a sweep's end stops the run (safely) before writes fail
     reserve_bytes = 20 * 1024 * 1024
 
-    def __init__(self, path: Path, h5: h5py.File, journal):
+    def __init__(self, path: Path, journal):
         self.path = path
-        self.h5 = h5
+        self.h5: h5py.File | None = None  # open only inside ``_open``
         self._journal = journal
         self._pending: dict[str, list[tuple]] = {t: [] for t in TABLES}
         self._keys = {t: [c[0] for c in cols.values()] for t, cols in TABLES.items()}  # python names
         self._records = JOURNAL_RECORDS
         self._codes = JOURNAL_CODES
         self._dtypes = {t: [np.dtype(c[2]) for c in cols.values()] for t, cols in TABLES.items()}
-        entry = h5["entry"]
-        self._ds = {t: [entry[t][name] for name in cols] for t, cols in TABLES.items()}  # h5py lookups are slow
-        self.rows_written = {t: int(self._ds[t][0].shape[0]) for t in TABLES}
+        with self._open():
+            self.rows_written = {t: int(self._ds[t][0].shape[0]) for t in TABLES}
         self.closed = False
+
+    @contextlib.contextmanager
+    def _open(self):
+        """The HDF5 file, open for one write session (no file locking: readers may hold it)."""
+        try:
+            h5 = h5py.File(self.path, "r+", rdcc_nbytes=0, locking=False)  # no chunk cache: it grows with the run
+        except OSError as e:
+            raise StorageError(f"run file {self.path}: cannot open for writing ({one_line(e)})") from None
+        self.h5 = h5
+        entry = h5["entry"]
+        self._ds = {t: [entry[t][name] for name in cols] for t, cols in TABLES.items()}  # looked up once a session
+        try:
+            yield h5
+            h5.flush()
+        finally:
+            self._ds = {}
+            self.h5 = None
+            h5.close()
 
     # ------------------------------------------------------------------ create
     @classmethod
@@ -129,70 +188,15 @@ class RunFile:
         """Create a new run file (never overwriting: a taken name gets a suffix)."""
         p = free_name(check_writable(path))
         try:
-            h5 = h5py.File(p, "x", rdcc_nbytes=0)  # no chunk cache: it grows with the run (~100 B/point)
+            h5 = h5py.File(p, "x", locking=False)
         except OSError as e:
             raise StorageError(f"output {p}: cannot create ({e})") from None
-        h5.attrs["NX_class"] = "NXroot"
-        h5.attrs["default"] = "entry"
-        h5.attrs["program"] = "stfmr-lab"
-        h5.attrs["program_version"] = __version__
-        h5.attrs["file_name"] = p.name
-        h5.attrs["file_time"] = now_iso()
-        entry = h5.create_group("entry")
-        entry.attrs["NX_class"] = "NXentry"
-        entry.attrs["default"] = "data"
-        entry.attrs["start_time"] = now_iso()
-        entry.attrs["end_time"] = ""
-        entry.attrs["status"] = "running"
-        entry.attrs["procedure"] = procedure
-        entry.attrs["config"] = config_yaml
-        entry.attrs["safe_state"] = "not yet verified (run in progress)"
-        entry.attrs["resumed"] = 0
-        for k, v in (extra_entry_attrs or {}).items():
-            entry.attrs[k] = _attr(v)
-        inst = entry.create_group("instrument")
-        inst.attrs["NX_class"] = "NXinstrument"
-        for role, info in instruments.items():
-            g = inst.create_group(role)
-            g.attrs["NX_class"] = "NXcollection"
-            for k, v in info.items():
-                if isinstance(v, dict):
-                    sub = g.create_group(k)
-                    sub.attrs["NX_class"] = "NXcollection"
-                    for kk, vv in v.items():
-                        sub.attrs[kk] = _attr(vv)
-                else:
-                    g.attrs[k] = _attr(v)
-        samp = entry.create_group("sample")
-        samp.attrs["NX_class"] = "NXsample"
-        for k, v in sample.items():
-            if k == "name":
-                samp.create_dataset("name", data=str(v))
-            elif k == "declared":
-                _write_declared(samp, v)
-            else:
-                samp.attrs[k] = _attr(v)
-        for table, cols in TABLES.items():
-            g = entry.create_group(table)
-            if table in ("data", "dvdi"):
-                g.attrs["NX_class"] = "NXdata"
-                g.attrs["signal"] = "vmix" if table == "data" else "bias_voltage"
-            else:
-                g.attrs["NX_class"] = "NXcollection"
-            for name, (_py, unit, dtype, desc) in cols.items():
-                ds = g.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,))
-                ds.attrs["units"] = unit
-                ds.attrs["long_name"] = desc
-            if table == "data":
-                for axis in ("frequency", "field", "bias_current", "bias_voltage", "time"):
-                    g.attrs[f"{axis}_indices"] = [0]
-            if table == "dvdi":
-                g.attrs["bias_current_indices"] = [0]
-        h5.flush()
+        with h5:
+            _write_layout(h5, p, procedure, config_yaml, instruments, sample, extra_entry_attrs or {})
         journal = open(str(p) + JOURNAL_SUFFIX, "xb", buffering=0)  # unbuffered: one write() a record
         journal.write(JOURNAL_MAGIC)
         journal.flush()
-        return cls(p, h5, journal)
+        return cls(p, journal)
 
     @classmethod
     def resume(cls, path: str | Path) -> "RunFile":
@@ -202,23 +206,24 @@ class RunFile:
             raise StorageError(f"resume {p}: no such file")
         recovered = _journal_rows(p)
         try:
-            h5 = h5py.File(p, "r+", rdcc_nbytes=0)
-        except OSError as e:
-            raise StorageError(f"resume {p}: cannot open for appending ({e})") from None
-        status = str(h5["entry"].attrs.get("status", ""))
+            with h5py.File(p, "r", locking=False) as h5:
+                status = str(h5["entry"].attrs.get("status", ""))
+        except (OSError, KeyError) as e:
+            raise StorageError(f"resume {p}: cannot open ({one_line(e)})") from None
         if status == "complete":
-            h5.close()
             raise StorageError(f"resume {p}: the run is complete; nothing to resume")
-        rf = cls(p, h5, None)
+        rf = cls(p, None)
         for table, rows in recovered.items():
             rows = rows[rf.rows_written[table]:]
             if rows:
                 rf._pending[table].extend(rows)
-        rf._write_pending()
-        h5["entry"].attrs["resumed"] = int(h5["entry"].attrs.get("resumed", 0)) + 1
-        h5["entry"].attrs["status"] = "running"
-        h5["entry"].attrs[f"resume_{int(h5['entry'].attrs['resumed'])}_time"] = now_iso()
-        h5.flush()
+        with rf._open() as h5:
+            rf._write_pending()
+            entry = h5["entry"]
+            entry.attrs["resumed"] = int(entry.attrs.get("resumed", 0)) + 1
+            entry.attrs["status"] = "running"
+            entry.attrs[f"resume_{int(entry.attrs['resumed'])}_time"] = now_iso()
+            entry.attrs["writer"] = writer_id()
         jpath = str(p) + JOURNAL_SUFFIX
         # every journal row is now in the file: start a fresh journal
         rf._journal = open(jpath, "wb", buffering=0)
@@ -240,8 +245,8 @@ class RunFile:
         pend = self._pending[table]
         pend.append(values)
         if len(pend) >= self.batch_rows:
-            self._write_table(table)
-            self.h5.flush()
+            with self._open():
+                self._write_table(table)
 
     def _write_table(self, table: str) -> None:
         rows = self._pending[table]
@@ -253,6 +258,14 @@ class RunFile:
         for k, (ds, dtype) in enumerate(zip(self._ds[table], self._dtypes[table], strict=True)):
             ds.resize((n1,))
             ds[n0:n1] = arr[:, k].astype(dtype)
+        if table == "spectra" and "bias_target_current" in self.h5["entry"]["spectra"]:
+            g = self.h5["entry"]["spectra"]
+            target = arr[:, self._keys[table].index("bias_target")]
+            is_v = arr[:, self._keys[table].index("bias_target_is_voltage")] != 0
+            for name, values in (("bias_target_current", np.where(is_v, np.nan, target)),
+                                 ("bias_target_voltage", np.where(is_v, target, np.nan))):
+                g[name].resize((n1,))
+                g[name][n0:n1] = values
         self.rows_written[table] = n1
         self._pending[table] = []
 
@@ -261,7 +274,7 @@ class RunFile:
             self._write_table(table)
 
     def flush(self, durable: bool = True) -> None:
-        """Write every pending row into the HDF5 file and flush it (end of a sweep).
+        """Write every pending row into the HDF5 file and close it again (end of a sweep).
 
         Raises StorageError when the disk is nearly full, so the run stops safely while
         the file can still be closed.
@@ -271,21 +284,29 @@ class RunFile:
             raise StorageError(
                 f"disk nearly full ({free / 1e6:.0f} MB left at {self.path.parent}): run stopped to keep the file whole"
             )
-        self._write_pending()
-        self.h5.flush()
+        if any(self._pending.values()):
+            with self._open():
+                self._write_pending()
         if durable and self._journal is not None:
             self._journal.flush()
             os.fsync(self._journal.fileno())
 
     def write_settings(self, role: str, settings: dict, group: str = "settings") -> None:
         """(Re)write ``/entry/instrument/<role>/<group>`` attributes (e.g. after configuration)."""
-        inst = self.h5["entry"]["instrument"]
-        g = inst.require_group(role)
-        sub = g.require_group(group)
-        sub.attrs["NX_class"] = "NXcollection"
-        for k, v in settings.items():
-            sub.attrs[k] = _attr(v)
-        self.h5.flush()
+        with self._open() as h5:
+            g = h5["entry"]["instrument"].require_group(role)
+            sub = g.require_group(group)
+            sub.attrs["NX_class"] = "NXcollection"
+            for k, v in settings.items():
+                sub.attrs[k] = _attr(v)
+
+    def read_settings(self, role: str, group: str = "settings") -> dict:
+        """The attributes of ``/entry/instrument/<role>/<group>`` ({} if there is none yet)."""
+        with self._open() as h5:
+            g = h5["entry"]["instrument"].get(role)
+            if g is None or group not in g:
+                return {}
+            return {k: _plain(v) for k, v in g[group].attrs.items()}
 
     def close(self, status: str, safe_state: str | None = None, **attrs) -> None:
         """Write everything, set status/end time, close; the journal is removed once all is in."""
@@ -293,16 +314,19 @@ class RunFile:
             return
         if status not in STATUSES:
             raise ValueError(f"status: {status!r} not in {STATUSES}")
-        self._write_pending()
-        entry = self.h5["entry"]
-        entry.attrs["status"] = status
-        entry.attrs["end_time"] = now_iso()
-        if safe_state is not None:
-            entry.attrs["safe_state"] = safe_state
-        for k, v in attrs.items():
-            entry.attrs[k] = _attr(v)
-        self.h5.flush()
-        self.h5.close()
+        with self._open() as h5:
+            self._write_pending()
+            entry = h5["entry"]
+            entry.attrs["status"] = status
+            entry.attrs["end_time"] = now_iso()
+            # every point of the file (a resumed run's earlier sessions included): data + dvdi rows,
+            # as planned_points counts them
+            entry.attrs["points_recorded"] = self.rows_written["data"] + self.rows_written["dvdi"]
+            entry.attrs["vmix_points_recorded"] = self.rows_written["data"]
+            if safe_state is not None:
+                entry.attrs["safe_state"] = safe_state
+            for k, v in attrs.items():
+                entry.attrs[k] = _attr(v)
         self.closed = True
         if self._journal is not None:
             self._journal.close()
@@ -310,6 +334,85 @@ class RunFile:
                 os.remove(str(self.path) + JOURNAL_SUFFIX)
             except OSError as e:
                 log.warning("could not remove the journal: %s", e)
+
+
+def _write_layout(h5, p: Path, procedure, config_yaml, instruments, sample, extra_entry_attrs) -> None:
+    """The contract.md layout of a new run file, with no rows yet."""
+    h5.attrs["NX_class"] = "NXroot"
+    h5.attrs["default"] = "entry"
+    h5.attrs["program"] = "stfmr-lab"
+    h5.attrs["program_version"] = __version__
+    h5.attrs["file_name"] = p.name
+    h5.attrs["file_time"] = now_iso()
+    entry = h5.create_group("entry")
+    entry.attrs["NX_class"] = "NXentry"
+    entry.attrs["default"] = "data"
+    entry.attrs["start_time"] = now_iso()
+    entry.attrs["end_time"] = ""
+    entry.attrs["status"] = "running"
+    entry.attrs["procedure"] = procedure
+    entry.attrs["config"] = config_yaml
+    entry.attrs["safe_state"] = "not yet verified (run in progress)"
+    entry.attrs["resumed"] = 0
+    entry.attrs["writer"] = writer_id()
+    for k, v in extra_entry_attrs.items():
+        entry.attrs[k] = _attr(v)
+    inst = entry.create_group("instrument")
+    inst.attrs["NX_class"] = "NXinstrument"
+    for role, info in instruments.items():
+        g = inst.create_group(role)
+        g.attrs["NX_class"] = "NXcollection"
+        for k, v in info.items():
+            if isinstance(v, dict):
+                sub = g.create_group(k)
+                sub.attrs["NX_class"] = "NXcollection"
+                for kk, vv in v.items():
+                    sub.attrs[kk] = _attr(vv)
+            else:
+                g.attrs[k] = _attr(v)
+    samp = entry.create_group("sample")
+    samp.attrs["NX_class"] = "NXsample"
+    for k, v in sample.items():
+        if k == "name":
+            samp.create_dataset("name", data=str(v))
+            continue
+        if k == "declared":
+            _write_declared(samp, v)
+            continue
+        samp.attrs[k] = _attr(v)
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            # the same value as a NeXus field, with its units (attributes cannot carry units)
+            ds = samp.create_dataset(k, data=v)
+            unit = parameter_unit(k)
+            if unit:
+                ds.attrs["units"] = unit
+    for table, cols in TABLES.items():
+        g = entry.create_group(table)
+        if table in ("data", "dvdi"):
+            g.attrs["NX_class"] = "NXdata"
+            g.attrs["signal"] = "vmix" if table == "data" else "bias_voltage"
+        else:
+            g.attrs["NX_class"] = "NXcollection"
+        for name, (_py, unit, dtype, desc) in cols.items():
+            ds = g.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,))
+            ds.attrs["units"] = unit
+            ds.attrs["long_name"] = desc
+        if table == "spectra":
+            for name, (unit, desc) in BIAS_TARGET_COLUMNS.items():
+                ds = g.create_dataset(name, shape=(0,), maxshape=(None,), dtype="f8", chunks=(4096,))
+                ds.attrs["units"] = unit
+                ds.attrs["long_name"] = desc
+            g["bias_target"].attrs["units"] = ""  # A or V per row: see bias_target_current/_voltage
+        if table in NXDATA_AXES:
+            # NeXus: the default axis, and every column of the point table an axis of dimension 0
+            g.attrs["axes"] = [NXDATA_AXES[table][0]]
+            for name in NXDATA_AXES[table]:
+                g.attrs[f"{name}_indices"] = [0]
+
+
+def writer_id() -> str:
+    """``pid@host`` of this process: who writes a live run file."""
+    return f"{os.getpid()}@{socket.gethostname()}"
 
 
 # ---------------------------------------------------------------------- reading
@@ -379,49 +482,85 @@ class RunData:
         return self.tables["data"]
 
     @property
+    def live(self) -> bool:
+        """The run is still being written: status "running" and its writer process is alive."""
+        return self.attrs.get("status") == "running" and bool(is_live(self.path, self.attrs.get("writer", "")))
+
+    @property
     def status(self) -> str:
+        """"running" (a live run), "interrupted" (its writer is gone), or the file's status."""
         s = self.attrs.get("status", "")
-        return "interrupted" if s == "running" else s
+        if s == "running":
+            return "running" if self.live else "interrupted"
+        return s
 
 
-def read_run(path: str | Path) -> RunData:
-    """Read a run file (complete, aborted, failed or interrupted) into arrays."""
+def is_live(path: str | Path, writer: str) -> bool:
+    """A run file whose writer (``pid@host``) is alive on this computer, its journal open beside it."""
+    from stfmr_lab.locks import owner_alive
+
+    return bool(writer) and Path(str(path) + JOURNAL_SUFFIX).exists() and owner_alive(str(writer)) is True
+
+
+def read_run(path: str | Path, *, retries: int = 3) -> RunData:
+    """Read a run file (complete, aborted, failed, interrupted or still running) into arrays.
+
+    A live run writes its file for a few ms per sweep: a read that lands in that moment is
+    tried again (``retries`` times, 0.1 s apart) before the journal alone is used."""
+    import time
+
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such run file")
-    try:
-        h5 = h5py.File(p, "r")
-    except OSError as e:
-        if Path(str(p) + JOURNAL_SUFFIX).exists():
-            return _from_journal_only(p, e)
-        raise ValueError(f"{p}: not a readable HDF5 file ({e})") from None
-    with h5:
-        if "entry" not in h5 or h5.attrs.get("program") != "stfmr-lab":
-            raise ValueError(f"{p}: not an stfmr-lab run file")
-        entry = h5["entry"]
-        attrs = {k: _plain(v) for k, v in entry.attrs.items()}
-        tables, units_ = {}, {}
-        unreadable = []
-        for table, cols in TABLES.items():
-            g = entry.get(table)
-            try:
-                tables[table] = {name: (g[name][()] if g is not None and name in g else np.zeros(0)) for name in cols}
-            except OSError:  # a write that failed half-way (disk full, killed mid-flush)
-                unreadable.append(table)
-                tables[table] = {name: np.zeros(0, dtype=cols[name][2]) for name in cols}
-            units_[table] = {name: cols[name][1] for name in cols}
-        instruments = {}
-        for role, g in entry["instrument"].items():
-            info = {k: _plain(v) for k, v in g.attrs.items()}
-            for sub, sg in g.items():
-                info[sub] = {k: _plain(v) for k, v in sg.attrs.items()}
-            instruments[role] = info
-        sample = {k: _plain(v) for k, v in entry["sample"].attrs.items()}
-        if "name" in entry["sample"]:
-            sample["name"] = entry["sample"]["name"][()].decode() if isinstance(
-                entry["sample"]["name"][()], bytes
-            ) else str(entry["sample"]["name"][()])
-        sample["declared"] = _read_declared(entry["sample"])
+    has_journal = Path(str(p) + JOURNAL_SUFFIX).exists()
+    for attempt in range(retries + 1 if has_journal else 1):
+        if attempt:
+            time.sleep(0.1)
+        try:
+            h5 = h5py.File(p, "r", locking=False)  # never blocks (nor is blocked by) a live run's writer
+        except OSError as e:
+            error: Exception = e
+            if has_journal:
+                continue
+            raise ValueError(f"{p}: not a readable HDF5 file ({one_line(e)})") from None
+        try:
+            with h5:
+                return _read_open(p, h5)
+        except (OSError, KeyError) as e:  # mid-write, or damaged (a write that failed half-way: disk full)
+            error = e
+            if not has_journal:
+                raise ValueError(f"{p}: damaged run file ({one_line(e)})") from None
+    return _from_journal_only(p, error)
+
+
+def _read_open(p: Path, h5) -> RunData:
+    """A run file open for reading, into a RunData (the journal's points merged in)."""
+    if "entry" not in h5 or h5.attrs.get("program") != "stfmr-lab":
+        raise ValueError(f"{p}: not an stfmr-lab run file")
+    entry = h5["entry"]
+    attrs = {k: _plain(v) for k, v in entry.attrs.items()}
+    tables, units_ = {}, {}
+    unreadable = []
+    for table, cols in TABLES.items():
+        g = entry.get(table)
+        try:
+            tables[table] = {name: (g[name][()] if g is not None and name in g else np.zeros(0)) for name in cols}
+        except OSError:  # a write that failed half-way (disk full, killed mid-flush)
+            unreadable.append(table)
+            tables[table] = {name: np.zeros(0, dtype=cols[name][2]) for name in cols}
+        units_[table] = {name: cols[name][1] for name in cols}
+    instruments = {}
+    for role, g in entry["instrument"].items():
+        info = {k: _plain(v) for k, v in g.attrs.items()}
+        for sub, sg in g.items():
+            info[sub] = {k: _plain(v) for k, v in sg.attrs.items()}
+        instruments[role] = info
+    sample = {k: _plain(v) for k, v in entry["sample"].attrs.items()}
+    if "name" in entry["sample"]:
+        sample["name"] = entry["sample"]["name"][()].decode() if isinstance(
+            entry["sample"]["name"][()], bytes
+        ) else str(entry["sample"]["name"][()])
+    sample["declared"] = _read_declared(entry["sample"])
     recovered = 0
     if unreadable:
         attrs["unreadable_tables"] = unreadable

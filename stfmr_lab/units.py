@@ -18,6 +18,7 @@ COLUMNS: dict[str, tuple[str, str, str, str]] = {
     "lockin_y": ("lockin_y_v", "V", "f8", "lock-in Y"),
     "vmix": ("vmix_v", "V", "f8", "mixing voltage = X pi / sqrt(2) (square-wave chop)"),
     "time": ("time_s", "s", "f8", "bench time since the start of the run"),
+    "set_time": ("set_time_s", "s", "f8", "bench time the point's frequency or field was set (swept sweeps: the lock-in filter's input changed then)"),
     "spectrum": ("spectrum", "", "i8", "index of the sweep the point belongs to (see /entry/spectra)"),
     "overload": ("overload", "", "i1", "1 if the lock-in overloaded and the point was re-ranged"),
     "sensitivity": ("sensitivity_v", "V", "f8", "lock-in sensitivity (full scale) used for the point"),
@@ -71,7 +72,12 @@ SPECTRA_COLUMNS: dict[str, tuple[str, str, str, str]] = {
     "rf_power": ("rf_power_dbm", "dBm", "f8", "source power"),
     "field_angle": ("field_angle_deg", "deg", "f8", "field direction"),
     "adaptive": ("adaptive", "", "i1", "1: adaptive frequency sampling (see sample_reason in /entry/data), 0: uniform"),
+    "acquisition": ("acquisition", "", "i1", "0 stepped (each point read after the lock-in settled), 1 swept (read every dwell, through the filter)"),
+    "dwell": ("dwell_s", "s", "f8", "swept: time between steps; stepped: the settling wait"),
 }
+
+#: the values of the ``acquisition`` column of /entry/spectra
+ACQUISITIONS = {"stepped": 0, "swept": 1}
 
 #: the columns of /entry/dvdi_sweeps (one row per I-V sweep)
 DVDI_SWEEP_COLUMNS: dict[str, tuple[str, str, str, str]] = {
@@ -91,3 +97,35 @@ TABLES = {
     "dvdi_sweeps": DVDI_SWEEP_COLUMNS,
 }
 
+
+
+#: NeXus axes of each NXdata group: the first is the default (``@axes``), every one gets
+#: ``@<name>_indices = [0]`` (the "scatter" form: one row per point, rows in any order)
+NXDATA_AXES = {
+    "data": ("frequency", "field", "field_angle", "bias_current", "bias_voltage", "rf_power", "time"),
+    "dvdi": ("bias_current", "field", "field_angle", "time"),
+}
+
+#: /entry/spectra columns derived from ``bias_target`` (written into the HDF5 file, not journalled):
+#: the set point in A or in V, NaN where the sweep's bias was given in the other unit
+BIAS_TARGET_COLUMNS: dict[str, tuple[str, str]] = {
+    "bias_target_current": ("A", "bias set point of a current-biased sweep (NaN if set in V)"),
+    "bias_target_voltage": ("V", "bias set point of a voltage-biased sweep (NaN if set in A)"),
+}
+
+#: units of the bench keys a simulated run records with the device truth
+BENCH_KEY_UNITS = {"coil_oe_per_a": "Oe/A", "remanence_oe": "Oe"}
+
+
+def parameter_unit(name: str) -> str:
+    """The unit of a device parameter or bench key ("" for dimensionless ones), from physics.PARAMETERS."""
+    import re
+
+    from stfmr_lab.physics import PARAMETERS
+
+    if name in BENCH_KEY_UNITS:
+        return BENCH_KEY_UNITS[name]
+    if name not in PARAMETERS:
+        return ""
+    m = re.search(r"\(((?:[^()]|\([^()]*\))*)\)$", PARAMETERS[name][4])
+    return m.group(1) if m else ""

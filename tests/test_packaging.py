@@ -31,3 +31,20 @@ def test_wheel_contains_packages_and_data(tmp_path):
         "stfmr_lab/analysis/pipeline.py",
     ):
         assert must in names, must
+
+
+def test_every_file_the_readme_mentions_exists():
+    """Links, `.md` names and repository paths in the README point at files that are there."""
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    text = (repo / "README.md").read_text()
+    named = set(re.findall(r"\]\(([^)#\s]+)\)", text))  # markdown links and images
+    named |= set(re.findall(r"(?<![\w./-])((?:[\w-]+/)*[\w-]+\.md)\b", text))  # any .md named
+    named |= {m for m in re.findall(r"`((?:docs|examples|stfmr_lab|instruments|procedures|benchmarks|scripts)/[\w./-]+)`", text)
+              if "<" not in m}
+    named = {n for n in named if not n.startswith(("http://", "https://"))}
+    assert "docs/physics.md" in named
+    missing = sorted(n for n in named if not (repo / n).exists())
+    assert not missing, f"the README names files the repository lacks: {missing}"

@@ -96,7 +96,7 @@ WRITER = textwrap.dedent(
     for k in range(n):
         rf.append("data", {"frequency_hz": 1e9 + k, "field_oe": 1.0, "field_angle_deg": 90.0, "bias_current_a": 0.0,
             "bias_voltage_v": 0.0, "rf_power_dbm": -10.0, "lockin_x_v": k * 1e-6, "lockin_y_v": 0.0,
-            "vmix_v": k * 2e-6, "time_s": float(k), "spectrum": k // 100, "overload": 0, "sensitivity_v": 1e-3,
+            "vmix_v": k * 2e-6, "time_s": float(k), "set_time_s": k - 0.5, "spectrum": k // 100, "overload": 0, "sensitivity_v": 1e-3,
             "sample_reason": 0})
         if k % 100 == 99:
             rf.flush()
@@ -129,3 +129,64 @@ def test_columns_carry_units_in_python_names():
     for name, (py, unit, _dtype, _doc) in COLUMNS.items():
         if unit:
             assert py.endswith("_" + {"Hz": "hz", "Oe": "oe", "deg": "deg", "A": "a", "V": "v", "dBm": "dbm", "s": "s"}[unit]), name
+
+
+# ---------------------------------------------------------------------- live run files (issue 15)
+READER = textwrap.dedent(
+    """
+    import sys, h5py
+    with h5py.File(sys.argv[1], "r") as f:  # plain h5py, default file locking
+        print(f["entry"].attrs["status"], f["entry/data/vmix"].shape[0], f["entry/data"].attrs["signal"])
+    """
+)
+HOLDER = textwrap.dedent(
+    """
+    import sys, h5py
+    f = h5py.File(sys.argv[1], "r")  # a viewer left open (HDFView, silx) while the run goes on
+    print("open", flush=True)
+    sys.stdin.read()
+    f.close()
+    """
+)
+
+
+class _LiveReader:
+    """At the start of each sweep (the previous ones written), reads the live file as a user would."""
+
+    def __init__(self):
+        self.path = None
+        self.seen = []  # (sweep index, points in the file per another process, read_run's status, points)
+        self.held = None
+
+    def start(self, info):
+        self.path = info["path"]
+
+    def sweep_start(self, item):
+        if item.index == 0:
+            self.held = subprocess.Popen([sys.executable, "-c", HOLDER, self.path], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, text=True)
+            assert self.held.stdout.readline().strip() == "open"
+            return
+        r = subprocess.run([sys.executable, "-c", READER, self.path], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        status, n, signal_ = r.stdout.split()
+        d = read_run(self.path)
+        self.seen.append((item.index, int(n), d.status, len(d.data["vmix"]), signal_))
+
+
+def test_a_live_run_file_opens_with_plain_h5py_while_the_run_writes(tmp_path):
+    from stfmr_lab.runner import run
+    from stfmr_lab.stream import RunStream
+    from tests.test_cli_trust import _fault_config
+
+    cfg = _fault_config()
+    cfg["measurements"][0]["fields_oe"] = [950, 1000, 1050]
+    stream, reader = RunStream(), _LiveReader()
+    stream.subscribe(reader)
+    path = run(cfg, sim=True, out=tmp_path / "live.h5", stream=stream)
+    out, _ = reader.held.communicate("", timeout=60)  # the viewer held the file open for the whole run
+    assert reader.held.returncode == 0
+    # before sweeps 1 and 2: every point of the sweeps before is in the HDF5 file, and the run says "running"
+    assert [(k, n, status, m) for k, n, status, m, _s in reader.seen] == [(1, 11, "running", 11), (2, 22, "running", 22)]
+    assert read_run(path).status == "complete"
+    assert len(read_run(path).data["vmix"]) == 33

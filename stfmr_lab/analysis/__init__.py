@@ -36,6 +36,7 @@ from stfmr_lab.analysis.inverse import (
     torkance_errors,
     torkances_from_fit,
 )
+from stfmr_lab.analysis.lines import fit_lines
 from stfmr_lab.analysis.pipeline import Analysis, AnalysisError, analyze
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "d2v_dtheta_di",
     "fit_field_sweep",
     "fit_field_sweeps",
+    "fit_lines",
     "fit_linewidth_bias",
     "fit_spectra",
     "fit_spectrum",

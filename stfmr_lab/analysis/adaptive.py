@@ -40,15 +40,18 @@ MIN_POINTS_FOR_SEED = 6
 def usable_for_design(fit, centre: float, width: float, lo: float, hi: float) -> bool:
     """A fit good enough to place points by: the fitter's verdict, except that a line
     with too few points on it is fine while a sparse adaptive design is still finding it
-    (it is resolved by where the next points go)."""
-    from stfmr_lab.analysis.fit import RESOLUTION_MESSAGE
+    (it is resolved by where the next points go), and structured residuals (a background
+    the design's model lacks) still locate the line."""
+    from stfmr_lab.analysis.fit import RESOLUTION_MESSAGE, STRUCTURE_MESSAGE
 
     if fit is None:
         return False
     if fit.ok:
         return True
-    # the fitter's only objection is the resolution (its message is then exactly that check's)
-    return fit.message == RESOLUTION_MESSAGE and 0 < width < (hi - lo) / 4 and lo <= centre <= hi
+    # the fitter's only objections are these (its message is then exactly those checks')
+    if not set(fit.message.split("; ")) <= {RESOLUTION_MESSAGE, STRUCTURE_MESSAGE}:
+        return False
+    return 0 < width < (hi - lo) / 4 and lo <= centre <= hi
 
 
 class AdaptiveDesign:

@@ -36,12 +36,15 @@ All functions are pure; results are frozen dataclasses.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from stfmr_lab.analysis import residuals
 
 __all__ = [
     "FieldSweepFit",
@@ -63,8 +66,15 @@ _BLOCK_VALUES = 40 * 12 * 201  # spectra x derivative rows x points evaluated at
 _MAX_GRID_CENTRES = 400  # cap on the number of trial centres for the narrowest trial width
 _MIN_SIGNIFICANCE = 5.0  # ok needs hypot(v_sym, v_asym) >= this many standard errors
 _GRID_STEP = 1.0  # trial centres this many trial widths apart
-_FREQ_NAMES = ("f0_hz", "hwhm_hz", "offset", "v_sym", "v_asym", "slope")
-_FIELD_NAMES = ("h0_oe", "dh_oe", "offset", "v_sym", "v_asym", "slope")
+_FREQ_NAMES = ("f0_hz", "hwhm_hz", "offset", "v_sym", "v_asym", "slope", "quadratic", "cubic")
+_FIELD_NAMES = ("h0_oe", "dh_oe", "offset", "v_sym", "v_asym", "slope", "quadratic", "cubic")
+#: ok needs unstructured residuals: a runs z score above -_MAX_RUNS_Z and a variance
+#: inflation (n / n_eff) from their autocorrelation below _MAX_INFLATION
+_MAX_RUNS_Z, _MAX_INFLATION = 3.5, 5.0
+_EXACT = (
+    1e-5  # residual RMS below this fraction of the amplitude: noise-free data described to 1e-5, no structure verdict
+)
+_SPIKE_FLOOR = 1e-8  # spikes are at least 8x this, in units of half the data range
 
 
 # ---------------------------------------------------------------------------------------- lineshape
@@ -121,10 +131,17 @@ class SpectrumFit:
     message: str
     param_names: tuple = _FREQ_NAMES[:5]
     normalised: bool = False
+    stderr_sys: dict = field(default_factory=dict)
+    error_inflation: float = 1.0
+    runs_z: float = 0.0
+    quadratic: float = 0.0
+    cubic: float = 0.0
+    poly_x0: float = 0.0
+    n_outliers: int = 0
 
     def model(self, frequency_hz):
         """The fitted curve at ``frequency_hz`` (Hz), in the unit of the fitted data (V or V/A^2)."""
-        return lineshape(frequency_hz, self.f0_hz, self.hwhm_hz, self.v_sym, self.v_asym, self.offset, self.slope)
+        return _full_model(self, frequency_hz, self.f0_hz, self.hwhm_hz)
 
     @property
     def sigma_rad_s(self) -> float:
@@ -156,10 +173,26 @@ class FieldSweepFit:
     message: str
     param_names: tuple = _FIELD_NAMES[:5]
     normalised: bool = False
+    stderr_sys: dict = field(default_factory=dict)
+    error_inflation: float = 1.0
+    runs_z: float = 0.0
+    quadratic: float = 0.0
+    cubic: float = 0.0
+    poly_x0: float = 0.0
+    n_outliers: int = 0
 
     def model(self, field_oe):
         """The fitted curve at ``field_oe`` (Oe), in the unit of the fitted data (V or V/A^2)."""
-        return lineshape(field_oe, self.h0_oe, self.dh_oe, self.v_sym, self.v_asym, self.offset, self.slope)
+        return _full_model(self, field_oe, self.h0_oe, self.dh_oe)
+
+
+def _full_model(fit, x, centre, width):
+    """The line, offset and slope (``lineshape``) plus the quadratic and cubic background terms."""
+    out = lineshape(x, centre, width, fit.v_sym, fit.v_asym, fit.offset, fit.slope)
+    if fit.quadratic or fit.cubic:
+        dx = np.asarray(x, dtype=float) - fit.poly_x0
+        out = out + fit.quadratic * dx**2 + fit.cubic * dx**3
+    return out
 
 
 class _FitArrays(Sequence):
@@ -193,6 +226,13 @@ class _FitArrays(Sequence):
             message=self.message[i],
             param_names=self.param_names,
             normalised=bool(self.normalised[i]),
+            stderr_sys={k: float(v[i]) for k, v in self.stderr_sys.items()},
+            error_inflation=float(self.error_inflation[i]),
+            runs_z=float(self.runs_z[i]),
+            quadratic=float(self.quadratic[i]),
+            cubic=float(self.cubic[i]),
+            poly_x0=float(self.poly_x0[i]),
+            n_outliers=int(self.n_outliers[i]),
         )
 
     def columns(self) -> dict:
@@ -200,6 +240,8 @@ class _FitArrays(Sequence):
         c, w = self._names[:2]
         out = {k: getattr(self, k) for k in (c, w, "v_sym", "v_asym", "offset", "slope")}
         out.update({f"{k}_err": v for k, v in self.stderr.items()})
+        out.update({f"{k}_err_sys": v for k, v in self.stderr_sys.items()})
+        out.update(error_inflation=self.error_inflation, runs_z=self.runs_z, n_outliers=self.n_outliers)
         out.update(chi2_red=self.chi2_red, n_points=self.n_points, ok=self.ok, message=np.array(self.message))
         return out
 
@@ -226,6 +268,13 @@ class SpectrumFits(_FitArrays):
     message: tuple
     param_names: tuple
     normalised: np.ndarray
+    stderr_sys: dict
+    error_inflation: np.ndarray
+    runs_z: np.ndarray
+    quadratic: np.ndarray
+    cubic: np.ndarray
+    poly_x0: np.ndarray
+    n_outliers: np.ndarray
 
     _item = SpectrumFit
     _names = _FREQ_NAMES
@@ -249,6 +298,13 @@ class FieldSweepFits(_FitArrays):
     message: tuple
     param_names: tuple
     normalised: np.ndarray
+    stderr_sys: dict
+    error_inflation: np.ndarray
+    runs_z: np.ndarray
+    quadratic: np.ndarray
+    cubic: np.ndarray
+    poly_x0: np.ndarray
+    n_outliers: np.ndarray
 
     _item = FieldSweepFit
     _names = _FIELD_NAMES
@@ -259,8 +315,8 @@ class FieldSweepFits(_FitArrays):
 class _Raw:
     """Physical-unit results of a batch (arrays over spectra), before packaging."""
 
-    params: np.ndarray  # (m, p): centre, width, offset, v_sym, v_asym[, slope]
-    cov: np.ndarray  # (m, p, p)
+    params: np.ndarray  # (m, p): centre, width, offset, v_sym, v_asym[, slope[, quadratic[, cubic]]]
+    cov: np.ndarray  # (m, p, p), inflated for correlated residuals
     chi2_red: np.ndarray
     n_points: np.ndarray
     converged: np.ndarray
@@ -268,15 +324,22 @@ class _Raw:
     x_max: np.ndarray
     rms: np.ndarray  # weighted RMS residual
     n_near: np.ndarray  # points within two widths of the centre (is the line resolved?)
+    sys: np.ndarray  # (m, p) systematic errors (background model, window)
+    inflation: np.ndarray  # variance inflation from the residuals' autocorrelation (n / n_eff)
+    error_factor: np.ndarray  # largest factor on a line parameter's error from correlated (1/f) noise
+    runs_z: np.ndarray  # runs test of the residuals' signs (z score)
+    x0: np.ndarray  # abscissa about which the quadratic and cubic terms are taken
+    n_outliers: np.ndarray  # spikes dropped
 
     def take(self, rows) -> _Raw:
         return _Raw(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
 
 
-def _evaluate(u, y, sw, theta, slope, work=None):
+def _evaluate(u, y, sw, theta, order, work=None):
     """Cost and the Newton system at theta for a batch (arrays (m, n)).
 
-    theta = (c, log w, offset, v_sym, v_asym[, k]) in scaled units, ``sw`` the square roots
+    theta = (c, log w, offset, v_sym, v_asym[, k[, q2[, q3]]]) in scaled units (background
+    ``order`` 0-3: k the slope about c, q_e the coefficient of u**e), ``sw`` the square roots
     of the weights (None: uniform), ``work`` an optional scratch array from ``_work_array``.
     Returns (cost, jtj, grad, hess) with cost = sum w (y - model)^2, jtj = J^T W J,
     grad = J^T W r and hess = J^T W J - sum_i w_i r_i d2 model_i, the exact Hessian of
@@ -295,7 +358,7 @@ def _evaluate(u, y, sw, theta, slope, work=None):
     for i in range(0, m, block):
         j = min(i + block, m)
         _block_sums(
-            u[i:j], y[i:j], None if sw is None else sw[i:j], theta[i:j], slope, work, prod[i:j], sums[i:j], cost[i:j]
+            u[i:j], y[i:j], None if sw is None else sw[i:j], theta[i:j], order, work, prod[i:j], sums[i:j], cost[i:j]
         )
     # true Jacobian rows = T @ stored rows: dm/dc = -g/w (- k), dm/dlog w = -g x
     iw = np.exp(-theta[:, 1])
@@ -303,7 +366,7 @@ def _evaluate(u, y, sw, theta, slope, work=None):
     tmat[:, np.arange(p), np.arange(p)] = 1.0
     tmat[:, 0, 0] = -iw
     tmat[:, 1, 1] = -1.0
-    if slope:
+    if order >= 1:
         tmat[:, 0, 2] = -theta[:, 5]
     jtj = np.matmul(np.matmul(tmat, prod[:, :, :p]), tmat.transpose(0, 2, 1))
     grad = np.matmul(tmat, prod[:, :, p, None])[:, :, 0]
@@ -316,7 +379,7 @@ def _evaluate(u, y, sw, theta, slope, work=None):
         hess[:, i, j] -= sums[:, k]
         if i != j:
             hess[:, j, i] -= sums[:, k]
-    if slope:  # (c, k) second derivative is -1: the term is + sum w r
+    if order >= 1:  # (c, k) second derivative is -1: the term is + sum w r
         hess[:, 0, 5] += prod[:, 2, p]
         hess[:, 5, 0] += prod[:, 2, p]
     return cost, jtj, grad, hess
@@ -338,7 +401,7 @@ def _work_array(m, p, n):
     return buf[:size].reshape(shape)
 
 
-def _block_sums(u, y, sw, theta, slope, work, prod, sums, cost):
+def _block_sums(u, y, sw, theta, order, work, prod, sums, cost):
     """Per-point part of ``_evaluate`` for one block: writes the reduced sums into ``prod``
     (stored Jacobian rows times [rows, residual]), ``sums`` (second-derivative rows times
     the residual) and ``cost``.
@@ -385,9 +448,12 @@ def _block_sums(u, y, sw, theta, slope, work, prod, sums, cost):
     np.multiply(x, gh, out=d[:, q + 2])
     np.multiply(x, ds, out=d[:, q + 5])
     np.multiply(x, da, out=d[:, q + 6])
-    if slope:
+    if order >= 1:
         d[:, 5] = u - c
         r -= theta[:, 5, None] * d[:, 5]
+    for j in range(6, p):  # higher background terms q_e u**e (linear, independent of c and w)
+        np.power(u, j - 4, out=d[:, j])
+        r -= theta[:, j, None] * d[:, j]
     if sw is not None:
         d *= sw[:, None, :]  # r now sqrt(w) (y - model), rows sqrt(w) derivatives
     np.einsum("mn,mn->m", r, r, out=cost)
@@ -399,13 +465,16 @@ def _block_sums(u, y, sw, theta, slope, work, prod, sums, cost):
 _SECOND = ((0, 0), (0, 1), (1, 1), (0, 3), (0, 4), (1, 3), (1, 4))
 
 
-def _grid_start(u, y, sw, slope, centres=None, widths=None):
+def _grid_start(u, y, sw, order, centres=None, widths=None):
     """Best (c, log w, linear parameters) on a (centre, width) grid by variable projection.
 
     ``u`` (n,) is the scaled abscissa shared by the spectra ``y`` (k, n), ``sw`` (n,) the
     square roots of the weights. The linear least squares of every grid point is solved in
-    closed form (columns made orthogonal to the constant and the slope). Returns theta (k, p).
+    closed form (columns made orthogonal to the constant and the slope). Returns theta (k, p),
+    p = 5 + ``order`` (background terms above the slope start at 0).
     """
+    p = 5 + int(order)
+    slope = order >= 1
     auto = centres is None and widths is None
     wt = sw * sw
     wt = wt / wt.sum()
@@ -465,7 +534,7 @@ def _grid_start(u, y, sw, slope, centres=None, widths=None):
     bs, ba = np.sum(sc * wt * y, axis=1), np.sum(ac * wt * y, axis=1)
     v_sym = (aa * bs - sa * ba) / det
     v_asym = (ss * ba - sa * bs) / det
-    theta = np.empty((k, 5 + int(slope)))
+    theta = np.zeros((k, p))
     theta[:, 0] = c_best
     theta[:, 1] = np.log(w_best)
     theta[:, 3] = v_sym
@@ -523,7 +592,7 @@ def _positive_definite(a):
         return np.all(np.linalg.eigvalsh(a) > 0, axis=1)
 
 
-def _levenberg_marquardt(u, y, sw, theta, slope):
+def _levenberg_marquardt(u, y, sw, theta, order):
     """Vectorised damped Newton (Levenberg-Marquardt) over a batch (arrays (m, n)).
 
     The step solves (H + lambda D) step = J^T W r with H the exact Hessian where it is
@@ -535,7 +604,7 @@ def _levenberg_marquardt(u, y, sw, theta, slope):
     theta = theta.copy()
     lam = np.full(m, _LAM0)
     work = _work_array(m, p, u.shape[1])
-    cost, jtj, grad, hess = _evaluate(u, y, sw, theta, slope, work)
+    cost, jtj, grad, hess = _evaluate(u, y, sw, theta, order, work)
     active = np.isfinite(cost) & np.all(np.isfinite(theta), axis=1)
     converged = np.zeros(m, dtype=bool)
     eye = np.eye(p)
@@ -565,9 +634,9 @@ def _levenberg_marquardt(u, y, sw, theta, slope):
             continue
         trial = theta[ev] + step
         if ev.size == m:  # all rows: no copies
-            c_t, jtj_t, grad_t, hess_t = _evaluate(u, y, sw, trial, slope, work)
+            c_t, jtj_t, grad_t, hess_t = _evaluate(u, y, sw, trial, order, work)
         else:
-            c_t, jtj_t, grad_t, hess_t = _evaluate(u[ev], y[ev], None if sw is None else sw[ev], trial, slope, work)
+            c_t, jtj_t, grad_t, hess_t = _evaluate(u[ev], y[ev], None if sw is None else sw[ev], trial, order, work)
         better = np.isfinite(c_t) & (c_t <= cost[ev])
         acc = ev[better]
         theta[acc], cost[acc], jtj[acc], grad[acc], hess[acc] = (
@@ -596,10 +665,14 @@ def _same_rows(a, tol=1e-9):
     return [np.asarray(g) for g in groups.values()]
 
 
-def _fit_group(x, y, w, slope, centre_guess=None, width_guess=None) -> _Raw:
-    """Fit equal-length spectra x, y, w (m, n); non-finite points must carry zero weight."""
+def _fit_group(x, y, w, order, centre_guess=None, width_guess=None, despike=True) -> _Raw:
+    """Fit equal-length spectra x, y, w (m, n); non-finite points must carry zero weight.
+
+    ``order``: background polynomial order 0-3. ``despike``: drop isolated spikes (Hampel
+    test on the data before the start search, on the residuals after the fit, which is
+    then refined without them)."""
     m, n = y.shape
-    p = 5 + int(slope)
+    p = 5 + int(order)
     good = w > 0
     n_pts = good.sum(axis=1)
     if np.any(n_pts < p + 1):
@@ -625,23 +698,55 @@ def _fit_group(x, y, w, slope, centre_guess=None, width_guess=None) -> _Raw:
     ys = np.where(ys > 0, ys, np.maximum(np.max(np.abs(y), axis=1), 1e-300))
     yu = y / ys[:, None]
     wmean = np.sum(w, axis=1) / n_pts
+    order_idx = (
+        None if np.all(np.diff(u, axis=1) >= 0) else np.argsort(np.where(good, u, np.inf), axis=1, kind="stable")
+    )
+    n_out = np.zeros(m, dtype=int)
+    y_start = yu  # for the start search: spikes replaced by their neighbours (the weights stay shared)
+    sw_start = None if all_good and np.all(w == w[:, :1]) else np.sqrt(w / wmean[:, None])
+    if despike:
+        spikes = _in_sweep_order(residuals.hampel_outliers, order_idx, yu, good, _SPIKE_FLOOR)
+        if np.any(spikes):
+            y_start = yu.copy()
+            for i in np.flatnonzero(spikes.any(axis=1)):
+                keep = good[i] & ~spikes[i]
+                y_start[i, spikes[i]] = np.interp(u[i, spikes[i]], *_sorted_pair(u[i, keep], yu[i, keep]))
+            good = good & ~spikes
+            n_out += spikes.sum(axis=1)
+            all_good = False
     if all_good and np.all(w == w[:, :1]):
         sw = None  # uniform weights
     else:
-        sw = w / wmean[:, None]
+        sw = np.where(good, w, 0.0) / wmean[:, None]
         np.sqrt(sw, out=sw)
 
     # start values: one grid search per distinct (scaled abscissa, weights)
     theta0 = np.empty((m, p))
-    for rows in _same_rows(u if sw is None or np.all(sw == sw[0]) else np.concatenate([u, sw], axis=1)):
+    for rows in _same_rows(
+        u if sw_start is None or np.all(sw_start == sw_start[0]) else np.concatenate([u, sw_start], axis=1)
+    ):
         i0 = rows[0]
         cg = None if centre_guess is None else [(centre_guess - xmid[i0]) / hs[i0]]
         wg = None if width_guess is None else [abs(width_guess) / hs[i0]]
-        y_rows = yu if rows.size == m else yu[rows]
-        theta0[rows] = _grid_start(u[i0], y_rows, np.ones(n) if sw is None else sw[i0], slope, cg, wg)
+        y_rows = y_start if rows.size == m else y_start[rows]
+        theta0[rows] = _grid_start(u[i0], y_rows, np.ones(n) if sw_start is None else sw_start[i0], order, cg, wg)
 
     with np.errstate(all="ignore"):  # trial steps may overflow; they are then rejected
-        theta, cost, jtj, converged = _levenberg_marquardt(u, yu, sw, theta0, slope)
+        theta, cost, jtj, converged = _levenberg_marquardt(u, yu, sw, theta0, order)
+        model, jac = _model_jacobian(u, theta, order)
+        if despike:  # spikes on a line's flank show only in the residuals
+            spikes = _in_sweep_order(residuals.hampel_outliers, order_idx, yu - model, good, _SPIKE_FLOOR)
+            rows = np.flatnonzero(spikes.any(axis=1))
+            if rows.size:
+                good = good & ~spikes
+                n_out += spikes.sum(axis=1)
+                if sw is None:
+                    sw = np.ones((m, n))
+                sw = np.where(good, sw, 0.0)
+                t, c, j, cv = _levenberg_marquardt(u[rows], yu[rows], sw[rows], theta[rows], order)
+                theta[rows], cost[rows], jtj[rows], converged[rows] = t, c, j, cv
+                model[rows], jac[rows] = _model_jacobian(u[rows], theta[rows], order)
+    n_pts = good.sum(axis=1)
     try:
         cov_u = np.linalg.inv(jtj)
     except np.linalg.LinAlgError:  # a singular matrix (no resonance at all) must not spoil the batch
@@ -652,9 +757,14 @@ def _fit_group(x, y, w, slope, centre_guess=None, width_guess=None) -> _Raw:
             except np.linalg.LinAlgError:
                 pass
     dof = n_pts - p
-    cov_u *= (cost / dof)[:, None, None]
+    sigma2 = cost / dof
+    cov_u *= sigma2[:, None, None]
+    with np.errstate(all="ignore"):
+        inflation, runs_z, sys_u, factors = _diagnose(
+            u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj, model, jac
+        )
     width = np.exp(theta[:, 1]) * hs
-    scale = np.stack([hs, width, ys, ys, ys] + ([ys / hs] if slope else []), axis=1)
+    scale = np.stack([hs, width, ys, ys, ys] + [ys / hs**e for e in range(1, order + 1)], axis=1)
     params = theta * scale
     params[:, 0] += xmid
     params[:, 1] = width
@@ -663,13 +773,110 @@ def _fit_group(x, y, w, slope, centre_guess=None, width_guess=None) -> _Raw:
     rms = np.sqrt(chi2 / (wmean * n_pts))
     with np.errstate(invalid="ignore"):
         n_near = np.sum(good & (np.abs(x - params[:, :1]) <= _NEAR_WIDTHS * width[:, None]), axis=1)
-    return _Raw(params, cov, chi2 / dof, n_pts, converged, x_min, x_max, rms, n_near)
+    return _Raw(
+        params,
+        cov,
+        chi2 / dof,
+        n_pts,
+        converged,
+        x_min,
+        x_max,
+        rms,
+        n_near,
+        sys_u * scale,
+        inflation,
+        np.sqrt(np.max(factors[:, :5], axis=1)),
+        runs_z,
+        xmid,
+        n_out,
+    )
+
+
+def _sorted_pair(x, y):
+    order = np.argsort(x, kind="stable")
+    return x[order], y[order]
+
+
+def _in_sweep_order(fn, order_idx, values, good, floor):
+    """``fn(values, good, floor=floor)`` on rows sorted by the abscissa; a mask back in input order."""
+    if order_idx is None:
+        return fn(values, good, floor=floor)
+    out = fn(np.take_along_axis(values, order_idx, 1), np.take_along_axis(good, order_idx, 1), floor=floor)
+    back = np.empty_like(out)
+    np.put_along_axis(back, order_idx, out, axis=1)
+    return back
+
+
+def _model_jacobian(u, theta, order, jacobian=True):
+    """The model (m, n) and its Jacobian (m, n, p) in scaled units at ``theta``."""
+    c = theta[:, 0, None]
+    w = np.exp(theta[:, 1, None])
+    vs, va = theta[:, 3, None], theta[:, 4, None]
+    x = (u - c) / w
+    s = 1.0 / (1.0 + x * x)
+    a = x * s
+    model = theta[:, 2, None] + vs * s + va * a
+    if order >= 1:
+        model = model + theta[:, 5, None] * (u - c)
+    powers = [u**e for e in range(2, order + 1)]
+    for j, ue in enumerate(powers):
+        model = model + theta[:, 6 + j, None] * ue
+    if not jacobian:
+        return model, None
+    fp = vs * (-2.0 * a * s) + va * (s * (2.0 * s - 1.0))
+    cols = [-fp / w - (theta[:, 5, None] if order >= 1 else 0.0), -fp * x, np.ones_like(u), s, a]
+    if order >= 1:
+        cols.append(u - c)
+    return model, np.stack(cols + powers, axis=2)
+
+
+#: systematic alternatives: background orders above the fitted one, and windows of
+#: centre +- these many widths (when they drop at least a tenth of the points)
+_SYS_EXTRA_ORDERS, _SYS_WINDOWS = 1, (3.5,)
+
+
+def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj, model, jac):
+    """(inflation, runs_z, systematic errors (m, p)) of fits in scaled units: see ``residuals``."""
+    m, n = yu.shape
+    swf = good.astype(float) if sw is None else sw
+    rw = swf * (yu - model)
+    jw = jac * swf[:, :, None]
+    width = np.exp(theta[:, 1])
+    us = u if order_idx is None else np.take_along_axis(u, order_idx, 1)
+    gs = good if order_idx is None else np.take_along_axis(good, order_idx, 1)
+    du = np.diff(us, axis=1)
+    if gs.all() and np.all(du > 0):
+        du = np.median(du, axis=1)
+    else:
+        du = np.nanmedian(np.where(gs[:, 1:] & gs[:, :-1] & (du > 0), du, np.nan), axis=1)
+    corr_points = np.clip(np.nan_to_num(width / du, nan=2.0), 2.0, max(2.0, n / 8))
+    rs = rw if order_idx is None else np.take_along_axis(rw, order_idx, 1)
+    inflation, runs_z = residuals.structure(rs, gs, corr_points)
+    js = jw if order_idx is None else np.take_along_axis(jw, order_idx[:, :, None], 1)
+    factors = residuals.correlated_noise_factors(js, rs, gs, ainv=cov_u / sigma2[:, None, None])
+    cov_u *= np.sqrt(factors[:, :, None] * factors[:, None, :])
+    alternatives = []
+    for k in range(1, _SYS_EXTRA_ORDERS + 1):
+        if order + k <= 4:
+            cols = [(u - theta[:, 0, None]) if e == 1 else u**e for e in range(order + 1, order + k + 1)]
+            alternatives.append(("extra", np.stack(cols, axis=2) * swf[:, :, None]))
+    n_good = good.sum(axis=1)
+    p = theta.shape[1]
+    for win in _SYS_WINDOWS:
+        keep = good & (np.abs(u - theta[:, 0, None]) <= win * width[:, None])
+        nk = keep.sum(axis=1)
+        use = (nk <= 0.9 * n_good) & (nk >= max(3 * p, 12))
+        if np.any(use):
+            alternatives.append(("mask", np.where(use[:, None], keep, good)))
+    sys_u = residuals.systematic(jw, rw, cov_u, sigma2 * np.max(factors, axis=1), alternatives, jtj)
+    return inflation, runs_z, sys_u, factors
 
 
 #: a line is resolved when at least _MIN_NEAR points lie within _NEAR_WIDTHS half widths of its
 #: centre (for a uniform sweep: the width at least about the point spacing; an adaptive one
 #: may be sparse elsewhere)
 _NEAR_WIDTHS, _MIN_NEAR = 2.0, 4
+STRUCTURE_MESSAGE = "residuals structured (runs or autocorrelation): the model misses something"
 RESOLUTION_MESSAGE = f"fewer than {_MIN_NEAR} points within {_NEAR_WIDTHS:g} widths of the centre (not resolved)"
 
 
@@ -679,7 +886,9 @@ def _verdicts(raw: _Raw) -> tuple[np.ndarray, tuple]:
     amp = np.hypot(v_sym, v_asym)
     with np.errstate(invalid="ignore", divide="ignore"):
         var_amp = v_sym**2 * raw.cov[:, 3, 3] + v_asym**2 * raw.cov[:, 4, 4] + 2 * v_sym * v_asym * raw.cov[:, 3, 4]
-        significance = amp / np.sqrt(var_amp / amp**2)
+        # against white noise: correlated noise (or a ripple the model lacks) inflates the errors,
+        # it does not make a line that stands out of the point-to-point noise less of a line
+        significance = amp / np.sqrt(var_amp / np.maximum(raw.error_factor, 1.0) ** 2 / amp**2)
         checks = [
             (~raw.converged, "did not converge"),
             (
@@ -694,6 +903,10 @@ def _verdicts(raw: _Raw) -> tuple[np.ndarray, tuple]:
             (
                 ~(significance >= _MIN_SIGNIFICANCE),
                 f"resonance not significant (amplitude < {_MIN_SIGNIFICANCE:g} sigma)",
+            ),
+            (
+                ((raw.runs_z < -_MAX_RUNS_Z) | (raw.inflation > _MAX_INFLATION)) & ~(raw.rms <= _EXACT * amp),
+                STRUCTURE_MESSAGE,
             ),
         ]
     bad = np.zeros(len(centre), dtype=bool)
@@ -779,19 +992,39 @@ def _groups(x, y, weights, irf2):
     return out
 
 
-def _fit_spectra(x, y, weights, irf2, slope, cls, centre_guess=None, width_guess=None, window=None):
+def _order(slope, background_order) -> int:
+    """Background polynomial order from the ``slope`` flag or an explicit ``background_order`` (0-3)."""
+    if background_order is None:
+        return int(bool(slope))
+    if background_order not in (0, 1, 2, 3):
+        raise ValueError(f"background_order: must be 0, 1, 2 or 3, got {background_order!r}")
+    return int(background_order)
+
+
+def _irf2_values(irf2, x):
+    """``irf2`` as given, or evaluated at the abscissa when it is a function of it (A^2)."""
+    if not callable(irf2):
+        return irf2
+    if isinstance(x, np.ndarray) and x.ndim <= 2 or np.ndim(x) == 1:
+        return np.asarray(irf2(np.asarray(x, dtype=float)), dtype=float)
+    return [np.asarray(irf2(np.asarray(v, dtype=float)), dtype=float) for v in x]
+
+
+def _fit_spectra(x, y, weights, irf2, order, cls, centre_guess=None, width_guess=None, window=None, despike=True):
     """Fit spectra batched by length; returns the packaged batch result ``cls``."""
     parts = []
     m = 0
-    for idx, xg, yg, wg, irg in _groups(x, y, weights, irf2):
-        if yg.shape[0] == 0:
-            raise ValueError("no spectra to fit")
-        xg, yg, wg = _prepare(xg, yg, wg, irg)
-        raw = _fit_group(xg, yg, wg, slope, centre_guess, width_guess)
-        if window is not None:
-            raw = _refit_window(xg, yg, wg, raw, slope, window)
-        parts.append((idx, raw))
-        m += idx.size
+    irf2 = _irf2_values(irf2, x)
+    with _blas_threads():
+        for idx, xg, yg, wg, irg in _groups(x, y, weights, irf2):
+            if yg.shape[0] == 0:
+                raise ValueError("no spectra to fit")
+            xg, yg, wg = _prepare(xg, yg, wg, irg)
+            raw = _fit_group(xg, yg, wg, order, centre_guess, width_guess, despike)
+            if window is not None:
+                raw = _refit_window(xg, yg, wg, raw, order, window, despike)
+            parts.append((idx, raw))
+            m += idx.size
     if len(parts) == 1:
         raw = parts[0][1]
     else:
@@ -800,7 +1033,7 @@ def _fit_spectra(x, y, weights, irf2, slope, cls, centre_guess=None, width_guess
     return _package(raw, cls, np.full(m, irf2 is not None))
 
 
-def _refit_window(xg, yg, wg, raw, slope, window) -> _Raw:
+def _refit_window(xg, yg, wg, raw, order, window, despike) -> _Raw:
     """Refit each spectrum within centre +- window widths of its first fit, seeded from it."""
     rows = []
     for j in range(xg.shape[0]):
@@ -808,7 +1041,7 @@ def _refit_window(xg, yg, wg, raw, slope, window) -> _Raw:
         keep = np.abs(xg[j] - c) <= window * wd if np.isfinite(c) and wd > 0 else np.zeros(xg.shape[1], bool)
         w_new = np.where(keep, wg[j], 0.0)
         if np.count_nonzero(w_new) >= 2 * raw.params.shape[1]:
-            rows.append(_fit_group(xg[j : j + 1], yg[j : j + 1], w_new[None, :], slope, c, wd))
+            rows.append(_fit_group(xg[j : j + 1], yg[j : j + 1], w_new[None, :], order, c, wd, despike))
         else:
             rows.append(raw.take(slice(j, j + 1)))
     return _Raw(*(np.concatenate([getattr(r, f) for r in rows]) for f in _Raw.__dataclass_fields__))
@@ -820,12 +1053,13 @@ def _package(raw: _Raw, cls, normalised):
     ok, messages = _verdicts(raw)
     err = np.sqrt(np.abs(np.diagonal(raw.cov, 0, 1, 2)))
     cols = dict(zip(names[:p], raw.params.T, strict=True))
+    zeros = np.zeros(len(ok))
     return cls(
         **{names[0]: cols[names[0]], names[1]: cols[names[1]]},
         v_sym=cols["v_sym"],
         v_asym=cols["v_asym"],
         offset=cols["offset"],
-        slope=cols.get("slope", np.zeros(len(ok))),
+        slope=cols.get("slope", zeros),
         stderr=dict(zip(names[:p], err.T, strict=True)),
         covariance=raw.cov,
         chi2_red=raw.chi2_red,
@@ -834,6 +1068,13 @@ def _package(raw: _Raw, cls, normalised):
         message=messages,
         param_names=tuple(names[:p]),
         normalised=normalised,
+        stderr_sys=dict(zip(names[:p], raw.sys.T, strict=True)),
+        error_inflation=raw.error_factor,
+        runs_z=raw.runs_z,
+        quadratic=cols.get("quadratic", zeros),
+        cubic=cols.get("cubic", zeros),
+        poly_x0=raw.x0,
+        n_outliers=raw.n_outliers,
     )
 
 
@@ -855,6 +1096,8 @@ def fit_spectrum(
     hwhm_guess_hz=None,
     irf2=None,
     window_hwhm=None,
+    background_order=None,
+    despike=True,
 ) -> SpectrumFit:
     """Fit one frequency sweep to ``offset + v_sym S + v_asym A (+ slope (f - f0))``.
 
@@ -866,20 +1109,37 @@ def fit_spectrum(
         ratios matter: errors are scaled by the residual). Zero weight drops a point.
     f0_guess_hz, hwhm_guess_hz : optional start values (Hz). Not needed: by default a grid
         search over the whole sweep provides them.
-    irf2 : optional I_RF^2(f) in A^2 (scalar or per point). When given, Vmix / I_RF^2 is
-        fitted, with the weights multiplied by I_RF^4 (noise of uniform size in Vmix stays
-        correctly weighted); amplitudes and offset are then in V/A^2 (= Ohm/A), and the
-        offset estimates (1/4) d2V/dI2 directly.
+    irf2 : optional I_RF^2(f) in A^2 (scalar, per point, or a function of the frequency in
+        Hz, e.g. a measured background reference sweep or the stored path calibration).
+        When given, Vmix / I_RF^2 is fitted, with the weights multiplied by I_RF^4 (noise of
+        uniform size in Vmix stays correctly weighted); amplitudes and offset are then in
+        V/A^2 (= Ohm/A), and the offset estimates (1/4) d2V/dI2 directly.
     window_hwhm : optional; after the first fit, refit only the points within
         f0 +- window_hwhm * hwhm (e.g. 6), seeded from the first fit. The reported values
         and errors are those of the refit.
+    background_order : optional polynomial order of the background, 0-3 (overrides
+        ``slope``): 2 and 3 add ``quadratic`` (V/Hz^2) and ``cubic`` (V/Hz^3) terms in
+        (f - poly_x0), poly_x0 the middle of the sweep.
+    despike : drop isolated spikes before fitting (``n_outliers`` says how many).
+
+    Besides the values and ``stderr`` (statistical, inflated by sqrt(n / n_eff) when the
+    residuals are correlated: ``error_inflation``), ``stderr_sys`` gives the systematic
+    error of each parameter: the larger shift of the background order one above the fitted
+    one and of a window of f0 +- 3.5 widths (Barlow-subtracted, see
+    ``stfmr_lab.analysis.residuals``). ``ok`` is False when the residuals are structured
+    (runs test z below -4 or autocorrelation inflating the variance more than 10x).
     """
     y = _one(vmix_v)
-    fits = _fit_spectra(frequency_hz, y, weights, irf2, slope, SpectrumFits, f0_guess_hz, hwhm_guess_hz, window_hwhm)
+    fits = _fit_spectra(
+        frequency_hz, y, weights, irf2, _order(slope, background_order), SpectrumFits,
+        f0_guess_hz, hwhm_guess_hz, window_hwhm, despike,
+    )  # fmt: skip
     return fits[0]
 
 
-def fit_spectra(frequency_hz, vmix_v, *, slope=False, weights=None, irf2=None) -> SpectrumFits:
+def fit_spectra(
+    frequency_hz, vmix_v, *, slope=True, weights=None, irf2=None, background_order=None, despike=True
+) -> SpectrumFits:
     """Fit many frequency sweeps at once (vectorised); same model and answers as ``fit_spectrum``.
 
     Parameters
@@ -887,29 +1147,72 @@ def fit_spectra(frequency_hz, vmix_v, *, slope=False, weights=None, irf2=None) -
     frequency_hz : 1-D array (Hz) shared by all spectra, a 2-D array (one row per spectrum),
         or a list of 1-D arrays (spectra of unequal lengths are batched by length).
     vmix_v : 2-D array (one spectrum per row, V) or a list of 1-D arrays.
-    slope, weights, irf2 : as in ``fit_spectrum``; ``weights``/``irf2`` given as a 1-D array
-        are shared by all spectra, else one row per spectrum.
+    slope, weights, irf2, background_order, despike : as in ``fit_spectrum``, but the
+        background has a slope by default here; ``weights``/``irf2`` given as a 1-D array
+        are shared by all spectra, else one row per spectrum (or a function of frequency).
 
     Returns
     -------
     SpectrumFits: arrays over spectra, and a sequence of ``SpectrumFit`` in input order.
     """
-    return _fit_spectra(frequency_hz, vmix_v, weights, irf2, slope, SpectrumFits)
+    return _fit_spectra(
+        frequency_hz, vmix_v, weights, irf2, _order(slope, background_order), SpectrumFits, despike=despike
+    )
 
 
 def fit_field_sweep(
-    field_oe, vmix_v, *, slope=False, weights=None, h0_guess_oe=None, dh_guess_oe=None, irf2=None, window_dh=None
+    field_oe,
+    vmix_v,
+    *,
+    slope=False,
+    weights=None,
+    h0_guess_oe=None,
+    dh_guess_oe=None,
+    irf2=None,
+    window_dh=None,
+    background_order=None,
+    despike=True,
 ) -> FieldSweepFit:
     """Fit one field sweep at fixed frequency to ``offset + v_sym S + v_asym A (+ slope (H - H0))``.
 
     Same lineshape, method and options as ``fit_spectrum`` with the field (Oe) as abscissa:
     centre ``h0_oe`` and HWHM ``dh_oe`` in Oe, amplitudes in V (V/A^2 with ``irf2``), slope in V/Oe.
+    One line only: a sweep through zero field (a line at each polarity) needs ``fit_lines``.
     """
     y = _one(vmix_v)
-    fits = _fit_spectra(field_oe, y, weights, irf2, slope, FieldSweepFits, h0_guess_oe, dh_guess_oe, window_dh)
+    fits = _fit_spectra(
+        field_oe, y, weights, irf2, _order(slope, background_order), FieldSweepFits,
+        h0_guess_oe, dh_guess_oe, window_dh, despike,
+    )  # fmt: skip
     return fits[0]
 
 
-def fit_field_sweeps(field_oe, vmix_v, *, slope=False, weights=None, irf2=None) -> FieldSweepFits:
-    """Vectorised batch version of ``fit_field_sweep`` (inputs as in ``fit_spectra``)."""
-    return _fit_spectra(field_oe, vmix_v, weights, irf2, slope, FieldSweepFits)
+def fit_field_sweeps(
+    field_oe, vmix_v, *, slope=True, weights=None, irf2=None, background_order=None, despike=True
+) -> FieldSweepFits:
+    """Vectorised batch version of ``fit_field_sweep`` (inputs as in ``fit_spectra``; a slope by default)."""
+    return _fit_spectra(
+        field_oe, vmix_v, weights, irf2, _order(slope, background_order), FieldSweepFits, despike=despike
+    )
+
+
+_BLAS = {}  # the threadpoolctl controller, made once (finding the loaded BLAS libraries takes ms)
+
+
+@contextlib.contextmanager
+def _blas_threads():
+    """One BLAS thread while fitting: the batched small matrix products gain nothing from
+    more, and on a loaded machine OpenBLAS's spinning threads made the fit 5-30x slower."""
+    if "controller" not in _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS["controller"] = ThreadpoolController()
+        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+            _BLAS["controller"] = None
+    controller = _BLAS["controller"]
+    if controller is None:
+        yield
+        return
+    with controller.limit(limits=1, user_api="blas"):
+        yield

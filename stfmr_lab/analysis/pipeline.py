@@ -3,9 +3,13 @@
 1. dV/dI calibrations: each I-V sweep (RF off) gives R_d(I) and d2V/dI2(I); the easy-axis
    parallel and antiparallel sweeps give G_P, G_AP (and TMR(V)); the hard-axis sweeps give
    theta(H) from the zero-bias conductance and, across fields, d2V/(dtheta dI).
-2. Spectra: each frequency sweep is fitted to the S/A lineshape, normalised by the bench
-   path's I_RF^2(f) shape (the station's path calibration, recorded in the file), so the
-   fitted background is (1/4) d2V/dI2 times the path calibration's error factor k.
+2. Spectra: the lock-in phase offset is found from X and Y (all sweeps pooled) and
+   removed; each frequency sweep is fitted to the S/A lineshape on a sloped background,
+   normalised by the bench path's I_RF^2(f) shape (the station's path calibration,
+   recorded in the file), so the fitted background is (1/4) d2V/dI2 times the path
+   calibration's error factor k. Fits whose residuals are structured are not used; the
+   fits' systematic errors (background model, window) are carried beside the statistical
+   ones (``*_err_sys`` columns). Field sweeps: every line (``fit_lines``).
 3. I_RF^2: k from the backgrounds at biases where d2V/dI2 is large (analysis step 2);
    reported as the disagreement with the path calibration.
 4. Kittel fit of f0(H) for 4 pi Meff and Hk; Omega_perp from f0; torkances per spectrum
@@ -25,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stfmr_lab.analysis.fit import fit_field_sweeps, fit_spectra
+from stfmr_lab.analysis.fit import STRUCTURE_MESSAGE, fit_spectra
 from stfmr_lab.analysis.inverse import (
     GAMMA_RAD_S_OE,
     alpha_eff,
@@ -42,8 +46,11 @@ from stfmr_lab.analysis.inverse import (
     weighted_mean,
 )
 from stfmr_lab.analysis.inverse import d2v_dtheta_di as d2v_dtheta_di_curves
+from stfmr_lab.analysis.lines import fit_lines
+from stfmr_lab.analysis.lockin import lockin_phase, rotate
+from stfmr_lab.analysis.swept import refit_swept
 from stfmr_lab.instruments.path import BiasTeePath
-from stfmr_lab.physics import TORKANCE_UNIT_J_PER_V
+from stfmr_lab.physics import LOCKIN_RMS_FACTOR, TORKANCE_UNIT_J_PER_V
 from stfmr_lab.sample import declared_ms_vol_emu
 from stfmr_lab.storage import RunData, read_run
 from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
@@ -226,6 +233,57 @@ def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
     return hard, thetas, lookup
 
 
+def _refit_structured(fits, specs, warnings: list) -> list:
+    """Spectra whose one-line fit has structured residuals, refitted by ``fit_lines`` (a
+    second mode, spikes the one-line fit could not place): its strongest line replaces
+    the one-line fit when it is ok."""
+    out = list(fits)
+    n_new = 0
+    for n, ft in enumerate(fits):
+        if ft.ok or ft.message != STRUCTURE_MESSAGE:
+            continue
+        try:
+            lines = fit_lines(specs[n][1], specs[n][2], irf2=specs[n][3])
+        except ValueError:
+            continue
+        if len(lines) > 1:
+            main = max(lines, key=lambda x: math.hypot(x.v_sym, x.v_asym))
+            if main.ok:
+                out[n] = main
+                n_new += 1
+    if n_new:
+        warnings.append(f"{n_new} spectra hold more than one line: their strongest fitted with the others (fit_lines)")
+    return out
+
+
+def _fits_used(fits, warnings: list) -> np.ndarray:
+    """Which fits the torkances use: the ok ones and those whose only objection is
+    structured residuals (the model misses something the fit cannot place: the path's
+    ripple the calibration lacks, say), said in a warning; their systematic errors are
+    carried beside the statistical ones (``*_err_sys``)."""
+    ok = np.array([ft.ok for ft in fits], dtype=bool)
+    structured = np.array([not ft.ok and ft.message == STRUCTURE_MESSAGE for ft in fits], dtype=bool)
+    if structured.any():
+        warnings.append(f"{int(structured.sum())} of {len(fits)} lineshape fits have structured residuals (the model"
+                        " misses something: see their residuals); used, with their systematic errors beside")
+    return ok | structured
+
+
+def _vmix_phase_removed(data) -> tuple[np.ndarray, float, float]:
+    """(Vmix in V with the lock-in phase offset removed, the phase in rad, its 1-sigma error).
+
+    The phase is the principal axis of the sweeps' (X, Y) points, each sweep's mean removed
+    (``lockin.lockin_phase``); Vmix = (X cos phi + Y sin phi) / LOCKIN_RMS_FACTOR, as the
+    recorded Vmix = X / LOCKIN_RMS_FACTOR. A file without Y keeps its Vmix."""
+    x, y = data.get("lockin_x"), data.get("lockin_y")
+    if x is None or y is None:
+        return data["vmix"], 0.0, math.nan
+    phase, err = lockin_phase(x, y, groups=data["spectrum"])
+    if phase == 0.0:
+        return data["vmix"], 0.0, err
+    return rotate(x, y, phase) / LOCKIN_RMS_FACTOR, phase, err
+
+
 # ---------------------------------------------------------------------- the pipeline
 def _run_path(run: RunData, warnings: list) -> BiasTeePath:
     """The RF path calibration the run recorded (two-number model or S21 table), or flat."""
@@ -239,17 +297,20 @@ def _run_path(run: RunData, warnings: list) -> BiasTeePath:
     return rf_path
 
 
-def _resonance_spectra(run: RunData):
+def _resonance_spectra(run: RunData, vmix_all=None):
     """Each resonance frequency sweep (>= 12 points): (index, f_hz, vmix_v, field_oe,
-    bias_current_a, bias_voltage_v, rf_power_dbm), sorted by frequency."""
+    bias_current_a, bias_voltage_v, rf_power_dbm), sorted by frequency; Vmix with the
+    lock-in phase removed (``vmix_all``: already so, for all points)."""
     D, S = run.data, run.tables["spectra"]
+    if vmix_all is None:
+        vmix_all = _vmix_phase_removed(D)[0]
     for k, idx in enumerate(S["index"]):
         if int(S["kind"][k]) != SPECTRUM_KINDS["resonance"]:
             continue
         sel = D["spectrum"] == idx
         if np.count_nonzero(sel) < 12:
             continue
-        f, v = D["frequency"][sel], D["vmix"][sel]
+        f, v = D["frequency"][sel], vmix_all[sel]
         order = np.argsort(f, kind="stable")  # adaptive sweeps record points out of order (repeats allowed)
         yield (int(idx), f[order], v[order], float(np.median(D["field"][sel])), float(np.median(D["bias_current"][sel])),
                float(np.median(D["bias_voltage"][sel])), float(np.median(D["rf_power"][sel])))
@@ -259,6 +320,7 @@ def _lineshape_columns(ft, irf2_f0: float) -> dict:
     """A fit's lineshape columns: f0, width, and the amplitudes in volts at f0."""
     return {
         "f0_hz": ft.f0_hz, "f0_hz_err": ft.stderr["f0_hz"], "hwhm_hz": ft.hwhm_hz, "hwhm_hz_err": ft.stderr["hwhm_hz"],
+        "f0_hz_err_sys": ft.stderr_sys.get("f0_hz", 0.0), "hwhm_hz_err_sys": ft.stderr_sys.get("hwhm_hz", 0.0),
         # the fit in volts at f0 (the fit itself is of Vmix / I_RF^2(f), columns *_per_irf2)
         "v_sym": ft.v_sym * irf2_f0, "v_sym_err": ft.stderr["v_sym"] * irf2_f0,
         "v_asym": ft.v_asym * irf2_f0, "v_asym_err": ft.stderr["v_asym"] * irf2_f0,
@@ -266,19 +328,34 @@ def _lineshape_columns(ft, irf2_f0: float) -> dict:
     }
 
 
-def _field_sweeps(run: RunData) -> pd.DataFrame | None:
-    """Field sweeps (if any): Lorentzians in H, one row each."""
+def _field_sweeps(run: RunData, vmix_all=None, warnings: list | None = None) -> pd.DataFrame | None:
+    """Field sweeps (if any): every line (one per polarity through zero), Lorentzians in H,
+    one row per line; Vmix with the lock-in phase removed."""
     D, S = run.data, run.tables["spectra"]
     fsel = [int(i) for k, i in enumerate(S["index"]) if int(S["kind"][k]) == SPECTRUM_KINDS["field"]]
     if not fsel:
         return None
-    xs = [D["field"][D["spectrum"] == i] for i in fsel]
-    ys = [D["vmix"][D["spectrum"] == i] for i in fsel]
-    return pd.DataFrame([
-        {"spectrum": i, "h0_oe": ft.h0_oe, "dh_oe": ft.dh_oe, "v_sym": ft.v_sym, "v_asym": ft.v_asym, "offset": ft.offset,
-         "fit_ok": bool(ft.ok)}
-        for i, ft in zip(fsel, fit_field_sweeps(xs, ys), strict=True)
-    ])
+    if vmix_all is None:
+        vmix_all = _vmix_phase_removed(D)[0]
+    rows = []
+    for i in fsel:
+        sel = D["spectrum"] == i
+        try:
+            # the rectified background follows theta(H) across a field sweep: a cubic
+            lines = fit_lines(D["field"][sel], vmix_all[sel], axis="field", background_order=3)
+        except ValueError as e:
+            if warnings is not None:
+                warnings.append(f"field sweep {i}: {e}")
+            continue
+        for n_line, ft in enumerate(lines):
+            rows.append({
+                "spectrum": i, "line": n_line, "h0_oe": ft.h0_oe, "h0_oe_err": ft.stderr["h0_oe"],
+                "h0_oe_err_sys": ft.stderr_sys.get("h0_oe", 0.0), "dh_oe": ft.dh_oe, "dh_oe_err": ft.stderr["dh_oe"],
+                "dh_oe_err_sys": ft.stderr_sys.get("dh_oe", 0.0), "v_sym": ft.v_sym, "v_sym_err": ft.stderr["v_sym"],
+                "v_asym": ft.v_asym, "v_asym_err": ft.stderr["v_asym"], "offset": ft.offset, "slope": ft.slope,
+                "fit_ok": bool(ft.ok), "fit_message": ft.message,
+            })
+    return pd.DataFrame(rows, columns=list(rows[0]) if rows else ["spectrum", "line", "h0_oe", "dh_oe", "fit_ok"])
 
 
 #: the contract's per-bias columns (an empty table has them too)
@@ -290,14 +367,18 @@ def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: floa
     """What a run without the dV/dI calibrations still gives: the lineshape fits (the
     spectrum divided by the path's I_RF^2(f) shape) and, across fields, the Kittel fit."""
     rf_path = _run_path(run, warnings)
-    specs = list(_resonance_spectra(run))
-    field_sweeps = _field_sweeps(run)
+    vmix_all, phase, phase_err = _vmix_phase_removed(run.data)
+    if phase:
+        warnings.append(f"lock-in phase offset {math.degrees(phase):.2f} deg found and removed")
+    specs = list(_resonance_spectra(run, vmix_all))
+    field_sweeps = _field_sweeps(run, vmix_all, warnings)
     if not specs and field_sweeps is None:
         raise AnalysisError(f"{path}: no resonance spectra or field sweeps to fit ({reason})")
     # the device resistance is unknown: only the shape of I_RF^2(f) enters, and the
     # amplitudes in volts at f0 do not depend on it
     shapes = [rf_path.i_rf(sp[1], sp[6], 0.0) ** 2 for sp in specs]
     fits = fit_spectra([sp[1] for sp in specs], [sp[2] for sp in specs], irf2=shapes) if specs else []
+    fits = refit_swept(run, [sp[0] for sp in specs], fits, [(sp[1], g) for sp, g in zip(specs, shapes, strict=True)])
     rows, model_curves = [], {}
     for sp, shape, ft in zip(specs, shapes, fits, strict=True):
         idx, f, v, h, i, vb, p = sp
@@ -318,7 +399,8 @@ def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: floa
     else:
         skipped.append("Kittel fit: needs spectra at two fields at least")
     summary = {"file": str(run.path), "status": run.status, "spectra_fitted": int(ok.sum()),
-               "spectra_total": len(per_spectrum), "skipped": skipped, "warnings": warnings}
+               "spectra_total": len(per_spectrum), "skipped": skipped, "warnings": warnings,
+               "lockin_phase_deg": math.degrees(phase), "lockin_phase_deg_err": math.degrees(phase_err)}
     if field_sweeps is not None:
         summary["field_sweeps_fitted"] = int(field_sweeps["fit_ok"].sum())
         summary["field_sweeps_total"] = len(field_sweeps)
@@ -413,7 +495,8 @@ def analyze(
     # ------------------------------------------------------------------ spectra
     rf_path = _run_path(run, warnings)
     rows, model_curves, specs = [], {}, []
-    for idx, f, v, h, i, vb, p in _resonance_spectra(run):
+    vmix_all, phase, phase_err = _vmix_phase_removed(run.data)
+    for idx, f, v, h, i, vb, p in _resonance_spectra(run, vmix_all):
         j = int(np.argmin(np.abs(hard_fields - h)))
         if abs(hard_fields[j] - h) > 5.0:
             warnings.append(f"spectrum {idx}: no dV/dI sweep at {h:.0f} Oe; using the one at {hard_fields[j]:.0f} Oe")
@@ -422,14 +505,17 @@ def analyze(
         specs.append((idx, f, v, irf2_path, h, i, vb, p, j, r_d))
     if not specs:
         raise AnalysisError(f"{path}: no resonance spectra to fit")
-    fits = fit_spectra([s[1] for s in specs], [s[2] for s in specs], irf2=[s[3] for s in specs])
+    fits = fit_spectra([s[1] for s in specs], [s[2] for s in specs], irf2=[s[3] for s in specs], slope=True)
+    fits = refit_swept(run, [s[0] for s in specs], fits, [(s[1], s[3]) for s in specs])  # through the lock-in filter
+    fits = _refit_structured(fits, specs, warnings)
 
     # ------------------------------------------------------------------ I_RF^2 scale from the backgrounds
     d2_at = np.array([float(hard[s[8]].at(s[5], "d2v_di2")) for s in specs])
     off = np.array([ft.offset for ft in fits])
     off_err = np.array([ft.stderr["offset"] for ft in fits])
     usable = np.abs(d2_at) >= min_background_fraction * np.max(np.abs(d2_at))
-    usable &= np.array([ft.ok for ft in fits]) & (d2_at != 0)
+    used = _fits_used(fits, warnings)
+    usable &= used & (d2_at != 0)
     if not np.any(usable):
         raise AnalysisError(f"{path}: no spectrum at a bias with a usable background (d2V/dI2 too small everywhere)")
     k_i = 4.0 * off[usable] / d2_at[usable]
@@ -440,7 +526,7 @@ def analyze(
     f0 = np.array([ft.f0_hz for ft in fits])
     f0_err = np.array([ft.stderr["f0_hz"] for ft in fits])
     h_arr = np.array([s[4] for s in specs])
-    okf = np.array([ft.ok for ft in fits])
+    okf = used
     kit = kittel_fit(np.abs(h_arr[okf]), f0[okf], gamma, f0_err_hz=f0_err[okf])
     omega_m = 2 * np.pi * f0
     omega_perp = omega_perp_from_f0(f0, h_arr, kit.hk_oe, gamma)
@@ -474,7 +560,15 @@ def analyze(
         v_sym_err=a_s_err, v_asym_err=a_a_err, sigma_err_rad_s=sigma_err, v_sym_sigma_cov=a_s_cov,
         v_asym_sigma_cov=a_a_cov,
     )
+    # the fits' systematic errors (background model, window), propagated alike, beside the statistical ones
+    par_sys, perp_sys = torkance_errors(
+        a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d,
+        v_sym_err=np.array([ft.stderr_sys.get("v_sym", 0.0) for ft in fits]) / k_scale,
+        v_asym_err=np.array([ft.stderr_sys.get("v_asym", 0.0) for ft in fits]) / k_scale,
+        sigma_err_rad_s=2 * np.pi * np.array([ft.stderr_sys.get("hwhm_hz", 0.0) for ft in fits]),
+    )
     par_u, perp_u = to_torkance_units(par, theta), to_torkance_units(perp, theta)
+    par_su, perp_su = to_torkance_units(par_sys, theta), to_torkance_units(perp_sys, theta)
     par_eu, perp_eu = to_torkance_units(par_err, theta), to_torkance_units(perp_err, theta)
     par_feu, perp_feu = to_torkance_units(par_fit_err, theta), to_torkance_units(perp_fit_err, theta)
     a_eff = alpha_eff(sigma, omega_m, omega_perp)
@@ -491,18 +585,22 @@ def analyze(
             "v_sym_per_irf2": ft.v_sym, "v_sym_per_irf2_err": ft.stderr["v_sym"],
             "v_asym_per_irf2": ft.v_asym, "v_asym_per_irf2_err": ft.stderr["v_asym"],
             "offset_per_irf2": ft.offset, "offset_per_irf2_err": ft.stderr["offset"],
-            "chi2_red": ft.chi2_red, "fit_ok": bool(ft.ok), "fit_message": ft.message,
+            "v_sym_per_irf2_err_sys": ft.stderr_sys.get("v_sym", 0.0), "v_asym_per_irf2_err_sys": ft.stderr_sys.get("v_asym", 0.0),
+            "slope_per_irf2": ft.slope, "error_inflation": ft.error_inflation, "runs_z": ft.runs_z,
+            "n_outliers": ft.n_outliers,
+            "chi2_red": ft.chi2_red, "fit_ok": bool(ft.ok), "fit_message": ft.message, "fit_used": bool(used[n]),
             "theta_deg": math.degrees(theta[n]), "r_d_ohm": rd, "d2v_di2_ohm_per_a": d2_at[n],
             "d2v_dtheta_di_ohm": d2th_at[n], "omega_perp": omega_perp[n], "background_used": bool(usable[n]),
             "dtau_par_dv": par_u[n], "dtau_par_dv_err": par_eu[n], "dtau_perp_dv": perp_u[n], "dtau_perp_dv_err": perp_eu[n],
             "dtau_par_dv_fit_err": par_feu[n], "dtau_perp_dv_fit_err": perp_feu[n],
+            "dtau_par_dv_err_sys": par_su[n], "dtau_perp_dv_err_sys": perp_su[n],
             "alpha_eff": a_eff[n], "alpha_eff_err": a_eff_err[n],
         })
         model_curves[idx] = (f, v, ft.model(f) * irf2_path)
     per_spectrum = pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ per bias and field
-    ok = per_spectrum["fit_ok"].to_numpy()
+    ok = per_spectrum["fit_used"].to_numpy()
     grouped = per_spectrum[ok].assign(v_round=lambda d: d["bias_voltage_v"].round(3), h_round=lambda d: d["field_oe"].round(0))
     per_bias_rows = []
     for _key, g in grouped.groupby(["h_round", "v_round"], sort=True):
@@ -518,6 +616,9 @@ def analyze(
             # the lineshape fits' share of those errors (same weights)
             "dtau_par_dv_fit_err": float(np.sqrt(np.sum(wpar**2 * g["dtau_par_dv_fit_err"] ** 2)) / np.sum(wpar)),
             "dtau_perp_dv_fit_err": float(np.sqrt(np.sum(wperp**2 * g["dtau_perp_dv_fit_err"] ** 2)) / np.sum(wperp)),
+            # systematic errors do not average down: the same weights, added linearly
+            "dtau_par_dv_err_sys": float(np.sum(wpar * g["dtau_par_dv_err_sys"]) / np.sum(wpar)),
+            "dtau_perp_dv_err_sys": float(np.sum(wperp * g["dtau_perp_dv_err_sys"]) / np.sum(wperp)),
             "dtau_par_dv_predicted": float(to_torkance_units(predicted_dtau_par_dv(
                 1.0 / p_curve.at(np.interp(g["bias_voltage_v"].mean(), p_curve.voltage_v, p_curve.current_a)), polarization))),
             "alpha_eff": float(g["alpha_eff"].mean()),
@@ -567,6 +668,8 @@ def analyze(
         **dict(zip(("dtau_par_dv_at_0", "dtau_par_dv_at_0_err"),
                    weighted_mean(near0["dtau_par_dv"], near0["dtau_par_dv_err"]) if len(near0) else (math.nan, math.nan),
                    strict=True)),
+        "dtau_par_dv_at_0_err_sys": float(np.mean(near0["dtau_par_dv_err_sys"])) if len(near0) else math.nan,
+        "lockin_phase_deg": math.degrees(phase), "lockin_phase_deg_err": math.degrees(phase_err),
         "dtau_par_dv_at_0_predicted": float(to_torkance_units(predicted_dtau_par_dv(g_p, polarization))),
     }
     if lw_fits:
@@ -580,6 +683,6 @@ def analyze(
 
     return Analysis(
         path=run.path, per_spectrum=per_spectrum, per_bias=per_bias, summary=summary, iv_curves=curves,
-        spectra=model_curves, field_sweeps=_field_sweeps(run), kittel=kit,
+        spectra=model_curves, field_sweeps=_field_sweeps(run, vmix_all, warnings), kittel=kit,
         linewidth_fits=lw_fits, tau_perp_fits=tp_fits, tmr_curve=(vgrid, gp_v, gap_v), warnings=warnings,
     )

@@ -427,7 +427,7 @@ class SpectrumPanel(QtWidgets.QWidget):
             self.others.setData([], [])
 
     def _draw_fit(self, fit: FitSummary | None, x) -> None:
-        if fit is None or len(x) < 2 or not fit.ok:
+        if fit is None or len(x) < 2 or not (fit.ok or fit.structured):
             # a fit that did not converge is not drawn (early in a sweep the resonance is not in yet)
             self._no_fit_curve()
             self.fit_line.setVisible(False)
@@ -455,7 +455,8 @@ class SpectrumPanel(QtWidgets.QWidget):
         vs = "V<sub>S</sub> = " + fmt_pm(fit.v_sym, e.get("v_sym"), 1e-6, "\u00b5V")
         va = "V<sub>A</sub> = " + fmt_pm(fit.v_asym, e.get("v_asym"), 1e-6, "\u00b5V")
         of = f"{fit.n_points}" if fit.n_points >= len(x) else f"{fit.n_points}/{len(x)}"
-        self.fit_label.setText(f"<b>S + A fit</b> ({of} points): <b>{centre}</b> &nbsp; <b>{width}</b> &nbsp; {vs} &nbsp; {va}")
+        note = " &nbsp; <span style='color:#b60'>(residuals structured: the model misses something)</span>" if fit.structured else ""
+        self.fit_label.setText(f"<b>S + A fit</b> ({of} points): <b>{centre}</b> &nbsp; <b>{width}</b> &nbsp; {vs} &nbsp; {va}{note}")
 
 
 # ---------------------------------------------------------------------- map

@@ -41,6 +41,7 @@ class FitSummary:
     message: str = "ok"
     n_points: int = 0
     result: object = field(default=None, repr=False, compare=False)
+    structured: bool = False  # not ok only because its residuals are structured: drawn, with that said
 
     def model(self, x) -> np.ndarray:
         """The fitted curve at ``x`` (the analysis' own model)."""
@@ -96,6 +97,7 @@ def fit_one(sweep: str, x, y, slope: bool = True) -> FitSummary | None:
             message=str(r.message),
             n_points=int(good.sum()),
             result=r,
+            structured=not r.ok and r.message == getattr(fitmod, "STRUCTURE_MESSAGE", None),
         )
     except Exception as e:  # a fit that fails shows no fit; the run goes on
         log.debug("fit failed: %s", e)

@@ -39,19 +39,19 @@ MEASUREMENTS: tuple[Measurement, ...] = (
         "frequency",
         "Frequency sweep (Vmix vs f)",
         gp.FrequencySweepProcedure,
-        ("field_oe", "bias_current_a", "start_hz", "stop_hz", "points", "sampling") + TAIL,
+        ("field_oe", "bias_current_a", "start_hz", "stop_hz", "points", "sampling", "acquisition") + TAIL,
     ),
     Measurement(
         "field",
         "Field sweep (Vmix vs H)",
         gp.FieldSweepProcedure,
-        ("frequency_hz", "bias_current_a", "start_oe", "stop_oe", "points", "sampling") + TAIL,
+        ("frequency_hz", "bias_current_a", "start_oe", "stop_oe", "points", "sampling", "acquisition") + TAIL,
     ),
     Measurement(
         "map",
         "Map (fields \u00d7 biases \u00d7 frequency)",
         gp.MapProcedure,
-        ("fields_oe", "bias_start_v", "bias_stop_v", "bias_points", "bias_order", "outer", "span_hz", "points", "sampling", "with_calibration")
+        ("fields_oe", "bias_start_v", "bias_stop_v", "bias_points", "bias_order", "outer", "span_hz", "points", "sampling", "acquisition", "with_calibration")
         + TAIL,
     ),
     Measurement(

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from stfmr_lab.lockin_filter import FilterNoise, poles_for_slope, propagate
+
 if TYPE_CHECKING:  # pragma: no cover
     from stfmr_lab.sim.bench import SimBench
     from stfmr_lab.sim.library import CoupledDevice
@@ -185,19 +187,15 @@ class Keithley2450Twin(DCTwin):
 
 
 # ---------------------------------------------------------------- lock-ins
-def _step_response(x: float, poles: int) -> float:
-    """Step response of ``poles`` cascaded RC stages at t/tau = x."""
-    if x <= 0:
-        return 0.0
-    term, total = 1.0, 1.0
-    for k in range(1, poles):
-        term *= x / k
-        total += term
-    return 1.0 - math.exp(-x) * total
-
-
 class LockinTwin(Twin):
-    """Output filter state: the reading relaxes towards the signal after each change."""
+    """The output filter carried through virtual time (``stfmr_lab.lockin_filter``).
+
+    The demodulated signal is piecewise constant: it changes only when a command changes the
+    bench. Before each command the filter state is advanced exactly to the present with the
+    signal that held since the last change, so stepped and swept acquisitions see the same
+    filter. The output noise is the filter's own (correlated between readings closer than its
+    memory; independent, as one normal variate each, for readings >= 12 time constants apart).
+    """
 
     role = "lockin"
     SENSITIVITIES: list[float] = []
@@ -206,9 +204,11 @@ class LockinTwin(Twin):
 
     def __init__(self, bench, device):
         super().__init__(bench, device)
-        self._t_change = 0.0
-        self._from = (0.0, 0.0)
+        self._t_state = 0.0  # virtual time of self._state
+        self._state = np.zeros((2, 1))  # (X, Y) x filter stages; resized to the slope's poles
         self._target: tuple[float, float] | None = None
+        self._noise: tuple[FilterNoise, FilterNoise] | None = None
+        self._t_noise = 0.0
         self.forced_overload = 0  # queries left with an injected overload
 
     # physical settings
@@ -238,28 +238,45 @@ class LockinTwin(Twin):
             self._target = (self.bench.lockin_signal_x(self), 0.0)
         return self._target
 
+    def _advance(self, now: float) -> np.ndarray:
+        """The filter state at ``now``, driven by the signal held since the last advance."""
+        poles = poles_for_slope(self.slope_db_oct)
+        if self._state.shape[1] != poles:  # slope changed: the new cascade starts at the output
+            self._state = np.repeat(self._state[:, -1:], poles, axis=1)
+        x = (now - self._t_state) / self.time_constant_s
+        if x > 0:
+            self._state = propagate(self._state, self._signal(), x)
+            self._t_state = now
+        return self._state
+
     def _filtered(self, now: float) -> tuple[float, float]:
-        tx, ty = self._signal()
-        poles = self.slope_db_oct // 6
-        done = _step_response((now - self._t_change) / self.time_constant_s, poles)
-        fx, fy = self._from
-        return tx + (fx - tx) * (1.0 - done), ty + (fy - ty) * (1.0 - done)
+        s = self._advance(now)
+        return float(s[0, -1]), float(s[1, -1])
 
     def state_changing(self) -> None:
-        """Called before any command that may change the signal: restart settling."""
-        now = self.bench.clock.now()
-        self._from = self._filtered(now)
-        self._t_change = now
+        """Called before any command that may change the signal: bring the filter up to now
+        with the signal that held until this moment; the next one is computed when needed."""
+        self._advance(self.bench.clock.now())
         self._target = None
+
+    def _noise_xy(self, now: float, sd: float) -> tuple[float, float]:
+        """The output noise (V) at ``now``: the filter's, correlated with earlier readings."""
+        poles = poles_for_slope(self.slope_db_oct)
+        if self._noise is None or self._noise[0].poles != poles:
+            self._noise = (FilterNoise(poles), FilterNoise(poles))
+        x = max(now - self._t_noise, 0.0) / self.time_constant_s
+        self._t_noise = now
+        rng = self.bench.rng
+        return sd * self._noise[0].draw(x, rng), sd * self._noise[1].draw(x, rng)
 
     def xy(self) -> tuple[float, float, bool]:
         """(X, Y, overloaded) as the front panel would show them now."""
         x, y = self._filtered(self.bench.clock.now())
         x, y = self.bench.lockin_extra_xy(self, x, y)
         if self.bench.noise:
-            sd = self.bench.model.lockin_noise_v(self.time_constant_s, self.slope_db_oct)
-            x += self.bench.rng.normal(0.0, sd)
-            y += self.bench.rng.normal(0.0, sd)
+            nx, ny = self._noise_xy(self.bench.clock.now(), self.bench.model.lockin_noise_v(self.time_constant_s, self.slope_db_oct))
+            x += nx
+            y += ny
         if not self.bench.reference_locked(self):
             # unlocked: the output wanders at the noise level only
             x, y = (self.bench.rng.normal(0.0, 1e-9), self.bench.rng.normal(0.0, 1e-9)) if self.bench.noise else (0.0, 0.0)

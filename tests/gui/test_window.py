@@ -355,3 +355,23 @@ def test_adaptive_sampling_is_chosen_in_the_form(qtbot, window, tmp_path):
     # the panels say it was adaptive rather than short of a plan
     assert f"{n} points, adaptive (complete)" in w.spectrum_panel.what.text()
     assert f"{n} points (adaptive)" in w.progress_panel.counts.text()
+
+
+def test_swept_acquisition_is_chosen_in_the_form(qtbot, window, tmp_path):
+    """Acquisition: swept up/down in the frequency-sweep form is saved as the config keys and
+    queues a run whose spectrum is recorded swept (set points up, then down)."""
+    w = window
+    w.select_measurement("frequency")
+    w.form_input("points").setValue(41)
+    w.form_input("acquisition").setValue("swept up/down")
+    saved = w.save_config(tmp_path / "swept.yaml")
+    m = yaml.safe_load(saved.read_text())["measurements"][0]
+    assert (m["acquisition"], m["up_down"]) == ("swept", True)
+    exp = w.queue()
+    assert exp is not None, w.form_message.text()
+    model = wait_for_end(qtbot, w, exp, timeout=60000)
+    assert model.status == "complete"
+    run = read_run(model.path)
+    f = run.data["frequency"]
+    assert f.size == 82 and f[40] == f[41] and f[0] == f[-1]
+    assert list(run.tables["spectra"]["acquisition"]) == [1]

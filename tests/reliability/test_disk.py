@@ -42,7 +42,8 @@ def test_write_failure_mid_run_keeps_the_journal_readable(tmp_path):
     from tests.conftest import REPO
 
     out = tmp_path / "w.h5"
-    r = subprocess.run([sys.executable, "-c", WRITE_LIMITED, str(out), "60000", str(REPO)], capture_output=True, text=True)
+    # 100 kB: the layout and the settings fit, the first sweep's batch does not
+    r = subprocess.run([sys.executable, "-c", WRITE_LIMITED, str(out), "100000", str(REPO)], capture_output=True, text=True)
     assert "FAILED" in r.stdout
     assert "safe state: verified" in r.stdout
     d = read_run(out)  # the HDF5 columns are damaged; the journal has the points

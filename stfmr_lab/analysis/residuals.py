@@ -1,0 +1,258 @@
+"""What the residuals of a lineshape fit say about the fit: spikes, structure, systematics.
+
+Shared by the single-line fitters (``fit``) and the line finder (``lines``). Arrays are
+batches: one spectrum per row, points in the order of the sweep's abscissa.
+
+- ``hampel_outliers``: isolated spikes (a point far from the median of its neighbours,
+  measured in the larger of the local robust spread and the point-to-point noise).
+- ``structure``: the error inflation from the residuals' autocorrelation (effective number
+  of independent points, Bartlett lag window) and the Wald-Wolfowitz runs test.
+- ``systematic``: the spread of the parameters over alternative background models and
+  windows, each solved as one Gauss-Newton step from the fit (linear in the data), minus
+  the statistical part that the nested alternative adds (Barlow's subtraction).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.fft
+from numpy.lib.stride_tricks import sliding_window_view
+
+_MAD = 1.4826  # MAD -> standard deviation for Gaussian noise
+
+
+def noise_from_differences(y, good):
+    """Robust white-noise sigma per row from successive differences (blind to smooth structure)."""
+    d = np.abs(np.diff(y, axis=1))
+    ok = good[:, 1:] & good[:, :-1]
+    out = np.empty(y.shape[0])
+    full = ok.all(axis=1)
+    out[full] = np.median(d[full], axis=1)
+    if not full.all():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[~full] = np.nanmedian(np.where(ok[~full], d[~full], np.nan), axis=1)
+    return _MAD * out / np.sqrt(2.0)
+
+
+def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
+    """Spikes: points further than ``n_sigma`` from the median of the 2 ``half_window`` + 1
+    points around them, in units of the larger of that window's scaled MAD, the row's
+    point-to-point noise and ``floor`` (the numerical noise of exact data). A resolved
+    line's peak or flank is not a spike (its window's own spread is large); up to
+    ``half_window`` consecutive spikes are found. Only rows where some point stands out of
+    both its neighbours 1, 2 or 3 points away (on one side) by half that much are examined. Returns a mask (m, n)."""
+    m, n = y.shape
+    k = 2 * half_window + 1
+    mask = np.zeros((m, n), dtype=bool)
+    if n < k + 2:
+        return mask
+    sigma = np.maximum(noise_from_differences(y, good), floor)
+    yy = np.where(good, y, np.nan)
+    stand = np.zeros(m)
+    with np.errstate(invalid="ignore"):  # candidates: a point standing out of its neighbours d away, same side
+        for d in range(1, half_window + 1):
+            up, down = yy[:, d:-d] - yy[:, : -2 * d], yy[:, d:-d] - yy[:, 2 * d :]
+            st = np.where(up * down > 0, np.minimum(np.abs(up), np.abs(down)), 0.0)
+            stand = np.maximum(stand, np.max(np.where(np.isfinite(st), st, 0.0), axis=1))
+    cand = np.flatnonzero(stand > 0.5 * n_sigma * sigma)
+    if cand.size == 0:
+        return mask
+    med = np.empty((cand.size, n - k + 1))
+    mad = np.empty((cand.size, n - k + 1))
+    full = good[cand].all(axis=1)
+    for sub, median in ((np.flatnonzero(full), np.median), (np.flatnonzero(~full), np.nanmedian)):
+        if sub.size == 0:
+            continue
+        win = sliding_window_view(yy[cand[sub]], k, axis=1)  # (r, n - k + 1, k)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # windows of dropped points only
+            med[sub] = median(win, axis=2)
+            mad[sub] = _MAD * median(np.abs(win - med[sub, :, None]), axis=2)
+    scale = np.maximum(mad, sigma[cand, None])
+    centre = yy[cand, half_window : n - half_window]
+    with np.errstate(invalid="ignore"):
+        out = np.abs(centre - med) > n_sigma * scale
+    mask[cand, half_window : n - half_window] = out & np.isfinite(centre)
+    return mask
+
+
+def structure(r, good, corr_points):
+    """(inflation, runs_z) per row of weighted residuals ``r`` (m, n) in sweep order.
+
+    inflation = 1 + 2 sum_k (1 - k/(K+1)) rho_k over lags k <= K = ``corr_points`` (per
+    row): the factor by which correlated residuals shrink the number of independent
+    points (n_eff = n / inflation); 1 when it is within two of its white-noise standard
+    deviations of 1. runs_z: (runs - expected) / sd of the signs of the residuals; strongly
+    negative when the residuals come in long runs of one sign (a missing line, a wrong
+    background)."""
+    m, n = r.shape
+    rr = np.where(good, r, 0.0)
+    n_good = np.maximum(good.sum(axis=1), 2)
+    var = np.einsum("mn,mn->m", rr, rr) / n_good
+    kmax = int(np.ceil(max(1, min(np.max(corr_points), n // 4))))
+    kk = np.clip(np.asarray(corr_points, dtype=float), 1, n // 4)
+    # all lags at once: the autocovariance is the inverse FFT of the power (zero-padded: no wrap)
+    nfft = 1 << int(np.ceil(np.log2(n + kmax + 1)))
+    f = np.fft.rfft(rr, n=nfft, axis=1)
+    acov = np.fft.irfft(f.real**2 + f.imag**2, n=nfft, axis=1)[:, 1 : kmax + 1]  # (m, kmax): lags 1..kmax
+    lags = np.arange(1, kmax + 1)[None, :]
+    wk = np.clip(1.0 - lags / (kk[:, None] + 1.0), 0.0, None)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = acov / n_good[:, None] / var[:, None]
+    infl = 1.0 + 2.0 * np.sum(wk * np.nan_to_num(rho), axis=1)
+    sum_w2 = np.sum(wk * wk, axis=1)
+    white_sd = 2.0 * np.sqrt(sum_w2 / n_good)
+    infl = np.where(infl > 1.0 + 2.0 * white_sd, infl, 1.0)
+    # runs of one sign (points of zero weight skipped: they keep the previous sign)
+    sgn = np.sign(rr)
+    pos = (sgn > 0).sum(axis=1)
+    neg = (sgn < 0).sum(axis=1)
+    filled = _forward_fill_sign(sgn)
+    changes = np.count_nonzero((filled[:, 1:] != filled[:, :-1]) & (filled[:, 1:] != 0) & (filled[:, :-1] != 0), axis=1)
+    tot = pos + neg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu = 2.0 * pos * neg / tot + 1.0
+        sd = np.sqrt((mu - 1.0) * (mu - 2.0) / (tot - 1.0))
+        z = (changes + 1.0 - mu) / sd
+    return infl, np.where(np.isfinite(z), z, 0.0)
+
+
+def _forward_fill_sign(sgn):
+    """Zeros replaced by the last nonzero sign before them (leading zeros stay)."""
+    if not np.any(sgn == 0):
+        return sgn
+    idx = np.where(sgn != 0, np.arange(sgn.shape[1])[None, :], 0)
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    return np.take_along_axis(sgn, idx, axis=1)
+
+
+def systematic(jw, rw, cov, sigma2, alternatives, a_fit=None):
+    """Systematic 1-sigma error per parameter (m, p) from alternative analyses.
+
+    ``jw`` (m, n, p): the fit's Jacobian times sqrt(weights) at the solution, ``rw`` (m, n)
+    the weighted residuals, ``cov`` (m, p, p) the fit's covariance, ``sigma2`` (m,) the
+    residual variance it was scaled with. Each alternative is ``("extra", cols)`` (more
+    background columns (m, n, q), weighted) or ``("mask", keep)`` (a window (m, n) of
+    points). The shift of each alternative is the Gauss-Newton step of its normal equations
+    from the fit; its variance beyond the fit's (the alternative is nested: more parameters
+    or fewer points) is subtracted from the squared shift. The largest remainder over the
+    alternatives is the systematic variance.
+    """
+    m, n, p = jw.shape
+    out = np.zeros((m, p))
+    diag = np.diagonal(cov, 0, 1, 2)
+    jt = jw.transpose(0, 2, 1)
+    if a_fit is None:  # J^T J, if the caller does not have it
+        a_fit = jt @ jw
+    for kind, val in alternatives:
+        if kind == "extra":
+            q = val.shape[2]
+            a = np.empty((m, p + q, p + q))
+            a[:, :p, :p] = a_fit
+            a[:, :p, p:] = jt @ val
+            a[:, p:, :p] = a[:, :p, p:].transpose(0, 2, 1)
+            a[:, p:, p:] = val.transpose(0, 2, 1) @ val
+            b = np.concatenate(
+                [(jt @ rw[:, :, None])[:, :, 0], (val.transpose(0, 2, 1) @ rw[:, :, None])[:, :, 0]], axis=1
+            )
+        else:
+            keep = val.astype(float)
+            jk = jt * keep[:, None, :]
+            a = jk @ jw
+            b = (jk @ rw[:, :, None])[:, :, 0]
+        try:
+            ainv = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            ainv = np.linalg.pinv(a)
+        shift = np.einsum("mij,mj->mi", ainv, b)[:, :p]
+        var_alt = np.diagonal(ainv, 0, 1, 2)[:, :p] * sigma2[:, None]
+        excess = shift**2 - np.clip(var_alt - diag, 0.0, None)
+        excess = np.where(np.isfinite(excess), excess, 0.0)
+        np.maximum(out, excess, out=out)
+    return np.sqrt(out)
+
+
+def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True, ainv=None):
+    """Variance factors (m, p) >= 1 for the parameters of fits whose noise is correlated in
+    time (1/f noise, slow drift): the sandwich covariance A^-1 J^T C J A^-1 (A = J^T J)
+    with C the stationary noise of a white + 1/f spectrum, P_k = a + b / k, fitted to the
+    residuals' periodogram (bins k >= 1 of the sweep's point sequence, iteratively
+    reweighted), over the white-noise covariance sigma^2 A^-1 (sigma^2 the residuals' mean
+    square). The 1/f term carries
+    the low-frequency noise that the fit itself absorbs from the residuals (and that biases
+    the parameters); it is used where b is at least ``min_significance`` standard errors
+    above 0, else the factor is 1. ``jw`` (m, n, p) and ``rw`` (m, n) in sweep (time) order.
+
+    ``pooled``: the spectra of a batch share one noise spectrum shape (the same lock-in
+    settings), fitted to the per-bin median of their normalised periodograms (robust to a
+    few structured rows); one spectrum's own periodogram is too noisy a guide, and fits
+    selected as unstructured would be those whose 1/f happened to look small. ``ainv``:
+    (J^T J)^-1 (m, p, p) if the caller has it."""
+    m, n, p = jw.shape
+    n_good = np.maximum(good.sum(axis=1), p + 2)
+    nfft = 1 << int(np.ceil(np.log2(n)))  # zero-padded to a power of two: fast, same sums (Parseval)
+    rf = np.fft.rfft(np.where(good, rw, 0.0), n=nfft, axis=1)
+    per = (rf.real**2 + rf.imag**2) / n_good[:, None]  # (m, nk): E = sigma^2 for white noise
+    nk = per.shape[1]
+    k = np.arange(nk, dtype=float) * (n / nfft)  # cycles per sweep
+    kk = k[1:]
+    r = per[:, 1:]
+    scale_rows = np.mean(r, axis=1)
+    n_rows = 1
+    if pooled and m > 1:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.median(r / np.where(scale_rows > 0, scale_rows, np.inf)[:, None], axis=0, keepdims=True) / np.log(
+                2.0
+            )
+        n_rows = m
+    a = np.mean(r, axis=1)
+    b = np.zeros(r.shape[0])
+    for _ in range(4):  # Whittle-like: weights 1 / model^2 (a periodogram bin's variance is its mean^2)
+        model = a[:, None] + b[:, None] / kk
+        wgt = 1.0 / np.maximum(model, 1e-300) ** 2
+        s00 = np.sum(wgt, axis=1)
+        s01 = np.sum(wgt / kk, axis=1)
+        s11 = np.sum(wgt / kk**2, axis=1)
+        t0 = np.sum(wgt * r, axis=1)
+        t1 = np.sum(wgt * r / kk, axis=1)
+        det = s00 * s11 - s01 * s01
+        a_new = (s11 * t0 - s01 * t1) / det
+        b_new = (s00 * t1 - s01 * t0) / det
+        b = np.clip(b_new, 0.0, None)
+        a = np.where(b_new > 0, a_new, np.mean(r, axis=1))
+        a = np.clip(a, 1e-3 * np.mean(r, axis=1), None)
+    b_err = np.sqrt(s00 / det) / np.sqrt(n_rows / 1.57)  # a median of n is as good as a mean of n / 1.57
+    if r.shape[0] == 1 and m > 1:
+        a, b, b_err = a * scale_rows, b * scale_rows, b_err * scale_rows
+    use = b > min_significance * b_err
+    factors = np.ones((m, p))
+    if not np.any(use):
+        return factors
+    rows = np.flatnonzero(use)
+    psd = a[rows, None] + b[rows, None] / np.maximum(k, kk[0])[None, :]  # (r, nk); DC bin as the first
+    c = np.full(nk, 2.0)
+    c[0] = c[-1] = 1.0  # DC and Nyquist (nfft even)
+    # (r, p, nk); single precision is plenty for an error factor, and twice as fast
+    jf = scipy.fft.rfft(np.ascontiguousarray(jw[rows].transpose(0, 2, 1), dtype=np.float32), n=nfft, axis=2)
+    wk = (c * psd / nfft)[:, None, :]
+    jr, ji = jf.real, jf.imag
+    g = (jr * wk) @ jr.transpose(0, 2, 1) + (ji * wk) @ ji.transpose(0, 2, 1)
+    if ainv is None:
+        jrows = jw[rows]
+        amat = jrows.transpose(0, 2, 1) @ jrows
+        try:
+            ainv = np.linalg.inv(amat)
+        except np.linalg.LinAlgError:
+            ainv = np.linalg.pinv(amat)
+    else:
+        ainv = ainv[rows]
+    sandwich = ainv @ g @ ainv
+    sigma2 = np.einsum("rn,rn->r", rw[rows], rw[rows]) / n_good[rows]  # what the white covariance was scaled with
+    white = sigma2[:, None] * np.diagonal(ainv, 0, 1, 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.diagonal(sandwich, 0, 1, 2) / white
+    factors[rows] = np.clip(np.nan_to_num(ratio, nan=1.0), 1.0, None)
+    return factors

@@ -1,0 +1,101 @@
+"""Swept acquisition: read every dwell through the lock-in filter; the analysis models it."""
+
+import numpy as np
+import pytest
+
+from stfmr_lab import run
+from stfmr_lab.analysis.fit import fit_spectrum
+from stfmr_lab.analysis.swept import fit_swept
+from stfmr_lab.config import validate_run_config
+from stfmr_lab.runner import estimate_bench_time_s
+from stfmr_lab.schema import ConfigError
+from stfmr_lab.storage import read_run
+from tests.small_config import small_map
+
+TAU = 0.03
+
+
+def _sweep_cfg(**sweep):
+    m = {
+        "type": "frequency_sweep", "field_oe": 1000, "bias_a": 0.0,
+        "frequency": {"start_hz": 6.0e9, "stop_hz": 11.0e9, "points": 101}, **sweep,
+    }
+    return small_map(measurements=[m], lockin={"time_constant_s": TAU, "slope_db_oct": 24, "sensitivity_v": 0.002})
+
+
+def _spectrum(path, k=0):
+    d = read_run(path).data
+    m = d["spectrum"] == k
+    return d["frequency"][m], d["vmix"][m], d["set_time"][m], d["time"][m]
+
+
+def test_swept_run_is_fitted_without_lag_in_a_fraction_of_the_bench_time(tmp_path):
+    stepped = run(_sweep_cfg(), sim=True, out=tmp_path / "stepped.h5")
+    swept = run(_sweep_cfg(acquisition="swept"), sim=True, out=tmp_path / "swept.h5")
+    f, v, ts, tr = _spectrum(swept)
+    assert np.allclose(np.diff(ts)[1:], np.diff(ts)[1], rtol=0.01)  # a step every dwell (+ bus time)
+    assert np.all(tr > ts)
+    fs = fit_swept(f, v, ts, tr, TAU, 4)
+    ref = fit_spectrum(*_spectrum(stepped)[:2], slope=True)
+    naive = fit_spectrum(f, v, slope=True)
+    for k in ("f0_hz", "hwhm_hz", "v_sym", "v_asym"):
+        err = np.hypot(fs.stderr[k], ref.stderr[k])
+        assert abs(getattr(fs, k) - getattr(ref, k)) < 4 * err, k
+    assert abs(naive.f0_hz - ref.f0_hz) > 20 * fs.stderr["f0_hz"]  # the lag the model removes
+    t_swept, t_stepped = read_run(swept).data["time"].max(), read_run(stepped).data["time"].max()
+    assert t_swept < 0.25 * t_stepped
+
+
+def test_swept_settings_are_recorded_and_estimated(tmp_path):
+    cfg = _sweep_cfg(acquisition="swept", dwell_s=0.06, up_down=True)
+    rc = validate_run_config(cfg, sim=True)
+    (item,) = rc.plan.spectra
+    assert (item.acquisition, item.dwell_s, item.up_down, item.points) == ("swept", 0.06, True, 202)
+    path = run(cfg, sim=True, out=tmp_path / "ud.h5")
+    d = read_run(path)
+    f = d.data["frequency"]
+    assert f.size == 202 and f[0] == f[-1] and f[100] == f[101] and f[50] < f[150]
+    import h5py
+
+    with h5py.File(path, "r") as h:
+        sp = h["entry/spectra"]
+        assert int(sp["acquisition"][0]) == 1 and float(sp["dwell"][0]) == pytest.approx(0.06)
+    # the plan's bench time agrees with the run's within a tenth
+    assert estimate_bench_time_s(rc) == pytest.approx(d.data["time"].max(), rel=0.1)
+    fs = fit_swept(*_spectrum(path), TAU, 4)
+    assert fs.ok
+
+
+@pytest.mark.parametrize(
+    ("sweep", "match"),
+    [
+        ({"acquisition": "swept", "dwell_s": 0.01}, r"measurements\[0\]\.dwell_s: .*smallest allowed is 0\.015 s"),
+        ({"dwell_s": 0.05}, r"measurements\[0\]\.dwell_s: only with acquisition: swept"),
+        ({"acquisition": "swept", "adaptive": {"target_rel_err": 0.01}}, r"measurements\[0\]\.acquisition: swept cannot be combined with adaptive"),
+        ({"acquisition": "sweep"}, r"acquisition"),
+    ],
+)
+def test_bad_swept_settings_are_refused_in_one_line(sweep, match):
+    with pytest.raises(ConfigError, match=match) as e:
+        validate_run_config(_sweep_cfg(**sweep), sim=True)
+    assert "\n" not in str(e.value)
+
+
+def test_analyze_fits_a_swept_map_through_the_filter(tmp_path):
+    """The same small map stepped and swept: analyze() gives the same torkances within their
+    errors (the swept spectra's fits see the filter; fitted as settled they would not)."""
+    from stfmr_lab.analysis import analyze
+
+    cfg = small_map()
+    cfg["measurements"][0]["fields_oe"] = [900, 1100]  # d2V/(dtheta dI) needs two fields
+    stepped = analyze(run(cfg, sim=True, out=tmp_path / "stepped.h5"))
+    cfg["measurements"][1]["acquisition"] = "swept"
+    swept_path = run(cfg, sim=True, out=tmp_path / "swept.h5")
+    swept = analyze(swept_path)
+    a, b = stepped.per_bias, swept.per_bias
+    assert len(a) == len(b) == 6
+    for col in ("dtau_par_dv", "dtau_perp_dv"):
+        err = np.hypot(a[f"{col}_err"], b[f"{col}_err"])
+        assert np.all(np.abs(a[col] - b[col]) < 4 * err), col
+    fa, fb = stepped.per_spectrum, swept.per_spectrum
+    assert np.all(np.abs(fa["f0_hz"].to_numpy() - fb["f0_hz"].to_numpy()) < 4 * np.hypot(fa["f0_hz_err"], fb["f0_hz_err"]))
