@@ -673,7 +673,7 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
     if isinstance(st, str):
         station_path = resolve_station(st, base_dir)
         station_cfg = validate_station(load_yaml(station_path, "station file"), "station")
-        station_text = station_path.read_text()
+        station_text = station_path.read_text(encoding="utf-8-sig")  # as load_yaml reads it
     else:
         station_cfg = validate_station(st, "station")
         station_text = yaml.safe_dump(data["station"], sort_keys=False)

@@ -322,7 +322,7 @@ def station_template() -> str:
     step with it): the packaged example's instruments, each role's other models in a comment."""
     from importlib import resources
 
-    example = yaml.safe_load(resources.files("stfmr_lab.examples").joinpath("station.yaml").read_text())
+    example = yaml.safe_load(resources.files("stfmr_lab.examples").joinpath("station.yaml").read_text(encoding="utf-8"))
     lines = [
         "# stfmr-lab station file (from `stfmr-lab station-template`). Set each instrument's model and",
         "# VISA address (`stfmr-lab models` lists the models), then `stfmr-lab check THIS_FILE`.",

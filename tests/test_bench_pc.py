@@ -222,7 +222,10 @@ def test_run_names_with_spaces_and_non_ascii_letters(tmp_path, capsys):
         run = read_run(path)
         assert run.status == "complete"
         assert yaml.safe_load(run.attrs["config"])["name"] == "Probe ü – Lauf 1"
-    assert sorted(p.name for p in folder.iterdir()) == sorted([first.name, second.name])  # journals removed
+    from stfmr_lab.runlog import log_path
+
+    expected = [first, second, log_path(first), log_path(second)]  # journals removed, event logs beside
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in expected)
 
 
 @pytest.mark.parametrize("name", ["a/b", "dir\\run", "12:30 run", 'say "hi"', "CON", "nul.backup", "run.", "run "])

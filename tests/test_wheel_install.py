@@ -77,7 +77,7 @@ def test_wheel_in_a_fresh_venv_runs_the_quick_demo(tmp_path):
     assert f"run file: {Path('demo out', 'quick_map.h5')}" in r.stdout
     with h5py.File(run_file, "r") as f:
         assert f["entry"].attrs["status"] == "complete"
-        assert f["entry/data/vmix"].shape[0] == f["entry"].attrs["points_recorded"] > 0
+        assert f["entry/data/vmix"].shape[0] == f["entry"].attrs["vmix_points_recorded"] > 0
         assert f["entry/spectra/index"].shape[0] == f["entry"].attrs["planned_spectra"] == 10
     report = work / "demo out" / "report"
     assert (report / "summary.txt").read_text(encoding="utf-8").startswith("stfmr-lab analysis of")
