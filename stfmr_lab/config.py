@@ -118,6 +118,9 @@ _MEAS_FIELDS = {
     },
     "background": {
         "field_oe": Num(),
+        # easy: the I_RF^2(f) reference of the seed (no resonance on the easy axis: Vmix is
+        # (1/4) d2V/dI2 I_RF^2(f) alone, so its shape is the path's, standing waves included)
+        "axis": Str(default="hard", choices=("hard", "easy")),
         "biases_a": SWEEP,
         "biases_v": SWEEP,
         "frequency": FREQ_WINDOW,
@@ -504,7 +507,7 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
                 item = FreqSweep(
                     len(spectra), "resonance" if kind == "map" else "background", float(h), b, f, power, adaptive=adaptive,
                     where=path, field_key="fields_oe" if kind == "map" else "field_oe",
-                    bias_key="biases_v" if b.is_voltage else "biases_a", **acq,
+                    bias_key="biases_v" if b.is_voltage else "biases_a", axis=m.get("axis", "hard"), **acq,
                 )
                 spectra.append(item)
                 order.append(item)

@@ -26,15 +26,19 @@ def operator_steps_needed(rc, sim: bool) -> str | None:
     for k, m in enumerate(rc.data["measurements"]):
         if m.get("type") == "dvdi" and m.get("reference_loops"):
             return f"measurements[{k}].reference_loops"
+        if m.get("type") == "background" and m.get("axis") == "easy":
+            return f"measurements[{k}].axis"
     return None
 
 
 def operator_refusal(key: str) -> str:
     """The one-line refusal of a config that needs an operator nobody can ask."""
+    what, off = (("the easy-axis I_RF^2 reference", f"{key}: hard") if key.endswith(".axis")
+                 else ("the easy-axis P/AP references", f"{key}: false"))
     return (
-        f"{key}: the easy-axis P/AP references need the magnet turned by hand (station magnet.rotation: operator) "
+        f"{key}: {what} need the magnet turned by hand (station magnet.rotation: operator) "
         f"and stdin is not a terminal, so nobody can be asked: run it in a terminal, use a bench with a rotation "
-        f"stage, or set {key}: false"
+        f"stage, or set {off}"
     )
 
 

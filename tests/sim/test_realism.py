@@ -143,8 +143,6 @@ def test_realistic_map_goes_through_the_whole_chain(realistic_run, tmp_path):
     assert np.median([np.std(r) for r in res]) > 100 * DeviceModel().lockin_noise_v(0.03, 24)
 
 
-@pytest.mark.xfail(reason="to be tightened: the 5 % acceptance on realism: bench needs issue 14a's fits "
-                          "(slope background, fit_lines, phase removal); checked after that merge", strict=False)
 def test_realistic_map_recovers_the_torkances_within_5_percent(realistic_run):
     a = analyze(realistic_run)
     truth = DeviceModel(**{k: read_run(realistic_run).sample[k] for k in DeviceModel().params()})
@@ -153,6 +151,12 @@ def test_realistic_map_recovers_the_torkances_within_5_percent(realistic_run):
     scale = true[:, 0].mean()
     assert np.median(np.abs(pb["dtau_par_dv"] - true[:, 0])) < 0.05 * scale
     assert np.median(np.abs(pb["dtau_perp_dv"] - true[:, 1])) < 0.05 * scale
+    # the stated errors (statistical and systematic) cover the truth
+    for k, col in enumerate(("dtau_par_dv", "dtau_perp_dv")):
+        err = np.hypot(pb[f"{col}_err"], pb[f"{col}_err_sys"])
+        assert np.median(np.abs(pb[col] - true[:, k]) / err) < 2.0, col
+    # the easy-axis reference measured the standing wave the station's calibration misses
+    assert any("easy-axis reference" in w and "ripple beyond the path calibration" in w for w in a.warnings)
 
 
 def test_the_demo_stays_clean_and_bench_with_every_imperfection_off_by_name_is_clean(tmp_path):
