@@ -614,8 +614,8 @@ def resolve_station(name: str, base_dir: Path | None = None) -> Path:
         return (base_dir / p).resolve()
     if p.is_file():
         return p.resolve()
-    if str(name) == DEFAULT_STATION:
-        return packaged_example(DEFAULT_STATION)
+    if p.name == str(name) and packaged_example(p.name).is_file():  # station.yaml, station_bilayer.yaml
+        return packaged_example(p.name)
     raise ConfigError(f"station file {path_text(name)}: no such file")
 
 
