@@ -16,6 +16,10 @@
    (step 4) with propagated errors; alpha_eff; the linewidth-vs-bias fit (alpha and the
    in-plane torkance from the linewidth, step 5); A1 of tau_perp (step 6).
 
+``analyze`` runs these as named steps on the loaded run, each returning a frozen result:
+``_calibrations`` (1), ``_fitted_spectra`` (2, a ``ResonanceSpectrum`` per sweep), ``_irf2_scale``
+(3), ``_spectrum_torkances``, ``_per_bias``, ``_fits_across_bias`` (4) and ``_summary``.
+
 Ms*Vol is not measured here: it is an input (``ms_vol_emu``, default the paper's), and its
 relative uncertainty (``ms_vol_rel_err``) is reported as a separate systematic error.
 """
