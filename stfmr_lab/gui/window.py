@@ -590,7 +590,7 @@ class BenchWindow(ManagedWindowBase):
                 proc.device, proc.simulation = dict(self.device), dict(self.simulation)
             text = forms.config_yaml(proc, sim_extras=self.sim)
         try:
-            path.write_text(text)
+            path.write_text(text, encoding="utf-8")  # what load_yaml reads, whatever the OS locale
         except OSError as e:
             self._say_form(f"Cannot save {path}: {e.strerror}", error=True, kind="file")
             return None
