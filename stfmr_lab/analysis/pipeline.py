@@ -60,6 +60,13 @@ from stfmr_lab.sample import declared_ms_vol_emu
 from stfmr_lab.storage import RunData, read_run
 from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
 
+#: a resonance sweep with fewer points is not fitted (6 parameters need a few more)
+MIN_SPECTRUM_POINTS = 12
+#: a spectrum uses the hard-axis dV/dI sweep at its field; farther than this (Oe) is warned
+DVDI_FIELD_MATCH_OE = 5.0
+#: the per-bias rows within this of 0 V give the summary's zero-bias torkance (V; half a
+#: 0.05 V bias step, so one bias of the usual grids)
+ZERO_BIAS_WINDOW_V = 0.026
 GAMMA = GAMMA_RAD_S_OE
 PAPER_MS_VOL_EMU = 1.06e-14
 
@@ -402,7 +409,7 @@ def _resonance_spectra(run: RunData, vmix_all=None):
         if int(S["kind"][k]) != SPECTRUM_KINDS["resonance"]:
             continue
         sel = D["spectrum"] == idx
-        if np.count_nonzero(sel) < 12:
+        if np.count_nonzero(sel) < MIN_SPECTRUM_POINTS:
             continue
         f, v = D["frequency"][sel], vmix_all[sel]
         order = np.argsort(f, kind="stable")  # adaptive sweeps record points out of order (repeats allowed)
@@ -625,7 +632,7 @@ def _fitted_spectra(run: RunData, cal: Calibrations, path, warnings: list) -> Fi
     for sp in _resonance_spectra(run, vmix_all):
         h = sp.field_oe
         j = int(np.argmin(np.abs(hard_fields - h)))
-        if abs(hard_fields[j] - h) > 5.0:
+        if abs(hard_fields[j] - h) > DVDI_FIELD_MATCH_OE:
             warnings.append(f"spectrum {sp.index}: no dV/dI sweep at {h:.0f} Oe; using the one at {hard_fields[j]:.0f} Oe")
         r_d = float(cal.hard[j].at(sp.bias_current_a))
         irf2_path = rf_path.i_rf(sp.f_hz, sp.rf_power_dbm, r_d) ** 2  # exactly the calibration the run used
@@ -825,7 +832,7 @@ def _summary(run: RunData, cal: Calibrations, fitted: FittedSpectra, scale: IRF2
     """Step 7: the summary's figures (``ms_vol``: (emu, where it came from))."""
     ms_vol_emu, ms_vol_source = ms_vol
     kit, k_scale, k_err = tork.kittel, scale.k_scale, scale.k_err
-    near0 = per_bias[per_bias["bias_voltage_v"].abs() < 0.026]
+    near0 = per_bias[per_bias["bias_voltage_v"].abs() < ZERO_BIAS_WINDOW_V]
     summary = {
         "file": str(run.path),
         "status": run.status,
