@@ -31,7 +31,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
 
 screenshots: $(VENV)/.installed-test
-	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py --out docs --adaptive
+	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py --out docs --adaptive --field-map
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo_output

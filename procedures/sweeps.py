@@ -8,6 +8,8 @@
   to the same torkance errors as the uniform sweep of that many points).
 - ``DvdiCalibrationProcedure``: dV/dI(I) with the RF off at a list of fields, plus the
   easy-axis parallel and antiparallel references.
+- ``FieldMapProcedure``: a heavy-metal / ferromagnet strip (physics-sot.md): a field sweep
+  through zero at every frequency x DC current, with the sample block the analysis needs.
 - ``RunConfigProcedure``: any run config (YAML), as ``stfmr-lab run`` uses.
 """
 
@@ -194,6 +196,49 @@ class DvdiCalibrationProcedure(_Common):
                 "reference_loops": bool(self.reference_loops),
             }
         ]
+
+
+class FieldMapProcedure(_Common):
+    """Field sweeps (through zero: both polarities) at every frequency and DC current of a
+    heavy-metal / ferromagnet strip; the run config of ``examples/bilayer_map.yaml``."""
+
+    frequencies_ghz = Parameter("Frequencies (GHz, comma-separated)", default="4, 6, 8, 10, 12")
+    dc_currents_ma = Parameter("DC currents (mA, comma-separated)", default="-5, 0, 5")
+    start_oe = FloatParameter("Start field", units="Oe", minimum=-1e5, maximum=1e5, default=-2600.0)
+    stop_oe = FloatParameter("Stop field", units="Oe", minimum=-1e5, maximum=1e5, default=2600.0)
+    points = IntegerParameter("Points per sweep", minimum=2, maximum=100000, default=521)
+    # the sample block (what the analysis needs for the spin-torque efficiency)
+    mu0_ms_t = FloatParameter("mu0 Ms", units="T", minimum=1e-4, maximum=5.0, default=0.8)
+    t_fm_nm = FloatParameter("Ferromagnet thickness", units="nm", minimum=0.05, maximum=1e4, default=4.0)
+    t_hm_nm = FloatParameter("Heavy-metal thickness", units="nm", minimum=0.05, maximum=1e4, default=6.0)
+    width_um = FloatParameter("Strip width", units="um", minimum=1e-3, maximum=1e5, default=10.0)
+    shunt_hm = FloatParameter("Current fraction in the heavy metal", minimum=1e-6, maximum=1.0, default=0.7)
+    phi_deg = FloatParameter("Field angle to the current", units="deg", minimum=-180, maximum=180, default=45.0)
+    # a strip's bench (the example's): +10 dBm, 100 uV sensitivity, its own station limits
+    station_file = Parameter("Station file", default="station_bilayer.yaml")
+    sample_name = Parameter("Sample", default="Py(4)/Pt(6) strip 10 x 50 um2")
+    rf_power_dbm = FloatParameter("RF power", units="dBm", minimum=-150, maximum=30, default=10.0)
+    settle_time_constants = FloatParameter("Settle", units="tau", minimum=0, maximum=100, default=10.0)
+    sensitivity_v = FloatParameter("Lock-in sensitivity", units="V", minimum=1e-9, maximum=1, default=1e-4)
+
+    def measurements(self):
+        return [
+            {
+                "type": "field_map",
+                "frequencies_hz": [f * 1e9 for f in number_list(self.frequencies_ghz)],
+                "dc_currents_a": [i * 1e-3 for i in number_list(self.dc_currents_ma)],
+                "fields_oe": {"start": self.start_oe, "stop": self.stop_oe, "points": self.points},
+            }
+        ]
+
+    def config_dict(self) -> dict:
+        data = super().config_dict()
+        data["name"] = "bilayer_map"
+        data["sample"] = {
+            "name": self.sample_name,
+            **{k: float(getattr(self, k)) for k in ("mu0_ms_t", "t_fm_nm", "t_hm_nm", "width_um", "shunt_hm", "phi_deg")},
+        }
+        return data
 
 
 class RunConfigProcedure(StfmrProcedure):

@@ -10,7 +10,10 @@ through the map (``gui_map_running_<size>.png``); then a run whose lock-in stops
 (``gui_failure_<size>.png``, the log tab open). On the large screen also the finished map
 with every spectrum fitted (``gui_finished.png``) and, with ``--adaptive``, the same map
 with adaptive sampling in a 7.5 GHz span (``gui_adaptive.png``). Run files go to a
-temporary folder.
+temporary folder. ``--field-map`` (or ``--only field_map``): a bilayer's field map running
+(5 frequencies x 261 fields through zero, the 10 GHz sweep past its +H line), its lines
+fitted live and the frequency-vs-field map with the Kittel curve (``gui_field_map.png``,
+1600 x 1000).
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speed", default="100x", choices=("realtime", "10x", "100x", "instant"), help="simulated bench pace")
     p.add_argument("--adaptive", action="store_true",
                    help="also the same map with adaptive sampling in a 7.5 GHz span (gui_adaptive.png)")
+    p.add_argument("--field-map", action="store_true", help="also a bilayer field map running (gui_field_map.png)")
+    p.add_argument("--only", choices=("all", "field_map"), default="all", help="field_map: that picture only")
     args = p.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -61,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise TimeoutError(f"screenshots: timed out waiting for {what}")
             pump()
 
+    if args.field_map or args.only == "field_map":
+        field_map_shot(app, out, runs / "field_map", args.speed, pump, wait)
+    if args.only == "field_map":
+        return 0
     for width, height in SIZES:
         size = f"{width}x{height}"
         w = BenchWindow(sim=True, speed=args.speed, out_dir=runs / size)
@@ -179,6 +188,51 @@ def main(argv: list[str] | None = None) -> int:
             grab("gui_adaptive.png")
         w.close()
     return 0
+
+
+def field_map_shot(app, out: Path, runs: Path, speed: str, pump, wait) -> None:
+    """``gui_field_map.png``: the bilayer field map part-way, on a 1600 x 1000 screen."""
+    from qtpy import QtCore
+
+    from stfmr_lab.gui.fitting import LinesFit
+    from stfmr_lab.gui.window import BenchWindow
+
+    w = BenchWindow(sim=True, speed=speed, out_dir=runs)
+    w.fit_to_screen(QtCore.QRect(0, 0, *SIZES[0]))
+    w.show()
+    pump(0.3)
+    w.select_measurement("field_map")
+    form = w.forms["field_map"]
+    form.frequencies_ghz.setValue("4, 6, 8, 10, 12")
+    form.dc_currents_ma.setValue("0")
+    form.start_oe.setValue(-2600.0)
+    form.stop_oe.setValue(2600.0)
+    form.points.setValue(261)
+    exp = w.queue()
+    if exp is None:
+        raise RuntimeError(f"screenshots: not queued: {w.form_message.text()}")
+    run = w._runs[id(exp.procedure)]
+
+    def past_plus_line():
+        """The 10 GHz sweep (#3) past its +H line at ~1370 Oe, both its lines fitted."""
+        m = run["model"]
+        if m is None or m.current != 3:
+            return False
+        info = m.spectra[3]
+        fit = info.fit
+        return isinstance(fit, LinesFit) and len(fit.lines) == 2 and info.n >= 0.85 * info.planned_points
+
+    wait(past_plus_line, what="the 10 GHz sweep past its +H line")
+    w._dirty = w._map_dirty = True
+    w._refresh()
+    w._refresh_map()
+    out.mkdir(parents=True, exist_ok=True)
+    shot = out / "gui_field_map.png"
+    w.grab().save(str(shot))
+    print(f"wrote {shot} ({w.width()}x{w.height()})")
+    w.abort()
+    wait(lambda: not w.manager.is_running(), what="the abort")
+    w.close()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stfmr_lab.instruments.path import BiasTeePath
-from stfmr_lab.physics import HBAR_2E_J_PER_A, DeviceModel
+from stfmr_lab.physics import HBAR_2E_J_PER_A, DeviceModel, check_parameters_and_path, model_params
 
 MU0 = 4e-7 * math.pi  #: vacuum permeability (T m / A)
 GAMMA_2PI_HZ_PER_OE_PER_G = 1.3996e6  #: gamma/2pi = g * this (Hz/Oe)
@@ -63,32 +63,7 @@ class BilayerModel:
     s21_loss_db: tuple[float, ...] | None = field(default=None, repr=False)
 
     def __post_init__(self):
-        for name, (lo, hi, lo_open, hi_open, _) in PARAMETERS.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-                raise ValueError(f"{name}: expected a number, got {value!r}")
-            value = float(value)
-            if not math.isfinite(value):
-                raise ValueError(f"{name}: must be finite, got {value!r}")
-            if (value < lo or (lo_open and value == lo)) or (value > hi or (hi_open and value == hi)):
-                lb = "(" if lo_open else "["
-                rb = ")" if hi_open else "]"
-                raise ValueError(f"{name}: {value:g} outside the allowed range {lb}{lo:g}, {hi:g}{rb}")
-            object.__setattr__(self, name, value)
-        try:  # the true path of the virtual bench (its own checks of the S21 table)
-            path = BiasTeePath(
-                self.loss_db_0,
-                self.loss_db_per_ghz,
-                self.z0_ohm,
-                self.s21_freq_hz,
-                self.s21_loss_db,
-                source="model" if self.s21_freq_hz is None else "table",
-            )
-        except ValueError as e:
-            raise ValueError(f"s21_freq_hz/s21_loss_db: {str(e).removeprefix('path: ')}") from None
-        object.__setattr__(self, "s21_freq_hz", path.table_freq_hz)
-        object.__setattr__(self, "s21_loss_db", path.table_loss_db)
-        object.__setattr__(self, "_path", path)
+        check_parameters_and_path(self, PARAMETERS)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -106,10 +81,7 @@ class BilayerModel:
 
     def params(self) -> dict:
         """All parameters as a plain dict (S21 tables omitted when not set)."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        if out["s21_freq_hz"] is None:
-            del out["s21_freq_hz"], out["s21_loss_db"]
-        return out
+        return model_params(self)
 
     # ------------------------------------------------------------------ RF path
     @property

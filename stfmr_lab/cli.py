@@ -70,8 +70,13 @@ def _cmd_check(args) -> int:
         ident = ids.get(role, "")
         ok = not ident.startswith(("NO ANSWER", "NOT OPEN"))
         bad += not ok
-        _say(f"{'ok ' if ok else 'BAD'} {role:14s} {inst['model']:15s} {inst['address']:22s} {ident}")
-    _say(f"{len(cfg['instruments']) - bad} of {len(cfg['instruments'])} instruments answer" + (" (simulated)" if args.sim else ""))
+        line = f"{'ok ' if ok else 'BAD'} {role:14s} {inst['model']:15s} {inst['address']:22s} {ident}"
+        if "serial" in inst:  # a serial line that does not answer is most often set to another rate
+            s = inst["serial"]
+            line += f"  [serial: {s['baud_rate']} baud, {s['data_bits']}{s['parity'][0].upper()}{s['stop_bits']:g}]"
+        _say(line)
+    where = " (simulated)" if args.sim else f" (VISA backend {cfg['visa_library']})"
+    _say(f"{len(cfg['instruments']) - bad} of {len(cfg['instruments'])} instruments answer{where}")
     return 0 if bad == 0 else 1
 
 
@@ -151,15 +156,15 @@ def _cmd_demo(args) -> int:
     from stfmr_lab.config import load_run_config, packaged_example
 
     out_dir = Path(args.out)
-    cfg_path = packaged_example("paper_map.yaml")
+    cfg_path = packaged_example("quick_map.yaml" if args.quick else "paper_map.yaml")
     rc = load_run_config(cfg_path, sim=True)
-    ns = argparse.Namespace(config=rc, sim=True, out=str(out_dir / "paper_map.h5"), resume=None)
+    ns = argparse.Namespace(config=rc, sim=True, out=str(out_dir / f"{rc.name}.h5"), resume=None)
     code = _run_prepared(ns)
     if code != 0:
         return code
     paths = _analyze(ns.result, out_dir / "report")
     _say("")
-    _say(paths["summary"].read_text().rstrip())
+    _say(paths["summary"].read_text(encoding="utf-8").rstrip())
     _say("")
     _say("outputs:")
     _say(f"  run file: {ns.result}")
@@ -236,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run the paper map on the simulated bench and analyse it")
     d.add_argument("--out", default="demo_output", help="output folder (default: demo_output)")
+    d.add_argument("--quick", action="store_true", help="a small map (two fields, five biases): seconds instead of a minute")
     d.set_defaults(func=_cmd_demo)
     r = sub.add_parser("run", help="headless run of a measurement config")
     r.add_argument("config", help="run config (YAML)")
@@ -280,10 +286,20 @@ def _cmd_gui(args) -> int:
     return gui_main(config=args.config, sim=args.sim)
 
 
+def _printable_output() -> None:
+    """Never crash on printing a name: output redirected on Windows is cp1252, which has no
+    "Ω" or "→"; such characters are written as backslash escapes instead."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     from stfmr_lab.schema import ConfigError
     from stfmr_lab.storage import StorageError
 
+    _printable_output()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

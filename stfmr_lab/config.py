@@ -614,9 +614,34 @@ def resolve_station(name: str, base_dir: Path | None = None) -> Path:
         return (base_dir / p).resolve()
     if p.is_file():
         return p.resolve()
-    if str(name) == DEFAULT_STATION:
-        return packaged_example(DEFAULT_STATION)
+    if p.name == str(name) and packaged_example(p.name).is_file():  # station.yaml, station_bilayer.yaml
+        return packaged_example(p.name)
     raise ConfigError(f"station file {path_text(name)}: no such file")
+
+
+#: characters Windows refuses in a file name, and both systems' path separators
+_NOT_IN_FILE_NAMES = frozenset('<>:"/\\|?*')
+#: names Windows keeps for devices, whatever the extension ("nul.h5" is the null device)
+_WINDOWS_DEVICE_NAMES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"COM{k}" for k in range(1, 10)] + [f"LPT{k}" for k in range(1, 10)]
+)
+
+
+def check_file_stem(path: str, name: str) -> str:
+    """``name`` if it makes a file name on Windows and Linux (the run file is ``<name>.h5``).
+
+    Spaces and non-ASCII letters are fine; separators, ``<>:"|?*``, control characters, a
+    trailing space or dot and Windows' device names (CON, NUL, COM1, ...) are not.
+    """
+    bad = sorted({c for c in name if c in _NOT_IN_FILE_NAMES or ord(c) < 32})
+    if bad:
+        shown = " ".join(repr(c) for c in bad)
+        raise ConfigError(f"{path}: {name!r} cannot be a file name on every PC (remove {shown}); spaces and accents are fine")
+    if not name.strip() or name != name.rstrip(" ."):
+        raise ConfigError(f"{path}: {name!r} cannot be a file name on Windows (empty, or ends in a space or a dot)")
+    if name.split(".")[0].rstrip(" ").upper() in _WINDOWS_DEVICE_NAMES:
+        raise ConfigError(f"{path}: {name!r} is a device name on Windows, not a file name")
+    return name
 
 
 def validate_run_config(data, *, base_dir: Path | None = None, source: Path | None = None, sim: bool = True) -> RunConfig:
@@ -625,13 +650,14 @@ def validate_run_config(data, *, base_dir: Path | None = None, source: Path | No
         raise ConfigError("config: expected a mapping at the top level")
     raw = copy.deepcopy(data)
     cfg = RUN.check("", raw)
+    check_file_stem("name", cfg["name"])
     if isinstance(cfg["sample"], dict):  # its cross-checks (Ms*Vol from its parts), the Nones dropped
         cfg["sample"] = declared_sample({k: v for k, v in cfg["sample"].items() if v is not None})
     st = cfg["station"]
     if isinstance(st, str):
         station_path = resolve_station(st, base_dir)
         station_cfg = validate_station(load_yaml(station_path, "station file"), "station")
-        station_text = station_path.read_text()
+        station_text = station_path.read_text(encoding="utf-8-sig")  # as load_yaml reads it
     else:
         station_cfg = validate_station(st, "station")
         station_text = yaml.safe_dump(data["station"], sort_keys=False)
@@ -654,5 +680,5 @@ def load_run_config(path: str | Path, *, sim: bool = True) -> RunConfig:
     p = Path(path)
     data = load_yaml(p, "config")
     rc = validate_run_config(data, base_dir=p.parent, source=p, sim=sim)
-    rc.text = p.read_text()
+    rc.text = p.read_text(encoding="utf-8-sig")  # text mode: CRLF read as LF
     return rc

@@ -19,7 +19,7 @@ import numpy as np
 _BIAS_ROUNDING = 1e-12
 
 #: display units: name -> (unit, size of the unit in the quantity's SI unit)
-DISPLAY_UNITS = {"A": ("A", 1.0), "uA": ("\u00b5A", 1e-6), "Hz": ("Hz", 1.0), "GHz": ("GHz", 1e9)}
+DISPLAY_UNITS = {"A": ("A", 1.0), "mA": ("mA", 1e-3), "uA": ("\u00b5A", 1e-6), "Hz": ("Hz", 1.0), "GHz": ("GHz", 1e9)}
 
 
 #: how a line names each quantity (``Limits.problems``'s keywords)

@@ -61,28 +61,7 @@ class DeviceModel:
     s21_loss_db: tuple[float, ...] | None = field(default=None, repr=False)
 
     def __post_init__(self):
-        for name, (lo, hi, lo_open, hi_open, _) in PARAMETERS.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-                raise ValueError(f"{name}: expected a number, got {value!r}")
-            value = float(value)
-            if not math.isfinite(value):
-                raise ValueError(f"{name}: must be finite, got {value!r}")
-            if (value < lo or (lo_open and value == lo)) or (value > hi or (hi_open and value == hi)):
-                lb = "(" if lo_open else "["
-                rb = ")" if hi_open else "]"
-                raise ValueError(f"{name}: {value:g} outside the allowed range {lb}{lo:g}, {hi:g}{rb}")
-            object.__setattr__(self, name, value)
-        try:  # the true path of the virtual bench: one BiasTeePath (its own checks of the S21 table)
-            path = BiasTeePath(
-                self.loss_db_0, self.loss_db_per_ghz, self.z0_ohm, self.s21_freq_hz, self.s21_loss_db,
-                source="model" if self.s21_freq_hz is None else "table",
-            )
-        except ValueError as e:
-            raise ValueError(f"s21_freq_hz/s21_loss_db: {str(e).removeprefix('path: ')}") from None
-        object.__setattr__(self, "s21_freq_hz", path.table_freq_hz)
-        object.__setattr__(self, "s21_loss_db", path.table_loss_db)
-        object.__setattr__(self, "_path", path)
+        check_parameters_and_path(self, PARAMETERS)
         if self.h_pin_oe <= self.hk_oe:
             raise ValueError("h_pin_oe: must exceed hk_oe (the fixed layer tilts only above Hk)")
 
@@ -102,10 +81,7 @@ class DeviceModel:
 
     def params(self) -> dict:
         """All parameters as a plain dict (S21 tables omitted when not set)."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        if out["s21_freq_hz"] is None:
-            del out["s21_freq_hz"], out["s21_loss_db"]
-        return out
+        return model_params(self)
 
     # ------------------------------------------------------------------ conductance
     @property
@@ -358,6 +334,43 @@ class DeviceModel:
             raise ValueError(f"slope_db_oct: must be one of {sorted(ENBW_FACTOR)}")
         enbw = ENBW_FACTOR[slope_db_oct] / float(time_constant_s)
         return self.noise_nv_rthz * 1e-9 * math.sqrt(enbw)
+
+
+def check_parameters_and_path(model, parameters: dict) -> None:
+    """A device model's ``__post_init__`` (``DeviceModel``, ``BilayerModel``): every parameter
+    of ``parameters`` (name -> (lo, hi, lo_open, hi_open, doc)) a finite number in its range
+    (ValueError naming it), stored as float; then the bench's true RF path, one
+    ``BiasTeePath`` from the bench keys (its own checks of the S21 table), as ``model._path``."""
+    for name, (lo, hi, lo_open, hi_open, _) in parameters.items():
+        value = getattr(model, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise ValueError(f"{name}: expected a number, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"{name}: must be finite, got {value!r}")
+        if (value < lo or (lo_open and value == lo)) or (value > hi or (hi_open and value == hi)):
+            lb = "(" if lo_open else "["
+            rb = ")" if hi_open else "]"
+            raise ValueError(f"{name}: {value:g} outside the allowed range {lb}{lo:g}, {hi:g}{rb}")
+        object.__setattr__(model, name, value)
+    try:
+        path = BiasTeePath(
+            model.loss_db_0, model.loss_db_per_ghz, model.z0_ohm, model.s21_freq_hz, model.s21_loss_db,
+            source="model" if model.s21_freq_hz is None else "table",
+        )
+    except ValueError as e:
+        raise ValueError(f"s21_freq_hz/s21_loss_db: {str(e).removeprefix('path: ')}") from None
+    object.__setattr__(model, "s21_freq_hz", path.table_freq_hz)
+    object.__setattr__(model, "s21_loss_db", path.table_loss_db)
+    object.__setattr__(model, "_path", path)
+
+
+def model_params(model) -> dict:
+    """A device model's parameters as a plain dict (S21 tables omitted when not set)."""
+    out = {f.name: getattr(model, f.name) for f in dataclasses.fields(model)}
+    if out["s21_freq_hz"] is None:
+        del out["s21_freq_hz"], out["s21_loss_db"]
+    return out
 
 
 @dataclass(frozen=True)

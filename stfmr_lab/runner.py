@@ -324,8 +324,10 @@ def run(
             stop.set()
             say("\nstop requested: finishing the point in flight, then ramping down safely")
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            old_handlers[sig] = signal.signal(sig, on_signal)
+        # SIGBREAK: Ctrl-Break in a Windows console (Windows has no SIGTERM sender; TerminateProcess cannot be caught)
+        for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGBREAK", None)):
+            if sig is not None:
+                old_handlers[sig] = signal.signal(sig, on_signal)
     proc.should_stop = stop.is_set
     path = None
     try:

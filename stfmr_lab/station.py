@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,12 +58,57 @@ SERIAL_TERMINATIONS: dict[str, tuple[str, str]] = {
 }
 
 
+#: serial-line settings per model on an ASRL address: the manual's values. Lake Shore's
+#: gaussmeters send 1 start bit, 7 data bits, 1 odd parity bit and 1 stop bit, CR LF
+#: terminated, at 300, 1200 or 9600 baud (the "Serial Interface" sections of the Model 421 and
+#: 460 manuals; the 455 and 475 DSP manuals' pages were not reachable here), and published 455/475
+#: serial set-ups use 9600 baud 7O1 (Atomize's Lakeshore_455_DSP config, pg-monitor's
+#: lakeshore475). A bench whose meter is set to another rate says so in the station file's
+#: ``serial:`` mapping, which overrides any of these.
+SERIAL_LINE: dict[str, dict] = {
+    "lakeshore455": {"baud_rate": 9600, "data_bits": 7, "parity": "odd", "stop_bits": 1},
+    "lakeshore475": {"baud_rate": 9600, "data_bits": 7, "parity": "odd", "stop_bits": 1},
+}
+#: a model without manual values here: VISA's own serial defaults (9600 baud, 8 data bits, no parity, 1 stop bit)
+SERIAL_LINE_DEFAULT = {"baud_rate": 9600, "data_bits": 8, "parity": "none", "stop_bits": 1}
+PARITIES = ("none", "odd", "even", "mark", "space")
+
+SERIAL = Map(
+    {
+        "baud_rate": Num(default=None, min=50, max=4_000_000, integer=True, doc="bits per second"),
+        "data_bits": Num(default=None, min=5, max=8, integer=True),
+        "parity": Str(default=None, choices=PARITIES),
+        "stop_bits": OneOf(
+            (Num(min=1, max=1, integer=True), Num(min=1.5, max=1.5), Num(min=2, max=2, integer=True)),
+            default=None,
+            what="1, 1.5 or 2 stop bits",
+        ),
+        "write_termination": Str(default=None, doc=r'appended to every command, e.g. "\r\n"'),
+        "read_termination": Str(default=None, doc="ends every reply"),
+    },
+    default=dict,
+    doc="serial-line settings of an ASRL address (each defaults to the model's manual value)",
+)
+
+#: station ``visa_library:`` -> what it is, and what to install when it is missing
+VISA_BACKENDS = {
+    "@ivi": "IVI VISA: NI-VISA or Keysight IO Libraries Suite",
+    "@py": "pyvisa-py",
+}
+VISA_INSTALL = {
+    "@ivi": 'install NI-VISA or Keysight IO Libraries Suite, or use pyvisa-py: pip install "stfmr-lab[pyvisa-py]" '
+    'and visa_library: "@py" in the station file',
+    "@py": 'pip install "stfmr-lab[pyvisa-py]"',
+}
+
+
 def _instrument_schema(role: str) -> Map:
     return Map(
         {
             "model": Str(choices=ROLES[role]),
             "address": Str(),
             "timeout_ms": Num(default=3000, min=50, max=600000, integer=True),
+            "serial": SERIAL,
         }
     )
 
@@ -119,6 +165,7 @@ STATION = Map(
         "path": PATH,
         "limits": LIMITS,
         "simulation_only": Bool(default=False),
+        "visa_library": Str(default="@ivi", doc='"@ivi" (NI-VISA/Keysight), "@py" (pyvisa-py) or a VISA library file'),
     }
 )
 
@@ -134,7 +181,90 @@ def validate_station(data, path: str = "station") -> dict:
     addresses = [inst["address"] for inst in out["instruments"].values()]
     if len(set(addresses)) != len(addresses):
         raise ConfigError(f"{path}.instruments: two roles share one address")
+    for role, inst in out["instruments"].items():
+        given = {k: v for k, v in inst.pop("serial", {}).items() if v is not None}
+        if is_serial(inst["address"]):
+            inst["serial"] = serial_settings(inst["model"], given, f"{path}.instruments.{role}.serial")
+        elif given:
+            raise ConfigError(
+                f"{path}.instruments.{role}.serial: serial settings need a serial (ASRL...) address, not {inst['address']}"
+            )
+    lib = out["visa_library"].strip()
+    if not lib or (lib.startswith("@") and lib not in VISA_BACKENDS):
+        raise ConfigError(f"{path}.visa_library: {lib!r} is not one of {', '.join(VISA_BACKENDS)} or a VISA library file")
+    out["visa_library"] = lib
     return out
+
+
+def is_serial(address: str) -> bool:
+    """Whether a VISA address is a serial port (``ASRL...``)."""
+    return address.strip().upper().startswith("ASRL")
+
+
+def _termination(path: str, text: str) -> str:
+    r"""A termination as written in the station file: CR/LF characters ("\r\n" in double
+    quotes) or the same escapes as plain text ('\r\n' in single quotes)."""
+    value = text.replace("\\r", "\r").replace("\\n", "\n")
+    if not value or set(value) - {"\r", "\n"}:
+        raise ConfigError(rf'{path}: {text!r} is not a termination (use "\r\n", "\n" or "\r")')
+    return value
+
+
+def serial_settings(model: str, given: dict, path: str = "serial") -> dict:
+    """An instrument's serial-line settings: the model's manual values, overridden by ``given``."""
+    wt, rt = SERIAL_TERMINATIONS.get(model, TERMINATIONS.get(model, ("\n", "\n")))
+    out = {**SERIAL_LINE_DEFAULT, **SERIAL_LINE.get(model, {}), "write_termination": wt, "read_termination": rt}
+    out.update(given)
+    for key in ("write_termination", "read_termination"):
+        out[key] = _termination(f"{path}.{key}", out[key])
+    return out
+
+
+def serial_session_kwargs(settings: dict) -> dict:
+    """pyvisa ``open_resource`` keywords (VISA attributes) for ``serial_settings``."""
+    from pyvisa.constants import Parity, StopBits
+
+    stop = {1: StopBits.one, 1.5: StopBits.one_and_a_half, 2: StopBits.two}[settings["stop_bits"]]
+    return {
+        "baud_rate": settings["baud_rate"],
+        "data_bits": settings["data_bits"],
+        "parity": getattr(Parity, settings["parity"]),
+        "stop_bits": stop,
+        "write_termination": settings["write_termination"],
+        "read_termination": settings["read_termination"],
+    }
+
+
+class VisaBackendError(ConnectionError):
+    """The station's VISA backend cannot be loaded on this PC (one line: what to install)."""
+
+
+def open_visa_backend(visa_library: str) -> None:
+    """Load the station's VISA backend once, before any instrument is opened.
+
+    Raises ``VisaBackendError``: one line naming the backend and what to install for it,
+    instead of the same failure repeated once per instrument.
+    """
+    import pyvisa
+
+    what = VISA_BACKENDS.get(visa_library, "a VISA library file")
+    lib = visa_library
+    if not lib.startswith("@"):
+        lib = str(Path(lib).expanduser())
+        if not Path(lib).is_file():
+            raise VisaBackendError(f"VISA backend {visa_library} ({what}): no such file; check visa_library: in the station file")
+    try:
+        rm = pyvisa.ResourceManager(lib)
+    except Exception as e:  # ValueError, OSError, LibraryError: each made one line below
+        if visa_library == "@py":
+            reason = "pyvisa-py is not installed"
+        elif visa_library == "@ivi":
+            reason = "no IVI VISA library is installed on this PC"
+        else:
+            reason = "cannot be loaded (" + (" ".join(str(e).split()) or type(e).__name__) + ")"
+        hint = VISA_INSTALL.get(visa_library, "check the path (a 64-bit VISA library for a 64-bit Python)")
+        raise VisaBackendError(f"VISA backend {visa_library} ({what}): {reason}; {hint}") from None
+    rm.close()
 
 
 def load_yaml(path: str | Path, what: str = "file") -> dict:
@@ -143,14 +273,15 @@ def load_yaml(path: str | Path, what: str = "file") -> dict:
     if not p.is_file():
         raise ConfigError(f"{what} {path_text(p)}: no such file")
     try:
-        data = yaml.safe_load(p.read_text())
+        # UTF-8 whatever the OS's locale (Windows: cp1252); a BOM (Notepad) is dropped; CRLF is fine
+        data = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(f"{what} {p}:{where}: malformed YAML ({problem})") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{what} {p}: not a text file") from None
+        raise ConfigError(f"{what} {p}: not UTF-8 text (save it as UTF-8)") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{what} {p}: expected a mapping at the top level")
     return data
@@ -193,7 +324,7 @@ def station_template() -> str:
     step with it): the packaged example's instruments, each role's other models in a comment."""
     from importlib import resources
 
-    example = yaml.safe_load(resources.files("stfmr_lab.examples").joinpath("station.yaml").read_text())
+    example = yaml.safe_load(resources.files("stfmr_lab.examples").joinpath("station.yaml").read_text(encoding="utf-8"))
     lines = [
         "# stfmr-lab station file (from `stfmr-lab station-template`). Set each instrument's model and",
         "# VISA address (`stfmr-lab models` lists the models), then `stfmr-lab check THIS_FILE`.",
@@ -228,6 +359,33 @@ def station_template() -> str:
 def load_station(path: str | Path) -> dict:
     """Read and validate a station file."""
     return validate_station(load_yaml(path, "station file"))
+
+
+def open_error_line(e: BaseException, address: str = "") -> str:
+    """One line for an instrument that could not be opened or did not answer.
+
+    pyvisa-py's "Please install linux-gpib ... to use this resource type" (several lines)
+    becomes "not found: ..." naming what that interface needs.
+    """
+    from pyvisa import VisaIOError
+    from pyvisa.constants import StatusCode
+
+    text = " ".join(str(e).split())
+    m = re.search(r"Please install (.+?) to use this resource type", text)
+    if m:
+        kind = re.match(r"[A-Za-z]*", address.strip()).group(0).upper() or "this kind of"
+        return f"not found: pyvisa-py needs {m.group(1)} for {kind} addresses"
+    if "could not locate the gpib library" in text:  # gpib-ctypes without linux-gpib / NI-488.2
+        return "not found: gpib-ctypes finds no GPIB library (linux-gpib's libgpib; NI-488.2 on Windows)"
+    if "PyUSB does not seem to be properly installed" in text:
+        return 'not found: pyvisa-py needs libusb for USB addresses (pip install "stfmr-lab[pyvisa-py]")'
+    if text.startswith("No device found"):  # pyvisa-py, USB
+        return "not found: no USB instrument with this address is connected (or no permission to open it)"
+    if isinstance(e, VisaIOError) and e.error_code == StatusCode.error_resource_not_found:
+        return "not found: no such instrument on this PC (VI_ERROR_RSRC_NFOUND)"
+    if "could not open port" in text:
+        return "not found: " + text[text.index("could not open port"):]
+    return error_line(e)
 
 
 def driver_class(model: str):
@@ -314,32 +472,31 @@ def open_station(
     from stfmr_lab.instruments.path import BiasTeePath
     from stfmr_lab.sim.clock import RealClock
 
-    station = Station(config=config)
-    visa_library = ""
     if sim:
         from stfmr_lab.sim.bench import build_bench
 
+        station = Station(config=config)
         station.bench = build_bench(config, device or {}, simulation or {})
         visa_library = station.bench.library
         station.clock = station.bench.clock
     else:
+        visa_library = config.get("visa_library", "@ivi")
+        open_visa_backend(visa_library)  # one line for a missing backend, before any instrument
+        if not visa_library.startswith("@"):
+            visa_library = str(Path(visa_library).expanduser())
+        station = Station(config=config)
         station.clock = RealClock()
 
     for role, inst_cfg in config["instruments"].items():
         model = inst_cfg["model"]
         cls = driver_class(model)
-        if inst_cfg["address"].upper().startswith("ASRL"):
-            wt, rt = SERIAL_TERMINATIONS.get(model, TERMINATIONS.get(model, ("\n", "\n")))
+        if is_serial(inst_cfg["address"]):
+            session = serial_session_kwargs(inst_cfg.get("serial") or serial_settings(model, {}))
         else:
             wt, rt = TERMINATIONS.get(model, ("\n", "\n"))
+            session = {"write_termination": wt, "read_termination": rt}
         try:
-            adapter = VISAAdapter(
-                inst_cfg["address"],
-                visa_library=visa_library,
-                write_termination=wt,
-                read_termination=rt,
-                timeout=inst_cfg["timeout_ms"],
-            )
+            adapter = VISAAdapter(inst_cfg["address"], visa_library=visa_library, timeout=inst_cfg["timeout_ms"], **session)
             inst = cls(adapter)
             # the model's first words (SR830 OUTX) and its usability checks; the queue is read
             # after each command: what it holds then was left from before, or is the refusal
@@ -352,7 +509,7 @@ def open_station(
             inst.check_model(inst.identify())  # raises on no answer, an empty one or another model
             station.instruments[role] = inst
         except Exception as e:
-            station.errors[role] = error_line(e)
+            station.errors[role] = open_error_line(e, inst_cfg["address"])
     if station.errors and strict:
         station.close()
         raise ConnectionError(

@@ -139,6 +139,9 @@ class RunFile:
     """
 
     batch_rows = 512
+    #: a sweep's end that cannot open the file (held by another program) keeps its rows for
+    #: the next one; past this many rows waiting, the run stops (safely) instead
+    max_deferred_rows = 200_000
     #: free disk below this at a sweep's end stops the run (safely) before writes fail
     reserve_bytes = 20 * 1024 * 1024
 
@@ -151,6 +154,7 @@ class RunFile:
         self._records = JOURNAL_RECORDS
         self._codes = JOURNAL_CODES
         self._dtypes = {t: [np.dtype(c[2]) for c in cols.values()] for t, cols in TABLES.items()}
+        self.deferred = 0  # sweeps' ends whose rows waited because the file could not be opened
         with self._open():
             self.rows_written = {t: int(self._ds[t][0].shape[0]) for t in TABLES}
         self.closed = False
@@ -244,9 +248,8 @@ class RunFile:
         self._journal.write(self._records[table].pack(self._codes[table], *values))
         pend = self._pending[table]
         pend.append(values)
-        if len(pend) >= self.batch_rows:
-            with self._open():
-                self._write_table(table)
+        if len(pend) >= self.batch_rows and (not self.deferred or len(pend) % self.batch_rows == 0):
+            self.flush(durable=False)  # a held file defers the batch (the journal has the rows)
 
     def _write_table(self, table: str) -> None:
         rows = self._pending[table]
@@ -285,8 +288,21 @@ class RunFile:
                 f"disk nearly full ({free / 1e6:.0f} MB left at {self.path.parent}): run stopped to keep the file whole"
             )
         if any(self._pending.values()):
-            with self._open():
-                self._write_pending()
+            try:
+                with self._open():
+                    self._write_pending()
+            except StorageError as e:
+                # the file could not be opened (on Windows: a viewer holding it with HDF5's
+                # default, mandatory lock): the rows are already in the journal, so keep them
+                # and try again at the next sweep; only a backlog this large stops the run
+                if "cannot open for writing" not in str(e):
+                    raise
+                backlog = sum(len(v) for v in self._pending.values())
+                if backlog > self.max_deferred_rows:
+                    raise
+                if not self.deferred:
+                    log.warning("%s; %d rows kept in the journal, written at the next sweep", e, backlog)
+                self.deferred += 1
         if durable and self._journal is not None:
             self._journal.flush()
             os.fsync(self._journal.fileno())

@@ -190,3 +190,27 @@ def test_a_live_run_file_opens_with_plain_h5py_while_the_run_writes(tmp_path):
     assert [(k, n, status, m) for k, n, status, m, _s in reader.seen] == [(1, 11, "running", 11), (2, 22, "running", 22)]
     assert read_run(path).status == "complete"
     assert len(read_run(path).data["vmix"]) == 33
+
+
+def test_a_run_file_that_cannot_be_opened_at_a_sweeps_end_keeps_its_rows_for_the_next(tmp_path):
+    """As on Windows when a viewer holds the file with HDF5's mandatory lock: the writer
+    cannot open it; the rows wait (they are in the journal) and go in at the next sweep."""
+    path = tmp_path / "held.h5"
+    rf = RunFile.create(path, procedure="test", config_yaml="x: 1", instruments={}, sample={"name": "s"})
+    row = {"frequency_hz": 1e9, "field_oe": 1.0, "field_angle_deg": 90.0, "bias_current_a": 0.0, "bias_voltage_v": 0.0,
+           "rf_power_dbm": -10.0, "lockin_x_v": 0.0, "lockin_y_v": 0.0, "vmix_v": 0.0, "time_s": 0.0, "set_time_s": 0.0,
+           "spectrum": 0, "overload": 0, "sensitivity_v": 1e-3, "sample_reason": 0}
+    for k in range(10):
+        rf.append("data", {**row, "frequency_hz": 1e9 + k})
+    away = tmp_path / "held-elsewhere.h5"
+    path.rename(away)  # the file cannot be opened for writing now
+    rf.flush()
+    assert rf.deferred == 1
+    for k in range(10, 20):
+        rf.append("data", {**row, "frequency_hz": 1e9 + k})
+    away.rename(path)
+    rf.flush()  # the next sweep's end writes both sweeps' rows
+    with h5py.File(path, "r") as f:
+        assert np.array_equal(f["entry/data/frequency"][()], 1e9 + np.arange(20))
+    rf.close("complete", safe_state="verified")
+    assert read_run(path).data["frequency"].size == 20

@@ -16,6 +16,10 @@
    (step 4) with propagated errors; alpha_eff; the linewidth-vs-bias fit (alpha and the
    in-plane torkance from the linewidth, step 5); A1 of tau_perp (step 6).
 
+``analyze`` runs these as named steps on the loaded run, each returning a frozen result:
+``_calibrations`` (1), ``_fitted_spectra`` (2, a ``ResonanceSpectrum`` per sweep), ``_irf2_scale``
+(3), ``_spectrum_torkances``, ``_per_bias``, ``_fits_across_bias`` (4) and ``_summary``.
+
 Ms*Vol is not measured here: it is an input (``ms_vol_emu``, default the paper's), and its
 relative uncertainty (``ms_vol_rel_err``) is reported as a separate systematic error.
 """
@@ -23,7 +27,8 @@ relative uncertainty (``ms_vol_rel_err``) is reported as a separate systematic e
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +60,13 @@ from stfmr_lab.sample import declared_ms_vol_emu
 from stfmr_lab.storage import RunData, read_run
 from stfmr_lab.units import DVDI_LABELS, SPECTRUM_KINDS
 
+#: a resonance sweep with fewer points is not fitted (6 parameters need a few more)
+MIN_SPECTRUM_POINTS = 12
+#: a spectrum uses the hard-axis dV/dI sweep at its field; farther than this (Oe) is warned
+DVDI_FIELD_MATCH_OE = 5.0
+#: the per-bias rows within this of 0 V give the summary's zero-bias torkance (V; half a
+#: 0.05 V bias step, so one bias of the usual grids)
+ZERO_BIAS_WINDOW_V = 0.026
 GAMMA = GAMMA_RAD_S_OE
 PAPER_MS_VOL_EMU = 1.06e-14
 
@@ -233,7 +245,7 @@ def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
     return hard, thetas, lookup
 
 
-def _refit_structured(fits, specs, warnings: list) -> list:
+def _refit_structured(fits, spectra: list[ResonanceSpectrum], warnings: list) -> list:
     """Spectra whose one-line fit has structured residuals, refitted by ``fit_lines`` (a
     second mode, spikes the one-line fit could not place): its strongest line replaces
     the one-line fit when it is ok."""
@@ -243,7 +255,7 @@ def _refit_structured(fits, specs, warnings: list) -> list:
         if ft.ok or ft.message != STRUCTURE_MESSAGE:
             continue
         try:
-            lines = fit_lines(specs[n][1], specs[n][2], irf2=specs[n][3])
+            lines = fit_lines(spectra[n].f_hz, spectra[n].vmix_v, irf2=spectra[n].irf2)
         except ValueError:
             continue
         if len(lines) > 1:
@@ -365,10 +377,31 @@ def _reference_shape(run: RunData, vmix_all, rf_path: BiasTeePath, warnings: lis
     return f0, shape
 
 
+@dataclass(frozen=True, eq=False)
+class ResonanceSpectrum:
+    """One resonance frequency sweep as ``analyze`` fits it, sorted by frequency.
+
+    ``vmix_v`` has the lock-in phase removed. ``irf2`` (A^2 per frequency point), the index of
+    the hard-axis dV/dI curve it uses (``hard_curve_index``, into ``Calibrations.hard``) and the
+    device's R_d there (``r_d_ohm``) are set once the calibrations are known (None before).
+    """
+
+    index: int
+    f_hz: np.ndarray
+    vmix_v: np.ndarray
+    field_oe: float
+    bias_current_a: float
+    bias_voltage_v: float
+    rf_power_dbm: float
+    irf2: np.ndarray | None = None
+    hard_curve_index: int | None = None
+    r_d_ohm: float | None = None
+
+
 def _resonance_spectra(run: RunData, vmix_all=None):
-    """Each resonance frequency sweep (>= 12 points): (index, f_hz, vmix_v, field_oe,
-    bias_current_a, bias_voltage_v, rf_power_dbm), sorted by frequency; Vmix with the
-    lock-in phase removed (``vmix_all``: already so, for all points)."""
+    """Each resonance frequency sweep (>= 12 points) as a ``ResonanceSpectrum`` (without its
+    I_RF^2 and calibration yet), sorted by frequency; Vmix with the lock-in phase removed
+    (``vmix_all``: already so, for all points)."""
     D, S = run.data, run.tables["spectra"]
     if vmix_all is None:
         vmix_all = _vmix_phase_removed(D)[0]
@@ -376,12 +409,15 @@ def _resonance_spectra(run: RunData, vmix_all=None):
         if int(S["kind"][k]) != SPECTRUM_KINDS["resonance"]:
             continue
         sel = D["spectrum"] == idx
-        if np.count_nonzero(sel) < 12:
+        if np.count_nonzero(sel) < MIN_SPECTRUM_POINTS:
             continue
         f, v = D["frequency"][sel], vmix_all[sel]
         order = np.argsort(f, kind="stable")  # adaptive sweeps record points out of order (repeats allowed)
-        yield (int(idx), f[order], v[order], float(np.median(D["field"][sel])), float(np.median(D["bias_current"][sel])),
-               float(np.median(D["bias_voltage"][sel])), float(np.median(D["rf_power"][sel])))
+        yield ResonanceSpectrum(
+            index=int(idx), f_hz=f[order], vmix_v=v[order], field_oe=float(np.median(D["field"][sel])),
+            bias_current_a=float(np.median(D["bias_current"][sel])),
+            bias_voltage_v=float(np.median(D["bias_voltage"][sel])), rf_power_dbm=float(np.median(D["rf_power"][sel])),
+        )
 
 
 def _lineshape_columns(ft, irf2_f0: float) -> dict:
@@ -444,16 +480,16 @@ def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: floa
         raise AnalysisError(f"{path}: no resonance spectra or field sweeps to fit ({reason})")
     # the device resistance is unknown: only the shape of I_RF^2(f) enters, and the
     # amplitudes in volts at f0 do not depend on it
-    shapes = [rf_path.i_rf(sp[1], sp[6], 0.0) ** 2 for sp in specs]
-    fits = fit_spectra([sp[1] for sp in specs], [sp[2] for sp in specs], irf2=shapes) if specs else []
-    fits = refit_swept(run, [sp[0] for sp in specs], fits, [(sp[1], g) for sp, g in zip(specs, shapes, strict=True)])
+    shapes = [rf_path.i_rf(sp.f_hz, sp.rf_power_dbm, 0.0) ** 2 for sp in specs]
+    fits = fit_spectra([sp.f_hz for sp in specs], [sp.vmix_v for sp in specs], irf2=shapes) if specs else []
+    fits = refit_swept(run, [sp.index for sp in specs], fits, [(sp.f_hz, g) for sp, g in zip(specs, shapes, strict=True)])
     rows, model_curves = [], {}
     for sp, shape, ft in zip(specs, shapes, fits, strict=True):
-        idx, f, v, h, i, vb, p = sp
-        rows.append({"spectrum": idx, "field_oe": h, "bias_current_a": i, "bias_voltage_v": vb, "rf_power_dbm": p,
-                     **_lineshape_columns(ft, float(np.interp(ft.f0_hz, f, shape))),
+        rows.append({"spectrum": sp.index, "field_oe": sp.field_oe, "bias_current_a": sp.bias_current_a,
+                     "bias_voltage_v": sp.bias_voltage_v, "rf_power_dbm": sp.rf_power_dbm,
+                     **_lineshape_columns(ft, float(np.interp(ft.f0_hz, sp.f_hz, shape))),
                      "chi2_red": ft.chi2_red, "fit_ok": bool(ft.ok), "fit_message": ft.message})
-        model_curves[idx] = (f, v, ft.model(f) * shape)
+        model_curves[sp.index] = (sp.f_hz, sp.vmix_v, ft.model(sp.f_hz) * shape)
     per_spectrum = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["spectrum", "field_oe", "f0_hz", "fit_ok"])
     skipped = [f"torkances, theta(H), I_RF^2 and damping: {reason}"]
     kit = None
@@ -518,70 +554,116 @@ def resolve_ms_vol(run: RunData, ms_vol_emu: float | None = None) -> tuple[float
     return PAPER_MS_VOL_EMU, "assumed: the paper's value (none declared)"
 
 
-def analyze(
-    path: str | Path,
-    *,
-    ms_vol_emu: float | None = None,
-    ms_vol_rel_err: float = 0.1,
-    gamma: float = GAMMA,
-    min_background_fraction: float = 0.3,
-) -> Analysis:
-    """Analyse a run file (complete, aborted or interrupted): see the module docstring.
+# ---------------------------------------------------------------------- analyze(): its steps
+class _LineshapeOnly(Exception):
+    """The run lacks the dV/dI calibrations the torkances need (the reason, one line)."""
 
-    ``ms_vol_emu``: the free layer's Ms*Vol (emu); by default the one the run file's
-    ``/entry/sample/declared`` gives, else the paper's (said in the summary).
-    """
-    run = read_run(path)
-    from stfmr_lab.analysis.sot_run import analyze_bilayer_run, is_bilayer_run  # imports this module
 
-    if is_bilayer_run(run):  # a heavy-metal / ferromagnet strip: physics-sot.md's inverse
-        return analyze_bilayer_run(run, path)
-    warnings: list[str] = []
-    ms_vol_emu, ms_vol_source = resolve_ms_vol(run, ms_vol_emu)
-    curves = iv_curves(run)
+@dataclass(frozen=True, eq=False)
+class Calibrations:
+    """Step 1's results: what the I-V sweeps (RF off) give."""
+
+    p_curve: IVCurve  # easy axis, parallel
+    ap_curve: IVCurve  # easy axis, antiparallel
+    g_p_s: float  # zero-bias conductances (S)
+    g_ap_s: float
+    tmr0: float
+    polarization: float  # Julliere's, from tmr0
+    hard: list  # the hard-axis IVCurves, by field
+    thetas_rad: np.ndarray  # theta per hard-axis curve
+    d2v_dtheta_di_across_fields: Callable  # (hard index, I) -> (d2V/(dtheta dI), its error), Ohm/rad
+    cmodel: ConductanceModel
+    tmr_curve: tuple  # (voltage_v, G_P(V), G_AP(V)) on the voltages common to P and AP
+
+    @property
+    def hard_fields_oe(self) -> np.ndarray:
+        return np.array([c.field_oe for c in self.hard])
+
+    def predicted_dtau_par_dv(self, bias_voltage_v):
+        """The in-plane torkance Julliere's polarization and (dI/dV)_P at that bias predict
+        (torkance units)."""
+        p = self.p_curve
+        return to_torkance_units(predicted_dtau_par_dv(
+            1.0 / p.at(np.interp(bias_voltage_v, p.voltage_v, p.current_a)), self.polarization))
+
+
+def _calibrations(curves: list[IVCurve]) -> Calibrations:
+    """Step 1: G_P, G_AP, TMR, theta(H) and d2V/(dtheta dI) from the I-V curves; raises
+    ``_LineshapeOnly`` when the curves do not allow it."""
     p_curve, ap_curve = _pick(curves, "parallel"), _pick(curves, "antiparallel")
     if p_curve is None or ap_curve is None:
-        return _lineshape_only(run, path, warnings, "no easy-axis parallel/antiparallel dV/dI references"
-                               " (add a dvdi measurement with reference_loops)", gamma)
+        raise _LineshapeOnly("no easy-axis parallel/antiparallel dV/dI references (add a dvdi measurement with reference_loops)")
     g_p, g_ap = p_curve.g0_s, ap_curve.g0_s
     tmr0 = g_p / g_ap - 1.0
     polarization = math.sqrt(tmr0 / (2.0 + tmr0)) if tmr0 > 0 else math.nan  # Julliere
     hard, thetas, d2th = _theta_and_d2(curves, g_p, g_ap)
     cmodel = ConductanceModel.from_references(p_curve, ap_curve)
     if not hard:
-        return _lineshape_only(run, path, warnings, "no hard-axis dV/dI sweeps: theta(H) is unknown", gamma)
+        raise _LineshapeOnly("no hard-axis dV/dI sweeps: theta(H) is unknown")
     if d2th is None:
-        return _lineshape_only(run, path, warnings,
-                               "d2V/(dtheta dI) needs hard-axis dV/dI sweeps at two fields at least", gamma)
-    hard_fields = np.array([c.field_oe for c in hard])
-
+        raise _LineshapeOnly("d2V/(dtheta dI) needs hard-axis dV/dI sweeps at two fields at least")
     # voltages common to P and AP for TMR(V) and the prediction's (dI/dV)_P
     vgrid = np.linspace(*cmodel.v_range, 81)
     gp_v = 1.0 / np.interp(vgrid, p_curve.voltage_v, p_curve.r_d_ohm)
     gap_v = 1.0 / np.interp(vgrid, ap_curve.voltage_v, ap_curve.r_d_ohm)
+    return Calibrations(p_curve, ap_curve, g_p, g_ap, tmr0, polarization, hard, thetas, d2th, cmodel,
+                        (vgrid, gp_v, gap_v))
 
-    # ------------------------------------------------------------------ spectra
+
+@dataclass(frozen=True, eq=False)
+class FittedSpectra:
+    """Step 2's results: the resonance spectra with their I_RF^2 and lineshape fits."""
+
+    spectra: list  # ResonanceSpectrum, each with irf2, hard_curve_index and r_d_ohm
+    fits: list  # one lineshape fit per spectrum (fit in Vmix / I_RF^2)
+    vmix_all: np.ndarray  # every point's Vmix (V), the lock-in phase removed
+    phase_rad: float
+    phase_err_rad: float
+
+
+def _fitted_spectra(run: RunData, cal: Calibrations, path, warnings: list) -> FittedSpectra:
+    """Step 2: each resonance spectrum with its I_RF^2(f) (the run's path calibration, shaped
+    by the easy-axis reference) and R_d from the nearest hard-axis curve, fitted."""
     rf_path = _run_path(run, warnings)
-    rows, model_curves, specs = [], {}, []
     vmix_all, phase, phase_err = _vmix_phase_removed(run.data)
     shape = _reference_shape(run, vmix_all, rf_path, warnings)
-    for idx, f, v, h, i, vb, p in _resonance_spectra(run, vmix_all):
+    hard_fields = cal.hard_fields_oe
+    specs = []
+    for sp in _resonance_spectra(run, vmix_all):
+        h = sp.field_oe
         j = int(np.argmin(np.abs(hard_fields - h)))
-        if abs(hard_fields[j] - h) > 5.0:
-            warnings.append(f"spectrum {idx}: no dV/dI sweep at {h:.0f} Oe; using the one at {hard_fields[j]:.0f} Oe")
-        r_d = float(hard[j].at(i))
-        irf2_path = rf_path.i_rf(f, p, r_d) ** 2  # exactly the calibration the run used
+        if abs(hard_fields[j] - h) > DVDI_FIELD_MATCH_OE:
+            warnings.append(f"spectrum {sp.index}: no dV/dI sweep at {h:.0f} Oe; using the one at {hard_fields[j]:.0f} Oe")
+        r_d = float(cal.hard[j].at(sp.bias_current_a))
+        irf2_path = rf_path.i_rf(sp.f_hz, sp.rf_power_dbm, r_d) ** 2  # exactly the calibration the run used
         if shape is not None:  # times what the easy-axis reference measured beyond it
-            irf2_path = irf2_path * np.interp(f, *shape)
-        specs.append((idx, f, v, irf2_path, h, i, vb, p, j, r_d))
+            irf2_path = irf2_path * np.interp(sp.f_hz, *shape)
+        specs.append(replace(sp, irf2=irf2_path, hard_curve_index=j, r_d_ohm=r_d))
     if not specs:
         raise AnalysisError(f"{path}: no resonance spectra to fit")
-    fits = fit_spectra([s[1] for s in specs], [s[2] for s in specs], irf2=[s[3] for s in specs], slope=True)
-    fits = refit_swept(run, [s[0] for s in specs], fits, [(s[1], s[3]) for s in specs])  # through the lock-in filter
+    fits = fit_spectra([s.f_hz for s in specs], [s.vmix_v for s in specs], irf2=[s.irf2 for s in specs], slope=True)
+    fits = refit_swept(run, [s.index for s in specs], fits, [(s.f_hz, s.irf2) for s in specs])  # through the lock-in filter
     fits = _refit_structured(fits, specs, warnings)
+    return FittedSpectra(specs, fits, vmix_all, phase, phase_err)
 
-    # ------------------------------------------------------------------ I_RF^2 scale from the backgrounds
-    d2_at = np.array([float(hard[s[8]].at(s[5], "d2v_di2")) for s in specs])
+
+@dataclass(frozen=True, eq=False)
+class IRF2Scale:
+    """Step 3's results: I_RF^2's scale against the path calibration, from the backgrounds."""
+
+    k_scale: float
+    k_err: float
+    d2v_di2_ohm_per_a: np.ndarray  # per spectrum, at its bias
+    used: np.ndarray  # the fits the torkances use
+    background_used: np.ndarray  # the backgrounds the scale uses
+
+
+def _irf2_scale(cal: Calibrations, fitted: FittedSpectra, min_background_fraction: float, path,
+                warnings: list) -> IRF2Scale:
+    """Step 3: k = 4 offset / (d2V/dI2) averaged over the fits at biases where d2V/dI2 is at
+    least ``min_background_fraction`` of its largest."""
+    specs, fits = fitted.spectra, fitted.fits
+    d2_at = np.array([float(cal.hard[s.hard_curve_index].at(s.bias_current_a, "d2v_di2")) for s in specs])
     off = np.array([ft.offset for ft in fits])
     off_err = np.array([ft.stderr["offset"] for ft in fits])
     usable = np.abs(d2_at) >= min_background_fraction * np.max(np.abs(d2_at))
@@ -592,25 +674,43 @@ def analyze(
     k_i = 4.0 * off[usable] / d2_at[usable]
     k_err_i = 4.0 * off_err[usable] / np.abs(d2_at[usable])
     k_scale, k_err = weighted_mean(k_i, k_err_i, inflate=True)
+    return IRF2Scale(k_scale, k_err, d2_at, used, usable)
 
-    # ------------------------------------------------------------------ Kittel, torkances, damping
+
+@dataclass(frozen=True, eq=False)
+class SpectrumTorkances:
+    """Step 4's results: the Kittel fit and, per spectrum, the torkances and damping."""
+
+    kittel: object
+    omega_m: np.ndarray  # 2 pi f0 (rad/s) per spectrum
+    omega_perp: np.ndarray
+    d2v_dtheta_di_crosscheck: float  # median relative difference, model vs across-field derivative
+    per_spectrum: pd.DataFrame
+    model_curves: dict  # index -> (frequency_hz, vmix_v, fitted model V)
+
+
+def _spectrum_torkances(cal: Calibrations, fitted: FittedSpectra, scale: IRF2Scale, ms_vol_emu: float,
+                        gamma: float) -> SpectrumTorkances:
+    """Step 4: Kittel fit of f0(H), Omega_perp, and per spectrum the torkances with their
+    statistical, fit-only and systematic errors and alpha_eff: the per-spectrum table."""
+    specs, fits = fitted.spectra, fitted.fits
+    k_scale, k_err, used = scale.k_scale, scale.k_err, scale.used
     f0 = np.array([ft.f0_hz for ft in fits])
     f0_err = np.array([ft.stderr["f0_hz"] for ft in fits])
-    h_arr = np.array([s[4] for s in specs])
-    okf = used
-    kit = kittel_fit(np.abs(h_arr[okf]), f0[okf], gamma, f0_err_hz=f0_err[okf])
+    h_arr = np.array([s.field_oe for s in specs])
+    kit = kittel_fit(np.abs(h_arr[used]), f0[used], gamma, f0_err_hz=f0_err[used])
     omega_m = 2 * np.pi * f0
     omega_perp = omega_perp_from_f0(f0, h_arr, kit.hk_oe, gamma)
     sigma = 2 * np.pi * np.array([ft.hwhm_hz for ft in fits])
     sigma_err = 2 * np.pi * np.array([ft.stderr["hwhm_hz"] for ft in fits])
-    theta = thetas[[s[8] for s in specs]]
-    r_d = np.array([s[9] for s in specs])
+    theta = cal.thetas_rad[[s.hard_curve_index for s in specs]]
+    r_d = np.array([s.r_d_ohm for s in specs])
     # d2V/(dtheta dI) from the cos(theta) conductance model of the P/AP references; the
     # across-field derivative of the hard-axis dV/dI curves is the cross-check
-    vb_arr = np.array([s[6] for s in specs])
-    d2th_at = cmodel.d2v_dtheta_di(theta, vb_arr)
-    d2th_err = np.abs(d2th_at) * cmodel.rel_err_b(vb_arr)
-    d2th_fields = np.array([float(d2th(s[8], s[5])[0]) for s in specs])
+    vb_arr = np.array([s.bias_voltage_v for s in specs])
+    d2th_at = cal.cmodel.d2v_dtheta_di(theta, vb_arr)
+    d2th_err = np.abs(d2th_at) * cal.cmodel.rel_err_b(vb_arr)
+    d2th_fields = np.array([float(cal.d2v_dtheta_di_across_fields(s.hard_curve_index, s.bias_current_a)[0]) for s in specs])
     d2th_crosscheck = float(np.median(np.abs(d2th_fields / d2th_at - 1.0)))
     a_s = np.array([ft.v_sym for ft in fits]) / k_scale  # V_S / I_RF^2 (V/A^2)
     a_a = np.array([ft.v_asym for ft in fits]) / k_scale
@@ -644,15 +744,15 @@ def analyze(
     par_feu, perp_feu = to_torkance_units(par_fit_err, theta), to_torkance_units(perp_fit_err, theta)
     a_eff = alpha_eff(sigma, omega_m, omega_perp)
     a_eff_err = a_eff * sigma_err / sigma
-    pred = to_torkance_units(predicted_dtau_par_dv(1.0 / p_curve.at(np.interp(
-        [s[6] for s in specs], p_curve.voltage_v, p_curve.current_a)), polarization))
+    pred = cal.predicted_dtau_par_dv([s.bias_voltage_v for s in specs])
 
-    irf2_f0 = [float(np.interp(ft.f0_hz, np.sort(sp[1]), sp[3][np.argsort(sp[1])])) for sp, ft in zip(specs, fits, strict=True)]
+    rows, model_curves = [], {}
     for n, (s, ft) in enumerate(zip(specs, fits, strict=True)):
-        idx, f, v, irf2_path, h, i, vb, p, j, rd = s
+        irf2_f0 = float(np.interp(ft.f0_hz, np.sort(s.f_hz), s.irf2[np.argsort(s.f_hz)]))
         rows.append({
-            "spectrum": idx, "field_oe": h, "bias_current_a": i, "bias_voltage_v": vb, "rf_power_dbm": p,
-            **_lineshape_columns(ft, irf2_f0[n]),
+            "spectrum": s.index, "field_oe": s.field_oe, "bias_current_a": s.bias_current_a,
+            "bias_voltage_v": s.bias_voltage_v, "rf_power_dbm": s.rf_power_dbm,
+            **_lineshape_columns(ft, irf2_f0),
             "v_sym_per_irf2": ft.v_sym, "v_sym_per_irf2_err": ft.stderr["v_sym"],
             "v_asym_per_irf2": ft.v_asym, "v_asym_per_irf2_err": ft.stderr["v_asym"],
             "offset_per_irf2": ft.offset, "offset_per_irf2_err": ft.stderr["offset"],
@@ -660,25 +760,29 @@ def analyze(
             "slope_per_irf2": ft.slope, "error_inflation": ft.error_inflation, "runs_z": ft.runs_z,
             "n_outliers": ft.n_outliers,
             "chi2_red": ft.chi2_red, "fit_ok": bool(ft.ok), "fit_message": ft.message, "fit_used": bool(used[n]),
-            "theta_deg": math.degrees(theta[n]), "r_d_ohm": rd, "d2v_di2_ohm_per_a": d2_at[n],
-            "d2v_dtheta_di_ohm": d2th_at[n], "omega_perp": omega_perp[n], "background_used": bool(usable[n]),
+            "theta_deg": math.degrees(theta[n]), "r_d_ohm": s.r_d_ohm, "d2v_di2_ohm_per_a": scale.d2v_di2_ohm_per_a[n],
+            "d2v_dtheta_di_ohm": d2th_at[n], "omega_perp": omega_perp[n], "background_used": bool(scale.background_used[n]),
             "dtau_par_dv": par_u[n], "dtau_par_dv_err": par_eu[n], "dtau_perp_dv": perp_u[n], "dtau_perp_dv_err": perp_eu[n],
             "dtau_par_dv_fit_err": par_feu[n], "dtau_perp_dv_fit_err": perp_feu[n],
             "dtau_par_dv_err_sys": par_su[n], "dtau_perp_dv_err_sys": perp_su[n],
             "alpha_eff": a_eff[n], "alpha_eff_err": a_eff_err[n],
         })
-        model_curves[idx] = (f, v, ft.model(f) * irf2_path)
+        model_curves[s.index] = (s.f_hz, s.vmix_v, ft.model(s.f_hz) * s.irf2)
     per_spectrum = pd.DataFrame(rows)
+    per_spectrum["dtau_par_dv_predicted"] = pred
+    return SpectrumTorkances(kit, omega_m, omega_perp, d2th_crosscheck, per_spectrum, model_curves)
 
-    # ------------------------------------------------------------------ per bias and field
+
+def _per_bias(per_spectrum: pd.DataFrame, cal: Calibrations, ms_vol_emu: float) -> pd.DataFrame:
+    """Step 5: the used spectra's torkances averaged per field and bias (the per-bias table)."""
     ok = per_spectrum["fit_used"].to_numpy()
     grouped = per_spectrum[ok].assign(v_round=lambda d: d["bias_voltage_v"].round(3), h_round=lambda d: d["field_oe"].round(0))
-    per_bias_rows = []
+    rows = []
     for _key, g in grouped.groupby(["h_round", "v_round"], sort=True):
         wpar, wperp = 1 / g["dtau_par_dv_err"] ** 2, 1 / g["dtau_perp_dv_err"] ** 2
         par, par_err = weighted_mean(g["dtau_par_dv"], g["dtau_par_dv_err"])
         perp, perp_err = weighted_mean(g["dtau_perp_dv"], g["dtau_perp_dv_err"])
-        per_bias_rows.append({
+        rows.append({
             "field_oe": float(g["field_oe"].mean()),
             "bias_voltage_v": float(g["bias_voltage_v"].mean()),
             "bias_current_a": float(g["bias_current_a"].mean()),
@@ -690,17 +794,20 @@ def analyze(
             # systematic errors do not average down: the same weights, added linearly
             "dtau_par_dv_err_sys": float(np.sum(wpar * g["dtau_par_dv_err_sys"]) / np.sum(wpar)),
             "dtau_perp_dv_err_sys": float(np.sum(wperp * g["dtau_perp_dv_err_sys"]) / np.sum(wperp)),
-            "dtau_par_dv_predicted": float(to_torkance_units(predicted_dtau_par_dv(
-                1.0 / p_curve.at(np.interp(g["bias_voltage_v"].mean(), p_curve.voltage_v, p_curve.current_a)), polarization))),
+            "dtau_par_dv_predicted": float(cal.predicted_dtau_par_dv(g["bias_voltage_v"].mean())),
             "alpha_eff": float(g["alpha_eff"].mean()),
             "alpha_eff_err": float(np.sqrt(np.sum(g["alpha_eff_err"] ** 2)) / len(g)),
             "n_spectra": len(g),
             "ms_vol_emu": ms_vol_emu,  # the torkances scale with it
         })
-    per_bias = pd.DataFrame(per_bias_rows)
-    per_spectrum["dtau_par_dv_predicted"] = pred
+    return pd.DataFrame(rows)
 
-    # ------------------------------------------------------------------ fits across bias
+
+def _fits_across_bias(tork: SpectrumTorkances, ms_vol_emu: float, gamma: float) -> tuple[dict, dict]:
+    """Step 6: per field with three used spectra at least, the linewidth-vs-bias fit (alpha and
+    the in-plane torkance) and A1 of tau_perp(V): ``({field: fit}, {field: fit})``."""
+    per_spectrum, omega_m, omega_perp = tork.per_spectrum, tork.omega_m, tork.omega_perp
+    ok = per_spectrum["fit_used"].to_numpy()
     lw_fits, tp_fits = {}, {}
     for h_r, g in per_spectrum[ok].groupby(per_spectrum[ok]["field_oe"].round(0)):
         if len(g) < 3:
@@ -716,32 +823,39 @@ def analyze(
         tp_fits[float(h_r)] = fit_tau_perp(
             g["bias_voltage_v"], g["dtau_perp_dv"] * TORKANCE_UNIT_J_PER_V, err=g["dtau_perp_dv_err"] * TORKANCE_UNIT_J_PER_V,
         )
+    return lw_fits, tp_fits
 
-    # ------------------------------------------------------------------ summary
-    near0 = per_bias[per_bias["bias_voltage_v"].abs() < 0.026]
+
+def _summary(run: RunData, cal: Calibrations, fitted: FittedSpectra, scale: IRF2Scale, tork: SpectrumTorkances,
+             per_bias: pd.DataFrame, lw_fits: dict, tp_fits: dict, ms_vol: tuple, ms_vol_rel_err: float,
+             warnings: list) -> dict:
+    """Step 7: the summary's figures (``ms_vol``: (emu, where it came from))."""
+    ms_vol_emu, ms_vol_source = ms_vol
+    kit, k_scale, k_err = tork.kittel, scale.k_scale, scale.k_err
+    near0 = per_bias[per_bias["bias_voltage_v"].abs() < ZERO_BIAS_WINDOW_V]
     summary = {
         "file": str(run.path),
         "status": run.status,
-        "spectra_fitted": int(ok.sum()),
-        "spectra_total": len(per_spectrum),
-        "r_p_ohm": 1 / g_p,
-        "r_ap_ohm": 1 / g_ap,
-        "tmr0": tmr0,
-        **_tmr_of_v(vgrid, gp_v, gap_v),
-        "polarization_julliere": polarization,
+        "spectra_fitted": int(tork.per_spectrum["fit_used"].to_numpy().sum()),
+        "spectra_total": len(tork.per_spectrum),
+        "r_p_ohm": 1 / cal.g_p_s,
+        "r_ap_ohm": 1 / cal.g_ap_s,
+        "tmr0": cal.tmr0,
+        **_tmr_of_v(*cal.tmr_curve),
+        "polarization_julliere": cal.polarization,
         "meff_4pi_oe": kit.meff_4pi_oe, "meff_4pi_oe_err": kit.stderr["meff_4pi_oe"],
         "hk_oe": kit.hk_oe, "hk_oe_err": kit.stderr["hk_oe"],
         "irf2_scale_vs_path": k_scale, "irf2_scale_vs_path_err": k_err,
-        "irf2_backgrounds_used": int(usable.sum()),
-        "d2v_dtheta_di_across_fields_median_rel_diff": d2th_crosscheck,
+        "irf2_backgrounds_used": int(scale.background_used.sum()),
+        "d2v_dtheta_di_across_fields_median_rel_diff": tork.d2v_dtheta_di_crosscheck,
         "ms_vol_emu": ms_vol_emu, "ms_vol_source": ms_vol_source, "ms_vol_rel_err_systematic": ms_vol_rel_err,
         "ms_vol_assumed": ms_vol_source.startswith("assumed"),
         **dict(zip(("dtau_par_dv_at_0", "dtau_par_dv_at_0_err"),
                    weighted_mean(near0["dtau_par_dv"], near0["dtau_par_dv_err"]) if len(near0) else (math.nan, math.nan),
                    strict=True)),
         "dtau_par_dv_at_0_err_sys": float(np.mean(near0["dtau_par_dv_err_sys"])) if len(near0) else math.nan,
-        "lockin_phase_deg": math.degrees(phase), "lockin_phase_deg_err": math.degrees(phase_err),
-        "dtau_par_dv_at_0_predicted": float(to_torkance_units(predicted_dtau_par_dv(g_p, polarization))),
+        "lockin_phase_deg": math.degrees(fitted.phase_rad), "lockin_phase_deg_err": math.degrees(fitted.phase_err_rad),
+        "dtau_par_dv_at_0_predicted": float(to_torkance_units(predicted_dtau_par_dv(cal.g_p_s, cal.polarization))),
     }
     if lw_fits:
         summary["alpha"], summary["alpha_err"] = weighted_mean(
@@ -751,9 +865,42 @@ def analyze(
         # the I_RF^2 scale is common to every bias: its error adds to A1's in full
         summary["a1_perp_err"] = float(math.hypot(a1_err, summary["a1_perp"] * k_err / k_scale))
     summary["warnings"] = warnings
+    return summary
 
+
+def analyze(
+    path: str | Path,
+    *,
+    ms_vol_emu: float | None = None,
+    ms_vol_rel_err: float = 0.1,
+    gamma: float = GAMMA,
+    min_background_fraction: float = 0.3,
+) -> Analysis:
+    """Analyse a run file (complete, aborted or interrupted): see the module docstring.
+
+    ``ms_vol_emu``: the free layer's Ms*Vol (emu); by default the one the run file's
+    ``/entry/sample/declared`` gives, else the paper's (said in the summary).
+    """
+    run = read_run(path)
+    from stfmr_lab.analysis.sot_run import analyze_bilayer_run, is_bilayer_run  # imports this module
+
+    if is_bilayer_run(run):  # a heavy-metal / ferromagnet strip: physics-sot.md's inverse
+        return analyze_bilayer_run(run, path)
+    warnings: list[str] = []
+    ms_vol = resolve_ms_vol(run, ms_vol_emu)
+    curves = iv_curves(run)
+    try:
+        cal = _calibrations(curves)
+    except _LineshapeOnly as e:
+        return _lineshape_only(run, path, warnings, str(e), gamma)
+    fitted = _fitted_spectra(run, cal, path, warnings)
+    scale = _irf2_scale(cal, fitted, min_background_fraction, path, warnings)
+    tork = _spectrum_torkances(cal, fitted, scale, ms_vol[0], gamma)
+    per_bias = _per_bias(tork.per_spectrum, cal, ms_vol[0])
+    lw_fits, tp_fits = _fits_across_bias(tork, ms_vol[0], gamma)
+    summary = _summary(run, cal, fitted, scale, tork, per_bias, lw_fits, tp_fits, ms_vol, ms_vol_rel_err, warnings)
     return Analysis(
-        path=run.path, per_spectrum=per_spectrum, per_bias=per_bias, summary=summary, iv_curves=curves,
-        spectra=model_curves, field_sweeps=_field_sweeps(run, vmix_all, warnings), kittel=kit,
-        linewidth_fits=lw_fits, tau_perp_fits=tp_fits, tmr_curve=(vgrid, gp_v, gap_v), warnings=warnings,
+        path=run.path, per_spectrum=tork.per_spectrum, per_bias=per_bias, summary=summary, iv_curves=curves,
+        spectra=tork.model_curves, field_sweeps=_field_sweeps(run, fitted.vmix_all, warnings), kittel=tork.kittel,
+        linewidth_fits=lw_fits, tau_perp_fits=tp_fits, tmr_curve=cal.tmr_curve, warnings=warnings,
     )

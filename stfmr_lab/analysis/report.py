@@ -325,7 +325,7 @@ def write_report(a: Analysis, out_dir: str | Path) -> dict[str, Path]:
         paths["field-sweep table"] = _write_csv(a.field_sweeps, out / "field_sweeps.csv")
     if len(a.per_bias):
         paths["per-bias table"] = _write_csv(a.per_bias, out / "per_bias.csv")
-    (out / "summary.txt").write_text(summary_text(a))
+    (out / "summary.txt").write_text(summary_text(a), encoding="utf-8")
     paths["summary"] = out / "summary.txt"
     return paths
 

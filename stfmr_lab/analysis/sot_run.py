@@ -36,7 +36,14 @@ def is_bilayer_run(run: RunData) -> bool:
     """Does this run file hold a heavy-metal / ferromagnet strip's field maps?"""
     if run.sample.get("device_type") == "bilayer":
         return True
-    cfg = _config(run)
+    return is_bilayer_config(_config(run))
+
+
+def is_bilayer_config(cfg) -> bool:
+    """Is this run config (a mapping) a bilayer run: ``device: {type: bilayer}`` or a
+    ``field_map`` measurement?"""
+    if not isinstance(cfg, dict):
+        return False
     device = cfg.get("device")
     if isinstance(device, dict) and device.get("type") == "bilayer":
         return True

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from qtpy import QtCore, QtGui, QtWidgets
 
 from stfmr_lab.errors import ROLE_TITLES
-from stfmr_lab.gui.fitting import FitSummary
+from stfmr_lab.gui.fitting import FitSummary, LinesFit
 from stfmr_lab.gui.runmodel import RunModel, bias_text
 from stfmr_lab.runner import fmt_duration
 
@@ -108,12 +108,15 @@ class SpectrumPanel(QtWidgets.QWidget):
         # a 1-pixel (cosmetic) pen: Qt's raster engine draws wider lines ~4x slower (100k points)
         self.curve = pg.PlotDataItem(pen=pg.mkPen(DATA_COLOUR, width=1))
         self.fit_curve = pg.PlotDataItem(pen=pg.mkPen(FIT_COLOUR, width=2.5))
+        # a bilayer's field sweep: the -H line's fit (the +H line's is ``fit_curve``)
+        self.fit_curve_minus = pg.PlotDataItem(pen=pg.mkPen(FIT_COLOUR, width=2.5))
         # the plot's own settings are applied to every curve added: downsample and clip there
         pi.setDownsampling(auto=True, mode="peak")
         pi.setClipToView(True)
         pi.addItem(self.others)
         pi.addItem(self.curve)
         pi.addItem(self.fit_curve)
+        pi.addItem(self.fit_curve_minus)
         for item in (self.others, self.curve):
             # one peak-mode bin per pixel (its min and max) draws the same envelope as the
             # default five, with a fifth of the points to draw (no setter in pyqtgraph 0.13)
@@ -172,6 +175,7 @@ class SpectrumPanel(QtWidgets.QWidget):
         lay.addWidget(self.plot, 1)
         lay.addWidget(self.fit_label)
         self._sweep = "frequency"
+        self._needs_scale = False
         self._others_key = None
         self.placeholder = pg.TextItem("Queue a run, or open a run file (File \u203a Open run file)", color="#666", anchor=(0.5, 0.5))
         pi.addItem(self.placeholder, ignoreBounds=True)
@@ -315,8 +319,9 @@ class SpectrumPanel(QtWidgets.QWidget):
             self.plot.setTitle(text, color="#222", size="11pt")
 
     def _no_fit_curve(self) -> None:
-        if self.fit_curve.xData is not None and len(self.fit_curve.xData):
-            self.fit_curve.setData([], [])
+        for curve in (self.fit_curve, self.fit_curve_minus):
+            if curve.xData is not None and len(curve.xData):
+                curve.setData([], [])
 
     def _in_view(self, x, y) -> bool:
         """Whether every finite point (x, y) is inside the plot's view."""
@@ -372,6 +377,7 @@ class SpectrumPanel(QtWidgets.QWidget):
         if self.placeholder.isVisible():
             self.placeholder.setVisible(False)
             self.plot.getPlotItem().enableAutoRange()
+            self._needs_scale = True  # the empty view's range may be far from the data
         self.chooser.blockSignals(True)
         self.chooser.setMaximum(max(max(m.spectra), 0))
         self.chooser.setValue(idx)
@@ -384,6 +390,9 @@ class SpectrumPanel(QtWidgets.QWidget):
         order = np.argsort(x, kind="stable") if len(x) > 1 and np.any(np.diff(x) < 0) else slice(None)
         x, v = x[order], v[order]
         if rescale:  # from I-V sweeps (or the other sweep kind) back to spectra
+            self._needs_scale = True
+        if self._needs_scale and len(x):  # once there are points: auto-range alone cannot find them (clipped view)
+            self._needs_scale = False
             self._autoscale(x, v)
         if len(x) <= SYMBOLS_UP_TO:
             self.curve.setSymbol("o")
@@ -426,7 +435,40 @@ class SpectrumPanel(QtWidgets.QWidget):
         else:
             self.others.setData([], [])
 
+    def _draw_lines(self, fit: LinesFit, x) -> None:
+        """Each polarity's fitted line over its half of the sweep, and both lines' values."""
+        texts = []
+        for p in (1.0, -1.0):
+            line = fit.line(p)
+            curve = self.fit_curve if p > 0 else self.fit_curve_minus
+            drawn = line is not None and (line.ok or line.structured)
+            if not drawn and curve.xData is not None and len(curve.xData):
+                curve.setData([], [])
+            if line is None:
+                continue
+            side = x[p * x > 0]
+            sign = "+" if p > 0 else "−"
+            if not drawn or len(side) < 2:
+                why = html_escape(line.message.split(";")[0].strip())
+                texts.append(f"<span style='color:#555'>{sign}H line ({line.n_points} points): not converged ({why})</span>")
+                continue
+            xf = np.linspace(float(side.min()), float(side.max()), 400)
+            curve.setData(xf, line.model(xf))
+            e = line.errors
+            texts.append(
+                f"<b>{sign}H line</b> ({line.n_points} points): <b>H<sub>0</sub> = {fmt_pm(line.centre, e.get('centre'), 1.0, 'Oe')}</b>"
+                f" &nbsp; <b>ΔH = {fmt_pm(line.width, e.get('width'), 1.0, 'Oe')}</b>"
+                f" &nbsp; V<sub>S</sub> = {fmt_pm(line.v_sym, e.get('v_sym'), 1e-6, 'µV')}"
+                f" &nbsp; V<sub>A</sub> = {fmt_pm(line.v_asym, e.get('v_asym'), 1e-6, 'µV')}"
+                + (" &nbsp; <span style='color:#b60'>(residuals structured)</span>" if line.structured else "")
+            )
+        self.fit_line.setVisible(False)
+        self.fit_label.setText("<br>".join(texts) or "<span style='color:#555'>line fits: none yet</span>")
+
     def _draw_fit(self, fit: FitSummary | None, x) -> None:
+        if isinstance(fit, LinesFit) and len(x) >= 2:
+            self._draw_lines(fit, x)
+            return
         if fit is None or len(x) < 2 or not (fit.ok or fit.structured):
             # a fit that did not converge is not drawn (early in a sweep the resonance is not in yet)
             self._no_fit_curve()
@@ -443,6 +485,8 @@ class SpectrumPanel(QtWidgets.QWidget):
         lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
         xf = np.linspace(lo, hi, 600)
         self.fit_curve.setData(xf, fit.model(xf))
+        if self.fit_curve_minus.xData is not None and len(self.fit_curve_minus.xData):
+            self.fit_curve_minus.setData([], [])
         self.fit_line.setValue(fit.centre)
         self.fit_line.setVisible(lo <= fit.centre <= hi)
         e = fit.errors
@@ -503,6 +547,12 @@ class MapPanel(QtWidgets.QWidget):
         for key, text in ROW_ORDERS.items():
             self.order_box.addItem(text, key)
         self.order_box.setToolTip("Order of the map's rows")
+        # narrows (eliding its text) when the map shares its dock (a bilayer's frequency-vs-field plot)
+        full = self.order_box.sizeHint().width()
+        self.order_box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.order_box.setMinimumContentsLength(7)
+        self.order_box.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.order_box.setMaximumWidth(full + 16)  # the elision leaves room for the arrow
         self.order_box.currentIndexChanged.connect(lambda _i: self._reorder())
         self.order: list[int] = []  # spectrum index of each image row, bottom up
         self.note = QtWidgets.QLabel("")
@@ -517,8 +567,8 @@ class MapPanel(QtWidgets.QWidget):
         lay.addWidget(self.plot, 1)
         opts = QtWidgets.QHBoxLayout()
         opts.addWidget(QtWidgets.QLabel("Rows:"))
-        opts.addWidget(self.order_box)
-        opts.addWidget(self.subtract, 1)
+        opts.addWidget(self.order_box, 1)
+        opts.addWidget(self.subtract)
         lay.addLayout(opts)
         lay.addWidget(self.note)
         self._sweep = "frequency"
@@ -643,6 +693,119 @@ class MapPanel(QtWidgets.QWidget):
             f"{done} of {len(self.order)} spectra; colour scale \u00b1{amp * 1e6:.3g} \u00b5V"
             " \u00b7 click a row to show that spectrum (solid line: shown, dotted: being measured)"
         )
+
+
+# ---------------------------------------------------------------------- frequency vs field (bilayer)
+PLUS_COLOUR = FIT_COLOUR
+MINUS_COLOUR = DATA_COLOUR
+
+
+class KittelPanel(QtWidgets.QWidget):
+    """A bilayer's frequency-vs-field map: |H0| of each fitted line (+H filled circles, -H
+    open squares) against the sweep's frequency, and the in-plane Kittel curve fitted to them
+    (``stfmr_lab.analysis.sot.kittel_in_plane``) once lines at ``MIN_FREQUENCIES`` frequencies are in."""
+
+    MIN_FREQUENCIES = 3
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model: RunModel | None = None
+        self.plot = _plot("Frequency vs resonance field")
+        pi = self.plot.getPlotItem()
+        pi.setLabel("bottom", "Resonance field |H₀| (Oe)", units=None, **{"color": "#222", "font-size": "10pt"})
+        pi.setLabel("left", "Frequency f (GHz)", units=None, **{"color": "#222", "font-size": "10pt"})
+        self.curve = pg.PlotDataItem(pen=pg.mkPen("#222", width=1.5))
+        self.plus = pg.ScatterPlotItem(symbol="o", size=9, brush=pg.mkBrush(PLUS_COLOUR), pen=pg.mkPen("#fff", width=0.5))
+        self.minus = pg.ScatterPlotItem(symbol="s", size=11, brush=pg.mkBrush(None), pen=pg.mkPen(MINUS_COLOUR, width=1.8))
+        for item in (self.curve, self.minus, self.plus):
+            pi.addItem(item)
+        self.legend = QtWidgets.QLabel(
+            f"<span style='color:{PLUS_COLOUR}'>●</span> +H line &nbsp; "
+            f"<span style='color:{MINUS_COLOUR}'>□</span> −H line &nbsp; "
+            "<span style='color:#222'>━━</span> Kittel fit"
+        )
+        self.legend.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)  # the panel shares the map's dock: it must narrow on small screens
+        self.note = QtWidgets.QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.legend)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.note)
+        self.plot.setMinimumWidth(120)
+        #: the lines drawn: arrays h0_oe (signed), frequency_hz, dc_current_a, spectrum
+        self.points: dict[str, np.ndarray] = {}
+        self.kittel = None  # the InPlaneKittelFit drawn, or None
+        self._key = None
+        self.refresh()
+
+    def set_model(self, model: RunModel | None) -> None:
+        self.model = model
+        self._key = None
+        self.refresh()
+
+    def _lines(self, m: RunModel) -> list[tuple]:
+        """(spectrum, signed H0, its error, frequency, DC current) of every converged line."""
+        out = []
+        for idx, info in sorted(m.spectra.items()):
+            fit = info.fit
+            if not isinstance(fit, LinesFit):
+                continue
+            for line in fit.lines:
+                if line.ok and math.isfinite(line.centre):
+                    out.append((idx, line.centre, line.errors.get("centre", math.nan), info.frequency_hz, info.bias_value))
+        return out
+
+    def refresh(self) -> None:
+        m = self.model
+        lines = self._lines(m) if m is not None else []
+        key = (id(m), tuple(lines))
+        if key == self._key:
+            return
+        self._key = key
+        cols = list(zip(*lines, strict=True)) if lines else [()] * 5
+        idx, h0, h0_err, f, i_dc = (np.asarray(c, dtype=float) for c in cols)
+        self.points = {"spectrum": idx.astype(int), "h0_oe": h0, "frequency_hz": f, "dc_current_a": i_dc}
+        plus, minus = h0 > 0, h0 < 0
+        self.plus.setData(np.abs(h0[plus]), f[plus] / 1e9)
+        self.minus.setData(np.abs(h0[minus]), f[minus] / 1e9)
+        self.kittel = None
+        n_freq = int(np.unique(f).size)
+        if n_freq >= self.MIN_FREQUENCIES:
+            good = np.isfinite(h0_err) & (h0_err > 0)
+            try:
+                from stfmr_lab.analysis.sot import kittel_in_plane
+
+                self.kittel = kittel_in_plane(f[good], np.abs(h0[good]), h0_err[good])
+            except Exception as e:  # too few good lines, or no analysis: no curve
+                self.note.setText(f"Kittel fit: none ({html_escape(str(e))})")
+        if self.kittel is not None:
+            k = self.kittel
+            hs = np.linspace(0.0, 1.1 * float(np.abs(h0).max()), 300)
+            self.curve.setData(hs, k.gamma_2pi_hz_per_oe * np.sqrt(hs * (hs + k.meff_4pi_oe)) / 1e9)
+            g = f"g = {k.g:.4g} ± {k.g_err:.2g}" if k.g_fitted else f"g held at {k.g:g}"
+            self.note.setText(
+                f"{len(h0)} lines at {n_freq} frequencies; Kittel: <b>4πM<sub>eff</sub> = "
+                f"{fmt_pm(k.meff_4pi_oe, k.meff_4pi_err_oe, 1.0, 'Oe')}</b>, {g}"
+            )
+        else:
+            self.curve.setData([], [])
+            if n_freq < self.MIN_FREQUENCIES:
+                self.note.setText(
+                    f"{len(h0)} lines at {n_freq} frequencies; the Kittel curve is fitted once lines at "
+                    f"{self.MIN_FREQUENCIES} frequencies are in"
+                    if m is not None
+                    else "each fitted line's |H₀| against its frequency builds up here"
+                )
+        pi = self.plot.getPlotItem()
+        if len(h0):
+            hmax = 1.1 * float(np.abs(h0).max())
+            fmax = 1.1 * float(f.max()) / 1e9
+            pi.setRange(xRange=(0.0, hmax), yRange=(0.0, fmax), padding=0.02)
+        else:
+            pi.setRange(xRange=(0.0, 3000.0), yRange=(0.0, 15.0), padding=0)
 
 
 # ---------------------------------------------------------------------- station
@@ -894,6 +1057,9 @@ class FitTable(QtWidgets.QTableWidget):
                       "V_A (\u00b5V)", "\u00b1"],
         "field": ["#", "f (GHz)", "Bias", "H\u2080 (Oe)", "\u00b1", "\u0394H (Oe)", "\u00b1", "V_S (\u00b5V)", "\u00b1",
                   "V_A (\u00b5V)", "\u00b1"],
+        # a bilayer's field sweeps: one row per line (the sign of H0 is the polarity), DC current in mA
+        "field_lines": ["#", "f (GHz)", "I_dc", "H\u2080 (Oe)", "\u00b1", "\u0394H (Oe)", "\u00b1", "V_S (\u00b5V)", "\u00b1",
+                        "V_A (\u00b5V)", "\u00b1"],
     }
     SAMPLES = ("888", "1200", "+0.50 V", "10.0000", "0.0012", "1000.0", "0.12", "-1888", "0.12", "-1888", "0.12")
     #: (FitSummary attribute, its key in ``errors``) of the value columns
@@ -917,12 +1083,14 @@ class FitTable(QtWidgets.QTableWidget):
         for c, (head, sample) in enumerate(zip(self.HEADERS["frequency"], self.SAMPLES, strict=True)):
             self.setColumnWidth(c, max(fm.horizontalAdvance(head), fm.horizontalAdvance(sample)) + 10)
         self.cellClicked.connect(lambda r, c: self.spectrumChosen.emit(int(self.item(r, 0).text())))
-        self._rows: dict[int, int] = {}
+        self._rows: dict[int, int] = {}  # spectrum -> its (first) row
+        self._line_rows: dict[tuple, int] = {}  # (spectrum, polarity) -> row of a bilayer's line
         self._sweep = "frequency"
 
     def clear_fits(self) -> None:
         self.setRowCount(0)
         self._rows = {}
+        self._line_rows = {}
 
     def select_spectrum(self, index: int) -> None:
         """Select (and scroll to) the row of spectrum ``index``; clear the selection if it has none."""
@@ -947,11 +1115,40 @@ class FitTable(QtWidgets.QTableWidget):
         d = max(0, min(8, 1 - int(math.floor(math.log10(e)))))
         return f"{v:.{d}f}", f"{e:.{d}f}"
 
+    def _put_lines(self, info, index: int, fit: LinesFit) -> None:
+        """One row per polarity's line of a bilayer's field sweep."""
+        if self._sweep != "field_lines":
+            self._sweep = "field_lines"
+            self.setHorizontalHeaderLabels(self.HEADERS["field_lines"])
+        current = f"{info.bias_value * 1e3:+.3g} mA" if math.isfinite(info.bias_value) else "?"
+        for p in (1.0, -1.0):
+            line = fit.line(p)
+            if line is None:
+                continue
+            row = self._line_rows.get((index, p))
+            if row is None:
+                row = self.rowCount()
+                self.insertRow(row)
+                self._line_rows[(index, p)] = row
+                self._rows.setdefault(index, row)
+            cells = [str(index), f"{info.frequency_hz / 1e9:.3f}", current]
+            for (attr, key), (scale, digits) in zip(self.PARAMS, ((1.0, 1), (1.0, 2), (1e-6, 2), (1e-6, 2)), strict=True):
+                cells += self._pm(getattr(line, attr), line.errors.get(key), scale, digits)
+            for c, text in enumerate(cells):
+                item = QtWidgets.QTableWidgetItem(text)
+                if not line.ok:
+                    item.setForeground(QtGui.QBrush(QtGui.QColor("#b00")))
+                    item.setToolTip(f"fit not converged: {line.message}")
+                self.setItem(row, c, item)
+
     def put(self, model: RunModel, index: int) -> None:
         info = model.spectra.get(index)
         if info is None or info.fit is None:
             return
         fit = info.fit
+        if isinstance(fit, LinesFit):
+            self._put_lines(info, index, fit)
+            return
         row = self._rows.get(index)
         if row is None:
             row = self.rowCount()

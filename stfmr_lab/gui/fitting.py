@@ -1,7 +1,9 @@
 """Spectrum fits for the window, off the GUI thread (the fitting itself is the analysis').
 
-``fit_one`` calls ``stfmr_lab.analysis.fit.fit_spectrum`` (frequency sweeps) or
-``fit_field_sweep`` (field sweeps), imported lazily: if the analysis is missing or a fit
+``fit_one`` calls ``stfmr_lab.analysis.fit.fit_spectrum`` (frequency sweeps),
+``fit_field_sweep`` (field sweeps) or, for the field sweeps of a bilayer field map
+(``"field_lines"``: through zero, one line per polarity), the bilayer analysis' per-line
+fitter ``stfmr_lab.analysis.sot.fit_sweep_lines`` (a ``LinesFit``), imported lazily: if the analysis is missing or a fit
 fails, the window simply shows no fit. The window fits with a linear background
 (``slope=True``): under bias the rectified background tilts across the sweep, and without
 the slope term the fit leans on it (residuals ten times larger, f0 and the S/A split off). ``FitService`` runs fits one at a time on a worker
@@ -48,6 +50,33 @@ class FitSummary:
         return np.asarray(self.result.model(x), dtype=float)
 
 
+@dataclass(frozen=True)
+class LinesFit:
+    """The lines of one field sweep through zero, one ``FitSummary`` per polarity fitted
+    (``polarities``: +1 / -1, in the order of ``lines``; a half with too few points is not
+    fitted yet). Centres are signed (Oe): the -H line's is negative."""
+
+    lines: tuple
+    polarities: tuple
+    n_points: int = 0
+    sweep: str = "field_lines"
+
+    @property
+    def ok(self) -> bool:
+        return any(line.ok for line in self.lines)
+
+    @property
+    def message(self) -> str:
+        return "; ".join(f"{'+' if p > 0 else '-'}H: {line.message}" for p, line in zip(self.polarities, self.lines, strict=True))
+
+    def line(self, polarity: float) -> FitSummary | None:
+        """The line at ``polarity`` (+1 or -1), or None."""
+        for p, line in zip(self.polarities, self.lines, strict=True):
+            if p == polarity:
+                return line
+        return None
+
+
 def _analysis():
     try:
         from stfmr_lab.analysis import fit as fitmod
@@ -64,6 +93,8 @@ def fit_one(sweep: str, x, y, slope: bool = True) -> FitSummary | None:
     good = np.isfinite(x) & np.isfinite(y)
     if good.sum() < MIN_POINTS or np.ptp(x[good]) <= 0:
         return None
+    if sweep == "field_lines":
+        return _fit_lines(x[good], y[good])
     fitmod = _analysis()
     if fitmod is None:
         return None
@@ -84,24 +115,56 @@ def fit_one(sweep: str, x, y, slope: bool = True) -> FitSummary | None:
         }
         if not (math.isfinite(centre) and math.isfinite(width) and width != 0):
             return None
-        return FitSummary(
-            sweep=sweep,
-            centre=float(centre),
-            width=abs(float(width)),
-            v_sym=float(r.v_sym),
-            v_asym=float(r.v_asym),
-            offset=float(r.offset),
-            slope=float(r.slope),
-            errors=errors,
-            ok=bool(r.ok),
-            message=str(r.message),
-            n_points=int(good.sum()),
-            result=r,
-            structured=not r.ok and r.message == getattr(fitmod, "STRUCTURE_MESSAGE", None),
-        )
+        return _summary(sweep, r, centre, width, errors, int(good.sum()))
     except Exception as e:  # a fit that fails shows no fit; the run goes on
         log.debug("fit failed: %s", e)
         return None
+
+
+def _summary(sweep, r, centre, width, errors, n_points) -> FitSummary:
+    return FitSummary(
+        sweep=sweep,
+        centre=float(centre),
+        width=abs(float(width)),
+        v_sym=float(r.v_sym),
+        v_asym=float(r.v_asym),
+        offset=float(r.offset),
+        slope=float(r.slope),
+        errors=errors,
+        ok=bool(r.ok),
+        message=str(r.message),
+        n_points=int(n_points),
+        result=r,
+        structured=not r.ok and r.message == getattr(_analysis(), "STRUCTURE_MESSAGE", None),
+    )
+
+
+def _fit_lines(x: np.ndarray, y: np.ndarray) -> LinesFit | None:
+    """Each polarity's line of a field sweep (Oe, V) by the bilayer analysis' fitter."""
+    try:
+        from stfmr_lab.analysis.sot import fit_sweep_lines
+
+        rows = fit_sweep_lines([(x, y)])
+    except Exception as e:  # no half with enough points yet, or no analysis: no fit shown
+        log.debug("no line fits: %s", e)
+        return None
+    lines, pols = [], []
+    for row in rows:
+        r, p = row["fit"], float(row["polarity"])
+        if not (math.isfinite(r.h0_oe) and math.isfinite(r.dh_oe) and r.dh_oe != 0):
+            continue
+        errors = {
+            "centre": r.stderr.get("h0_oe", math.nan),
+            "width": r.stderr.get("dh_oe", math.nan),
+            "v_sym": r.stderr.get("v_sym", math.nan),
+            "v_asym": r.stderr.get("v_asym", math.nan),
+            "offset": r.stderr.get("offset", math.nan),
+        }
+        lines.append(_summary("field", r, r.h0_oe, r.dh_oe, errors, int(np.count_nonzero(p * x > 0))))
+        pols.append(p)
+    if not lines:
+        return None
+    return LinesFit(tuple(lines), tuple(pols), int(len(x)))
 
 
 class FitService(QtCore.QObject):

@@ -32,6 +32,8 @@ class Measurement:
     title: str
     procedure_class: type
     inputs: tuple[str, ...]
+    #: the simulated device a form's run takes on --sim ("mtj" or "bilayer")
+    device_type: str = "mtj"
 
 
 MEASUREMENTS: tuple[Measurement, ...] = (
@@ -60,6 +62,15 @@ MEASUREMENTS: tuple[Measurement, ...] = (
         gp.DvdiCalibrationProcedure,
         ("fields_oe", "current_max_a", "points", "reference_loops", "sample_name", "station_file"),  # RF off
     ),
+    Measurement(
+        "field_map",
+        "Field map (bilayer)",
+        gp.FieldMapProcedure,
+        ("frequencies_ghz", "dc_currents_ma", "start_oe", "stop_oe", "points", "rf_power_dbm")
+        + ("mu0_ms_t", "t_fm_nm", "t_hm_nm", "width_um", "shunt_hm", "phi_deg")
+        + ("time_constant_s", "settle_time_constants", "sensitivity_v", "chop_frequency_hz", "sample_name", "station_file"),
+        device_type="bilayer",
+    ),
 )
 RUN_CONFIG = "config"
 RUN_CONFIG_TITLE = "Run config (YAML file)"
@@ -86,15 +97,23 @@ LIMITED_INPUTS = {
     "bias_start_v": "bias_voltage_v", "bias_stop_v": "bias_voltage_v",
     "rf_power_dbm": "rf_power_dbm",
     "start_hz": "frequency_hz", "stop_hz": "frequency_hz", "frequency_hz": "frequency_hz",
+    "frequencies_ghz": "frequency_hz", "dc_currents_ma": "bias_current_a",  # the bilayer's field map
 }
 #: the forms show currents in µA and frequencies in GHz
 FORM_UNITS = {"current_unit": "uA", "frequency_unit": "GHz"}
+#: inputs that hold comma-separated lists: name -> (size of their unit in SI, the unit, units of their lines)
+LIST_INPUTS = {
+    "fields_oe": (1.0, "Oe", FORM_UNITS),
+    "frequencies_ghz": (1e9, "GHz", FORM_UNITS),
+    "dc_currents_ma": (1e-3, "mA", {**FORM_UNITS, "current_unit": "mA"}),  # a strip's currents
+}
 
 
 def limit_hint(name: str, limits: dict) -> str:
     """The station's limit on an input, for its label ('' when none applies)."""
     quantity = LIMITED_INPUTS.get(name)
-    return Limits.from_config(limits).hint(quantity, **FORM_UNITS) if quantity else ""
+    units = LIST_INPUTS[name][2] if name in LIST_INPUTS else FORM_UNITS
+    return Limits.from_config(limits).hint(quantity, **units) if quantity else ""
 
 
 def limit_summary(limits: dict) -> str:
@@ -115,18 +134,20 @@ def limit_problems(values: dict, limits: dict, labels: dict | None = None) -> di
     for name, quantity in LIMITED_INPUTS.items():
         if name not in values:
             continue
-        if name == "fields_oe":
+        units = FORM_UNITS
+        if name in LIST_INPUTS:
+            scale, unit, units = LIST_INPUTS[name]
             try:
-                value = number_list(values[name])
+                value = [x * scale for x in number_list(values[name])]
             except ConfigError as e:
                 bad(name, str(e))
                 continue
             if not value:
-                bad(name, "give at least one field (Oe, comma-separated)")
+                bad(name, f"give at least one value ({unit}, comma-separated)")
                 continue
         else:
             value = float(values[name])
-        problems = lim.problems(**{quantity: value}, **FORM_UNITS)
+        problems = lim.problems(**{quantity: value}, **units)
         if problems:
             bad(name, problems[0])
     for a, b, unit, scale in (("start_hz", "stop_hz", "GHz", 1e9), ("start_oe", "stop_oe", "Oe", 1.0)):

@@ -52,5 +52,9 @@ class DvdiCalibrationProcedure(GuiRun, sweeps.DvdiCalibrationProcedure):
     __doc__ = sweeps.DvdiCalibrationProcedure.__doc__
 
 
+class FieldMapProcedure(GuiRun, sweeps.FieldMapProcedure):
+    __doc__ = sweeps.FieldMapProcedure.__doc__
+
+
 class RunConfigProcedure(GuiRun, sweeps.RunConfigProcedure):
     __doc__ = sweeps.RunConfigProcedure.__doc__

@@ -43,6 +43,8 @@ def bias_text(value: float, is_voltage: bool) -> str:
     """A bias set point for people: '+0.250 V' or '+50 uA'."""
     if is_voltage:
         return f"{value:+.3f} V"
+    if abs(value) >= 1e-3:  # a strip's DC current
+        return f"{value * 1e3:+.4g} mA"
     return f"{value * 1e6:+.4g} \u00b5A"
 
 
@@ -107,6 +109,15 @@ def _item_info(item) -> SpectrumInfo:
         x_planned=np.asarray(item.fields_oe, dtype=float),
         adaptive=bool(getattr(item, "adaptive", None)),
     )
+
+
+def _is_bilayer(cfg) -> bool:
+    """The analysis' rule (``stfmr_lab.analysis.sot_run.is_bilayer_config``); False without it."""
+    try:
+        from stfmr_lab.analysis.sot_run import is_bilayer_config
+    except Exception:  # the analysis is optional for the window
+        return False
+    return is_bilayer_config(cfg)
 
 
 class MapGrid:
@@ -210,6 +221,8 @@ class RunModel:
         self.field_to_zero = False
         self.error = ""  # why a failed run failed
         self.station_name = ""  # the station of the run (as its file names it)
+        #: a heavy-metal / ferromagnet strip's run (field maps: one line per field polarity)
+        self.bilayer = False
 
     # ------------------------------------------------------------------ storage
     def _reserve(self, n: int) -> None:
@@ -236,6 +249,12 @@ class RunModel:
             return xs[0].copy(), vs[0].copy()
         return np.concatenate(xs), np.concatenate(vs)
 
+    def fit_kind(self, index: int) -> str:
+        """How spectrum ``index`` is fitted (``stfmr_lab.gui.fitting.fit_one``): a bilayer's
+        field sweeps line by line ("field_lines"), else by its sweep ("frequency", "field")."""
+        info = self.spectra[index]
+        return "field_lines" if self.bilayer and info.sweep == "field" else info.sweep
+
     # ------------------------------------------------------------------ live run
     def start(self, info: dict) -> None:
         """The stream's ``start``: plan, station roles, run file path."""
@@ -249,6 +268,7 @@ class RunModel:
             self.planned_spectra = len(rc.plan.spectra)
             self.sweeps_total = len(rc.plan.order)
             self.field_to_zero = bool(rc.data.get("field_to_zero_at_end", True))
+            self.bilayer = _is_bilayer(rc.data)
             for role, icfg in rc.station.get("instruments", {}).items():
                 self.roles[role] = {"model": icfg.get("model", "?"), "address": icfg.get("address", "?")}
             for item in rc.plan.spectra:
@@ -501,6 +521,7 @@ class RunModel:
             cfg = {}
         cfg = cfg if isinstance(cfg, dict) else {}
         m.station_name = str(attrs.get("station", "") or "")  # the station's name: (not the run file's)
+        m.bilayer = run.sample.get("device_type") == "bilayer" or _is_bilayer(cfg)
         if m.safe_state == "verified":
             m.state.update(rf_on=False, bias_current_a=0.0, bias_voltage_v=0.0)
             if cfg.get("field_to_zero_at_end", True):

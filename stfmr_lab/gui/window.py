@@ -36,6 +36,7 @@ from stfmr_lab.gui.docks import (
     NOTHING_ON,
     UNVERIFIED_CHECK,
     FitTable,
+    KittelPanel,
     MapPanel,
     ProgressPanel,
     SpectrumPanel,
@@ -61,6 +62,8 @@ SPEEDS = {
     "instant": ("no waiting", False, 1.0),
 }
 DEFAULT_DEVICE = {"preset": "paper"}
+#: the simulated device of the bilayer forms (field map) when the window's device is an MTJ
+DEFAULT_BILAYER_DEVICE = {"type": "bilayer", "preset": "py_pt"}
 DEFAULT_SIMULATION = {"noise": True, "seed": 1}
 REFRESH_MS = 100
 #: the window's size where the screen has room, its smallest, and what a window frame takes
@@ -220,6 +223,13 @@ class BenchWindow(ManagedWindowBase):
         # ---- docks' contents
         self.spectrum_panel = SpectrumPanel()
         self.map_panel = MapPanel()
+        self.kittel_panel = KittelPanel()  # a bilayer's frequency vs |H0|, beside its map
+        self.kittel_panel.setVisible(False)
+        self.map_split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.map_split.addWidget(self.map_panel)
+        self.map_split.addWidget(self.kittel_panel)
+        self.map_split.setStretchFactor(0, 3)
+        self.map_split.setStretchFactor(1, 2)
         self.station_panel = StationPanel()
         self.progress_panel = ProgressPanel()
         self.fit_table = FitTable()
@@ -272,7 +282,7 @@ class BenchWindow(ManagedWindowBase):
         self.setCentralWidget(self.spectrum_panel)
         self.station_dock = self._dock("Station", self.station_panel, QtCore.Qt.DockWidgetArea.RightDockWidgetArea)
         self.progress_dock = self._dock("Progress", _scrolled(self.progress_panel), QtCore.Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.map_dock = self._dock("Map", self.map_panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.map_dock = self._dock("Map", self.map_split, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(self.browser_widget, "Runs")
         self.tabs.addTab(self.fit_table, "Fits")
@@ -544,7 +554,28 @@ class BenchWindow(ManagedWindowBase):
                 if name in self._meas(key).inputs:  # the dV/dI form has no RF or lock-in inputs
                     getattr(w, name).setValue(float(value))
             self._load_station_limits(key)
+        self._fill_field_map_form(d)
         self.select_measurement(forms.RUN_CONFIG)
+
+    def _fill_field_map_form(self, d: dict) -> None:
+        """Take a loaded config's first field map (and its sample block) into the field-map form."""
+        w = self.forms.get("field_map")
+        fm = next((m for m in d.get("measurements", []) if m.get("type") == "field_map"), None)
+        if w is None or fm is None:
+            return
+        w.frequencies_ghz.setValue(", ".join(f"{f / 1e9:g}" for f in fm["frequencies_hz"]))
+        w.dc_currents_ma.setValue(", ".join(f"{i * 1e3:g}" for i in fm["dc_currents_a"]))
+        fields = fm["fields_oe"]
+        if isinstance(fields, dict):
+            w.start_oe.setValue(float(fields["start"]))
+            w.stop_oe.setValue(float(fields["stop"]))
+            w.points.setValue(int(fields["points"]))
+        sample = d.get("sample")
+        if isinstance(sample, dict):
+            for name in ("mu0_ms_t", "t_fm_nm", "t_hm_nm", "width_um", "shunt_hm", "phi_deg"):
+                if sample.get(name) is not None:
+                    getattr(w, name).setValue(float(sample[name]))
+        self._check_form("field_map")
 
     # ================================================================== configs on disk
     def load_config_dialog(self) -> None:
@@ -587,10 +618,10 @@ class BenchWindow(ManagedWindowBase):
                 self._say_form(f"Not saved: {e}", error=True, kind="file")
                 return None
             if self.sim:
-                proc.device, proc.simulation = dict(self.device), dict(self.simulation)
+                proc.device, proc.simulation = self.sim_device(self.measurement), dict(self.simulation)
             text = forms.config_yaml(proc, sim_extras=self.sim)
         try:
-            path.write_text(text)
+            path.write_text(text, encoding="utf-8")  # what load_yaml reads, whatever the OS locale
         except OSError as e:
             self._say_form(f"Cannot save {path}: {e.strerror}", error=True, kind="file")
             return None
@@ -613,6 +644,15 @@ class BenchWindow(ManagedWindowBase):
     def out_dir(self, value) -> None:
         self._out_dir = Path(value).expanduser().resolve()
         self.folder_edit.setText(str(self._out_dir))
+
+    def sim_device(self, key: str) -> dict:
+        """The simulated device of form ``key``'s run: the window's (that of the config last
+        loaded) when it is of the form's type, else the form's default (MTJ or bilayer)."""
+        want = self._meas(key).device_type
+        have = str(self.device.get("type", "mtj"))
+        if have == want:
+            return dict(self.device)
+        return dict(DEFAULT_BILAYER_DEVICE if want == "bilayer" else DEFAULT_DEVICE)
 
     def _queue_clicked(self, *_):
         self.queue()
@@ -643,7 +683,7 @@ class BenchWindow(ManagedWindowBase):
             proc.station_file = str(info["path"])
             proc.sim = self.sim
             if self.sim:
-                proc.device = dict(self.device)
+                proc.device = self.sim_device(key)
                 proc.simulation = dict(self.simulation, realtime=realtime)
             rc = proc.make_run_config()
         proc.sim = self.sim
@@ -810,7 +850,7 @@ class BenchWindow(ManagedWindowBase):
             return
         info.fit_requested = info.n
         x, v = model.spectrum_data(idx)
-        self.fits.request(model, idx, info.sweep, x, v)
+        self.fits.request(model, idx, model.fit_kind(idx), x, v)
 
     def _fitted(self, model, idx, n, result):
         info = model.spectra.get(idx) if isinstance(model, RunModel) else None
@@ -828,6 +868,8 @@ class BenchWindow(ManagedWindowBase):
         self.model = model
         self.spectrum_panel.set_model(model)
         self.map_panel.set_model(model)
+        self.kittel_panel.set_model(model)
+        self.kittel_panel.setVisible(bool(model is not None and model.bilayer))
         if model is not None and not model.live:
             self.station_panel.set_station(model.station_name or "(not recorded)", model.roles, model.simulated)
             self.station_panel.header.setText(self.station_panel.header.text() + f"<br>run file {html_escape(model.path.name if model.path else model.name)} (read-only)")
@@ -861,6 +903,8 @@ class BenchWindow(ManagedWindowBase):
         self.map_panel.mark(shown[1] if shown is not None and shown[0] == "spectrum" else None)
         self.station_panel.refresh(m)
         self.progress_panel.refresh(m)
+        if not self.kittel_panel.isHidden():
+            self.kittel_panel.refresh()
         self._show_progress(self.live_model)
 
     def _show_progress(self, model: RunModel | None) -> None:
@@ -900,7 +944,7 @@ class BenchWindow(ManagedWindowBase):
             info = model.spectra[idx]
             if info.n >= MIN_POINTS:
                 x, v = model.spectrum_data(idx)
-                self.fits.request(model, idx, info.sweep, x, v)
+                self.fits.request(model, idx, model.fit_kind(idx), x, v)
         self._map_dirty = True
         self._refresh_map()
         log.info("opened %s (%s, %d points, %d spectra)", path, model.status, model.n, len(model.spectra))
@@ -1065,6 +1109,8 @@ def _describe(procedure) -> str:
         return f"H sweep {p.start_oe:g}-{p.stop_oe:g} Oe at {p.frequency_hz / 1e9:g} GHz"
     if isinstance(p, gp.MapProcedure):
         return f"map: {len(rc.plan.spectra)} spectra"
+    if isinstance(p, gp.FieldMapProcedure):
+        return f"field map: {len(rc.plan.spectra)} sweeps {p.start_oe:g} to {p.stop_oe:g} Oe"
     if isinstance(p, gp.DvdiCalibrationProcedure):
         return f"dV/dI: {len(rc.plan.iv_sweeps)} sweeps"
     return rc.name

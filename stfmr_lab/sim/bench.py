@@ -123,7 +123,7 @@ class SimBench:
             if resource in resources_:
                 raise ValueError(f"{role}: address {address} is used twice")
             resources_[resource] = {"device": model_key, "filename": sim_config_path(f"{model_key}.yaml")}
-        with open(self._yaml, "w") as fh:
+        with open(self._yaml, "w", encoding="utf-8") as fh:
             yaml.safe_dump({"spec": "1.1", "resources": resources_}, fh)
 
     def resource_manager(self) -> pyvisa.ResourceManager:

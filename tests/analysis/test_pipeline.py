@@ -175,3 +175,46 @@ def test_cli_analyze_twice_keeps_the_first_report(paper_run, tmp_path, capsys):
     assert f"writing the report to {rep}-1" in out  # said on screen
     assert (tmp_path / "twice-1" / "fig3a_torkances.png").exists()
     assert {p.name: p.read_bytes() for p in rep.iterdir()} == first  # the first report untouched
+
+
+def test_steps_on_the_loaded_run_give_analyze_tables(paper_run, paper):
+    """analyze() is its named steps in sequence: run by hand on the loaded run they give
+    the same tables, and each step's results are named (a frozen ResonanceSpectrum per spectrum)."""
+    import dataclasses
+
+    from pandas.testing import assert_frame_equal
+
+    from stfmr_lab.analysis import pipeline as pl
+
+    run_data = read_run(paper_run)
+    warnings = []
+    cal = pl._calibrations(pl.iv_curves(run_data))
+    assert cal.g_p_s > cal.g_ap_s and cal.tmr0 == pytest.approx(cal.g_p_s / cal.g_ap_s - 1.0)
+    assert np.all(np.diff(cal.hard_fields_oe) > 0) and np.all((cal.thetas_rad > 0) & (cal.thetas_rad < np.pi))
+    fitted = pl._fitted_spectra(run_data, cal, paper_run, warnings)
+    assert len(fitted.spectra) == len(fitted.fits) == 63
+    for s in fitted.spectra:
+        assert s.irf2.shape == s.f_hz.shape == s.vmix_v.shape and np.all(np.diff(s.f_hz) >= 0)
+        nearest = int(np.argmin(np.abs(cal.hard_fields_oe - s.field_oe)))
+        assert s.hard_curve_index == nearest
+        assert s.r_d_ohm == pytest.approx(float(cal.hard[nearest].at(s.bias_current_a)))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fitted.spectra[0].r_d_ohm = 1.0
+    scale = pl._irf2_scale(cal, fitted, 0.3, paper_run, warnings)
+    assert scale.background_used.sum() == paper.summary["irf2_backgrounds_used"] > 0
+    tork = pl._spectrum_torkances(cal, fitted, scale, paper.summary["ms_vol_emu"], pl.GAMMA)
+    per_bias = pl._per_bias(tork.per_spectrum, cal, paper.summary["ms_vol_emu"])
+    assert_frame_equal(tork.per_spectrum, paper.per_spectrum)
+    assert_frame_equal(per_bias, paper.per_bias)
+
+
+def test_calibrations_without_references_say_why(paper_run):
+    """Without the easy-axis P/AP sweeps the calibration step names what is missing (analyze()
+    then gives the lineshape-only analysis with that reason)."""
+    from stfmr_lab.analysis import pipeline as pl
+
+    curves = pl.iv_curves(read_run(paper_run))
+    with pytest.raises(pl._LineshapeOnly, match="parallel/antiparallel"):
+        pl._calibrations([c for c in curves if c.label == "hard"])
+    with pytest.raises(pl._LineshapeOnly, match="hard-axis"):
+        pl._calibrations([c for c in curves if c.label != "hard"])
