@@ -9,17 +9,36 @@ their ratios and the largest differences of the answers. curve_fit's default tol
 ~1e-3 standard errors short of the minimum (differences ~1e-5 relative); with
 ftol = xtol = 1e-12 it gives the batch fitter's answers to ~1e-7.
 
-Run: ``python benchmarks/bench_fit.py`` (from the repository root).
+``single_spectrum()`` times one spectrum (the GUI's live fit and the adaptive sweeps call
+``fit_spectrum`` on each): ``fit_spectrum`` (grid-search start, spike search, residual checks,
+1/f errors, systematics) against ``curve_fit`` with the same model from a naive start (centre
+mid-sweep, width a tenth of the span, amplitude the data's peak) at its default tolerance; CPU
+time (``time.process_time``), best of N interleaved, BLAS limited to one thread
+(threadpoolctl), with the machine's load printed.
+
+``before_checks()`` times ``fit_spectra`` on the map (default: sloped background, with every
+check) against the fitter before the bench checks of issue 14 (commit 4f56c20, read with
+``git show`` into a temporary directory and imported in this process), CPU time, best of N
+interleaved, one BLAS thread.
+
+Run: ``python -m benchmarks.bench_fit`` (from the repository root).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.optimize import curve_fit
+from threadpoolctl import threadpool_limits
 
-from stfmr_lab.analysis.fit import _grid_start, fit_spectra, lineshape
+from benchmarks.conditions import describe
+from stfmr_lab.analysis.fit import _grid_start, fit_spectra, fit_spectrum, lineshape
 from stfmr_lab.physics import DeviceModel
 
 FIELDS_OE = (800.0, 1000.0, 1200.0)
@@ -150,5 +169,99 @@ def main(repeat: int = 7) -> dict:
     return out
 
 
+def naive_start(f, y):
+    """curve_fit's start as a user would write it: centre mid-sweep, width a tenth of the span,
+    the symmetric amplitude the data's largest excursion from its median, offset the median."""
+    med = np.median(y)
+    return [0.5 * (f[0] + f[-1]), 0.1 * (f[-1] - f[0]), y[np.argmax(np.abs(y - med))] - med, 0.0, med]
+
+
+def single_spectrum(repeat: int = 200, row: int = 61) -> dict:
+    """CPU time of one 201-point spectrum (row ``row`` of the map: 1000 Oe, zero bias):
+    ``fit_spectrum`` (constant background, the model curve_fit is given) against curve_fit
+    from a naive start at default tolerance; best of ``repeat``, interleaved, 1 BLAS thread."""
+    freqs, data = build_map()
+    f, y = freqs[row], data[row]
+    p0 = naive_start(f, y)
+    runs = {
+        "fit_spectrum": lambda: fit_spectrum(f, y),
+        "curve_fit": lambda: curve_fit(_model, f, y, p0=p0)[0],
+    }
+    best = dict.fromkeys(runs, np.inf)
+    with threadpool_limits(limits=1, user_api="blas"):
+        cond = describe()
+        results = {k: fn() for k, fn in runs.items()}
+        for _ in range(repeat):
+            for key, fn in runs.items():
+                t0 = time.process_time()
+                fn()
+                best[key] = min(best[key], time.process_time() - t0)
+    fit = results["fit_spectrum"]
+    ours = np.array([getattr(fit, k) for k in NAMES])
+    d = rel_diff(ours[None, :], results["curve_fit"][None, :])[0]
+    ratio = best["fit_spectrum"] / best["curve_fit"]
+    print(
+        f"one spectrum, {f.size} points (1000 Oe, zero bias, noise {NOISE_V * 1e6:g} uV); CPU time, best of {repeat}, "
+        f"interleaved; {cond}"
+    )
+    print(
+        f"  fit_spectrum (grid start, spikes, residual checks, 1/f errors, systematics): {best['fit_spectrum'] * 1e3:6.2f} ms "
+        f"(ok: {fit.ok}, {fit.message})"
+    )
+    print(
+        f"  curve_fit, same model, naive start, default tolerance:                    {best['curve_fit'] * 1e3:6.2f} ms "
+        f"(max rel. difference {d.max():.1e})"
+    )
+    print(f"  ratio fit_spectrum / curve_fit: {ratio:.2f}x")
+    return {
+        "t_fit_spectrum": best["fit_spectrum"],
+        "t_curve_fit": best["curve_fit"],
+        "ratio": ratio,
+        "conditions": cond,
+    }
+
+
+BEFORE_CHECKS = "4f56c20"  # the fitter before issue 14's bench checks
+
+
+def before_checks(repeat: int = 10) -> dict | None:
+    """CPU time of ``fit_spectra`` on the map against the fitter of commit ``BEFORE_CHECKS``
+    (its own defaults), same process, best of ``repeat`` interleaved, 1 BLAS thread."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        src = subprocess.run(
+            ["git", "show", f"{BEFORE_CHECKS}:stfmr_lab/analysis/fit.py"], cwd=root, capture_output=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        print(f"fitter of {BEFORE_CHECKS}: not available (no git checkout): comparison skipped")
+        return None
+    freqs, data = build_map()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fit_before_checks.py"
+        path.write_bytes(src)
+        spec = importlib.util.spec_from_file_location("fit_before_checks", path)
+        old = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = old  # dataclasses look their module up
+        spec.loader.exec_module(old)
+    runs = {"now": lambda: fit_spectra(freqs, data), "before": lambda: old.fit_spectra(freqs, data)}
+    best = dict.fromkeys(runs, np.inf)
+    with threadpool_limits(limits=1, user_api="blas"):
+        cond = describe()
+        for _ in range(repeat):
+            for key, fn in runs.items():
+                t0 = time.process_time()
+                fn()
+                best[key] = min(best[key], time.process_time() - t0)
+    ratio = best["now"] / best["before"]
+    print(
+        f"map fit_spectra with every check vs the fitter of {BEFORE_CHECKS} (before the bench checks): "
+        f"{best['now'] * 1e3:.1f} ms vs {best['before'] * 1e3:.1f} ms CPU, ratio {ratio:.2f}x "
+        f"(best of {repeat}, interleaved; {cond})"
+    )
+    return {"t_now": best["now"], "t_before": best["before"], "ratio": ratio, "conditions": cond}
+
+
 if __name__ == "__main__":
     main()
+    single_spectrum()
+    before_checks()

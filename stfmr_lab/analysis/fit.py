@@ -838,9 +838,10 @@ _SYS_EXTRA_ORDERS, _SYS_WINDOWS = 1, (3.5,)
 def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj, model, jac):
     """(inflation, runs_z, systematic errors (m, p)) of fits in scaled units: see ``residuals``."""
     m, n = yu.shape
+    unit = sw is None and bool(good.all())  # every weight 1: skip the (exact) products by 1.0
     swf = good.astype(float) if sw is None else sw
-    rw = swf * (yu - model)
-    jw = jac * swf[:, :, None]
+    rw = yu - model if unit else swf * (yu - model)
+    jw = jac if unit else jac * swf[:, :, None]
     width = np.exp(theta[:, 1])
     us = u if order_idx is None else np.take_along_axis(u, order_idx, 1)
     gs = good if order_idx is None else np.take_along_axis(good, order_idx, 1)
@@ -859,7 +860,8 @@ def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj, mode
     for k in range(1, _SYS_EXTRA_ORDERS + 1):
         if order + k <= 4:
             cols = [(u - theta[:, 0, None]) if e == 1 else u**e for e in range(order + 1, order + k + 1)]
-            alternatives.append(("extra", np.stack(cols, axis=2) * swf[:, :, None]))
+            extra = np.stack(cols, axis=2)
+            alternatives.append(("extra", extra if unit else extra * swf[:, :, None]))
     n_good = good.sum(axis=1)
     p = theta.shape[1]
     for win in _SYS_WINDOWS:
