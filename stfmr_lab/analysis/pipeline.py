@@ -53,7 +53,7 @@ from stfmr_lab.analysis.inverse import (
 from stfmr_lab.analysis.inverse import d2v_dtheta_di as d2v_dtheta_di_curves
 from stfmr_lab.analysis.lines import fit_lines
 from stfmr_lab.analysis.lockin import lockin_phase, rotate
-from stfmr_lab.analysis.swept import refit_swept
+from stfmr_lab.analysis.swept import refit_swept, swept_indices
 from stfmr_lab.instruments.path import BiasTeePath
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, TORKANCE_UNIT_J_PER_V
 from stfmr_lab.sample import declared_ms_vol_emu
@@ -442,8 +442,13 @@ def _field_sweeps(run: RunData, vmix_all=None, warnings: list | None = None) -> 
     if vmix_all is None:
         vmix_all = _vmix_phase_removed(D)[0]
     rows = []
+    swept = swept_indices(run)
     for i in fsel:
         sel = D["spectrum"] == i
+        if i in swept and warnings is not None:
+            # the closed field loop moves the field over its settling time, longer than a dwell:
+            # when the lock-in's input changed is not known to the millisecond the model needs
+            warnings.append(f"field sweep {i}: swept, fitted as settled (the lock-in's lag in H is not modelled)")
         try:
             # the rectified background follows theta(H) across a field sweep: a cubic
             lines = fit_lines(D["field"][sel], vmix_all[sel], axis="field", background_order=3)

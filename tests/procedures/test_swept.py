@@ -99,3 +99,15 @@ def test_analyze_fits_a_swept_map_through_the_filter(tmp_path):
         assert np.all(np.abs(a[col] - b[col]) < 4 * err), col
     fa, fb = stepped.per_spectrum, swept.per_spectrum
     assert np.all(np.abs(fa["f0_hz"].to_numpy() - fb["f0_hz"].to_numpy()) < 4 * np.hypot(fa["f0_hz_err"], fb["f0_hz_err"]))
+
+
+def test_a_swept_field_sweep_says_its_lag_is_not_modelled(tmp_path):
+    """The magnet's closed loop moves the field over its settling time (longer than a dwell):
+    analyze() fits such a sweep as settled and says so."""
+    from stfmr_lab.analysis import analyze
+
+    m = {"type": "field_sweep", "frequency_hz": 8.6e9, "bias_a": 0.0, "acquisition": "swept",
+         "fields_oe": {"start": 850, "stop": 1150, "points": 61}}
+    a = analyze(run(small_map(measurements=[m]), sim=True, out=tmp_path / "swept.h5"))
+    assert len(a.field_sweeps) == 1
+    assert any("swept, fitted as settled" in w for w in a.warnings)
