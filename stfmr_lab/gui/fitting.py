@@ -86,8 +86,12 @@ def _analysis():
     return fitmod
 
 
-def fit_one(sweep: str, x, y, slope: bool = True) -> FitSummary | None:
-    """Fit one spectrum; None when there is nothing to show (too few points, no analysis, failure)."""
+def fit_one(sweep: str, x, y, slope: bool = True, timing=None) -> FitSummary | None:
+    """Fit one spectrum; None when there is nothing to show (too few points, no analysis, failure).
+
+    ``sweep="frequency_swept"``: a swept frequency sweep, fitted through the lock-in's filter
+    (``stfmr_lab.analysis.swept.fit_swept``) with ``timing`` = (set times, read times, time
+    constant, poles), the points in time order; its lineshape is then free of the lag."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     good = np.isfinite(x) & np.isfinite(y)
@@ -102,6 +106,14 @@ def fit_one(sweep: str, x, y, slope: bool = True) -> FitSummary | None:
         if sweep == "field":
             r = fitmod.fit_field_sweep(x[good], y[good], slope=slope)
             centre, width, names = r.h0_oe, r.dh_oe, ("h0_oe", "dh_oe")
+        elif sweep == "frequency_swept":
+            from stfmr_lab.analysis.swept import fit_swept
+
+            ts, tr, tau, poles = timing
+            keep = good & np.isfinite(ts) & np.isfinite(tr)
+            r = fit_swept(x[keep], y[keep], ts[keep], tr[keep], tau, poles, slope=slope)
+            centre, width, names = r.f0_hz, r.hwhm_hz, ("f0_hz", "hwhm_hz")
+            sweep = "frequency"
         else:
             r = fitmod.fit_spectrum(x[good], y[good], slope=slope)
             centre, width, names = r.f0_hz, r.hwhm_hz, ("f0_hz", "hwhm_hz")
@@ -185,12 +197,13 @@ class FitService(QtCore.QObject):
     def busy(self) -> bool:
         return self._busy or bool(self._pending)
 
-    def request(self, key, index: int, sweep: str, x, y) -> None:
-        """Fit spectrum ``index`` of model ``key`` (copies of x, y are taken by the caller)."""
+    def request(self, key, index: int, sweep: str, x, y, timing=None) -> None:
+        """Fit spectrum ``index`` of model ``key`` (copies of x, y are taken by the caller;
+        ``timing`` for a swept sweep, see ``fit_one``)."""
         if self._closed:
             return
         self._pending.pop((id(key), index), None)
-        self._pending[(id(key), index)] = (key, index, sweep, x, y)
+        self._pending[(id(key), index)] = (key, index, sweep, x, y, timing)
         self._next()
 
     def cancel(self, key) -> None:
@@ -202,9 +215,9 @@ class FitService(QtCore.QObject):
         if self._busy or not self._pending or self._closed:
             return
         k = next(reversed(self._pending))  # newest first: the spectrum on screen, not a backlog
-        key, index, sweep, x, y = self._pending.pop(k)
+        key, index, sweep, x, y, timing = self._pending.pop(k)
         self._busy = True
-        fut = self._pool.submit(fit_one, sweep, x, y)
+        fut = self._pool.submit(fit_one, sweep, x, y, True, timing)
         n = len(x)
         fut.add_done_callback(lambda f, key=key, index=index, n=n: self._done(f, key, index, n))
 

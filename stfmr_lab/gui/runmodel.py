@@ -28,6 +28,7 @@ COLUMNS = (
     "rf_power_dbm",
     "vmix_v",
     "time_s",
+    "set_time_s",
     "spectrum",
     "overload",
     "sensitivity_v",
@@ -63,6 +64,7 @@ class SpectrumInfo:
     planned_points: int = 0  # an adaptive sweep's: its budget (it may stop before)
     x_planned: np.ndarray | None = field(default=None, repr=False)
     adaptive: bool = False  # points placed as the sweep goes
+    swept: bool = False  # a frequency sweep read through the lock-in filter (acquisition: swept)
     rows: list = field(default_factory=list, repr=False)  # [start, stop) ranges into the model
     n: int = 0
     done: bool = False
@@ -96,6 +98,7 @@ def _item_info(item) -> SpectrumInfo:
             planned_points=int(item.points),
             x_planned=np.asarray(item.frequencies_hz, dtype=float),
             adaptive=bool(getattr(item, "adaptive", None)),
+            swept=getattr(item, "acquisition", "stepped") == "swept",
         )
     return SpectrumInfo(
         index=int(item.index),
@@ -223,6 +226,8 @@ class RunModel:
         self.station_name = ""  # the station of the run (as its file names it)
         #: a heavy-metal / ferromagnet strip's run (field maps: one line per field polarity)
         self.bilayer = False
+        #: (time constant s, poles) of the run's lock-in: swept spectra are fitted through it
+        self.lockin_filter: tuple[float, int] | None = None
 
     # ------------------------------------------------------------------ storage
     def _reserve(self, n: int) -> None:
@@ -251,9 +256,21 @@ class RunModel:
 
     def fit_kind(self, index: int) -> str:
         """How spectrum ``index`` is fitted (``stfmr_lab.gui.fitting.fit_one``): a bilayer's
-        field sweeps line by line ("field_lines"), else by its sweep ("frequency", "field")."""
+        field sweeps line by line ("field_lines"), a swept frequency sweep through the lock-in
+        filter ("frequency_swept", when the filter is known), else by its sweep ("frequency", "field")."""
         info = self.spectra[index]
+        if info.swept and info.sweep == "frequency" and self.lockin_filter is not None:
+            return "frequency_swept"
         return "field_lines" if self.bilayer and info.sweep == "field" else info.sweep
+
+    def fit_timing(self, index: int):
+        """(set times, read times, time constant s, poles) of a swept spectrum, else None."""
+        info = self.spectra.get(index)
+        if info is None or not info.swept or self.lockin_filter is None or not info.rows:
+            return None
+        ts = np.concatenate([self.cols["set_time_s"][a:b] for a, b in info.rows])
+        tr = np.concatenate([self.cols["time_s"][a:b] for a, b in info.rows])
+        return ts, tr, *self.lockin_filter
 
     # ------------------------------------------------------------------ live run
     def start(self, info: dict) -> None:
@@ -269,6 +286,13 @@ class RunModel:
             self.sweeps_total = len(rc.plan.order)
             self.field_to_zero = bool(rc.data.get("field_to_zero_at_end", True))
             self.bilayer = _is_bilayer(rc.data)
+            lc = rc.data.get("lockin") or {}
+            try:
+                from stfmr_lab.lockin_filter import poles_for_slope
+
+                self.lockin_filter = (float(lc["time_constant_s"]), poles_for_slope(lc["slope_db_oct"]))
+            except (KeyError, ValueError, TypeError):
+                self.lockin_filter = None
             for role, icfg in rc.station.get("instruments", {}).items():
                 self.roles[role] = {"model": icfg.get("model", "?"), "address": icfg.get("address", "?")}
             for item in rc.plan.spectra:
@@ -475,6 +499,7 @@ class RunModel:
                 bias_is_voltage=bool(sp["bias_target_is_voltage"][k]),
                 rf_power_dbm=float(sp["rf_power"][k]),
                 adaptive=bool(sp["adaptive"][k]) if "adaptive" in sp else False,
+                swept=kind != "field" and np.size(sp.get("acquisition", [])) > k and int(sp["acquisition"][k]) == 1,
             )
             m.spectra[idx] = info
         for idx, (a, b) in rows_of.items():
@@ -522,6 +547,12 @@ class RunModel:
         cfg = cfg if isinstance(cfg, dict) else {}
         m.station_name = str(attrs.get("station", "") or "")  # the station's name: (not the run file's)
         m.bilayer = run.sample.get("device_type") == "bilayer" or _is_bilayer(cfg)
+        try:
+            from stfmr_lab.analysis.swept import lockin_filter_of
+
+            m.lockin_filter = lockin_filter_of(run)
+        except (ImportError, ValueError):
+            m.lockin_filter = None
         if m.safe_state == "verified":
             m.state.update(rf_on=False, bias_current_a=0.0, bias_voltage_v=0.0)
             if cfg.get("field_to_zero_at_end", True):

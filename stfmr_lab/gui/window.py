@@ -850,7 +850,7 @@ class BenchWindow(ManagedWindowBase):
             return
         info.fit_requested = info.n
         x, v = model.spectrum_data(idx)
-        self.fits.request(model, idx, model.fit_kind(idx), x, v)
+        self.fits.request(model, idx, model.fit_kind(idx), x, v, model.fit_timing(idx))
 
     def _fitted(self, model, idx, n, result):
         info = model.spectra.get(idx) if isinstance(model, RunModel) else None
@@ -944,7 +944,7 @@ class BenchWindow(ManagedWindowBase):
             info = model.spectra[idx]
             if info.n >= MIN_POINTS:
                 x, v = model.spectrum_data(idx)
-                self.fits.request(model, idx, model.fit_kind(idx), x, v)
+                self.fits.request(model, idx, model.fit_kind(idx), x, v, model.fit_timing(idx))
         self._map_dirty = True
         self._refresh_map()
         log.info("opened %s (%s, %d points, %d spectra)", path, model.status, model.n, len(model.spectra))

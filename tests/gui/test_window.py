@@ -375,3 +375,10 @@ def test_swept_acquisition_is_chosen_in_the_form(qtbot, window, tmp_path):
     f = run.data["frequency"]
     assert f.size == 82 and f[40] == f[41] and f[0] == f[-1]
     assert list(run.tables["spectra"]["acquisition"]) == [1]
+    # the live fit is made through the lock-in filter: no lag (a settled-reading fit of the same
+    # points is 50 % too wide: the up and down legs lag opposite ways)
+    qtbot.waitUntil(lambda: model.spectra[0].fit is not None and model.spectra[0].fit_n == 82, timeout=20000)
+    f0, hwhm = DeviceModel.preset("paper").resonance(1000.0, 0.0)
+    fit = model.spectra[0].fit
+    assert abs(fit.centre - f0) < 0.02 * hwhm, (fit.centre, f0)
+    assert abs(fit.width - hwhm) < 0.05 * hwhm
