@@ -367,9 +367,13 @@ class StfmrProcedure(Procedure):
             text += f"; run file not closed cleanly ({e}): the journal beside it holds every point"
             self.safe_state = text
         finally:
-            ctx.station.close()
-            if ctx.bench_lock is not None:
-                ctx.bench_lock.release()
+            try:
+                ctx.station.close()
+            except Exception as e:  # a session that will not close must not keep the bench locked
+                log.warning("closing the station: %s", error_line(e))
+            finally:
+                if ctx.bench_lock is not None:
+                    ctx.bench_lock.release()
         self.stream.emit("stop", self.outcome, text)
 
     def points_note(self) -> str:
@@ -444,14 +448,17 @@ class StfmrProcedure(Procedure):
     def _record_axis_change(self, axis: str) -> None:
         """The step in the run file: ``/entry/instrument/field_controller/axis_changes``, one
         attribute per turn (``step_001`` ...), saying where to, when and by whom."""
-        from stfmr_lab.storage import now_iso
+        from stfmr_lab.storage import StorageError, now_iso
 
-        done = self.ctx.runfile.read_settings("field_controller", group="axis_changes")
-        n = sum(1 for k in done if k.startswith("step_"))
         who = "simulated operator" if self.sim and self.ctx.station.bench.operator else (
             "operator, confirmed at the prompt" if self.confirm_axis is not None else "rotation stage")
         text = f"{axis} axis ({self.ctx.station.field.field_angle_deg:g} deg) at bench time {self._now():.1f} s, {now_iso()}, by the {who}"
-        self.ctx.runfile.write_settings("field_controller", {f"step_{n + 1:03d}": text}, group="axis_changes")
+        try:
+            done = self.ctx.runfile.read_settings("field_controller", group="axis_changes")
+            n = sum(1 for k in done if k.startswith("step_"))
+            self.ctx.runfile.write_settings("field_controller", {f"step_{n + 1:03d}": text}, group="axis_changes")
+        except StorageError as e:  # the file held by another program: the event log keeps the step
+            self.stream.emit("message", f"axis change not written to the run file ({e}): {text}")
         self.stream.emit("message", f"magnet on the {axis} axis ({who})")
 
     def _set_bias(self, bias) -> tuple[float, float]:

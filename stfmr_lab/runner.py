@@ -100,7 +100,7 @@ def estimate_bench_time_s(rc: RunConfig) -> float:
         if isinstance(item, FreqSweep):
             t += item.points * wait + first_extra + max(settle, 10 * tau)
         else:
-            step = abs(item.fields_oe[-1] - item.fields_oe[0]) / max(item.points - 1, 1)
+            step = abs(item.fields_oe[-1] - item.fields_oe[0]) / max(len(item.fields_oe) - 1, 1)  # up/down: twice over
             t += item.points * (wait + step / mag["ramp_rate_oe_per_s"] + mag["settle_s"]) + first_extra
     return t
 

@@ -45,6 +45,10 @@ class StorageError(OSError):
     """The run file cannot be written (path, permissions, disk full)."""
 
 
+class FileHeld(StorageError):
+    """The run file cannot be opened for writing now (another program holds it, it was moved)."""
+
+
 def now_iso() -> str:
     return _dt.datetime.now(_dt.UTC).astimezone().isoformat(timespec="seconds")
 
@@ -165,7 +169,7 @@ class RunFile:
         try:
             h5 = h5py.File(self.path, "r+", rdcc_nbytes=0, locking=False)  # no chunk cache: it grows with the run
         except OSError as e:
-            raise StorageError(f"run file {self.path}: cannot open for writing ({one_line(e)})") from None
+            raise FileHeld(f"run file {self.path}: cannot open for writing ({one_line(e)})") from None
         self.h5 = h5
         entry = h5["entry"]
         self._ds = {t: [entry[t][name] for name in cols] for t, cols in TABLES.items()}  # looked up once a session
@@ -291,12 +295,10 @@ class RunFile:
             try:
                 with self._open():
                     self._write_pending()
-            except StorageError as e:
+            except FileHeld as e:
                 # the file could not be opened (on Windows: a viewer holding it with HDF5's
                 # default, mandatory lock): the rows are already in the journal, so keep them
                 # and try again at the next sweep; only a backlog this large stops the run
-                if "cannot open for writing" not in str(e):
-                    raise
                 backlog = sum(len(v) for v in self._pending.values())
                 if backlog > self.max_deferred_rows:
                     raise

@@ -43,6 +43,9 @@ class Subscriber:
     def message(self, text: str) -> None:
         """A line for the operator."""
 
+    def error(self, text: str) -> None:
+        """The error that is stopping the run (one line), before the safe shutdown."""
+
     def stop(self, status: str, safe_state: str) -> None:
         """The run ended with ``status``; ``safe_state`` says what shutdown verified."""
 

@@ -53,6 +53,7 @@ from stfmr_lab.analysis.inverse import (
 from stfmr_lab.analysis.inverse import d2v_dtheta_di as d2v_dtheta_di_curves
 from stfmr_lab.analysis.lines import fit_lines
 from stfmr_lab.analysis.lockin import lockin_phase, rotate
+from stfmr_lab.analysis.residuals import noise_from_differences
 from stfmr_lab.analysis.swept import refit_swept, swept_indices
 from stfmr_lab.instruments.path import BiasTeePath
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, TORKANCE_UNIT_J_PER_V
@@ -346,7 +347,7 @@ def _reference_shape(run: RunData, vmix_all, rf_path: BiasTeePath, warnings: lis
         if r.size >= 3:  # isolated spikes (bus glitches) out: a running median of three
             r = np.concatenate([r[:1], np.median(np.stack([r[:-2], r[1:-1], r[2:]]), axis=0), r[-1:]])
         level = float(np.median(r))
-        scatter = float(np.median(np.abs(np.diff(r)))) / math.sqrt(2) if r.size > 2 else math.inf
+        scatter = float(noise_from_differences(r[None, :], np.ones((1, r.size), dtype=bool))[0]) if r.size > 2 else math.inf
         if not (abs(level) > 5 * scatter):
             warnings.append(f"spectrum {idx}: easy-axis reference too weak to shape I_RF^2 (signal {level:.3g}, scatter {scatter:.3g})")
             continue
@@ -358,16 +359,8 @@ def _reference_shape(run: RunData, vmix_all, rf_path: BiasTeePath, warnings: lis
         parts.append((f, r / smooth, (level / scatter) ** 2))
     if not parts:
         return None
-    f0 = parts[0][0]
-    if any(p[0].shape != f0.shape or np.any(p[0] != f0) for p in parts):
-        shape = np.interp(f0, parts[0][0], parts[0][1])
-        total = parts[0][2]
-        for f, r, w in parts[1:]:
-            shape = (shape * total + np.interp(f0, f, r) * w) / (total + w)
-            total += w
-    else:
-        ws = np.array([p[2] for p in parts])
-        shape = np.sum([p[1] * w for p, w in zip(parts, ws, strict=True)], axis=0) / ws.sum()
+    f0 = parts[0][0]  # the references' weighted mean on the first one's frequencies
+    shape = sum(np.interp(f0, f, r) * w for f, r, w in parts) / sum(w for _, _, w in parts)
     k = _REFERENCE_SMOOTH_POINTS
     if shape.size > k:
         pad = np.pad(shape, k // 2, mode="edge")
@@ -487,7 +480,8 @@ def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: floa
     # amplitudes in volts at f0 do not depend on it
     shapes = [rf_path.i_rf(sp.f_hz, sp.rf_power_dbm, 0.0) ** 2 for sp in specs]
     fits = fit_spectra([sp.f_hz for sp in specs], [sp.vmix_v for sp in specs], irf2=shapes) if specs else []
-    fits = refit_swept(run, [sp.index for sp in specs], fits, [(sp.f_hz, g) for sp, g in zip(specs, shapes, strict=True)])
+    fits = refit_swept(run, [sp.index for sp in specs], fits, [(sp.f_hz, g) for sp, g in zip(specs, shapes, strict=True)],
+                       vmix_v=vmix_all)
     rows, model_curves = [], {}
     for sp, shape, ft in zip(specs, shapes, fits, strict=True):
         rows.append({"spectrum": sp.index, "field_oe": sp.field_oe, "bias_current_a": sp.bias_current_a,
@@ -647,7 +641,8 @@ def _fitted_spectra(run: RunData, cal: Calibrations, path, warnings: list) -> Fi
     if not specs:
         raise AnalysisError(f"{path}: no resonance spectra to fit")
     fits = fit_spectra([s.f_hz for s in specs], [s.vmix_v for s in specs], irf2=[s.irf2 for s in specs], slope=True)
-    fits = refit_swept(run, [s.index for s in specs], fits, [(s.f_hz, s.irf2) for s in specs])  # through the lock-in filter
+    fits = refit_swept(run, [s.index for s in specs], fits, [(s.f_hz, s.irf2) for s in specs],  # through the lock-in filter
+                       vmix_v=vmix_all)
     fits = _refit_structured(fits, specs, warnings)
     return FittedSpectra(specs, fits, vmix_all, phase, phase_err)
 

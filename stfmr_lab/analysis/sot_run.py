@@ -74,6 +74,9 @@ def analyze_bilayer_run(run: RunData, path, *, g=None, fit_g=None) -> Analysis:
     """
     sample, warnings = declared_sample(run, path)
     D, S = run.data, run.tables["spectra"]
+    from stfmr_lab.analysis.pipeline import _vmix_phase_removed
+
+    vmix_all = _vmix_phase_removed(D)[0]  # the lock-in phase removed, as for the MTJ
     sweeps, index = [], []
     for k, idx in enumerate(S["index"]):
         if int(S["kind"][k]) != SPECTRUM_KINDS["field"]:
@@ -81,7 +84,7 @@ def analyze_bilayer_run(run: RunData, path, *, g=None, fit_g=None) -> Analysis:
         sel = D["spectrum"] == idx
         if np.count_nonzero(sel) < 12:
             continue
-        h, v = D["field"][sel], D["vmix"][sel]
+        h, v = D["field"][sel], vmix_all[sel]
         order = np.argsort(h, kind="stable")
         sweeps.append(
             {

@@ -30,7 +30,7 @@ import numpy as np
 from scipy.linalg import cho_factor, solve_triangular
 from scipy.optimize import least_squares
 
-from stfmr_lab.analysis.fit import FieldSweepFit, SpectrumFit, fit_field_sweep, fit_spectrum, lineshape
+from stfmr_lab.analysis.fit import FieldSweepFit, SpectrumFit, fit_field_sweep, fit_spectrum
 from stfmr_lab.lockin_filter import autocorrelation, step_response
 
 __all__ = ["fit_swept", "noise_correlation", "response_matrix"]
@@ -197,15 +197,6 @@ def fit_swept(
     )
 
 
-def lag_free_model(fit, x):
-    """The fitted Vmix at set points ``x`` (what a settled reading would show)."""
-    centre = getattr(fit, "f0_hz", None)
-    width = getattr(fit, "hwhm_hz", None)
-    if centre is None:
-        centre, width = fit.h0_oe, fit.dh_oe
-    return lineshape(x, centre, width, fit.v_sym, fit.v_asym, fit.offset, fit.slope)
-
-
 def _one_time_line(set_times_s, read_times_s, time_constant_s: float):
     """Set and read times as one increasing time line: where the clock restarted (a resumed
     run), the later part is moved to 100 time constants after the earlier one, so the fit
@@ -239,7 +230,7 @@ def swept_indices(run) -> set[int]:
     return {int(i) for i, a in zip(s["index"], acq, strict=True) if int(a) == 1}
 
 
-def refit_swept(run, indices, fits, irf2_shapes=None, axis: str = "frequency", slope: bool = True) -> list:
+def refit_swept(run, indices, fits, irf2_shapes=None, axis: str = "frequency", slope: bool = True, vmix_v=None) -> list:
     """``fits`` (one per spectrum ``indices``, from the settled-reading fitters) with every
     swept spectrum's fit replaced by ``fit_swept`` on its readings in time order.
 
@@ -264,5 +255,6 @@ def refit_swept(run, indices, fits, irf2_shapes=None, axis: str = "frequency", s
             xs, gs = irf2_shapes[n]
             g = np.interp(x, xs, gs)
         ts, tr = _one_time_line(d["set_time"][order], d["time"][order], tau)
-        out[n] = fit_swept(x, d["vmix"][order], ts, tr, tau, poles, axis=axis, slope=slope, irf2=g)
+        v = (d["vmix"] if vmix_v is None else vmix_v)[order]  # ``vmix_v``: every point's, the lock-in phase removed
+        out[n] = fit_swept(x, v, ts, tr, tau, poles, axis=axis, slope=slope, irf2=g)
     return out
