@@ -21,7 +21,8 @@ class Keithley2400(StrictMixin, _PmKeithley2400, DCSource):
     """Keithley 2400 SourceMeter, current source (+-1.05 A) with voltage compliance."""
 
     model = "keithley2400"
-    IDN_MODELS = ("MODEL 24",)
+    # the 2400 family (not the 2450, whose native commands differ: its own driver)
+    IDN_MODELS = ("MODEL 2400", "MODEL 2401", "MODEL 2410", "MODEL 2420", "MODEL 2425", "MODEL 2430", "MODEL 2440")
     ERROR_QUERY = ":SYST:ERR?"
     current_range_a = (-1.05, 1.05)
 

@@ -495,6 +495,7 @@ def open_station(
         else:
             wt, rt = TERMINATIONS.get(model, ("\n", "\n"))
             session = {"write_termination": wt, "read_termination": rt}
+        adapter = None
         try:
             adapter = VISAAdapter(inst_cfg["address"], visa_library=visa_library, timeout=inst_cfg["timeout_ms"], **session)
             inst = cls(adapter)
@@ -510,6 +511,11 @@ def open_station(
             station.instruments[role] = inst
         except Exception as e:
             station.errors[role] = open_error_line(e, inst_cfg["address"])
+            if adapter is not None:  # a session opened for an instrument that failed its checks (a serial port stays held)
+                try:
+                    adapter.close()
+                except Exception as close_error:
+                    log.debug("%s: closing after a failed open: %s", role, close_error)
     if station.errors and strict:
         station.close()
         raise ConnectionError(
