@@ -70,6 +70,14 @@ ADAPTIVE = Map(
 )
 ADAPTIVE_MIN_CANDIDATES = 401
 
+#: a sweep's acquisition (``stfmr_lab.procedures``): settle at each point, or read through
+#: the lock-in's filter every ``dwell_s`` (checked against the lock-in by ``_acquisition``)
+ACQUISITION_KEYS = {
+    "acquisition": Str(default="stepped", choices=("stepped", "swept")),
+    "dwell_s": Num(min=0.0, max=1e4, doc="swept: time per step (default 1.5 lock-in time constants)"),
+    "up_down": Bool(default=False),
+}
+
 MEASUREMENT_TYPES = ("dvdi", "map", "frequency_sweep", "field_sweep", "background", "field_map")
 
 _MEAS_FIELDS = {
@@ -89,9 +97,7 @@ _MEAS_FIELDS = {
         "outer": Str(default="field", choices=("field", "bias")),
         "frequency": FREQ_WINDOW,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
-        "acquisition": Str(default="stepped", choices=("stepped", "swept")),
-        "dwell_s": Num(min=0.0, max=1e4, doc="swept: time per step (default 1.5 lock-in time constants)"),
-        "up_down": Bool(default=False),
+        **ACQUISITION_KEYS,
         "adaptive": ADAPTIVE,
     },
     "frequency_sweep": {
@@ -100,9 +106,7 @@ _MEAS_FIELDS = {
         "bias_v": Num(),
         "frequency": FREQ_WINDOW,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
-        "acquisition": Str(default="stepped", choices=("stepped", "swept")),
-        "dwell_s": Num(min=0.0, max=1e4, doc="swept: time per step (default 1.5 lock-in time constants)"),
-        "up_down": Bool(default=False),
+        **ACQUISITION_KEYS,
         "adaptive": ADAPTIVE,
     },
     "field_sweep": {
@@ -111,9 +115,7 @@ _MEAS_FIELDS = {
         "bias_v": Num(),
         "fields_oe": SWEEP,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
-        "acquisition": Str(default="stepped", choices=("stepped", "swept")),
-        "dwell_s": Num(min=0.0, max=1e4, doc="swept: time per step (default 1.5 lock-in time constants)"),
-        "up_down": Bool(default=False),
+        **ACQUISITION_KEYS,
         "adaptive": ADAPTIVE,
     },
     "background": {
