@@ -836,8 +836,18 @@ _SYS_EXTRA_ORDERS, _SYS_WINDOWS = 1, (3.5,)
 
 
 def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj, model, jac):
-    """(inflation, runs_z, systematic errors (m, p)) of fits in scaled units: see ``residuals``."""
-    m, n = yu.shape
+    """(inflation, runs_z, systematic errors (m, p), 1/f variance factors (m, p)) of fits in
+    scaled units: see ``residuals``. ``cov_u`` is inflated in place by the factors."""
+    inflation, runs_z, factors, weighted = _noise_checks(u, yu, sw, good, theta, cov_u, sigma2, order_idx, model, jac)
+    sys_u = _systematics(u, good, theta, cov_u, sigma2, order, jtj, factors, weighted)
+    return inflation, runs_z, sys_u, factors
+
+
+def _noise_checks(u, yu, sw, good, theta, cov_u, sigma2, order_idx, model, jac):
+    """The part of ``_diagnose`` that the verdicts need: (inflation, runs_z, factors, weighted),
+    ``weighted`` = (unit weights?, sqrt(weights), weighted residuals, weighted Jacobian) for
+    ``_systematics``."""
+    n = yu.shape[1]
     unit = sw is None and bool(good.all())  # every weight 1: skip the (exact) products by 1.0
     swf = good.astype(float) if sw is None else sw
     rw = yu - model if unit else swf * (yu - model)
@@ -845,33 +855,47 @@ def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj, mode
     width = np.exp(theta[:, 1])
     us = u if order_idx is None else np.take_along_axis(u, order_idx, 1)
     gs = good if order_idx is None else np.take_along_axis(good, order_idx, 1)
-    du = np.diff(us, axis=1)
-    if gs.all() and np.all(du > 0):
-        du = np.median(du, axis=1)
+    du = us[:, 1:] - us[:, :-1]
+    if bool(gs.all()) and bool((du > 0).all()):
+        du = residuals._row_median(du)
     else:
         du = np.nanmedian(np.where(gs[:, 1:] & gs[:, :-1] & (du > 0), du, np.nan), axis=1)
-    corr_points = np.clip(np.nan_to_num(width / du, nan=2.0), 2.0, max(2.0, n / 8))
+    corr_points = width / du
+    corr_points = np.minimum(np.maximum(np.where(np.isnan(corr_points), 2.0, corr_points), 2.0), max(2.0, n / 8))
     rs = rw if order_idx is None else np.take_along_axis(rw, order_idx, 1)
     inflation, runs_z = residuals.structure(rs, gs, corr_points)
     js = jw if order_idx is None else np.take_along_axis(jw, order_idx[:, :, None], 1)
     factors = residuals.correlated_noise_factors(js, rs, gs, ainv=cov_u / sigma2[:, None, None])
     cov_u *= np.sqrt(factors[:, :, None] * factors[:, None, :])
+    return inflation, runs_z, factors, (unit, swf, rw, jw)
+
+
+def _systematics(u, good, theta, cov_u, sigma2, order, jtj, factors, weighted):
+    """Systematic errors (m, p) in scaled units (``residuals.systematic``) over the
+    alternatives: background orders above the fitted one, windows of the centre +- widths."""
+    unit, swf, rw, jw = weighted
+    m, n = u.shape
     alternatives = []
     for k in range(1, _SYS_EXTRA_ORDERS + 1):
         if order + k <= 4:
             cols = [(u - theta[:, 0, None]) if e == 1 else u**e for e in range(order + 1, order + k + 1)]
             extra = np.stack(cols, axis=2)
             alternatives.append(("extra", extra if unit else extra * swf[:, :, None]))
-    n_good = good.sum(axis=1)
+    all_good = bool(good.all())
+    n_good = np.full(m, n) if all_good else good.sum(axis=1)
     p = theta.shape[1]
+    width = np.exp(theta[:, 1])
     for win in _SYS_WINDOWS:
-        keep = good & (np.abs(u - theta[:, 0, None]) <= win * width[:, None])
-        nk = keep.sum(axis=1)
+        keep = np.abs(u - theta[:, 0, None]) <= win * width[:, None]
+        if not all_good:
+            keep &= good
+        nk = np.count_nonzero(keep, axis=1)
         use = (nk <= 0.9 * n_good) & (nk >= max(3 * p, 12))
-        if np.any(use):
+        if use.all():
+            alternatives.append(("mask", keep))
+        elif use.any():
             alternatives.append(("mask", np.where(use[:, None], keep, good)))
-    sys_u = residuals.systematic(jw, rw, cov_u, sigma2 * np.max(factors, axis=1), alternatives, jtj)
-    return inflation, runs_z, sys_u, factors
+    return residuals.systematic(jw, rw, cov_u, sigma2 * np.max(factors, axis=1), alternatives, jtj)
 
 
 #: a line is resolved when at least _MIN_NEAR points lie within _NEAR_WIDTHS half widths of its
@@ -882,19 +906,22 @@ STRUCTURE_MESSAGE = "residuals structured (runs or autocorrelation): the model m
 RESOLUTION_MESSAGE = f"fewer than {_MIN_NEAR} points within {_NEAR_WIDTHS:g} widths of the centre (not resolved)"
 
 
-def _verdicts(raw: _Raw) -> tuple[np.ndarray, tuple]:
-    """(ok, message) arrays: the checks listed in ``SpectrumFit``'s docstring."""
-    centre, width, _, v_sym, v_asym = raw.params[:, :5].T
+def _checks(raw: _Raw) -> list:
+    """[(flag, text)]: the checks listed in ``SpectrumFit``'s docstring, a flag True where a
+    check fails. ``raw`` holds arrays over fits, or one fit's values (``raw.take(i)``: numpy
+    scalars, (p,) and (p, p) arrays: the same rule, without the calls on 1-element arrays)."""
+    params, cov = raw.params, raw.cov
+    centre, width, v_sym, v_asym = params[..., 0], params[..., 1], params[..., 3], params[..., 4]
     amp = np.hypot(v_sym, v_asym)
     with np.errstate(invalid="ignore", divide="ignore"):
-        var_amp = v_sym**2 * raw.cov[:, 3, 3] + v_asym**2 * raw.cov[:, 4, 4] + 2 * v_sym * v_asym * raw.cov[:, 3, 4]
+        var_amp = v_sym**2 * cov[..., 3, 3] + v_asym**2 * cov[..., 4, 4] + 2 * v_sym * v_asym * cov[..., 3, 4]
         # against white noise: correlated noise (or a ripple the model lacks) inflates the errors,
         # it does not make a line that stands out of the point-to-point noise less of a line
         significance = amp / np.sqrt(var_amp / np.maximum(raw.error_factor, 1.0) ** 2 / amp**2)
-        checks = [
+        return [
             (~raw.converged, "did not converge"),
             (
-                ~(np.all(np.isfinite(raw.params), axis=1) & np.all(np.isfinite(np.diagonal(raw.cov, 0, 1, 2)), axis=1)),
+                ~(np.all(np.isfinite(params), axis=-1) & np.all(np.isfinite(np.diagonal(cov, 0, -2, -1)), axis=-1)),
                 "parameters not determined (non-finite covariance)",
             ),
             (~(width > 0), "width not positive"),
@@ -911,13 +938,24 @@ def _verdicts(raw: _Raw) -> tuple[np.ndarray, tuple]:
                 STRUCTURE_MESSAGE,
             ),
         ]
-    bad = np.zeros(len(centre), dtype=bool)
+
+
+def _verdicts(raw: _Raw) -> tuple[np.ndarray, tuple]:
+    """(ok, message) arrays over the fits of ``raw``: see ``_checks``."""
+    checks = _checks(raw)
+    bad = np.zeros(raw.params.shape[0], dtype=bool)
     for flag, _ in checks:
         bad |= flag
-    messages = ["ok"] * len(centre)
+    messages = ["ok"] * bad.size
     for i in np.flatnonzero(bad):
         messages[i] = "; ".join(text for flag, text in checks if flag[i])
     return ~bad, tuple(messages)
+
+
+def _verdict(one: _Raw) -> tuple[bool, str]:
+    """(ok, message) of one fit's values (``raw.take(i)``): see ``_checks``."""
+    failed = [text for flag, text in _checks(one) if flag]
+    return not failed, "; ".join(failed) or "ok"
 
 
 def _prepare(x, y, w, irf2):
@@ -1012,6 +1050,20 @@ def _irf2_values(irf2, x):
     return [np.asarray(irf2(np.asarray(v, dtype=float)), dtype=float) for v in x]
 
 
+def _fit_one_spectrum(x, y, weights, irf2, order, cls, centre_guess, width_guess, window, despike):
+    """One spectrum (``y`` 1-D): the single-fit result ``cls._item``."""
+    y = np.asarray(y, dtype=float)
+    if y.ndim != 1:
+        raise ValueError(f"data: expected a 1-D spectrum, got shape {y.shape}")
+    irf2 = _irf2_values(irf2, x)
+    if window is not None:  # the window's refit: the batch path, one row
+        return _fit_spectra(x, y[None, :], weights, irf2, order, cls, centre_guess, width_guess, window, despike)[0]
+    ((_, xg, yg, wg, irg),) = _groups(x, y[None, :], weights, irf2)
+    xg, yg, wg = _prepare(xg, yg, wg, irg)
+    raw = _fit_single(xg[0], yg[0], wg[0], order, centre_guess, width_guess, despike)
+    return _package_one(raw.take(0), cls, irf2 is not None)
+
+
 def _fit_spectra(x, y, weights, irf2, order, cls, centre_guess=None, width_guess=None, window=None, despike=True):
     """Fit spectra batched by length; returns the packaged batch result ``cls``."""
     parts = []
@@ -1035,6 +1087,22 @@ def _fit_spectra(x, y, weights, irf2, order, cls, centre_guess=None, width_guess
     return _package(raw, cls, np.full(m, irf2 is not None))
 
 
+def _fit_single(x, y, w, order, centre_guess, width_guess, despike) -> _Raw:
+    """One spectrum (1-D arrays): the few-call path of ``fit_one`` (the guess, then a cheap
+    start), else the batch path (grid search, or the guess) - and when a guess leads to a fit
+    that is not ok, the batch path's grid search without it (a bad seed falls back)."""
+    from stfmr_lab.analysis import fit_one
+
+    raw = fit_one.fit(x, y, w, order, centre_guess, width_guess, despike)
+    if raw is not None:
+        return raw
+    with _blas_threads():
+        raw = _fit_group(x[None], y[None], w[None], order, centre_guess, width_guess, despike)
+        if (centre_guess is not None or width_guess is not None) and not _verdict(raw.take(0))[0]:
+            raw = _fit_group(x[None], y[None], w[None], order, None, None, despike)
+    return raw
+
+
 def _refit_window(xg, yg, wg, raw, order, window, despike) -> _Raw:
     """Refit each spectrum within centre +- window widths of its first fit, seeded from it."""
     rows = []
@@ -1047,6 +1115,36 @@ def _refit_window(xg, yg, wg, raw, order, window, despike) -> _Raw:
         else:
             rows.append(raw.take(slice(j, j + 1)))
     return _Raw(*(np.concatenate([getattr(r, f) for r in rows]) for f in _Raw.__dataclass_fields__))
+
+
+def _package_one(one: _Raw, cls, normalised):
+    """One fit's values (``raw.take(i)``) as ``cls._item``: what ``_package(...)[i]`` gives."""
+    names = cls._names
+    p = one.params.size
+    cols = dict(zip(names[:p], one.params.tolist(), strict=True))
+    ok, message = _verdict(one)
+    return cls._item(
+        **{names[0]: cols[names[0]], names[1]: cols[names[1]]},
+        v_sym=cols["v_sym"],
+        v_asym=cols["v_asym"],
+        offset=cols["offset"],
+        slope=cols.get("slope", 0.0),
+        stderr=dict(zip(names[:p], np.sqrt(np.abs(np.diagonal(one.cov))).tolist(), strict=True)),
+        covariance=one.cov.copy(),
+        chi2_red=float(one.chi2_red),
+        n_points=int(one.n_points),
+        ok=ok,
+        message=message,
+        param_names=tuple(names[:p]),
+        normalised=bool(normalised),
+        stderr_sys=dict(zip(names[:p], one.sys.tolist(), strict=True)),
+        error_inflation=float(one.error_factor),
+        runs_z=float(one.runs_z),
+        quadratic=cols.get("quadratic", 0.0),
+        cubic=cols.get("cubic", 0.0),
+        poly_x0=float(one.x0),
+        n_outliers=int(one.n_outliers),
+    )
 
 
 def _package(raw: _Raw, cls, normalised):
@@ -1081,13 +1179,6 @@ def _package(raw: _Raw, cls, normalised):
 
 
 # ---------------------------------------------------------------------------------------- public API
-def _one(data):
-    y = np.asarray(data, dtype=float)
-    if y.ndim != 1:
-        raise ValueError(f"data: expected a 1-D spectrum, got shape {y.shape}")
-    return y[None, :]
-
-
 def fit_spectrum(
     frequency_hz,
     vmix_v,
@@ -1131,12 +1222,10 @@ def fit_spectrum(
     ``stfmr_lab.analysis.residuals``). ``ok`` is False when the residuals are structured
     (runs test z below -4 or autocorrelation inflating the variance more than 10x).
     """
-    y = _one(vmix_v)
-    fits = _fit_spectra(
-        frequency_hz, y, weights, irf2, _order(slope, background_order), SpectrumFits,
+    return _fit_one_spectrum(
+        frequency_hz, vmix_v, weights, irf2, _order(slope, background_order), SpectrumFits,
         f0_guess_hz, hwhm_guess_hz, window_hwhm, despike,
     )  # fmt: skip
-    return fits[0]
 
 
 def fit_spectra(
@@ -1181,12 +1270,10 @@ def fit_field_sweep(
     centre ``h0_oe`` and HWHM ``dh_oe`` in Oe, amplitudes in V (V/A^2 with ``irf2``), slope in V/Oe.
     One line only: a sweep through zero field (a line at each polarity) needs ``fit_lines``.
     """
-    y = _one(vmix_v)
-    fits = _fit_spectra(
-        field_oe, y, weights, irf2, _order(slope, background_order), FieldSweepFits,
+    return _fit_one_spectrum(
+        field_oe, vmix_v, weights, irf2, _order(slope, background_order), FieldSweepFits,
         h0_guess_oe, dh_guess_oe, window_dh, despike,
     )  # fmt: skip
-    return fits[0]
 
 
 def fit_field_sweeps(
