@@ -202,10 +202,10 @@ def _cf_params(popt):
     return np.asarray(popt)
 
 
-def single_spectrum(repeat: int = 200, rows=(61, 20), blas_limit: bool = True) -> dict:
+def single_spectrum(repeat: int = 200, rows=(61, 0), blas_limit: bool = True) -> dict:
     """CPU time of one 201-point spectrum, best of ``repeat``, interleaved, against curve_fit
     (same model, naive start, default tolerance, fit only) on each of ``rows`` of the map
-    (61: 1000 Oe, zero bias, a fit that passes its checks; 20: 800 Oe, -0.65 mA, whose residuals
+    (61: 1000 Oe, zero bias, a fit that passes its checks; 0: 800 Oe, -0.13 mA, whose residuals
     are structured at this 500:1 signal with the path's skew not divided out, so its fit is not
     ok and the grid search decides). Ours: the fit alone (checks off, as curve_fit), the default
     ``fit_spectrum`` (every check), the same seeded with the previous fit's f0 and hwhm (as the

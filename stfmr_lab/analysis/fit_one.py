@@ -31,87 +31,122 @@ import numpy as np
 from stfmr_lab.analysis import fit as _fit
 from stfmr_lab.analysis import residuals
 
-#: second-derivative rows of the model (after the residual row), and the (i, j) entries
-#: of theta they belong to: (c, c), (c, log w), (log w, log w), (c, v_sym), (c, v_asym),
-#: (log w, v_sym), (log w, v_asym)
+#: rows of the monomial array (``NewtonTerms``); the background's powers of u from _U on
+_ONE, _S, _A, _S2, _AS, _S3, _AS2, _U = range(8)
+#: the second derivatives' rows (``NewtonTerms.c2``) and the (i, j) entries of theta they
+#: belong to: (c, c), (c, log w), (log w, log w), (c, v_sym), (c, v_asym), (log w, v_sym), (log w, v_asym)
 _I2 = np.array([0, 0, 1, 0, 0, 1, 1])
 _J2 = np.array([0, 1, 1, 3, 4, 3, 4])
 _OFF = _I2 != _J2
 _START_TAIL = 0.1  # the baseline of the cheap start: through the means of these fractions at each end
 
 
-def newton_terms(u, y, sw, theta, order, buf):
-    """(cost, J^T W J, J^T W r, exact Hessian of cost/2) at ``theta`` for one spectrum.
+class NewtonTerms:
+    """The Newton system of one spectrum from monomials of the Lorentzian.
 
-    Same quantities as ``fit._evaluate`` for a batch of one (u, y, sw 1-D; sw None for
-    unit weights); ``buf`` is a scratch array (p + 8, n) whose rows 0..p-1 become the
-    Jacobian, p the residual, p+1.. the second derivatives, all times sqrt(weights)."""
-    p = theta.size
-    c, lw, off, vs, va = theta[:5].tolist()
-    iw = math.exp(-lw)
-    d = buf
-    dx = np.subtract(u, c, out=d[5]) if order >= 1 else u - c
-    x = dx * iw
-    s = np.multiply(x, x, out=d[3])
-    s += 1.0
-    np.divide(1.0, s, out=s)  # S
-    a = np.multiply(x, s, out=d[4])  # A
-    d[2] = 1.0
-    r = d[p]
-    np.multiply(s, vs, out=r)
-    r += va * a
-    r += off
-    if order >= 1:
-        r += theta[5] * dx
-    for e in range(2, order + 1):
-        d[4 + e] = u**e
-        r += theta[4 + e] * d[4 + e]
-    np.subtract(y, r, out=r)  # y - model
-    q = p + 1
-    ds = np.multiply(a, s, out=d[q + 5])
-    ds *= -2.0  # S'
-    da = s * 2.0
-    da -= 1.0
-    np.multiply(da, s, out=d[q + 6])  # A'
-    da = d[q + 6]
-    g = ds * vs
-    g += va * da  # F' = v_sym S' + v_asym A'
-    t1 = s * 8.0
-    t2 = 2.0 - t1
-    t2 *= a
-    t2 *= va
-    np.subtract(6.0, t1, out=t1)
-    t1 *= s
-    t1 *= vs
-    t1 += t2
-    t1 *= s  # F''
-    np.multiply(g, -iw, out=d[0])  # dm/dc
-    if order >= 1:
-        d[0] -= theta[5]
-    np.multiply(g, x, out=d[1])
-    np.negative(d[1], out=d[1])  # dm/dlog w
-    np.multiply(t1, iw * iw, out=d[q])  # d2m/dc2
-    gh = np.multiply(x, t1, out=t1)
-    gh += g  # F' + x F''
-    np.multiply(gh, iw, out=d[q + 1])  # d2m/dc dlog w
-    np.multiply(x, gh, out=d[q + 2])  # d2m/dlog w2
-    np.multiply(ds, -iw, out=d[q + 3])  # d2m/dc dv_sym
-    np.multiply(da, -iw, out=d[q + 4])  # d2m/dc dv_asym
-    d[q + 5 :] *= x  # x S', x A'
-    np.negative(d[q + 5 :], out=d[q + 5 :])  # d2m/dlog w dv_sym, d2m/dlog w dv_asym
-    if sw is not None:
-        d *= sw
-    prod = d[:p] @ d[: p + 1].T
-    sums = d[q:] @ r
-    cost = float(r @ r)
-    jtj = prod[:, :p]
-    hess = jtj.copy()
-    hess[_I2, _J2] -= sums
-    hess[_J2[_OFF], _I2[_OFF]] -= sums[_OFF]
-    if order >= 1:  # d2m/dc dk = -1
-        hess[0, 5] += prod[2, p]
-        hess[5, 0] += prod[2, p]
-    return cost, jtj, prod[:, p].copy(), hess
+    With S = 1/(1+x^2), A = x S (x = (u - c)/w), every row of the Jacobian and every second
+    derivative of the model is a combination, with coefficients from theta, of the rows
+    M = [1, S, A, S^2, A S, S^3, A S^2, u, u^2, u^3] (x S = A, x A S = S - S^2, x^2 S = 1 - S).
+    So J^T W J = C (M W M^T) C^T and J^T W r = C (M W r): per evaluation, the seven rows that
+    change and two products with the data, then arithmetic on ~10 x 10 matrices. Same
+    quantities as ``fit._evaluate`` for a batch of one (to rounding).
+    """
+
+    def __init__(self, u, y, sw, order):
+        """``u``, ``y`` (n,) scaled abscissa and data, ``sw`` sqrt(weights) or None, ``order`` 0-3."""
+        n = u.size
+        self.order = order
+        self.nm = 7 + order
+        self.m = np.empty((self.nm, n))
+        self.m[_ONE] = 1.0
+        for e in range(1, order + 1):
+            self.m[_U + e - 1] = u**e
+        self.u, self.y = u, y
+        self.w = None if sw is None else sw * sw
+        self.x = np.empty(n)
+        self.p = 5 + order
+        self.cj = np.zeros((self.p, self.nm))
+        self.cj[2, _ONE] = 1.0
+        self.cj[3, _S] = 1.0
+        self.cj[4, _A] = 1.0
+        for e in range(1, order + 1):
+            self.cj[4 + e, _U + e - 1] = 1.0
+        self.c2 = np.zeros((7, self.nm))
+
+    def terms(self, theta):
+        """(cost, J^T W J, J^T W r, exact Hessian of cost/2) at ``theta`` (p,)."""
+        c, lw, off, vs, va = theta[:5].tolist()
+        k = float(theta[5]) if self.order >= 1 else 0.0
+        iw = math.exp(-lw)
+        m, x = self.m, self.x
+        np.subtract(self.u, c, out=x)
+        x *= iw
+        s = np.multiply(x, x, out=m[_S])
+        s += 1.0
+        np.divide(1.0, s, out=s)
+        np.multiply(x, s, out=m[_A])
+        np.multiply(s, s, out=m[_S2])
+        np.multiply(m[_A], s, out=m[_AS])
+        np.multiply(m[_S2], s, out=m[_S3])
+        np.multiply(m[_AS], s, out=m[_AS2])
+        cm = np.zeros(self.nm)
+        cm[_ONE] = off - k * c
+        cm[_S] = vs
+        cm[_A] = va
+        cm[_U:] = theta[5:]
+        r = self.y - cm @ m
+        if self.w is None:
+            mw, wr = m, r
+        else:
+            mw, wr = m * self.w, r * self.w
+        gram = mw @ m.T
+        mr = m @ wr
+        cost = float(r @ wr)
+        cj, c2 = self.cj, self.c2
+        cj[0, _S] = iw * va
+        cj[0, _S2] = -2.0 * iw * va
+        cj[0, _AS] = 2.0 * iw * vs
+        cj[0, _ONE] = -k
+        cj[1, _S] = 2.0 * vs
+        cj[1, _S2] = -2.0 * vs
+        cj[1, _A] = va
+        cj[1, _AS] = -2.0 * va
+        if self.order >= 1:
+            cj[5, _ONE] = -c
+        iw2 = iw * iw
+        c2[0, _S2] = 6.0 * vs * iw2
+        c2[0, _S3] = -8.0 * vs * iw2
+        c2[0, _AS] = 2.0 * va * iw2
+        c2[0, _AS2] = -8.0 * va * iw2
+        c2[1, _S] = va * iw
+        c2[1, _S2] = -8.0 * va * iw
+        c2[1, _S3] = 8.0 * va * iw
+        c2[1, _AS] = 4.0 * vs * iw
+        c2[1, _AS2] = -8.0 * vs * iw
+        c2[2, _S] = 4.0 * vs
+        c2[2, _S2] = -12.0 * vs
+        c2[2, _S3] = 8.0 * vs
+        c2[2, _A] = va
+        c2[2, _AS] = -8.0 * va
+        c2[2, _AS2] = 8.0 * va
+        c2[3, _AS] = 2.0 * iw
+        c2[4, _S] = iw
+        c2[4, _S2] = -2.0 * iw
+        c2[5, _S] = 2.0
+        c2[5, _S2] = -2.0
+        c2[6, _A] = 1.0
+        c2[6, _AS] = -2.0
+        cjg = cj @ gram
+        jtj = cjg @ cj.T
+        grad = cj @ mr
+        sums = c2 @ mr
+        hess = jtj.copy()
+        hess[_I2, _J2] -= sums
+        hess[_J2[_OFF], _I2[_OFF]] -= sums[_OFF]
+        if self.order >= 1:
+            hess[0, 5] += mr[_ONE]
+            hess[5, 0] += mr[_ONE]
+        return cost, jtj, grad, hess
 
 
 def newton_lm(u, y, sw, theta, order):
@@ -119,12 +154,11 @@ def newton_lm(u, y, sw, theta, order):
     rule (steps, damping, stopping, the last Newton step taken unevaluated) on 1-D arrays.
     Returns (theta, cost, jtj, converged)."""
     p = theta.size
-    n = u.size
-    buf = np.empty((p + 8, n))
     theta = theta.astype(float)
     if not np.all(np.isfinite(theta)):
         return theta, math.inf, np.full((p, p), np.nan), False
-    cost, jtj, grad, hess = newton_terms(u, y, sw, theta, order, buf)
+    terms = NewtonTerms(u, y, sw, order).terms
+    cost, jtj, grad, hess = terms(theta)
     if not math.isfinite(cost):
         return theta, cost, jtj, False
     lam = _fit._LAM0
@@ -149,7 +183,7 @@ def newton_lm(u, y, sw, theta, order):
                 return theta + newton, cost, jtj, True
         step = (vec @ (proj / (ev + lam))) * scale
         trial = theta + step
-        c_t, jtj_t, grad_t, hess_t = newton_terms(u, y, sw, trial, order, buf)
+        c_t, jtj_t, grad_t, hess_t = terms(trial)
         if c_t <= cost:  # False for nan
             theta, cost, jtj, grad, hess = trial, c_t, jtj_t, grad_t, hess_t
             lam = max(lam / 5.0, 1e-12)
@@ -324,7 +358,7 @@ class _Scaled:
                 u[None], self.yu[None], sw, good, theta[None], cov_u[None], sigma2, None, model[None], jac[None]
             )
             raw = self._raw(theta, cost, cov_u, np.zeros((1, p)), inflation, runs_z, factors)
-            if need_ok and not _fit._verdict(raw.take(0))[0]:
+            if need_ok and any(flag for flag, text in _fit._checks(raw.take(0)) if text != _fit.STRUCTURE_MESSAGE):
                 return None
             sys_u = _fit._systematics(
                 u[None], good, theta[None], cov_u[None], sigma2, self.order, jtj[None], factors, weighted
