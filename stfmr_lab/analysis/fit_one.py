@@ -24,6 +24,7 @@ the one row.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -357,13 +358,13 @@ class _Scaled:
             inflation, runs_z, factors, weighted = _fit._noise_checks(
                 u[None], self.yu[None], sw, good, theta[None], cov_u[None], sigma2, None, model[None], jac[None]
             )
-            raw = self._raw(theta, cost, cov_u, np.zeros((1, p)), inflation, runs_z, factors)
+            raw = self._raw(theta, cost, cov_u, np.ones((1, p)), inflation, runs_z, factors)  # sys: the scales
             if need_ok and any(flag for flag, text in _fit._checks(raw.take(0)) if text != _fit.STRUCTURE_MESSAGE):
                 return None
             sys_u = _fit._systematics(
                 u[None], good, theta[None], cov_u[None], sigma2, self.order, jtj[None], factors, weighted
             )
-        return self._raw(theta, cost, cov_u, sys_u, inflation, runs_z, factors)
+        return dataclasses.replace(raw, sys=sys_u * raw.sys)
 
     def unchecked(self, theta, cost, jtj):
         """The ``_Raw`` of a fit with no checks (covariance scaled by the residual only)."""
