@@ -61,29 +61,27 @@ def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
     if n < k + 2:
         return mask
     sigma = np.maximum(noise_from_differences(y, good), floor)
-    yy = np.where(good, y, np.nan)
-    # candidates: a point standing out of its neighbours d = 1..half_window away, on the same
-    # side of both: min(up, down) > 0 above them, -max(up, down) > 0 below (gaps and the
-    # sweep's ends ignored: NaN). All d at once: diffs[:, d - 1] = y_i - y_(i-d), diffs[:, h + d - 1] = y_i - y_(i+d)
-    h = half_window
-    diffs = np.full((m, 2 * h, n), np.nan)
+    all_good = bool(good.all())
+    yy = y if all_good else np.where(good, y, np.nan)
+    # candidates: a point standing out of both its neighbours d = 1..half_window away, on the
+    # same side: up = y_i - y_(i-d), down = y_i - y_(i+d); above both: min(up, down) > 0,
+    # below both: -max(up, down) > 0 (gaps ignored: NaN). With D = y_(j+d) - y_j: up = D[:-d],
+    # down = -D[d:].
+    stand = np.zeros(m)
     with np.errstate(invalid="ignore", over="ignore"):
-        for d in range(1, h + 1):
-            np.subtract(yy[:, d:], yy[:, :-d], out=diffs[:, d - 1, d:])
-            np.negative(diffs[:, d - 1, d:], out=diffs[:, h + d - 1, :-d])
-        up, down = diffs[:, :h], diffs[:, h:]
-        stand = np.fmax(
-            np.fmax.reduce(np.minimum(up, down), axis=(1, 2)), -np.fmin.reduce(np.maximum(up, down), axis=(1, 2))
-        )
-        if not np.all(np.isfinite(stand)):  # a row of gaps, or an overflowing difference: ignored
-            st = np.where(up * down > 0, np.minimum(np.abs(up), np.abs(down)), 0.0)
-            stand = np.max(np.where(np.isfinite(st), st, 0.0), axis=(1, 2))
-    stand = np.maximum(stand, 0.0)
+        for d in range(1, half_window + 1):
+            diff = yy[:, d:] - yy[:, :-d]
+            up, down = diff[:, :-d], np.negative(diff[:, d:])
+            top = np.fmax(np.fmax.reduce(np.minimum(up, down), axis=1), -np.fmin.reduce(np.maximum(up, down), axis=1))
+            if not np.all(np.isfinite(top)):  # a row of gaps, or an overflowing difference: ignored
+                st = np.where(up * down > 0, np.minimum(np.abs(up), np.abs(down)), 0.0)
+                top = np.max(np.where(np.isfinite(st), st, 0.0), axis=1)
+            np.fmax(stand, top, out=stand)
     cand = np.flatnonzero(stand > 0.5 * n_sigma * sigma)
     if cand.size == 0:
         return mask
     med = np.empty((cand.size, n - k + 1))
-    full = good[cand].all(axis=1)
+    full = np.ones(cand.size, dtype=bool) if all_good else good[cand].all(axis=1)
     sub = np.flatnonzero(full)
     if sub.size:  # every point good: a sorting network over the window's shifted copies
         rows = yy[cand[sub]]
