@@ -1191,17 +1191,25 @@ def fit_spectrum(
     window_hwhm=None,
     background_order=None,
     despike=True,
+    previous=None,
 ) -> SpectrumFit:
     """Fit one frequency sweep to ``offset + v_sym S + v_asym A (+ slope (f - f0))``.
 
     Parameters
     ----------
     frequency_hz, vmix_v : 1-D arrays, Hz and V. Non-finite points are ignored.
-    slope : also fit a linear background (V/Hz).
+    slope : also fit a linear background (V/Hz). False by default here (the contract's
+        signature, and the adaptive design's Fisher model has a constant background), True
+        in ``fit_spectra``, ``analyze()`` and the GUI's live fit, which pass it.
     weights : optional per-point statistical weights proportional to 1/sigma_i^2 (only the
         ratios matter: errors are scaled by the residual). Zero weight drops a point.
-    f0_guess_hz, hwhm_guess_hz : optional start values (Hz). Not needed: by default a grid
-        search over the whole sweep provides them.
+    f0_guess_hz, hwhm_guess_hz : optional start values (Hz). Not needed: by default the
+        point furthest from a straight baseline and its half-height width give them (and
+        the grid search of ``fit_spectra`` decides when that start's fit fails its checks
+        for another reason than structured residuals). A guess whose fit fails them falls
+        back to that search.
+    previous : optional earlier fit of the same line (a ``SpectrumFit``, e.g. of the same
+        sweep with fewer points): its f0 and hwhm seed this fit, as the guesses would.
     irf2 : optional I_RF^2(f) in A^2 (scalar, per point, or a function of the frequency in
         Hz, e.g. a measured background reference sweep or the stored path calibration).
         When given, Vmix / I_RF^2 is fitted, with the weights multiplied by I_RF^4 (noise of
@@ -1220,8 +1228,14 @@ def fit_spectrum(
     error of each parameter: the larger shift of the background order one above the fitted
     one and of a window of f0 +- 3.5 widths (Barlow-subtracted, see
     ``stfmr_lab.analysis.residuals``). ``ok`` is False when the residuals are structured
-    (runs test z below -4 or autocorrelation inflating the variance more than 10x).
+    (runs test z below -3.5 or autocorrelation inflating the variance more than 5x).
+
+    One spectrum takes the few-call path of ``stfmr_lab.analysis.fit_one``: the same model,
+    iteration and checks as ``fit_spectra``, the same answers (to ~1e-10 of the standard
+    errors on the parameters) whenever the fit passes its checks.
     """
+    if previous is not None and f0_guess_hz is None and hwhm_guess_hz is None:
+        f0_guess_hz, hwhm_guess_hz = previous.f0_hz, previous.hwhm_hz
     return _fit_one_spectrum(
         frequency_hz, vmix_v, weights, irf2, _order(slope, background_order), SpectrumFits,
         f0_guess_hz, hwhm_guess_hz, window_hwhm, despike,
@@ -1263,13 +1277,17 @@ def fit_field_sweep(
     window_dh=None,
     background_order=None,
     despike=True,
+    previous=None,
 ) -> FieldSweepFit:
     """Fit one field sweep at fixed frequency to ``offset + v_sym S + v_asym A (+ slope (H - H0))``.
 
     Same lineshape, method and options as ``fit_spectrum`` with the field (Oe) as abscissa:
-    centre ``h0_oe`` and HWHM ``dh_oe`` in Oe, amplitudes in V (V/A^2 with ``irf2``), slope in V/Oe.
+    centre ``h0_oe`` and HWHM ``dh_oe`` in Oe, amplitudes in V (V/A^2 with ``irf2``), slope in V/Oe;
+    ``previous`` an earlier ``FieldSweepFit`` of the same line (its h0 and dH seed the fit).
     One line only: a sweep through zero field (a line at each polarity) needs ``fit_lines``.
     """
+    if previous is not None and h0_guess_oe is None and dh_guess_oe is None:
+        h0_guess_oe, dh_guess_oe = previous.h0_oe, previous.dh_oe
     return _fit_one_spectrum(
         field_oe, vmix_v, weights, irf2, _order(slope, background_order), FieldSweepFits,
         h0_guess_oe, dh_guess_oe, window_dh, despike,
