@@ -163,26 +163,24 @@ def newton_lm(u, y, sw, theta, order):
     if not math.isfinite(cost):
         return theta, cost, jtj, False
     lam = _fit._LAM0
-    decomposed = None  # (scale, eigenvalues, eigenvectors, positive) of the current iterate
+    decomposed = None  # (scale, eigenvalues, eigenvectors, positive, projected gradient) of the iterate
     for _ in range(_fit._MAX_ITER):
         if decomposed is None:
             # (H + lam D) step = g in the scaled form (M + lam I) z = D^-1/2 g, M = D^-1/2 H D^-1/2:
             # one eigendecomposition serves every damping tried from this iterate
-            dg = np.diagonal(jtj)
-            dg = np.maximum(dg, 1e-12 * dg.max() + 1e-300)
-            scale = 1.0 / np.sqrt(dg)
-            ev, vec = np.linalg.eigh(hess * scale * scale[:, None])
+            dg = jtj.diagonal()
+            scale = np.maximum(dg, 1e-12 * dg.max() + 1e-300) ** -0.5
+            outer = np.multiply.outer(scale, scale)
+            ev, vec = np.linalg.eigh(hess * outer)
             positive = bool(ev[0] > 0)
             if not positive:  # Gauss-Newton where the exact Hessian is not positive definite
-                ev, vec = np.linalg.eigh(jtj * scale * scale[:, None])
-            proj = (grad * scale) @ vec
-            decomposed = scale, ev, vec, positive, proj
+                ev, vec = np.linalg.eigh(jtj * outer)
+            decomposed = scale, ev[:, None], vec, positive, ((grad * scale) @ vec)[:, None]
         scale, ev, vec, positive, proj = decomposed
-        if positive:
-            newton = (vec @ (proj / (ev + 1e-12))) * scale
-            if np.max(np.abs(newton)) <= _fit._XTOL or float(grad @ newton) <= _fit._FTOL * cost:
-                return theta + newton, cost, jtj, True
-        step = (vec @ (proj / (ev + lam))) * scale
+        # the (nearly) undamped Newton step and the damped one, as two columns
+        newton, step = ((vec @ (proj / (ev + [1e-12, lam]))) * scale[:, None]).T
+        if positive and (max(map(abs, newton.tolist())) <= _fit._XTOL or float(grad @ newton) <= _fit._FTOL * cost):
+            return theta + newton, cost, jtj, True
         trial = theta + step
         c_t, jtj_t, grad_t, hess_t = terms(trial)
         if c_t <= cost:  # False for nan
