@@ -10,11 +10,14 @@ their ratios and the largest differences of the answers. curve_fit's default tol
 ftol = xtol = 1e-12 it gives the batch fitter's answers to ~1e-7.
 
 ``single_spectrum()`` times one spectrum (the GUI's live fit and the adaptive sweeps call
-``fit_spectrum`` on each): ``fit_spectrum`` (grid-search start, spike search, residual checks,
-1/f errors, systematics) against ``curve_fit`` with the same model from a naive start (centre
-mid-sweep, width a tenth of the span, amplitude the data's peak) at its default tolerance; CPU
-time (``time.process_time``), best of N interleaved, BLAS limited to one thread
-(threadpoolctl), with the machine's load printed.
+``fit_spectrum`` on each) against ``curve_fit`` with the same model from a naive start (centre
+mid-sweep, width a tenth of the span, amplitude the data's peak) at its default tolerance, fit
+only: our fit alone (cheap start + Newton/LM + covariance, checks off: the fair comparison),
+``fit_spectrum`` with every check (spike searches, residual structure, 1/f errors,
+systematics), the same seeded from a previous fit, the batch path on one row (the single path
+before issue 17) and the fitter of commit ``BEFORE_CHECKS``; CPU time (``time.process_time``),
+best of N interleaved, BLAS limited to one thread (threadpoolctl) or at numpy's default, with
+the machine's load printed.
 
 ``before_checks()`` times ``fit_spectra`` on the map (default: sloped background, with every
 check) against the fitter before the bench checks of issue 14 (commit 4f56c20, read with
@@ -207,11 +210,13 @@ def single_spectrum(repeat: int = 200, rows=(61, 0), blas_limit: bool = True) ->
     (same model, naive start, default tolerance, fit only) on each of ``rows`` of the map
     (61: 1000 Oe, zero bias, a fit that passes its checks; 0: 800 Oe, -0.13 mA, whose residuals
     are structured at this 500:1 signal with the path's skew not divided out, so its fit is not
-    ok and the grid search decides). Ours: the fit alone (checks off, as curve_fit), the default
-    ``fit_spectrum`` (every check), the same seeded with the previous fit's f0 and hwhm (as the
-    adaptive design refits), and the batch path on one row (the single path before issue 17).
+    ok). Ours: the fit alone (checks off, as curve_fit), the default ``fit_spectrum`` (every
+    check), the same seeded with the previous fit's f0 and hwhm (as the adaptive design refits),
+    the batch path on one row (the single-spectrum path before issue 17: grid-search start, same
+    checks), and ``fit_spectrum`` of commit ``BEFORE_CHECKS`` (before issue 14's checks).
     ``blas_limit``: numpy's BLAS limited to one thread while timing (else the default threads)."""
     freqs, data = build_map()
+    old = load_before_checks()
     out = {}
     ctx = threadpool_limits(limits=1, user_api="blas") if blas_limit else contextlib.nullcontext()
     with ctx:
@@ -227,8 +232,10 @@ def single_spectrum(repeat: int = 200, rows=(61, 0), blas_limit: bool = True) ->
                 "fit_only": lambda f=f, y=y: _fit_only(f, y),
                 "fit_spectrum": lambda f=f, y=y: fit_spectrum(f, y),
                 "seeded": lambda f=f, y=y, seed=seed: fit_spectrum(f, y, **seed),
-                "before": lambda f=f, y=y: _batch_path_one(f, y),
+                "batch_path": lambda f=f, y=y: _batch_path_one(f, y),
             }
+            if old is not None:
+                runs[f"fit_{BEFORE_CHECKS}"] = lambda f=f, y=y: old.fit_spectrum(f, y)
             results = {k: fn() for k, fn in runs.items()}
             best = dict.fromkeys(runs, np.inf)
             for _ in range(repeat):
@@ -240,14 +247,14 @@ def single_spectrum(repeat: int = 200, rows=(61, 0), blas_limit: bool = True) ->
             diff = {
                 "fit_only": rel_diff(results["fit_only"][[0, 1, 3, 4, 2]][None], cf[None]).max(),
                 **{k: rel_diff(np.array([[getattr(results[k], n) for n in NAMES]]), cf[None]).max()
-                   for k in ("fit_spectrum", "seeded", "before")},
+                   for k in runs if k not in ("curve_fit", "fit_only")},
             }  # fmt: skip
             fit = results["fit_spectrum"]
             print(f"  row {row}: fit_spectrum ok={fit.ok} ({fit.message})")
             for key in runs:
                 extra = "" if key == "curve_fit" else f"  {best[key] / best['curve_fit']:5.2f}x curve_fit's time"
                 d = f", max rel. difference to curve_fit {diff[key]:.0e}" if key in diff else ""
-                print(f"    {key:13s} {best[key] * 1e3:6.3f} ms{extra}{d}")
+                print(f"    {key:16s} {best[key] * 1e3:6.3f} ms{extra}{d}")
             out[row] = {k: best[k] for k in runs} | {"ok": fit.ok}
     out["conditions"] = cond
     return out
@@ -256,9 +263,9 @@ def single_spectrum(repeat: int = 200, rows=(61, 0), blas_limit: bool = True) ->
 BEFORE_CHECKS = "4f56c20"  # the fitter before issue 14's bench checks
 
 
-def before_checks(repeat: int = 10) -> dict | None:
-    """CPU time of ``fit_spectra`` on the map against the fitter of commit ``BEFORE_CHECKS``
-    (its own defaults), same process, best of ``repeat`` interleaved, 1 BLAS thread."""
+def load_before_checks():
+    """The fitter of commit ``BEFORE_CHECKS`` (``git show`` into a temporary directory, imported
+    in this process), or None without a git checkout."""
     root = Path(__file__).resolve().parent.parent
     try:
         src = subprocess.run(
@@ -267,7 +274,6 @@ def before_checks(repeat: int = 10) -> dict | None:
     except (OSError, subprocess.CalledProcessError):
         print(f"fitter of {BEFORE_CHECKS}: not available (no git checkout): comparison skipped")
         return None
-    freqs, data = build_map()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fit_before_checks.py"
         path.write_bytes(src)
@@ -275,6 +281,16 @@ def before_checks(repeat: int = 10) -> dict | None:
         old = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = old  # dataclasses look their module up
         spec.loader.exec_module(old)
+    return old
+
+
+def before_checks(repeat: int = 10) -> dict | None:
+    """CPU time of ``fit_spectra`` on the map against the fitter of commit ``BEFORE_CHECKS``
+    (its own defaults), same process, best of ``repeat`` interleaved, 1 BLAS thread."""
+    old = load_before_checks()
+    if old is None:
+        return None
+    freqs, data = build_map()
     runs = {"now": lambda: fit_spectra(freqs, data), "before": lambda: old.fit_spectra(freqs, data)}
     best = dict.fromkeys(runs, np.inf)
     with threadpool_limits(limits=1, user_api="blas"):
@@ -296,4 +312,5 @@ def before_checks(repeat: int = 10) -> dict | None:
 if __name__ == "__main__":
     main()
     single_spectrum()
+    single_spectrum(repeat=100, rows=(61,), blas_limit=False)
     before_checks()

@@ -34,11 +34,6 @@ from stfmr_lab.analysis import residuals
 
 #: rows of the monomial array (``NewtonTerms``); the background's powers of u from _U on
 _ONE, _S, _A, _S2, _AS, _S3, _AS2, _U = range(8)
-#: the second derivatives' rows (``NewtonTerms.c2``) and the (i, j) entries of theta they
-#: belong to: (c, c), (c, log w), (log w, log w), (c, v_sym), (c, v_asym), (log w, v_sym), (log w, v_asym)
-_I2 = np.array([0, 0, 1, 0, 0, 1, 1])
-_J2 = np.array([0, 1, 1, 3, 4, 3, 4])
-_OFF = _I2 != _J2
 _START_TAIL = 0.1  # the baseline of the cheap start: through the means of these fractions at each end
 
 
@@ -48,106 +43,75 @@ class NewtonTerms:
     With S = 1/(1+x^2), A = x S (x = (u - c)/w), every row of the Jacobian and every second
     derivative of the model is a combination, with coefficients from theta, of the rows
     M = [1, S, A, S^2, A S, S^3, A S^2, u, u^2, u^3] (x S = A, x A S = S - S^2, x^2 S = 1 - S).
-    So J^T W J = C (M W M^T) C^T and J^T W r = C (M W r): per evaluation, the seven rows that
-    change and two products with the data, then arithmetic on ~10 x 10 matrices. Same
-    quantities as ``fit._evaluate`` for a batch of one (to rounding).
+    So J^T W J = C (M W M^T) C^T and J^T W r = C (M W r): per evaluation, the six rows that
+    change, the residual as one more row, one product of that stack with itself, then
+    arithmetic on ~10 x 10 matrices. Same quantities as ``fit._evaluate`` for a batch of one
+    (to rounding).
     """
 
     def __init__(self, u, y, sw, order):
         """``u``, ``y`` (n,) scaled abscissa and data, ``sw`` sqrt(weights) or None, ``order`` 0-3."""
-        n = u.size
-        self.order = order
-        self.nm = 7 + order
-        self.m = np.empty((self.nm, n))
-        self.m[_ONE] = 1.0
+        self.order, self.nm, self.p = order, 7 + order, 5 + order
+        self.stack = np.empty((self.nm + 1, u.size))  # the monomials, then the residual
+        self.stack[_ONE] = 1.0
         for e in range(1, order + 1):
-            self.m[_U + e - 1] = u**e
+            self.stack[_U + e - 1] = u**e
         self.u, self.y = u, y
         self.w = None if sw is None else sw * sw
-        self.x = np.empty(n)
-        self.p = 5 + order
-        self.cj = np.zeros((self.p, self.nm))
-        self.cj[2, _ONE] = 1.0
-        self.cj[3, _S] = 1.0
-        self.cj[4, _A] = 1.0
+        self.x = np.empty(u.size)
+        self.cj = np.zeros((self.p, self.nm))  # J = cj @ M: rows 2.. select a monomial
+        self.cj[2, _ONE] = self.cj[3, _S] = self.cj[4, _A] = 1.0
         for e in range(1, order + 1):
             self.cj[4 + e, _U + e - 1] = 1.0
-        self.c2 = np.zeros((7, self.nm))
+        self.cm = np.zeros(self.nm)  # model = cm @ M
 
     def terms(self, theta):
         """(cost, J^T W J, J^T W r, exact Hessian of cost/2) at ``theta`` (p,)."""
         c, lw, off, vs, va = theta[:5].tolist()
         k = float(theta[5]) if self.order >= 1 else 0.0
         iw = math.exp(-lw)
-        m, x = self.m, self.x
+        st, x, nm = self.stack, self.x, self.nm
         np.subtract(self.u, c, out=x)
         x *= iw
-        s = np.multiply(x, x, out=m[_S])
+        s = np.multiply(x, x, out=st[_S])
         s += 1.0
         np.divide(1.0, s, out=s)
-        np.multiply(x, s, out=m[_A])
-        np.multiply(s, s, out=m[_S2])
-        np.multiply(m[_A], s, out=m[_AS])
-        np.multiply(m[_S2], s, out=m[_S3])
-        np.multiply(m[_AS], s, out=m[_AS2])
-        cm = np.zeros(self.nm)
-        cm[_ONE] = off - k * c
-        cm[_S] = vs
-        cm[_A] = va
+        np.multiply(x, s, out=st[_A])
+        np.multiply(s, s, out=st[_S2])
+        np.multiply(st[_A], s, out=st[_AS])
+        np.multiply(st[_S2], s, out=st[_S3])
+        np.multiply(st[_AS], s, out=st[_AS2])
+        cm = self.cm
+        cm[_ONE], cm[_S], cm[_A] = off - k * c, vs, va
         cm[_U:] = theta[5:]
-        r = self.y - cm @ m
-        if self.w is None:
-            mw, wr = m, r
-        else:
-            mw, wr = m * self.w, r * self.w
-        gram = mw @ m.T
-        mr = m @ wr
-        cost = float(r @ wr)
-        cj, c2 = self.cj, self.c2
-        cj[0, _S] = iw * va
-        cj[0, _S2] = -2.0 * iw * va
-        cj[0, _AS] = 2.0 * iw * vs
-        cj[0, _ONE] = -k
-        cj[1, _S] = 2.0 * vs
-        cj[1, _S2] = -2.0 * vs
-        cj[1, _A] = va
-        cj[1, _AS] = -2.0 * va
+        np.subtract(self.y, cm @ st[:nm], out=st[nm])  # residual
+        prod = (st if self.w is None else st * self.w) @ st.T  # [[M W M^T, M W r], [., r W r]]
+        gram, mr, cost = prod[:nm, :nm], prod[:nm, nm], float(prod[nm, nm])
+        cj = self.cj
+        cj[0, _ONE], cj[0, _S], cj[0, _S2], cj[0, _AS] = -k, iw * va, -2.0 * iw * va, 2.0 * iw * vs
+        cj[1, _S], cj[1, _S2], cj[1, _A], cj[1, _AS] = 2.0 * vs, -2.0 * vs, va, -2.0 * va
         if self.order >= 1:
             cj[5, _ONE] = -c
-        iw2 = iw * iw
-        c2[0, _S2] = 6.0 * vs * iw2
-        c2[0, _S3] = -8.0 * vs * iw2
-        c2[0, _AS] = 2.0 * va * iw2
-        c2[0, _AS2] = -8.0 * va * iw2
-        c2[1, _S] = va * iw
-        c2[1, _S2] = -8.0 * va * iw
-        c2[1, _S3] = 8.0 * va * iw
-        c2[1, _AS] = 4.0 * vs * iw
-        c2[1, _AS2] = -8.0 * vs * iw
-        c2[2, _S] = 4.0 * vs
-        c2[2, _S2] = -12.0 * vs
-        c2[2, _S3] = 8.0 * vs
-        c2[2, _A] = va
-        c2[2, _AS] = -8.0 * va
-        c2[2, _AS2] = 8.0 * va
-        c2[3, _AS] = 2.0 * iw
-        c2[4, _S] = iw
-        c2[4, _S2] = -2.0 * iw
-        c2[5, _S] = 2.0
-        c2[5, _S2] = -2.0
-        c2[6, _A] = 1.0
-        c2[6, _AS] = -2.0
-        cjg = cj @ gram
-        jtj = cjg @ cj.T
+        jtj = cj @ gram @ cj.T
         grad = cj @ mr
-        sums = c2 @ mr
-        hess = jtj.copy()
-        hess[_I2, _J2] -= sums
-        hess[_J2[_OFF], _I2[_OFF]] -= sums[_OFF]
-        if self.order >= 1:
-            hess[0, 5] += mr[_ONE]
-            hess[5, 0] += mr[_ONE]
-        return cost, jtj, grad, hess
+        # second derivatives of the model times W r, from the sums of the monomials
+        one, s1, a1, s2, as1, s3, as2 = mr[:7].tolist()
+        iw2 = iw * iw
+        h00 = iw2 * (6.0 * vs * s2 - 8.0 * vs * s3 + 2.0 * va * as1 - 8.0 * va * as2)
+        h01 = iw * (va * s1 - 8.0 * va * s2 + 8.0 * va * s3 + 4.0 * vs * as1 - 8.0 * vs * as2)
+        h11 = 4.0 * vs * s1 - 12.0 * vs * s2 + 8.0 * vs * s3 + va * a1 - 8.0 * va * as1 + 8.0 * va * as2
+        h03, h04 = 2.0 * iw * as1, iw * (s1 - 2.0 * s2)
+        h13, h14 = 2.0 * (s1 - s2), a1 - 2.0 * as1
+        d2 = np.zeros((self.p, self.p))
+        d2[0, 0], d2[1, 1] = h00, h11
+        d2[0, 1] = d2[1, 0] = h01
+        d2[0, 3] = d2[3, 0] = h03
+        d2[0, 4] = d2[4, 0] = h04
+        d2[1, 3] = d2[3, 1] = h13
+        d2[1, 4] = d2[4, 1] = h14
+        if self.order >= 1:  # d2m/dc dk = -1
+            d2[0, 5] = d2[5, 0] = -one
+        return cost, jtj, grad, jtj - d2
 
 
 def newton_lm(u, y, sw, theta, order):
