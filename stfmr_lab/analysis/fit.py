@@ -31,6 +31,11 @@ Method (no hand-tuned start values):
    weights matter. J is that of the last evaluated iterate (the errors are good to ~1e-4
    of themselves).
 
+One spectrum (``fit_spectrum``, ``fit_field_sweep``: the GUI's live fit, the adaptive sweeps)
+takes the few-call path of ``stfmr_lab.analysis.fit_one``: the same model, Newton iteration,
+stopping rule and checks, from a cheap start (or a guess, or a previous fit); the grid search
+of step 1 decides when that start's fit fails a check other than structured residuals.
+
 All functions are pure; results are frozen dataclasses.
 """
 
