@@ -289,9 +289,11 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True,
     # (r, p, nk); single precision is plenty for an error factor, and twice as fast
     sel = slice(None) if rows.size == m else rows  # every row (the pooled case): no copies
     jf = scipy.fft.rfft(np.ascontiguousarray(jw[sel].transpose(0, 2, 1), dtype=np.float32), n=nfft, axis=2)
-    wk = (c * psd / nfft)[:, None, :]
-    jr, ji = jf.real, jf.imag
-    g = (jr * wk) @ jr.transpose(0, 2, 1) + (ji * wk) @ ji.transpose(0, 2, 1)
+    # g = Re(F diag(wk) F^H) = (Re F) wk (Re F)^T + (Im F) wk (Im F)^T: one product over the
+    # complex array seen as interleaved (re, im) single-precision pairs
+    wk = np.repeat((c * psd / nfft).astype(np.float32), 2, axis=1)[:, None, :]
+    jri = jf.view(np.float32)
+    g = ((jri * wk) @ jri.transpose(0, 2, 1)).astype(float)
     if ainv is None:
         jrows = jw[sel]
         amat = jrows.transpose(0, 2, 1) @ jrows
