@@ -340,6 +340,63 @@ class _Raw:
         return _Raw(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
 
 
+#: rows of the monomial stack (``_evaluate``, ``fit_one.NewtonTerms``): 1, S, A, S^2, A S,
+#: S^3, A S^2, then the background's powers u, u^2, u^3 from _U on
+_ONE, _S, _A, _S2, _AS, _S3, _AS2, _U = range(8)
+#: the (i, j) entries of theta whose second derivatives ``_second_sums`` gives, in its order
+_SECOND = ((0, 0), (0, 1), (1, 1), (0, 3), (0, 4), (1, 3), (1, 4))
+
+
+def _jacobian_coefficients(cj, c, iw, vs, va, k, order):
+    """Fill ``cj`` (..., p, nm): the Jacobian's rows as combinations of the monomials,
+    J = cj @ M (dm/dc = -F'/w - k, dm/dlog w = -x F', then 1, S, A, u - c, u^2, u^3)."""
+    cj[..., 2, _ONE] = cj[..., 3, _S] = cj[..., 4, _A] = 1.0
+    for e in range(1, order + 1):
+        cj[..., 4 + e, _U + e - 1] = 1.0
+    cj[..., 0, _ONE], cj[..., 0, _S], cj[..., 0, _S2], cj[..., 0, _AS] = -k, iw * va, -2.0 * iw * va, 2.0 * iw * vs
+    cj[..., 1, _S], cj[..., 1, _S2], cj[..., 1, _A], cj[..., 1, _AS] = 2.0 * vs, -2.0 * vs, va, -2.0 * va
+    if order >= 1:
+        cj[..., 5, _ONE] = -c
+
+
+def _second_sums(s1, a1, s2, as1, s3, as2, vs, va, iw):
+    """sum_i w_i r_i d2 model_i / (d theta_i d theta_j) for the pairs of ``_SECOND``, from the
+    weighted sums of the residual times the monomials (floats or arrays over spectra).
+
+    With F = v_sym S + v_asym A: F' = v_asym (2 S^2 - S) - 2 v_sym A S, F'' = v_sym S^2 (6 - 8 S)
+    + v_asym A S (2 - 8 S); d2m/dc2 = F''/w^2, d2m/dc dlog w = (F' + x F'')/w, d2m/dlog w2 =
+    x (F' + x F''), d2m/dc dv_sym = 2 A S / w, d2m/dc dv_asym = (S - 2 S^2)/w, d2m/dlog w dv_sym
+    = 2 (S - S^2), d2m/dlog w dv_asym = A - 2 A S (x S = A, x A S = S - S^2, x^2 S = 1 - S)."""
+    return (
+        iw * iw * (6.0 * vs * s2 - 8.0 * vs * s3 + 2.0 * va * as1 - 8.0 * va * as2),
+        iw * (va * s1 - 8.0 * va * s2 + 8.0 * va * s3 + 4.0 * vs * as1 - 8.0 * vs * as2),
+        4.0 * vs * s1 - 12.0 * vs * s2 + 8.0 * vs * s3 + va * a1 - 8.0 * va * as1 + 8.0 * va * as2,
+        2.0 * iw * as1,
+        iw * (s1 - 2.0 * s2),
+        2.0 * (s1 - s2),
+        a1 - 2.0 * as1,
+    )
+
+
+def _monomials(u, c, iw, order, out):
+    """The monomial stack of a block of spectra into ``out`` (b, nm + 1, n); row nm holds x,
+    free for the residual afterwards."""
+    nm = out.shape[1] - 1
+    x = np.subtract(u, c, out=out[:, nm])
+    x *= iw
+    s = np.multiply(x, x, out=out[:, _S])
+    s += 1.0
+    np.divide(1.0, s, out=s)
+    np.multiply(x, s, out=out[:, _A])
+    np.multiply(s, s, out=out[:, _S2])
+    np.multiply(out[:, _A], s, out=out[:, _AS])
+    np.multiply(out[:, _S2], s, out=out[:, _S3])
+    np.multiply(out[:, _AS], s, out=out[:, _AS2])
+    out[:, _ONE] = 1.0
+    for e in range(1, order + 1):
+        np.power(u, e, out=out[:, _U + e - 1])
+
+
 def _evaluate(u, y, sw, theta, order, work=None):
     """Cost and the Newton system at theta for a batch (arrays (m, n)).
 
@@ -350,43 +407,48 @@ def _evaluate(u, y, sw, theta, order, work=None):
     grad = J^T W r and hess = J^T W J - sum_i w_i r_i d2 model_i, the exact Hessian of
     cost/2. The residual term matters when the model does not describe the data exactly
     (e.g. I_RF varying across the sweep): Gauss-Newton then converges only linearly, Newton
-    quadratically. The per-point work runs in cache-sized blocks of spectra.
+    quadratically.
+
+    Every Jacobian row and second derivative is a combination of the monomials M = [1, S, A,
+    S^2, A S, S^3, A S^2, u, u^2, u^3] (``_jacobian_coefficients``, ``_second_sums``), so the
+    per-point work is the monomials and the residual, stacked, and one product of the stack
+    with itself (M W M^T, M W r, r W r), in cache-sized blocks of spectra.
     """
     m, p = theta.shape
+    n = u.shape[1]
+    nm = 7 + order
     if work is None:
-        work = _work_array(m, p, u.shape[1])
-    n_blocks = -(-m // work.shape[0])
-    block = -(-m // n_blocks)
-    prod = np.empty((m, p, p + 1))
-    sums = np.empty((m, 7))
-    cost = np.empty(m)
+        work = _work_array(m, p, n)
+    block = max(1, work.shape[0] * work.shape[1] // (nm + 1))
+    flat = work.reshape(-1)
+    c, iw, vs, va = theta[:, 0], np.exp(-theta[:, 1]), theta[:, 3], theta[:, 4]
+    k = theta[:, 5] if order >= 1 else np.zeros(m)
+    cm = np.zeros((m, 1, nm))  # model = cm @ M
+    cm[:, 0, _ONE], cm[:, 0, _S], cm[:, 0, _A] = theta[:, 2] - k * c, vs, va
+    cm[:, 0, _U:] = theta[:, 5:]
+    prod = np.empty((m, nm + 1, nm + 1))
     for i in range(0, m, block):
         j = min(i + block, m)
-        _block_sums(
-            u[i:j], y[i:j], None if sw is None else sw[i:j], theta[i:j], order, work, prod[i:j], sums[i:j], cost[i:j]
-        )
-    # true Jacobian rows = T @ stored rows: dm/dc = -g/w (- k), dm/dlog w = -g x
-    iw = np.exp(-theta[:, 1])
-    tmat = np.zeros((m, p, p))
-    tmat[:, np.arange(p), np.arange(p)] = 1.0
-    tmat[:, 0, 0] = -iw
-    tmat[:, 1, 1] = -1.0
-    if order >= 1:
-        tmat[:, 0, 2] = -theta[:, 5]
-    jtj = np.matmul(np.matmul(tmat, prod[:, :, :p]), tmat.transpose(0, 2, 1))
-    grad = np.matmul(tmat, prod[:, :, p, None])[:, :, 0]
-    sums[:, 0] *= iw * iw
-    sums[:, 1] *= iw
-    sums[:, 3:5] *= -iw[:, None]
-    sums[:, 5:] *= -1.0
+        st = flat[: (j - i) * (nm + 1) * n].reshape(j - i, nm + 1, n)
+        _monomials(u[i:j], c[i:j, None], iw[i:j, None], order, st)
+        r = st[:, nm]
+        np.matmul(cm[i:j], st[:, :nm], out=r[:, None, :])
+        np.subtract(y[i:j], r, out=r)
+        lhs = st if sw is None else st * (sw[i:j] * sw[i:j])[:, None, :]
+        np.matmul(lhs, st.transpose(0, 2, 1), out=prod[i:j])
+    gram, mr, cost = prod[:, :nm, :nm], prod[:, :nm, nm], prod[:, nm, nm].copy()
+    cj = np.zeros((m, p, nm))
+    _jacobian_coefficients(cj, c, iw, vs, va, k, order)
+    jtj = cj @ gram @ cj.transpose(0, 2, 1)
+    grad = (cj @ mr[:, :, None])[:, :, 0]
     hess = jtj.copy()
-    for k, (i, j) in enumerate(_SECOND):
-        hess[:, i, j] -= sums[:, k]
+    for (i, j), v in zip(_SECOND, _second_sums(*mr[:, 1:7].T, vs, va, iw), strict=True):
+        hess[:, i, j] -= v
         if i != j:
-            hess[:, j, i] -= sums[:, k]
-    if order >= 1:  # (c, k) second derivative is -1: the term is + sum w r
-        hess[:, 0, 5] += prod[:, 2, p]
-        hess[:, 5, 0] += prod[:, 2, p]
+            hess[:, j, i] -= v
+    if order >= 1:  # d2m/dc dk = -1: the term is + sum w r
+        hess[:, 0, 5] += mr[:, _ONE]
+        hess[:, 5, 0] += mr[:, _ONE]
     return cost, jtj, grad, hess
 
 
@@ -404,70 +466,6 @@ def _work_array(m, p, n):
     if buf is None or buf.size < size:
         buf = _SCRATCH.buf = np.empty(max(size, _BLOCK_VALUES + 8 * n))
     return buf[:size].reshape(shape)
-
-
-def _block_sums(u, y, sw, theta, order, work, prod, sums, cost):
-    """Per-point part of ``_evaluate`` for one block: writes the reduced sums into ``prod``
-    (stored Jacobian rows times [rows, residual]), ``sums`` (second-derivative rows times
-    the residual) and ``cost``.
-
-    With F = v_sym S + v_asym A: S' = -2 A S, A' = S (2 S - 1), S'' = S^2 (6 - 8 S),
-    A'' = A S (2 - 8 S). The rows of the scratch array hold unscaled forms (g = F' instead
-    of dm/dc = -F'/w - k, ...); ``_evaluate`` applies the per-spectrum factors.
-    """
-    m, p = theta.shape
-    d = work[:m]
-    q = p + 1  # rows: 0..p-1 Jacobian (unscaled), p residual, p+1..p+7 second derivatives
-    c = theta[:, 0, None]
-    inv_w = np.exp(-theta[:, 1, None])
-    vs, va = theta[:, 3, None], theta[:, 4, None]
-    x = u - c
-    x *= inv_w
-    s = d[:, 3]
-    np.multiply(x, x, out=s)
-    s += 1.0
-    np.divide(1.0, s, out=s)  # S
-    a = np.multiply(x, s, out=d[:, 4])  # A
-    d[:, 2] = 1.0
-    r = np.subtract(y, theta[:, 2, None], out=d[:, p])
-    r -= vs * s
-    r -= va * a
-    ds = np.multiply(a, s, out=d[:, q + 3])
-    ds *= -2.0  # S'
-    da = 2.0 * s
-    da -= 1.0
-    da = np.multiply(da, s, out=d[:, q + 4])  # A'
-    g = np.multiply(vs, ds, out=d[:, 0])
-    g += va * da  # F'
-    t1 = 6.0 - 8.0 * s
-    t1 *= s
-    t1 *= vs
-    t2 = 2.0 - 8.0 * s
-    t2 *= a
-    t2 *= va
-    t1 += t2
-    h = np.multiply(t1, s, out=d[:, q])  # F''
-    np.multiply(g, x, out=d[:, 1])  # -(dm/dlog w)
-    gh = np.multiply(x, h, out=d[:, q + 1])
-    gh += g  # F' + x F''
-    np.multiply(x, gh, out=d[:, q + 2])
-    np.multiply(x, ds, out=d[:, q + 5])
-    np.multiply(x, da, out=d[:, q + 6])
-    if order >= 1:
-        d[:, 5] = u - c
-        r -= theta[:, 5, None] * d[:, 5]
-    for j in range(6, p):  # higher background terms q_e u**e (linear, independent of c and w)
-        np.power(u, j - 4, out=d[:, j])
-        r -= theta[:, j, None] * d[:, j]
-    if sw is not None:
-        d *= sw[:, None, :]  # r now sqrt(w) (y - model), rows sqrt(w) derivatives
-    np.einsum("mn,mn->m", r, r, out=cost)
-    # (p x (p+1)) products: a non-square batched matmul takes numpy's fast path
-    np.matmul(d[:, :p], d[:, : p + 1].transpose(0, 2, 1), out=prod)
-    sums[:] = np.matmul(d[:, q:], r[:, :, None])[:, :, 0]
-
-
-_SECOND = ((0, 0), (0, 1), (1, 1), (0, 3), (0, 4), (1, 3), (1, 4))
 
 
 def _grid_start(u, y, sw, order, centres=None, widths=None):

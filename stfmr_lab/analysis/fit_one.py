@@ -32,37 +32,25 @@ import numpy as np
 from stfmr_lab.analysis import fit as _fit
 from stfmr_lab.analysis import residuals
 
-#: rows of the monomial array (``NewtonTerms``); the background's powers of u from _U on
-_ONE, _S, _A, _S2, _AS, _S3, _AS2, _U = range(8)
 _START_TAIL = 0.1  # the baseline of the cheap start: through the means of these fractions at each end
 
 
 class NewtonTerms:
-    """The Newton system of one spectrum from monomials of the Lorentzian.
+    """``fit._evaluate`` for one spectrum, with the calls of a batch of one and no more.
 
-    With S = 1/(1+x^2), A = x S (x = (u - c)/w), every row of the Jacobian and every second
-    derivative of the model is a combination, with coefficients from theta, of the rows
-    M = [1, S, A, S^2, A S, S^3, A S^2, u, u^2, u^3] (x S = A, x A S = S - S^2, x^2 S = 1 - S).
-    So J^T W J = C (M W M^T) C^T and J^T W r = C (M W r): per evaluation, the six rows that
-    change, the residual as one more row, one product of that stack with itself, then
-    arithmetic on ~10 x 10 matrices. Same quantities as ``fit._evaluate`` for a batch of one
-    (to rounding).
+    The batch's monomial stack (``fit._monomials``: 1, S, A, S^2, A S, S^3, A S^2, u, ...,
+    then the residual), one product of the stack with itself, and the batch's coefficients
+    (``fit._jacobian_coefficients``, ``fit._second_sums``) applied to ~10 x 10 matrices and
+    Python floats. Same quantities as ``fit._evaluate`` (to rounding).
     """
 
     def __init__(self, u, y, sw, order):
         """``u``, ``y`` (n,) scaled abscissa and data, ``sw`` sqrt(weights) or None, ``order`` 0-3."""
         self.order, self.nm, self.p = order, 7 + order, 5 + order
-        self.stack = np.empty((self.nm + 1, u.size))  # the monomials, then the residual
-        self.stack[_ONE] = 1.0
-        for e in range(1, order + 1):
-            self.stack[_U + e - 1] = u**e
-        self.u, self.y = u, y
+        self.stack = np.empty((1, self.nm + 1, u.size))  # the monomials, then the residual
+        self.u, self.y = u[None], y
         self.w = None if sw is None else sw * sw
-        self.x = np.empty(u.size)
-        self.cj = np.zeros((self.p, self.nm))  # J = cj @ M: rows 2.. select a monomial
-        self.cj[2, _ONE] = self.cj[3, _S] = self.cj[4, _A] = 1.0
-        for e in range(1, order + 1):
-            self.cj[4 + e, _U + e - 1] = 1.0
+        self.cj = np.zeros((self.p, self.nm))  # J = cj @ M
         self.cm = np.zeros(self.nm)  # model = cm @ M
 
     def terms(self, theta):
@@ -70,45 +58,23 @@ class NewtonTerms:
         c, lw, off, vs, va = theta[:5].tolist()
         k = float(theta[5]) if self.order >= 1 else 0.0
         iw = math.exp(-lw)
-        st, x, nm = self.stack, self.x, self.nm
-        np.subtract(self.u, c, out=x)
-        x *= iw
-        s = np.multiply(x, x, out=st[_S])
-        s += 1.0
-        np.divide(1.0, s, out=s)
-        np.multiply(x, s, out=st[_A])
-        np.multiply(s, s, out=st[_S2])
-        np.multiply(st[_A], s, out=st[_AS])
-        np.multiply(st[_S2], s, out=st[_S3])
-        np.multiply(st[_AS], s, out=st[_AS2])
+        nm, st = self.nm, self.stack
+        _fit._monomials(self.u, c, iw, self.order, st)
+        st = st[0]
         cm = self.cm
-        cm[_ONE], cm[_S], cm[_A] = off - k * c, vs, va
-        cm[_U:] = theta[5:]
+        cm[_fit._ONE], cm[_fit._S], cm[_fit._A] = off - k * c, vs, va
+        cm[_fit._U :] = theta[5:]
         np.subtract(self.y, cm @ st[:nm], out=st[nm])  # residual
         prod = (st if self.w is None else st * self.w) @ st.T  # [[M W M^T, M W r], [., r W r]]
         gram, mr, cost = prod[:nm, :nm], prod[:nm, nm], float(prod[nm, nm])
         cj = self.cj
-        cj[0, _ONE], cj[0, _S], cj[0, _S2], cj[0, _AS] = -k, iw * va, -2.0 * iw * va, 2.0 * iw * vs
-        cj[1, _S], cj[1, _S2], cj[1, _A], cj[1, _AS] = 2.0 * vs, -2.0 * vs, va, -2.0 * va
-        if self.order >= 1:
-            cj[5, _ONE] = -c
+        _fit._jacobian_coefficients(cj, c, iw, vs, va, k, self.order)
         jtj = cj @ gram @ cj.T
         grad = cj @ mr
-        # second derivatives of the model times W r, from the sums of the monomials
-        one, s1, a1, s2, as1, s3, as2 = mr[:7].tolist()
-        iw2 = iw * iw
-        h00 = iw2 * (6.0 * vs * s2 - 8.0 * vs * s3 + 2.0 * va * as1 - 8.0 * va * as2)
-        h01 = iw * (va * s1 - 8.0 * va * s2 + 8.0 * va * s3 + 4.0 * vs * as1 - 8.0 * vs * as2)
-        h11 = 4.0 * vs * s1 - 12.0 * vs * s2 + 8.0 * vs * s3 + va * a1 - 8.0 * va * as1 + 8.0 * va * as2
-        h03, h04 = 2.0 * iw * as1, iw * (s1 - 2.0 * s2)
-        h13, h14 = 2.0 * (s1 - s2), a1 - 2.0 * as1
+        one, *sums = mr[:7].tolist()
         d2 = np.zeros((self.p, self.p))
-        d2[0, 0], d2[1, 1] = h00, h11
-        d2[0, 1] = d2[1, 0] = h01
-        d2[0, 3] = d2[3, 0] = h03
-        d2[0, 4] = d2[4, 0] = h04
-        d2[1, 3] = d2[3, 1] = h13
-        d2[1, 4] = d2[4, 1] = h14
+        for (i, j), v in zip(_fit._SECOND, _fit._second_sums(*sums, vs, va, iw), strict=True):
+            d2[i, j] = d2[j, i] = v
         if self.order >= 1:  # d2m/dc dk = -1
             d2[0, 5] = d2[5, 0] = -one
         return cost, jtj, grad, jtj - d2
