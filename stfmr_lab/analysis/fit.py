@@ -347,12 +347,17 @@ _ONE, _S, _A, _S2, _AS, _S3, _AS2, _U = range(8)
 _SECOND = ((0, 0), (0, 1), (1, 1), (0, 3), (0, 4), (1, 3), (1, 4))
 
 
-def _jacobian_coefficients(cj, c, iw, vs, va, k, order):
-    """Fill ``cj`` (..., p, nm): the Jacobian's rows as combinations of the monomials,
-    J = cj @ M (dm/dc = -F'/w - k, dm/dlog w = -x F', then 1, S, A, u - c, u^2, u^3)."""
+def _jacobian_selectors(cj, order):
+    """The constant rows of ``cj`` (..., p, nm) (zeros elsewhere): dm/d offset = 1, dm/dv_sym = S,
+    dm/dv_asym = A, dm/dq_e = u^e (and dm/dk = u - c with ``_jacobian_coefficients``)."""
     cj[..., 2, _ONE] = cj[..., 3, _S] = cj[..., 4, _A] = 1.0
     for e in range(1, order + 1):
         cj[..., 4 + e, _U + e - 1] = 1.0
+
+
+def _jacobian_coefficients(cj, c, iw, vs, va, k, order):
+    """The rows of ``cj`` (..., p, nm) that depend on theta, J = cj @ M: dm/dc = -F'/w - k,
+    dm/dlog w = -x F' (F' = v_asym (2 S^2 - S) - 2 v_sym A S), dm/dk = u - c."""
     cj[..., 0, _ONE], cj[..., 0, _S], cj[..., 0, _S2], cj[..., 0, _AS] = -k, iw * va, -2.0 * iw * va, 2.0 * iw * vs
     cj[..., 1, _S], cj[..., 1, _S2], cj[..., 1, _A], cj[..., 1, _AS] = 2.0 * vs, -2.0 * vs, va, -2.0 * va
     if order >= 1:
@@ -438,6 +443,7 @@ def _evaluate(u, y, sw, theta, order, work=None):
         np.matmul(lhs, st.transpose(0, 2, 1), out=prod[i:j])
     gram, mr, cost = prod[:, :nm, :nm], prod[:, :nm, nm], prod[:, nm, nm].copy()
     cj = np.zeros((m, p, nm))
+    _jacobian_selectors(cj, order)
     _jacobian_coefficients(cj, c, iw, vs, va, k, order)
     jtj = cj @ gram @ cj.transpose(0, 2, 1)
     grad = (cj @ mr[:, :, None])[:, :, 0]

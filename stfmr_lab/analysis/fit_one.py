@@ -51,6 +51,7 @@ class NewtonTerms:
         self.u, self.y = u[None], y
         self.w = None if sw is None else sw * sw
         self.cj = np.zeros((self.p, self.nm))  # J = cj @ M
+        _fit._jacobian_selectors(self.cj, order)
         self.cm = np.zeros(self.nm)  # model = cm @ M
 
     def terms(self, theta):
