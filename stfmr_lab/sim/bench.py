@@ -209,7 +209,10 @@ class SimBench:
             if fn is not None:
                 self.clock.advance(twin.query_cost_s.get(query, 0.0))
                 return fn().encode()
-            return None
+            reply = twin.answer(query)
+            if reply is None or reply is NoResponse:
+                return reply
+            return reply.encode()
         if self._refused(resource, query):
             twin.refuse_command()
             return NoResponse
@@ -217,6 +220,8 @@ class SimBench:
         lockin = self.twins.get("lockin")
         if isinstance(lockin, LockinTwin):
             lockin.state_changing()
+        if twin.command(query):
+            return NoResponse
         return None
 
     def after_message(self, resource: str, query: bytes, response) -> None:
