@@ -216,12 +216,12 @@ class SimBench:
         if self._refused(resource, query):
             twin.refuse_command()
             return NoResponse
+        if twin.command(query):  # carried out by the twin: its own state (a trigger, a buffer), not the signal
+            return NoResponse
         # a command: the signal at the lock-in may change; restart its settling
         lockin = self.twins.get("lockin")
         if isinstance(lockin, LockinTwin):
             lockin.state_changing()
-        if twin.command(query):
-            return NoResponse
         return None
 
     def after_message(self, resource: str, query: bytes, response) -> None:

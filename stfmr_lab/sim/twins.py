@@ -45,8 +45,9 @@ class Twin:
         return None
 
     def command(self, command: bytes) -> bool:
-        """Carry out a command the YAML cannot (one that acts on the bench's state, e.g. a
-        trigger); True when done here (no reply), False to leave it to the YAML."""
+        """Carry out a command the YAML cannot (one that acts on the instrument's own state,
+        e.g. a trigger or its data buffer, never on the signal the lock-in sees); True when
+        done here (no reply), False to leave it to the YAML."""
         return False
 
     def push_error(self, message: str) -> None:
