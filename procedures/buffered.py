@@ -28,18 +28,12 @@ from __future__ import annotations
 
 from stfmr_lab.instruments.base import InstrumentError
 
-from stfmr_lab.station import BUFFERED_MODELS
+from stfmr_lab.station import uses_buffer
+
+__all__ = ["CHUNK_POINTS", "BufferedSweep", "uses_buffer"]
 
 #: points triggered between two reads of the buffer (what a crash can lose)
 CHUNK_POINTS = 20
-
-
-def uses_buffer(station_config: dict) -> bool:
-    """Whether swept sweeps read through the lock-in's data buffer: the station's
-    ``swept_readout`` (``auto``: when the lock-in model has one this reader drives)."""
-    choice = station_config.get("swept_readout", "auto")
-    model = station_config.get("instruments", {}).get("lockin", {}).get("model")
-    return choice == "buffer" or (choice == "auto" and model in BUFFERED_MODELS)
 
 
 class BufferedSweep:

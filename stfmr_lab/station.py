@@ -160,6 +160,15 @@ PATH = OneOf(
 #: lock-in models whose triggered data buffer swept sweeps can read (procedures/buffered.py)
 BUFFERED_MODELS = ("sr830",)
 
+
+def uses_buffer(station_config: dict) -> bool:
+    """Whether swept sweeps read through the lock-in's data buffer: the station's
+    ``swept_readout`` (``auto``: when the lock-in model is one of ``BUFFERED_MODELS``)."""
+    choice = station_config.get("swept_readout", "auto")
+    model = station_config.get("instruments", {}).get("lockin", {}).get("model")
+    return choice == "buffer" or (choice == "auto" and model in BUFFERED_MODELS)
+
+
 STATION = Map(
     {
         "name": Str(default="bench"),

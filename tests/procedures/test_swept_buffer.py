@@ -180,3 +180,43 @@ def test_buffer_readout_needs_a_model_with_a_driven_buffer():
         validate_station({**station, "swept_readout": "buffer"})
     with pytest.raises(ConfigError, match=r"swept_readout"):
         validate_station({**STATION, "swept_readout": "stream"})
+
+
+def test_a_lost_trigger_stops_the_run_with_a_clear_error(tmp_path):
+    """SPTS? must equal the triggers sent: a trigger the lock-in did not store is an error,
+    not a silent shift of every later reading onto the wrong set point."""
+
+    class DropOne(Subscriber):
+        def start(self, info):
+            twin = info["station"].bench.twins["lockin"]
+            command, seen = twin.command, []
+
+            def dropping(cmd):
+                if cmd == b"TRIG":
+                    seen.append(cmd)
+                    if len(seen) == 5:
+                        return True  # taken, not stored
+                return command(cmd)
+
+            twin.command = dropping
+
+    with pytest.raises(RunFailed, match=r"lock-in buffer holds 19 points where 20 were triggered"):
+        _run(tmp_path, "lost", _cfg("buffer"), DropOne())
+
+
+def test_the_bench_time_estimate_knows_the_readout(tmp_path):
+    """The plan's bench time counts a buffered point's bus time (set + trigger + a share of the
+    chunk's reads, 11 ms) instead of the SNAP path's (set, SNAP?, LIAS?: 15 ms)."""
+    from stfmr_lab.config import validate_run_config
+    from stfmr_lab.runner import estimate_bench_time_s
+
+    est, took = {}, {}
+    for readout in ("snap", "buffer"):
+        cfg = _cfg(readout, sweep={
+            "type": "frequency_sweep", "field_oe": 1000, "bias_a": 0.0, "acquisition": "swept",
+            "frequency": {"start_hz": 6.0e9, "stop_hz": 11.0e9, "points": 401}})
+        est[readout] = estimate_bench_time_s(validate_run_config(cfg, sim=True))
+        took[readout] = _run(tmp_path, readout, cfg)["time"].max()
+        assert est[readout] == pytest.approx(took[readout], rel=0.1)
+    assert est["snap"] - est["buffer"] == pytest.approx(400 * 0.004, rel=0.01)
+    assert took["snap"] - took["buffer"] == pytest.approx(est["snap"] - est["buffer"], rel=0.1)
