@@ -21,7 +21,8 @@ the latched status cannot say which point of a chunk overloaded).
 A crash (the program or the bus dying) loses at most the points triggered since the last
 chunk was read: ``CHUNK_POINTS`` (about 1 s of bench time at a 45 ms dwell); a stop
 request (the checkpoint, a stopped field ramp) reads what was triggered first and loses
-nothing. The SNAP path loses at most the point in flight.
+nothing (except a stopped field ramp inside an overload's re-walk, which drops that chunk).
+The SNAP path loses at most the point in flight.
 """
 
 from __future__ import annotations
@@ -48,13 +49,11 @@ class BufferedSweep:
         lockin.configure_buffer(rate_hz=None, loop=False)
         self._trigger = None  # bound at the first walk: outside the configuration's checked commands
         self._next_bin = 0
-        self.messages = 0  # buffer messages sent (triggers, reads, resets): for the benchmark
 
     def _restart(self) -> None:
         self.li.reset_buffer()
         self.li.start_buffer()
         self._next_bin = 0
-        self.messages += 2
 
     def walk(self, item, xs, move) -> None:
         """Each of ``xs`` (set points still to measure) in order: ``move(x)`` (it returns the
@@ -65,7 +64,6 @@ class BufferedSweep:
             self._trigger = self.li.trigger_function()
         self._restart()
         proc._overloaded()  # clear the latched status: what happened before the walk is not the points'
-        self.messages += 1
         pending: list[tuple[float, dict, float]] = []
         try:
             for k, x in enumerate(xs):
@@ -93,7 +91,6 @@ class BufferedSweep:
         settings["set_time_s"] = proc._now()
         proc.ctx.station.clock.sleep(wait_s)
         self._trigger()
-        self.messages += 1
         return x, settings, proc._now()
 
     def _read(self, n: int):
@@ -101,10 +98,10 @@ class BufferedSweep:
         stored = li.buffer_count()
         if stored != self._next_bin + n:
             raise InstrumentError(
-                f"lock-in buffer holds {stored} points where {self._next_bin + n} were triggered: a trigger was lost"
+                f"lock-in buffer holds {stored} points where {self._next_bin + n} were triggered: a trigger was lost "
+                "(or came from the rear-panel TRIG IN)"
             )
         x, y = li.read_buffer_xy(self._next_bin, n)
-        self.messages += 2 + 2 * (-(-n // li.BUFFER_READ_POINTS))
         return x, y, self.proc._overloaded()
 
     def _read_chunk(self, item, pending, move, rerange: bool = True) -> None:
