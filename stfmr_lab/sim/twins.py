@@ -352,12 +352,6 @@ class SR830Twin(LockinTwin):
     def loop(self) -> bool:
         return int(self.p("end_of_scan")) == 1
 
-    @property
-    def stored(self) -> list[tuple[float, float]]:
-        """The buffer's points (CH1, CH2), oldest first (after the fixed-rate samples due)."""
-        self._catch_up(self.bench.clock.now())
-        return list(self._buffer)
-
     def _store(self, at: float) -> None:
         """One point of each display at virtual time ``at``: the filter's output then."""
         if len(self._buffer) >= self.BUFFER_POINTS:
