@@ -777,6 +777,10 @@ class ResumeState:
             return False
         if getattr(item, "adaptive", None):
             return True  # an adaptive sweep's choices depend on the points before: not continued
+        if getattr(item, "acquisition", "stepped") == "swept":
+            # a swept sweep's readings carry the lock-in filter's memory of the sweep before them:
+            # after the break the filter's history is gone, so the sweep is kept as it stopped
+            return True
         return self.points(item) >= item.points
 
     def measured_current(self, item, current, step) -> bool:
