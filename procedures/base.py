@@ -23,7 +23,7 @@ from stfmr_lab.instruments.base import CommandRefused, checked_commands
 from stfmr_lab.instruments.field import OperatorActionRequired
 from stfmr_lab.instruments.ramp import RampStopped
 
-from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
+from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig, row_sweep_key, sweep_key
 from stfmr_lab.errors import error_line
 from stfmr_lab.lockin_filter import poles_for_slope, step_residual
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
@@ -321,7 +321,7 @@ class StfmrProcedure(Procedure):
             elif isinstance(item, FieldSweep):
                 self._field_sweep(item)
             self.ctx.sweeps_done += 1
-            self.finished.add(_key(item))
+            self.finished.add(sweep_key(item))
             self.stream.emit("sweep_done", item)
             errors = self._instrument_errors()
             if errors:
@@ -381,7 +381,7 @@ class StfmrProcedure(Procedure):
         plan = self.run_config.plan
         recorded, finished = {}, set(self.finished)
         for item in plan.order:
-            key = _key(item)
+            key = sweep_key(item)
             recorded[key] = self.recorded.get(key, 0) + self.done.recorded(item)
             if self.done.complete(item):
                 finished.add(key)
@@ -390,8 +390,8 @@ class StfmrProcedure(Procedure):
     # ------------------------------------------------------------------ sweeps
     def _record(self, table, row):
         self.stream.emit("row", table, row)
-        if table in ("data", "dvdi"):
-            key = ("s", int(row["spectrum"])) if table == "data" else ("iv", int(row["sweep"]))
+        key = row_sweep_key(table, row)
+        if key is not None:
             self.recorded[key] = self.recorded.get(key, 0) + 1
         if table == "data":
             self.ctx.points_done += 1
@@ -690,11 +690,6 @@ class StfmrProcedure(Procedure):
         g.bias_to_current(0.0, measure=False)
 
 
-def _key(item) -> tuple:
-    """A sweep's key in ``recorded``/``finished``: ("iv", index) or ("s", index)."""
-    return ("iv" if isinstance(item, IVSweep) else "s", item.index)
-
-
 class NothingDone:
     """A run from the start: no sweep of the plan is in the file yet (``ResumeState``'s questions)."""
 
@@ -728,8 +723,11 @@ class ResumeState:
         self._counts = {}
         spec = d["data"]["spectrum"]
         for item in plan.spectra:
-            self._counts[("s", item.index)] = int(np.count_nonzero(spec == item.index))
-        self._started = {("s", int(k)) for k in d["spectra"]["index"]} | {("iv", int(k)) for k in d["dvdi_sweeps"]["index"]}
+            self._counts[sweep_key(item)] = int(np.count_nonzero(spec == item.index))
+        spectra_started, iv_started = set(d["spectra"]["index"].tolist()), set(d["dvdi_sweeps"]["index"].tolist())
+        self._started = {sweep_key(it) for it in plan.spectra if it.index in spectra_started} | {
+            sweep_key(it) for it in plan.iv_sweeps if it.index in iv_started
+        }
         self._iv = {}
         for item in plan.iv_sweeps:
             sel = d["dvdi"]["sweep"] == item.index
@@ -739,14 +737,14 @@ class ResumeState:
         #: the bench time continues one second after the last recorded point
         self.time_offset_s = self.last_time_s + 1.0
         # every sweep before the last one started is complete (sweeps run in plan order)
-        order = [("iv" if isinstance(it, IVSweep) else "s", it.index) for it in plan.order]
+        order = [sweep_key(it) for it in plan.order]
         started = [k for k, key in enumerate(order) if key in self._started]
         self._last_started = max(started) if started else -1
         self._order = order
         self.points_present = int(spec.size) + int(d["dvdi"]["sweep"].size)
 
     def started(self, item) -> bool:
-        return (("iv" if isinstance(item, IVSweep) else "s"), item.index) in self._started
+        return sweep_key(item) in self._started
 
     def recorded(self, item) -> int:
         """Points of ``item`` in the file."""
@@ -755,11 +753,10 @@ class ResumeState:
         return self.points(item)
 
     def points(self, item) -> int:
-        return self._counts.get(("s", item.index), 0)
+        return self._counts.get(sweep_key(item), 0)
 
     def complete(self, item) -> bool:
-        key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
-        pos = self._order.index(key)
+        pos = self._order.index(sweep_key(item))
         if pos < self._last_started:
             return True
         if isinstance(item, IVSweep) or pos > self._last_started:

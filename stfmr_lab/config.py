@@ -304,6 +304,22 @@ class IVSweep:
         return len(self.currents_a)
 
 
+def sweep_key(item) -> tuple[str, int]:
+    """A sweep's key in the per-sweep tallies (points recorded, sweeps finished):
+    ``("s", index)`` for a spectrum (frequency or field sweep), ``("iv", index)`` for an I-V sweep."""
+    return ("iv" if isinstance(item, IVSweep) else "s", item.index)
+
+
+def row_sweep_key(table: str, row: dict) -> tuple[str, int] | None:
+    """The ``sweep_key`` of the sweep a recorded row belongs to: a ``data`` row's ``spectrum``,
+    a ``dvdi`` row's ``sweep``; None for a row of another table (not a point of a sweep)."""
+    if table == "data":
+        return ("s", int(row["spectrum"]))
+    if table == "dvdi":
+        return ("iv", int(row["sweep"]))
+    return None
+
+
 @dataclass
 class Plan:
     """The ordered list of sweeps a run config describes (the *what*, not the *how*)."""
@@ -323,12 +339,12 @@ class Plan:
     def shortfall(self, recorded: dict, finished: set, outcome: str) -> str:
         """Why fewer points than planned were recorded ("" if none were missing).
 
-        ``recorded``: points per sweep, keyed ``("iv", index)`` or ``("s", index)``;
+        ``recorded``: points per sweep, keyed by ``sweep_key``;
         ``finished``: the keys of the sweeps that ran to their end; ``outcome``: the run's status.
         """
         iv_short = adaptive_short = unmeasured = 0
         for item in self.order:
-            key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+            key = sweep_key(item)
             missing = max(item.points - recorded.get(key, 0), 0)
             if key not in finished:
                 unmeasured += missing

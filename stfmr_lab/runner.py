@@ -15,7 +15,16 @@ import threading
 import time
 from pathlib import Path
 
-from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig, load_run_config, validate_run_config
+from stfmr_lab.config import (
+    FieldSweep,
+    FreqSweep,
+    IVSweep,
+    RunConfig,
+    load_run_config,
+    row_sweep_key,
+    sweep_key,
+    validate_run_config,
+)
 from stfmr_lab.errors import error_line
 from stfmr_lab.storage import check_writable, free_name
 from stfmr_lab.stream import Subscriber
@@ -129,7 +138,7 @@ class ProgressLine(Subscriber):
         self._recorded: dict[tuple, int] = {}
         self._finished: set[tuple] = set()
         for item in rc.plan.order if already is not None else ():
-            key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+            key = sweep_key(item)
             self._recorded[key] = already.recorded(item)
             self.done += self._recorded[key]
             if already.complete(item):
@@ -150,16 +159,16 @@ class ProgressLine(Subscriber):
         self._draw(force=True)
 
     def row(self, table, row):
-        if table in ("data", "dvdi"):
+        key = row_sweep_key(table, row)
+        if key is not None:
             self.done += 1
-            key = ("s", int(row["spectrum"])) if table == "data" else ("iv", int(row["sweep"]))
             self._recorded[key] = self._recorded.get(key, 0) + 1
             self._at = set_point_text(row, table)
             if self.tty:
                 self._draw()
 
     def sweep_done(self, item):
-        key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+        key = sweep_key(item)
         self._finished.add(key)
         if isinstance(item, (FreqSweep, FieldSweep)):
             self.spectra_done += 1
