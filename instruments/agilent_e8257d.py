@@ -149,14 +149,3 @@ class AgilentE8257D(StrictMixin, Agilent8257D, MicrowaveSource):
                     "configure_chop sets it (front panel: Pulse > Pulse Source > Int Square)"
                 )
         return {"enabled": enabled, "source": source, "frequency_hz": self.pulse_frequency_hz}
-
-    def snapshot(self):
-        chop = self.get_chop()
-        return {
-            "frequency_hz": self.frequency_hz,
-            "power_dbm": self.power_dbm,
-            "rf_enabled": int(self.rf_enabled),
-            "chop_enabled": int(chop["enabled"]),
-            "chop_source": chop["source"],
-            "chop_frequency_hz": chop["frequency_hz"],
-        }

@@ -95,11 +95,3 @@ class Keithley2450(StrictMixin, _PmKeithley2450, DCSource):
         ramp(self.set_current_a, now, 0.0, max_step=abs(now) / SHUTDOWN_STEPS or 1.0, dwell_s=0.0, sleep=time.sleep)
         self.output_enabled = False
         Instrument.shutdown(self)
-
-    def snapshot(self):
-        return {
-            "source_function": self.source_function,
-            "current_a": self.current_a,
-            "compliance_v": self.compliance_v,
-            "output_enabled": int(self.output_enabled),
-        }
