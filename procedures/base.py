@@ -23,7 +23,7 @@ from stfmr_lab.instruments.base import CommandRefused, checked_commands
 from stfmr_lab.instruments.field import OperatorActionRequired
 from stfmr_lab.instruments.ramp import RampStopped
 
-from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig, row_sweep_key, sweep_key
+from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig, SweepTally, sweep_key
 from stfmr_lab.errors import error_line
 from stfmr_lab.lockin_filter import poles_for_slope, step_residual
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
@@ -189,9 +189,7 @@ class StfmrProcedure(Procedure):
         self.unverified: set[str] = set()
         self.error: BaseException | None = None
         self.done: ResumeState | NothingDone = NothingDone()  # what an interrupted file already holds
-        #: points recorded per sweep in this session (``("s"|"iv", index)``), sweeps run to their end
-        self.recorded: dict[tuple, int] = {}
-        self.finished: set[tuple] = set()
+        self._tally: SweepTally | None = None
         #: per kind of adaptive sweep, the last one's line (``AdaptiveDesign.seed_out``): the next starts there
         self.adaptive_seeds: dict = {}
         super().__init__(*args, **kwargs)
@@ -321,7 +319,7 @@ class StfmrProcedure(Procedure):
             elif isinstance(item, FieldSweep):
                 self._field_sweep(item)
             self.ctx.sweeps_done += 1
-            self.finished.add(sweep_key(item))
+            self.tally.finish(item)
             self.stream.emit("sweep_done", item)
             errors = self._instrument_errors()
             if errors:
@@ -376,23 +374,22 @@ class StfmrProcedure(Procedure):
                     ctx.bench_lock.release()
         self.stream.emit("stop", self.outcome, text)
 
+    @property
+    def tally(self) -> SweepTally:
+        """Points recorded per sweep and the sweeps run to their end, a resumed file's
+        included (made at the first use: ``done`` is set before the run starts)."""
+        if self._tally is None:
+            self._tally = SweepTally(self.run_config.plan, self.done)
+        return self._tally
+
     def points_note(self) -> str:
         """Why the file holds fewer points than planned ("" when it holds them all)."""
-        plan = self.run_config.plan
-        recorded, finished = {}, set(self.finished)
-        for item in plan.order:
-            key = sweep_key(item)
-            recorded[key] = self.recorded.get(key, 0) + self.done.recorded(item)
-            if self.done.complete(item):
-                finished.add(key)
-        return plan.shortfall(recorded, finished, self.outcome)
+        return self.tally.shortfall(self.outcome)
 
     # ------------------------------------------------------------------ sweeps
     def _record(self, table, row):
         self.stream.emit("row", table, row)
-        key = row_sweep_key(table, row)
-        if key is not None:
-            self.recorded[key] = self.recorded.get(key, 0) + 1
+        self.tally.add_row(table, row)
         if table == "data":
             self.ctx.points_done += 1
             if "emit" not in self.__dict__:  # no pymeasure Worker attached (headless)

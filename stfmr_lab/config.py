@@ -362,6 +362,45 @@ class Plan:
         return "; ".join(parts)
 
 
+class SweepTally:
+    """Points recorded per sweep of ``plan`` and the sweeps run to their end (keys: ``sweep_key``):
+    the one count behind the procedure's points note and the progress line."""
+
+    def __init__(self, plan: Plan, already=None):
+        """``already``: what a resumed file holds (``procedures.base.ResumeState``): its points
+        count as recorded, its complete sweeps as finished."""
+        self.plan = plan
+        self.recorded: dict[tuple[str, int], int] = {}
+        self.finished: set[tuple[str, int]] = set()
+        for item in plan.order if already is not None else ():
+            key = sweep_key(item)
+            self.recorded[key] = already.recorded(item)
+            if already.complete(item):
+                self.finished.add(key)
+
+    def add_row(self, table: str, row: dict) -> bool:
+        """Count one recorded row; True when it is a point of a sweep (``row_sweep_key``)."""
+        key = row_sweep_key(table, row)
+        if key is None:
+            return False
+        self.recorded[key] = self.recorded.get(key, 0) + 1
+        return True
+
+    def missing(self, item) -> int:
+        """Planned points of ``item`` not recorded (an I-V branch stopped at its voltage limit,
+        an adaptive sweep whose goal was met, a sweep not run to its end)."""
+        return max(item.points - self.recorded.get(sweep_key(item), 0), 0)
+
+    def finish(self, item) -> int:
+        """``item`` ran to its end; return its ``missing`` points."""
+        self.finished.add(sweep_key(item))
+        return self.missing(item)
+
+    def shortfall(self, outcome: str) -> str:
+        """``Plan.shortfall`` of this count: why fewer points than planned were recorded."""
+        return self.plan.shortfall(self.recorded, self.finished, outcome)
+
+
 def sweep_values(spec, path: str) -> np.ndarray:
     """A {start, stop, points} mapping or a list -> array; reversed/empty are errors."""
     if isinstance(spec, dict):
