@@ -5,7 +5,7 @@
   local file system), holding ``pid@host`` and the time it was taken. A lock whose process
   is gone (same host, dead pid) is stale: it is replaced, and the caller is told so; one run
   at a time may replace it (an operating-system lock on ``<lock>.takeover``, held for the
-  takeover), so two runs finding it stale at once never both take it.
+  takeover and removed after it), so two runs finding it stale at once never both take it.
 - ``bench_lock(station)``: one lock per VISA address of a real station, so two runs (two
   terminals, a GUI and a terminal) cannot drive the same instrument at once.
 """
@@ -171,15 +171,18 @@ class LockFile:
 
 @contextmanager
 def _takeover_guard(path: Path, what: str):
-    """Hold an operating-system lock on ``<lock>.takeover`` (created once, never removed)
-    for the block: one run at a time judges and replaces a stale lock. The system drops it
-    when its process ends, so a run killed here leaves nothing stale behind. Waits for a
-    run taking over the same lock (milliseconds); Windows gives up after about 10 s."""
-    fd = os.open(path.with_name(path.name + ".takeover"), os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        if sys.platform == "win32":
-            import msvcrt
+    """Hold an operating-system lock on ``<lock>.takeover`` for the block: one run at a time
+    judges and replaces a stale lock. The system drops the lock when its process ends (a run
+    killed here leaves nothing stale behind); the file is removed on the way out. POSIX: a
+    run that locked the file after its removal (its descriptor names a removed file) opens it
+    again. Windows: a file someone has open cannot be removed, so it stays for them; the wait
+    gives up after about 10 s. Waits for a run taking over the same lock (milliseconds)."""
+    guard = path.with_name(path.name + ".takeover")
+    if sys.platform == "win32":
+        import msvcrt
 
+        fd = os.open(guard, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
             try:
                 msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # retries for 10 s, then OSError
             except OSError as e:
@@ -189,15 +192,32 @@ def _takeover_guard(path: Path, what: str):
             finally:
                 os.lseek(fd, 0, os.SEEK_SET)
                 msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
+        finally:
+            os.close(fd)
+        try:
+            os.remove(guard)
+        except OSError:  # another run has it open (waiting for it): it stays for them
+            pass
+        return
+    import fcntl
 
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+    while True:
+        fd = os.open(guard, os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            same = os.stat(guard).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # locked a file the previous holder removed: open the path again
+    try:
+        yield
     finally:
+        try:
+            os.remove(guard)  # while still locked: a waiting run then finds it removed
+        except OSError:
+            pass
         os.close(fd)
 
 
