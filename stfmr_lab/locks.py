@@ -1,4 +1,4 @@
-"""Portable process checks and lock files (Linux, macOS, Windows; no POSIX-only call).
+"""Portable process checks and lock files (Linux, macOS, Windows: each its own call where they differ).
 
 - ``pid_alive(pid)``: is a process with this id running on this computer?
 - ``LockFile``: a lock taken by creating a file with ``O_CREAT | O_EXCL`` (atomic on every

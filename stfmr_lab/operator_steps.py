@@ -99,7 +99,10 @@ class TerminalOperator:
         elif sys.platform != "win32" and _isatty(self.stdin):
             import termios
 
-            termios.tcflush(self.stdin.fileno(), termios.TCIFLUSH)
+            try:
+                termios.tcflush(self.stdin.fileno(), termios.TCIFLUSH)
+            except termios.error:  # not flushable after all: an early Enter may then confirm
+                pass
 
     def _wait_posix(self) -> bool:
         """Wait for a line on stdin's descriptor (read unbuffered: nothing is kept for the
