@@ -22,6 +22,7 @@ from pymeasure.experiment import Procedure
 from stfmr_lab.instruments.base import CommandRefused, checked_commands
 from stfmr_lab.instruments.field import OperatorActionRequired
 from stfmr_lab.instruments.ramp import RampStopped
+from stfmr_lab.procedures.buffered import BufferedSweep, uses_buffer
 
 from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig, SweepTally, sweep_key
 from stfmr_lab.errors import error_line
@@ -287,6 +288,8 @@ class StfmrProcedure(Procedure):
             st.field.prepare()
         self._lockin = li
         self._read_xy, self._overloaded = li.xy_reader(), li.overload_reader()  # bound once for the points
+        swept = any(getattr(item, "acquisition", "stepped") == "swept" for item in self.run_config.plan.order)
+        self._buffered = BufferedSweep(self, li) if swept and uses_buffer(st.config) else None
         self._sensitivity_v = li.get_sensitivity_v()
         self._tau = tau = li.get_time_constant_s()
         self.settle_s = lc["settle_time_constants"] * tau
@@ -411,12 +414,17 @@ class StfmrProcedure(Procedure):
         """Read the lock-in and record one data row of ``item`` at ``settings`` (frequency_hz,
         field_oe, field_angle_deg, bias_current_a, bias_voltage_v); returns its Vmix."""
         x, y, over, sens = self._read_lockin()
+        return self._record_point(item, reason, settings, x, y, over, sens, self._t_read)
+
+    def _record_point(self, item, reason: int, settings: dict, x: float, y: float, over: int, sens: float, t: float) -> float:
+        """Record one data row of ``item``: the lock-in's X and Y (V) read at time ``t`` (s of
+        the run) with ``over`` (1: an overload re-ranged it) and ``sens`` (V); returns its Vmix."""
         vmix = x / LOCKIN_RMS_FACTOR
         self._record(
             "data",
             {
                 **settings, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y, "vmix_v": vmix,
-                "time_s": self._t_read, "spectrum": item.index, "overload": over, "sensitivity_v": sens,
+                "time_s": t, "spectrum": item.index, "overload": over, "sensitivity_v": sens,
                 "sample_reason": reason,
             },
         )
@@ -525,7 +533,10 @@ class StfmrProcedure(Procedure):
         swept = getattr(item, "acquisition", "stepped") == "swept"
         if swept and item.up_down:
             xs = np.concatenate([xs, xs[::-1]])
-        for k, x in enumerate(xs[self.done.points(item):].tolist()):
+        todo = xs[self.done.points(item):].tolist()
+        if swept and getattr(self, "_buffered", None) is not None:  # the lock-in's triggered buffer (procedures/buffered.py)
+            return self._buffered.walk(item, todo, move)
+        for k, x in enumerate(todo):
             self.checkpoint()
             settings = move(x)
             settings["set_time_s"] = self._now()

@@ -26,6 +26,7 @@ from stfmr_lab.config import (
     validate_run_config,
 )
 from stfmr_lab.errors import error_line
+from stfmr_lab.station import uses_buffer
 from stfmr_lab.storage import check_writable, free_name
 from stfmr_lab.stream import Subscriber
 
@@ -71,6 +72,9 @@ class SafeStateUnverified(RunFailed):
 
 #: instrument time per point of a spectrum: three GPIB transactions of about 5 ms (set, X/Y, overload)
 SPECTRUM_POINT_IO_S = 0.015
+#: ... of a swept point read through the lock-in's buffer (procedures/buffered.py): the set and
+#: a trigger, and a chunk's four queries shared by its 20 points
+BUFFERED_POINT_IO_S = 0.011
 #: instrument time per I-V point: the source's set and readback and one :READ? (1 PLC at 50 Hz, 20 ms)
 IV_POINT_IO_S = 0.045
 #: a voltage bias is taken as this device resistance to estimate its current ramp (a typical MTJ)
@@ -104,7 +108,8 @@ def estimate_bench_time_s(rc: RunConfig) -> float:
         i_now = b
         swept = getattr(item, "acquisition", "stepped") == "swept"
         # swept: the first point settles, every other is read one dwell after its step
-        wait = per_point - settle + item.dwell_s if swept else per_point
+        io = BUFFERED_POINT_IO_S if swept and uses_buffer(rc.station) else SPECTRUM_POINT_IO_S
+        wait = io + item.dwell_s if swept else per_point
         first_extra = settle - item.dwell_s if swept else 0.0
         if isinstance(item, FreqSweep):
             t += item.points * wait + first_extra + max(settle, 10 * tau)
