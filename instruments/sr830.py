@@ -77,9 +77,9 @@ class SR830(StrictMixin, _PmSR830, LockIn):
         {"sine": 0, "ttl_rising": 1, "ttl_falling": 2}, cast=int,
     )
 
-    def connect(self):
-        """``OUTX 1`` (replies over GPIB, USB-GPIB and LAN-GPIB) before the first query;
-        ``OUTX 0`` on a serial line."""
+    def before_first_query(self):
+        """``OUTX 1`` (replies over GPIB, USB-GPIB and LAN-GPIB) before the first query, even
+        ``*IDN?``; ``OUTX 0`` on a serial line."""
         connection = getattr(self.adapter, "connection", None)
         serial = str(getattr(connection, "resource_name", "")).upper().startswith("ASRL")
         self.write("OUTX 0" if serial else "OUTX 1")

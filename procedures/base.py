@@ -24,7 +24,7 @@ from stfmr_lab.instruments.field import OperatorActionRequired
 from stfmr_lab.instruments.ramp import RampStopped
 from stfmr_lab.procedures.buffered import BufferedSweep, uses_buffer
 
-from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
+from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig, SweepTally, sweep_key
 from stfmr_lab.errors import error_line
 from stfmr_lab.lockin_filter import poles_for_slope, step_residual
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
@@ -190,9 +190,7 @@ class StfmrProcedure(Procedure):
         self.unverified: set[str] = set()
         self.error: BaseException | None = None
         self.done: ResumeState | NothingDone = NothingDone()  # what an interrupted file already holds
-        #: points recorded per sweep in this session (``("s"|"iv", index)``), sweeps run to their end
-        self.recorded: dict[tuple, int] = {}
-        self.finished: set[tuple] = set()
+        self._tally: SweepTally | None = None
         #: per kind of adaptive sweep, the last one's line (``AdaptiveDesign.seed_out``): the next starts there
         self.adaptive_seeds: dict = {}
         super().__init__(*args, **kwargs)
@@ -324,7 +322,7 @@ class StfmrProcedure(Procedure):
             elif isinstance(item, FieldSweep):
                 self._field_sweep(item)
             self.ctx.sweeps_done += 1
-            self.finished.add(_key(item))
+            self.tally.finish(item)
             self.stream.emit("sweep_done", item)
             errors = self._instrument_errors()
             if errors:
@@ -379,23 +377,22 @@ class StfmrProcedure(Procedure):
                     ctx.bench_lock.release()
         self.stream.emit("stop", self.outcome, text)
 
+    @property
+    def tally(self) -> SweepTally:
+        """Points recorded per sweep and the sweeps run to their end, a resumed file's
+        included (made at the first use: ``done`` is set before the run starts)."""
+        if self._tally is None:
+            self._tally = SweepTally(self.run_config.plan, self.done)
+        return self._tally
+
     def points_note(self) -> str:
         """Why the file holds fewer points than planned ("" when it holds them all)."""
-        plan = self.run_config.plan
-        recorded, finished = {}, set(self.finished)
-        for item in plan.order:
-            key = _key(item)
-            recorded[key] = self.recorded.get(key, 0) + self.done.recorded(item)
-            if self.done.complete(item):
-                finished.add(key)
-        return plan.shortfall(recorded, finished, self.outcome)
+        return self.tally.shortfall(self.outcome)
 
     # ------------------------------------------------------------------ sweeps
     def _record(self, table, row):
         self.stream.emit("row", table, row)
-        if table in ("data", "dvdi"):
-            key = ("s", int(row["spectrum"])) if table == "data" else ("iv", int(row["sweep"]))
-            self.recorded[key] = self.recorded.get(key, 0) + 1
+        self.tally.add_row(table, row)
         if table == "data":
             self.ctx.points_done += 1
             if "emit" not in self.__dict__:  # no pymeasure Worker attached (headless)
@@ -701,11 +698,6 @@ class StfmrProcedure(Procedure):
         g.bias_to_current(0.0, measure=False)
 
 
-def _key(item) -> tuple:
-    """A sweep's key in ``recorded``/``finished``: ("iv", index) or ("s", index)."""
-    return ("iv" if isinstance(item, IVSweep) else "s", item.index)
-
-
 class NothingDone:
     """A run from the start: no sweep of the plan is in the file yet (``ResumeState``'s questions)."""
 
@@ -739,8 +731,11 @@ class ResumeState:
         self._counts = {}
         spec = d["data"]["spectrum"]
         for item in plan.spectra:
-            self._counts[("s", item.index)] = int(np.count_nonzero(spec == item.index))
-        self._started = {("s", int(k)) for k in d["spectra"]["index"]} | {("iv", int(k)) for k in d["dvdi_sweeps"]["index"]}
+            self._counts[sweep_key(item)] = int(np.count_nonzero(spec == item.index))
+        spectra_started, iv_started = set(d["spectra"]["index"].tolist()), set(d["dvdi_sweeps"]["index"].tolist())
+        self._started = {sweep_key(it) for it in plan.spectra if it.index in spectra_started} | {
+            sweep_key(it) for it in plan.iv_sweeps if it.index in iv_started
+        }
         self._iv = {}
         for item in plan.iv_sweeps:
             sel = d["dvdi"]["sweep"] == item.index
@@ -750,14 +745,14 @@ class ResumeState:
         #: the bench time continues one second after the last recorded point
         self.time_offset_s = self.last_time_s + 1.0
         # every sweep before the last one started is complete (sweeps run in plan order)
-        order = [("iv" if isinstance(it, IVSweep) else "s", it.index) for it in plan.order]
+        order = [sweep_key(it) for it in plan.order]
         started = [k for k, key in enumerate(order) if key in self._started]
         self._last_started = max(started) if started else -1
         self._order = order
         self.points_present = int(spec.size) + int(d["dvdi"]["sweep"].size)
 
     def started(self, item) -> bool:
-        return (("iv" if isinstance(item, IVSweep) else "s"), item.index) in self._started
+        return sweep_key(item) in self._started
 
     def recorded(self, item) -> int:
         """Points of ``item`` in the file."""
@@ -766,11 +761,10 @@ class ResumeState:
         return self.points(item)
 
     def points(self, item) -> int:
-        return self._counts.get(("s", item.index), 0)
+        return self._counts.get(sweep_key(item), 0)
 
     def complete(self, item) -> bool:
-        key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
-        pos = self._order.index(key)
+        pos = self._order.index(sweep_key(item))
         if pos < self._last_started:
             return True
         if isinstance(item, IVSweep) or pos > self._last_started:

@@ -522,15 +522,18 @@ def open_station(
         try:
             adapter = VISAAdapter(inst_cfg["address"], visa_library=visa_library, timeout=inst_cfg["timeout_ms"], **session)
             inst = cls(adapter)
-            # the model's first words (SR830 OUTX) and its usability checks; the queue is read
-            # after each command: what it holds then was left from before, or is the refusal
+            inst.before_first_query()  # writes only (SR830 OUTX): it answers nothing before them
+            # the model at the address first (*IDN?, common to all): a wrong one is named, not
+            # left to time out on a query of the model's own (raises on no or an empty answer too)
+            inst.check_model(inst.identify())
+            # its usability checks; the queue is read after each command: what it holds then was
+            # left from before (or by the first words), or is the refusal
             with checked_commands(inst, refuse=False) as opening:
                 inst.connect()
             stale = [f"{c!r} -> {'; '.join(e)}" for c, e in opening if e] + inst.check_errors()
             if stale:
                 station.cleared_errors[role] = stale
                 log.warning("%s: cleared errors found when opening: %s", role, "; ".join(stale))
-            inst.check_model(inst.identify())  # raises on no answer, an empty one or another model
             station.instruments[role] = inst
         except Exception as e:
             station.errors[role] = open_error_line(e, inst_cfg["address"])

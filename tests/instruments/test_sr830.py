@@ -47,7 +47,8 @@ def test_reference_protocol():
             (b"FREQ2.50000e+02", None),
         ],
     ) as inst:
-        inst.connect()
+        inst.before_first_query()
+        inst.connect()  # nothing more: the SR830's first words are its only opening step
         inst.configure_reference("external")
         inst.configure_reference("internal", 250.0)
 
