@@ -383,6 +383,18 @@ def _second_sums(s1, a1, s2, as1, s3, as2, vs, va, iw):
     )
 
 
+def _model_coefficients(theta, order):
+    """(c, 1/w, cm, k) of a batch: cm (m, 1, nm) the model as a combination of the monomials,
+    model = offset + v_sym S + v_asym A + k (u - c) + q2 u^2 + q3 u^3 = cm @ M."""
+    m = theta.shape[0]
+    c, iw = theta[:, 0], np.exp(-theta[:, 1])
+    k = theta[:, 5] if order >= 1 else np.zeros(m)
+    cm = np.zeros((m, 1, 7 + order))
+    cm[:, 0, _ONE], cm[:, 0, _S], cm[:, 0, _A] = theta[:, 2] - k * c, theta[:, 3], theta[:, 4]
+    cm[:, 0, _U:] = theta[:, 5:]
+    return c, iw, cm, k
+
+
 def _monomials(u, c, iw, order, out):
     """The monomial stack of a block of spectra into ``out`` (b, nm + 1, n); row nm holds x,
     free for the residual afterwards."""
@@ -426,11 +438,8 @@ def _evaluate(u, y, sw, theta, order, work=None):
         work = _work_array(m, p, n)
     block = max(1, work.shape[0] * work.shape[1] // (nm + 1))
     flat = work.reshape(-1)
-    c, iw, vs, va = theta[:, 0], np.exp(-theta[:, 1]), theta[:, 3], theta[:, 4]
-    k = theta[:, 5] if order >= 1 else np.zeros(m)
-    cm = np.zeros((m, 1, nm))  # model = cm @ M
-    cm[:, 0, _ONE], cm[:, 0, _S], cm[:, 0, _A] = theta[:, 2] - k * c, vs, va
-    cm[:, 0, _U:] = theta[:, 5:]
+    c, iw, cm, k = _model_coefficients(theta, order)
+    vs, va = theta[:, 3], theta[:, 4]
     prod = np.empty((m, nm + 1, nm + 1))
     for i in range(0, m, block):
         j = min(i + block, m)
@@ -817,26 +826,21 @@ def _in_sweep_order(fn, order_idx, values, good, floor):
 
 
 def _model_jacobian(u, theta, order, jacobian=True):
-    """The model (m, n) and its Jacobian (m, n, p) in scaled units at ``theta``."""
-    c = theta[:, 0, None]
-    w = np.exp(theta[:, 1, None])
-    vs, va = theta[:, 3, None], theta[:, 4, None]
-    x = (u - c) / w
-    s = 1.0 / (1.0 + x * x)
-    a = x * s
-    model = theta[:, 2, None] + vs * s + va * a
-    if order >= 1:
-        model = model + theta[:, 5, None] * (u - c)
-    powers = [u**e for e in range(2, order + 1)]
-    for j, ue in enumerate(powers):
-        model = model + theta[:, 6 + j, None] * ue
+    """The model (m, n) and its Jacobian (m, n, p) in scaled units at ``theta``, from the
+    monomial stack (``_monomials``, ``_model_coefficients``, ``_jacobian_coefficients``)."""
+    m, p = theta.shape
+    nm = 7 + order
+    st = np.empty((m, nm + 1, u.shape[1]))
+    c, iw, cm, k = _model_coefficients(theta, order)
+    _monomials(u, c[:, None], iw[:, None], order, st)
+    mono = st[:, :nm]
+    model = np.matmul(cm, mono)[:, 0]
     if not jacobian:
         return model, None
-    fp = vs * (-2.0 * a * s) + va * (s * (2.0 * s - 1.0))
-    cols = [-fp / w - (theta[:, 5, None] if order >= 1 else 0.0), -fp * x, np.ones_like(u), s, a]
-    if order >= 1:
-        cols.append(u - c)
-    return model, np.stack(cols + powers, axis=2)
+    cj = np.zeros((m, p, nm))
+    _jacobian_selectors(cj, order)
+    _jacobian_coefficients(cj, c, iw, theta[:, 3], theta[:, 4], k, order)
+    return model, np.matmul(cj, mono).transpose(0, 2, 1)
 
 
 #: systematic alternatives: background orders above the fitted one, and windows of

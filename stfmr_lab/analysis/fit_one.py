@@ -12,14 +12,17 @@ errors), with far fewer calls:
   it, tried also one width to either side (an antisymmetric line peaks one width off its
   centre); the linear parameters of each solved in closed form, the best kept. Or a seed:
   the centre and width of the caller's guess or of a previous fit of the same line;
-- the Newton system from one stacked array and two small matrix products per evaluation.
+- the Newton system from the batch's monomial stack (``fit._evaluate``): one matrix product
+  per evaluation, the rest on ~10 x 10 matrices and Python floats; one eigendecomposition per
+  iterate serves every damping tried from it.
 
-It answers only the plain case and hands everything else back (``None``) to the batch
-path: points of zero weight or non-finite, spikes found (before or after the fit), no
-convergence, or a fit whose checks fail (then the grid search of the batch path decides,
-so a fit that is not ok is exactly the batch path's). The checks themselves (residual
-structure, 1/f errors, systematics, verdicts) are the batch path's functions, called on
-the one row.
+A fit that fails a check other than structured residuals is refitted from the batch path's
+grid search, and that fit is returned whatever its verdict (the batch path's answer). A fit
+failing only the structure check keeps the minimum its start found (the grid search's on
+bench-like sweeps but for some with standing-wave ripple: both not ok then). Points of zero
+weight or non-finite, spikes (before or after the fit) or no convergence hand the spectrum
+back (``None``) to the batch path. The checks themselves (spikes, residual structure, 1/f
+errors, systematics, verdicts) are the batch path's functions, called on the one row.
 """
 
 from __future__ import annotations
@@ -178,35 +181,6 @@ def cheap_start(u, y):
     return (ui, ui - w, ui + w), (w, w, w)
 
 
-def model_jacobian(u, theta, order):
-    """Model (n,) and Jacobian (n, p) at ``theta`` (scaled units): ``fit._model_jacobian`` for one spectrum."""
-    p = theta.size
-    c, lw, off, vs, va = theta[:5].tolist()
-    iw = math.exp(-lw)
-    jt = np.empty((p, u.size))
-    dx = np.subtract(u, c, out=jt[5]) if order >= 1 else u - c
-    x = dx * iw
-    s = np.multiply(x, x, out=jt[3])
-    s += 1.0
-    np.divide(1.0, s, out=s)
-    a = np.multiply(x, s, out=jt[4])
-    jt[2] = 1.0
-    for e in range(2, order + 1):
-        jt[4 + e] = u**e
-    model = theta[2:] @ jt[2:]
-    fp = s * 2.0
-    fp -= 1.0
-    fp *= va
-    fp -= (2.0 * vs) * a
-    fp *= s  # F'
-    np.multiply(fp, -iw, out=jt[0])
-    if order >= 1:
-        jt[0] -= theta[5]
-    np.multiply(fp, x, out=jt[1])
-    np.negative(jt[1], out=jt[1])
-    return model, jt.T
-
-
 def fit(x, y, w, order, centre_guess=None, width_guess=None, despike=True, checks=True):
     """The batch path's ``_Raw`` (one row) for one prepared spectrum (1-D x, y, w), or None
     when the batch path must decide (see the module docstring).
@@ -272,9 +246,9 @@ class _Scaled:
         without them), or, with ``need_ok``, when the fit fails its checks (before the
         systematics are spent on it)."""
         u, n, p = self.u, self.u.size, theta.size
-        model, jac = model_jacobian(u, theta, self.order)
+        model, jac = _fit._model_jacobian(u[None], theta[None], self.order)  # (1, n), (1, n, p)
         good = np.ones((1, n), dtype=bool)
-        if despike and residuals.hampel_outliers((self.yu - model)[None], good, floor=_fit._SPIKE_FLOOR).any():
+        if despike and residuals.hampel_outliers(self.yu - model, good, floor=_fit._SPIKE_FLOOR).any():
             return None
         try:
             cov_u = np.linalg.inv(jtj)
@@ -285,7 +259,7 @@ class _Scaled:
         sw = None if self.sw is None else self.sw[None]
         with np.errstate(all="ignore"):
             inflation, runs_z, factors, weighted = _fit._noise_checks(
-                u[None], self.yu[None], sw, good, theta[None], cov_u[None], sigma2, None, model[None], jac[None]
+                u[None], self.yu[None], sw, good, theta[None], cov_u[None], sigma2, None, model, jac
             )
             raw = self._raw(theta, cost, cov_u, np.ones((1, p)), inflation, runs_z, factors)  # sys: the scales
             if need_ok and any(flag for flag, text in _fit._checks(raw.take(0)) if text != _fit.STRUCTURE_MESSAGE):
