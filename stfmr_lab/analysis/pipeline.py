@@ -922,6 +922,61 @@ def _per_bias(per_spectrum: pd.DataFrame, cal: Calibrations, ms_vol_emu: float) 
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class FieldScatter:
+    """Step 5b: how far the fields disagree at a common bias, per torkance column.
+
+    dtau/dV / sin(theta) at one bias does not depend on the field (physics.md): the per-bias
+    rows of the fields at the same bias are replicates. ``ratio`` is the Birge ratio
+    sqrt(chi2 / dof) of those rows about their weighted mean with their whole stated errors
+    (statistical and systematic combined; the parts common to the fields, such as the I_RF^2
+    scale, do not scatter, so the ratio errs low: it finds only what the errors cannot
+    cover); ``dof`` its degrees of freedom (0: no bias measured at two fields)."""
+
+    ratio: dict  # column -> Birge ratio (nan without replicates)
+    dof: dict  # column -> degrees of freedom
+
+
+#: the torkance columns whose field-to-field scatter is checked
+TORKANCE_COLUMNS = ("dtau_par_dv", "dtau_perp_dv")
+
+
+def _field_scatter(per_bias: pd.DataFrame) -> FieldScatter:
+    """Step 5b: the Birge ratio of the fields' torkances at each common bias (``FieldScatter``)."""
+    ratio, dof = {}, {}
+    groups = per_bias.groupby(per_bias["bias_voltage_v"].round(3)) if len(per_bias) else []
+    for col in TORKANCE_COLUMNS:
+        chi2, n_dof = 0.0, 0
+        for _v, g in groups:
+            if len(g) < 2:
+                continue
+            err = np.hypot(g[f"{col}_err"], g[f"{col}_err_sys"]).to_numpy()
+            mean, _ = weighted_mean(g[col], err)
+            chi2 += float(np.sum(((g[col].to_numpy() - mean) / err) ** 2))
+            n_dof += len(g) - 1
+        ratio[col] = math.sqrt(chi2 / n_dof) if n_dof else math.nan
+        dof[col] = n_dof
+    return FieldScatter(ratio, dof)
+
+
+def _with_field_scatter(per_bias: pd.DataFrame, scatter: FieldScatter, warnings: list) -> pd.DataFrame:
+    """Step 5c: where the fields disagree beyond their errors (Birge ratio B > 1), the excess is a
+    systematic error the fits do not see (the path's I_RF^2(f) at each field's f0, a lineshape
+    the model misses): each row's combined error is scaled by B (as the Particle Data Group
+    scales discrepant measurements), the added part sqrt(B^2 - 1) x that error joining
+    ``*_err_sys`` in quadrature."""
+    out = per_bias.copy()
+    for col in TORKANCE_COLUMNS:
+        b = scatter.ratio[col]
+        if not b > 1.0:
+            continue
+        combined = np.hypot(out[f"{col}_err"], out[f"{col}_err_sys"])
+        out[f"{col}_err_sys"] = np.hypot(out[f"{col}_err_sys"], math.sqrt(b * b - 1.0) * combined)
+        warnings.append(f"{col}: the fields disagree at a common bias {b:.2f}x beyond their errors"
+                        f" ({scatter.dof[col]} degrees of freedom): the excess added to {col}_err_sys")
+    return out
+
+
 def _fits_across_bias(tork: SpectrumTorkances, ms_vol_emu: float, gamma: float) -> tuple[dict, dict]:
     """Step 6: per field with three used spectra at least, the linewidth-vs-bias fit (alpha and
     the in-plane torkance) and A1 of tau_perp(V): ``({field: fit}, {field: fit})``."""
@@ -1016,8 +1071,11 @@ def analyze(
     scale = _irf2_scale(cal, fitted, min_background_fraction, path, warnings)
     tork = _spectrum_torkances(cal, fitted, scale, ms_vol[0], gamma)
     per_bias = _per_bias(tork.per_spectrum, cal, ms_vol[0])
+    scatter = _field_scatter(per_bias)
+    per_bias = _with_field_scatter(per_bias, scatter, warnings)
     lw_fits, tp_fits = _fits_across_bias(tork, ms_vol[0], gamma)
     summary = _summary(run, cal, fitted, scale, tork, per_bias, lw_fits, tp_fits, ms_vol, ms_vol_rel_err, warnings)
+    summary.update({f"{col}_field_birge_ratio": scatter.ratio[col] for col in TORKANCE_COLUMNS})
     return Analysis(
         path=run.path, per_spectrum=tork.per_spectrum, per_bias=per_bias, summary=summary, iv_curves=curves,
         spectra=tork.model_curves, field_sweeps=_field_sweeps(run, fitted.vmix_all, warnings), kittel=tork.kittel,
