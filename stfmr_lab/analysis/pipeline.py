@@ -144,6 +144,20 @@ def _pick(curves, label):
     return c[-1] if c else None
 
 
+def _conductance_polynomial(voltage_v, current_a, degree: int) -> tuple[np.ndarray, float]:
+    """dI/dV (S) as a polynomial of ``degree`` in V (coefficients lowest order first), and the
+    variance (S^2) of its value at V = 0: the derivative of the least-squares polynomial of
+    ``degree + 1`` through the I(V) readings (V scaled to [-1, 1] for the fit)."""
+    v, i = np.asarray(voltage_v, dtype=float), np.asarray(current_a, dtype=float)
+    scale = float(np.max(np.abs(v))) or 1.0
+    x = np.vander(v / scale, degree + 2, increasing=True)
+    coef, *_ = np.linalg.lstsq(x, i, rcond=None)
+    dof = max(v.size - degree - 2, 1)
+    cov = np.linalg.inv(x.T @ x) * float(np.sum((i - x @ coef) ** 2)) / dof
+    k = np.arange(1, degree + 2)  # d/dV of c_k (V/scale)^k: k c_k / scale^k times V^(k-1)
+    return k * coef[1:] / scale**k, float(cov[1, 1]) / scale**2
+
+
 @dataclass(frozen=True)
 class ConductanceModel:
     """G(theta, V) = A(V) + B(V) cos(theta) from the parallel and antiparallel references.
@@ -171,6 +185,23 @@ class ConductanceModel:
             var += rms2 * (degree + 1) / g.size / 4.0  # error of the fitted curve, halved in B
             fits.append(coef)
         gp, gap = fits
+        lo = max(p_curve.voltage_v.min(), ap_curve.voltage_v.min())
+        hi = min(p_curve.voltage_v.max(), ap_curve.voltage_v.max())
+        return cls(0.5 * (gp + gap), 0.5 * (gp - gap), (float(lo), float(hi)), math.sqrt(var))
+
+    @classmethod
+    def from_reference_currents(cls, p_curve: IVCurve, ap_curve: IVCurve, degree: int = 6) -> "ConductanceModel":
+        """The same model from the I(V) readings themselves: G_P, G_AP the derivatives of
+        least-squares polynomials of ``degree + 1`` through I(V) (no derivative window, so no
+        curvature bias from one; on a coarse I-V sweep, 33 points over +-0.2 mA, the window's
+        bias reached 0.5 % of d2V/(dtheta dI)). ``analyze`` takes its difference from
+        ``from_references`` as a systematic error of d2V/(dtheta dI)."""
+        coefs, var = [], 0.0
+        for c in (p_curve, ap_curve):
+            g, g_var0 = _conductance_polynomial(c.voltage_v, c.current_a, degree)
+            coefs.append(g)
+            var += g_var0 / 4.0
+        gp, gap = coefs
         lo = max(p_curve.voltage_v.min(), ap_curve.voltage_v.min())
         hi = min(p_curve.voltage_v.max(), ap_curve.voltage_v.max())
         return cls(0.5 * (gp + gap), 0.5 * (gp - gap), (float(lo), float(hi)), math.sqrt(var))
@@ -609,6 +640,7 @@ class Calibrations:
     thetas_rad: np.ndarray  # theta per hard-axis curve
     d2v_dtheta_di_across_fields: Callable  # (hard index, I) -> (d2V/(dtheta dI), its error), Ohm/rad
     cmodel: ConductanceModel
+    cmodel_direct: ConductanceModel  # the same from the I(V) readings: its difference is a systematic error
     tmr_curve: tuple  # (voltage_v, G_P(V), G_AP(V)) on the voltages common to P and AP
 
     @property
@@ -643,7 +675,7 @@ def _calibrations(curves: list[IVCurve]) -> Calibrations:
     gp_v = 1.0 / np.interp(vgrid, p_curve.voltage_v, p_curve.r_d_ohm)
     gap_v = 1.0 / np.interp(vgrid, ap_curve.voltage_v, ap_curve.r_d_ohm)
     return Calibrations(p_curve, ap_curve, g_p, g_ap, tmr0, polarization, hard, thetas, d2th, cmodel,
-                        (vgrid, gp_v, gap_v))
+                        ConductanceModel.from_reference_currents(p_curve, ap_curve), (vgrid, gp_v, gap_v))
 
 
 @dataclass(frozen=True, eq=False)
@@ -742,6 +774,7 @@ class AngleTerms:
     d2v_dtheta_di_ohm: np.ndarray
     d2v_dtheta_di_err_ohm: np.ndarray
     crosscheck: float  # median relative difference, model vs across-field derivative
+    d2v_dtheta_di_err_sys_ohm: np.ndarray  # the model's difference from the one fitted to I(V) itself
 
 
 def _angle_terms(cal: Calibrations, specs: list) -> AngleTerms:
@@ -753,7 +786,8 @@ def _angle_terms(cal: Calibrations, specs: list) -> AngleTerms:
     d2th_at = cal.cmodel.d2v_dtheta_di(theta, vb_arr)
     d2th_err = np.abs(d2th_at) * cal.cmodel.rel_err_b(vb_arr)
     d2th_fields = np.array([float(cal.d2v_dtheta_di_across_fields(s.hard_curve_index, s.bias_current_a)[0]) for s in specs])
-    return AngleTerms(theta, d2th_at, d2th_err, float(np.median(np.abs(d2th_fields / d2th_at - 1.0))))
+    d2th_sys = np.abs(cal.cmodel_direct.d2v_dtheta_di(theta, vb_arr) - d2th_at)
+    return AngleTerms(theta, d2th_at, d2th_err, float(np.median(np.abs(d2th_fields / d2th_at - 1.0))), d2th_sys)
 
 
 @dataclass(frozen=True, eq=False)
@@ -822,7 +856,7 @@ def _torkance_values(lt: LineshapeTerms, res: ResonanceFrequencies, ang: AngleTe
     err = torkance_errors(*common, **fit_part, irf2_err=irf2_rel_err, d2v_dtheta_di_err=ang.d2v_dtheta_di_err_ohm)
     fit_err = torkance_errors(*common, **fit_part)
     err_sys = torkance_errors(*common, v_sym_err=lt.a_s_err_sys, v_asym_err=lt.a_a_err_sys,
-                              sigma_err_rad_s=lt.sigma_err_sys_rad_s)
+                              sigma_err_rad_s=lt.sigma_err_sys_rad_s, d2v_dtheta_di_err=ang.d2v_dtheta_di_err_sys_ohm)
 
     def units(pair):
         return tuple(to_torkance_units(x, ang.theta_rad) for x in pair)

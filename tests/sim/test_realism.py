@@ -190,6 +190,26 @@ def test_realistic_map_errors_cover_the_truth_over_seeds(tmp_path):
         assert 2 * rms > hi and rms / 2 < lo, (col, rms)
 
 
+def test_a_coarse_iv_sweeps_derivative_bias_is_in_the_systematic_errors(tmp_path):
+    """The clean twin, but the dV/dI sweeps coarse (33 currents over +-0.2 mA): the derivative
+    window's curvature bias (0.3-0.5 % of d2V/(dtheta dI), 7x the statistical errors) is what
+    the systematic error of d2V/(dtheta dI) (the model fitted to I(V) itself, beside) covers."""
+    cfg = yaml.safe_load(packaged_example("realistic_map.yaml").read_text())
+    cfg["simulation"] = {"noise": True, "seed": 1, "realism": "clean"}
+    cfg["measurements"][0].update(fields_oe=[900, 1100], currents_a={"start": -2e-4, "stop": 2e-4, "points": 33})
+    cfg["measurements"][1].update(fields_oe=[900, 1100], biases_v={"start": -0.5, "stop": 0.5, "points": 5})
+    cfg["measurements"][1]["frequency"]["points"] = 61
+    del cfg["measurements"][2]
+    path = run(cfg, sim=True, out=tmp_path / "coarse.h5")
+    pb = analyze(path).per_bias
+    truth = DeviceModel(**{k: read_run(path).sample[k] for k in DeviceModel().params()})
+    true = np.array([truth.torkances_at(np.pi / 2, v) for v in pb["bias_voltage_v"]]) / TORKANCE_UNIT_J_PER_V
+    for k, col in enumerate(("dtau_par_dv", "dtau_perp_dv")):
+        dev = pb[col] - true[:, k]
+        assert np.sqrt(np.mean((dev / pb[f"{col}_err"]) ** 2)) > 4, col  # the statistical errors alone do not cover it
+        assert np.sqrt(np.mean((dev / np.hypot(pb[f"{col}_err"], pb[f"{col}_err_sys"])) ** 2)) < 2, col
+
+
 def test_the_demo_stays_clean_and_bench_with_every_imperfection_off_by_name_is_clean(tmp_path):
     demo = yaml.safe_load(packaged_example("paper_map.yaml").read_text())
     assert demo["simulation"].get("realism", "clean") == "clean"
