@@ -641,9 +641,9 @@ def _fitted_spectra(run: RunData, cal: Calibrations, path, warnings: list) -> Fi
     if not specs:
         raise AnalysisError(f"{path}: no resonance spectra to fit")
     fits = fit_spectra([s.f_hz for s in specs], [s.vmix_v for s in specs], irf2=[s.irf2 for s in specs], slope=True)
+    fits = _refit_structured(fits, specs, warnings)  # settled-reading refits: before the swept ones replace theirs
     fits = refit_swept(run, [s.index for s in specs], fits, [(s.f_hz, s.irf2) for s in specs],  # through the lock-in filter
                        vmix_v=vmix_all)
-    fits = _refit_structured(fits, specs, warnings)
     return FittedSpectra(specs, fits, vmix_all, phase, phase_err)
 
 
