@@ -120,6 +120,10 @@ def test_swept_adaptive_is_accepted_on_frequency_sweeps_and_maps_and_refused_on_
     rc = validate_run_config(_sweep_cfg(acquisition="swept", up_down=True, adaptive=dict(_SWEPT_ADAPTIVE)), sim=True)
     (item,) = rc.plan.spectra
     assert (item.acquisition, item.up_down, item.adaptive["coarse_points"]) == ("swept", True, 41)
+    # the estimate's bound: the pass (up and down) a dwell per reading, the rest of max_points settled
+    stepped = validate_run_config(_sweep_cfg(adaptive=dict(_SWEPT_ADAPTIVE)), sim=True)
+    saved = estimate_bench_time_s(stepped) - estimate_bench_time_s(rc)
+    assert saved == pytest.approx(82 * (15 - 1.5) * TAU, rel=0.02)
     cfg = small_map()
     cfg["measurements"][1].update(acquisition="swept", adaptive=dict(_SWEPT_ADAPTIVE),
                                   frequency={"center": "kittel", "span_hz": 4.0e9, "points": 401})
