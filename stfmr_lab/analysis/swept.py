@@ -19,7 +19,12 @@ amplitudes.
 The noise of readings closer than the filter's memory is correlated (the output noise is
 white noise through the same filter): the fit is a generalised least squares with that
 correlation (``lockin_filter.autocorrelation``), so the errors stay honest however fast
-the sweep. An up/down pair of sweeps is just a longer time line and is fitted the same way.
+the sweep. An up/down pair of sweeps is just a longer time line and is fitted the same way,
+and so is an adaptive sweep's record (``acquisition: swept`` with ``adaptive:``): a swept
+coarse pass, then settled points in any order of x, each held until the next; W then has
+near-unit rows for the settled readings and their noise is nearly independent, so one fit
+takes both. The model's columns, the verdicts, the 1/f error inflation and the systematic
+errors are fit.py's (its module-level helpers), applied in the whitened space.
 """
 
 from __future__ import annotations
