@@ -17,7 +17,9 @@ Printed per seed: the map part's bench time (virtual clock) and its ratio to the
 map; the median relative deviation of dtau_par/dV and dtau_perp/dV from the truth; the
 ratio of the median per-bias stated errors to the stepped map's (whole error, and the
 lineshape fits' share); and the spread (std) and mean of the pulls (estimate - truth) /
-error over the biases. Run: ``python -m benchmarks.bench_swept [--seeds 1 2 3]``.
+error over the biases; for swept + adaptive, how many of its readings were swept. Run:
+``python -m benchmarks.bench_swept [--seeds 1 2 3] [--kinds swept swept_adaptive ...]``
+(the stepped map, the reference, always runs).
 """
 
 from __future__ import annotations
