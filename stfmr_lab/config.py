@@ -304,6 +304,22 @@ class IVSweep:
         return len(self.currents_a)
 
 
+def sweep_key(item) -> tuple[str, int]:
+    """A sweep's key in the per-sweep tallies (points recorded, sweeps finished):
+    ``("s", index)`` for a spectrum (frequency or field sweep), ``("iv", index)`` for an I-V sweep."""
+    return ("iv" if isinstance(item, IVSweep) else "s", item.index)
+
+
+def row_sweep_key(table: str, row: dict) -> tuple[str, int] | None:
+    """The ``sweep_key`` of the sweep a recorded row belongs to: a ``data`` row's ``spectrum``,
+    a ``dvdi`` row's ``sweep``; None for a row of another table (not a point of a sweep)."""
+    if table == "data":
+        return ("s", int(row["spectrum"]))
+    if table == "dvdi":
+        return ("iv", int(row["sweep"]))
+    return None
+
+
 @dataclass
 class Plan:
     """The ordered list of sweeps a run config describes (the *what*, not the *how*)."""
@@ -323,12 +339,12 @@ class Plan:
     def shortfall(self, recorded: dict, finished: set, outcome: str) -> str:
         """Why fewer points than planned were recorded ("" if none were missing).
 
-        ``recorded``: points per sweep, keyed ``("iv", index)`` or ``("s", index)``;
+        ``recorded``: points per sweep, keyed by ``sweep_key``;
         ``finished``: the keys of the sweeps that ran to their end; ``outcome``: the run's status.
         """
         iv_short = adaptive_short = unmeasured = 0
         for item in self.order:
-            key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+            key = sweep_key(item)
             missing = max(item.points - recorded.get(key, 0), 0)
             if key not in finished:
                 unmeasured += missing
@@ -344,6 +360,45 @@ class Plan:
         if unmeasured:
             parts.append(f"{unmeasured} not measured (run {outcome})")
         return "; ".join(parts)
+
+
+class SweepTally:
+    """Points recorded per sweep of ``plan`` and the sweeps run to their end (keys: ``sweep_key``):
+    the one count behind the procedure's points note and the progress line."""
+
+    def __init__(self, plan: Plan, already=None):
+        """``already``: what a resumed file holds (``procedures.base.ResumeState``): its points
+        count as recorded, its complete sweeps as finished."""
+        self.plan = plan
+        self.recorded: dict[tuple[str, int], int] = {}
+        self.finished: set[tuple[str, int]] = set()
+        for item in plan.order if already is not None else ():
+            key = sweep_key(item)
+            self.recorded[key] = already.recorded(item)
+            if already.complete(item):
+                self.finished.add(key)
+
+    def add_row(self, table: str, row: dict) -> bool:
+        """Count one recorded row; True when it is a point of a sweep (``row_sweep_key``)."""
+        key = row_sweep_key(table, row)
+        if key is None:
+            return False
+        self.recorded[key] = self.recorded.get(key, 0) + 1
+        return True
+
+    def missing(self, item) -> int:
+        """Planned points of ``item`` not recorded (an I-V branch stopped at its voltage limit,
+        an adaptive sweep whose goal was met, a sweep not run to its end)."""
+        return max(item.points - self.recorded.get(sweep_key(item), 0), 0)
+
+    def finish(self, item) -> int:
+        """``item`` ran to its end; return its ``missing`` points."""
+        self.finished.add(sweep_key(item))
+        return self.missing(item)
+
+    def shortfall(self, outcome: str) -> str:
+        """``Plan.shortfall`` of this count: why fewer points than planned were recorded."""
+        return self.plan.shortfall(self.recorded, self.finished, outcome)
 
 
 def sweep_values(spec, path: str) -> np.ndarray:
@@ -440,18 +495,21 @@ SWEPT_DWELL_TIME_CONSTANTS = 1.5
 SWEPT_MIN_DWELL_TIME_CONSTANTS = 0.5
 
 
-def _acquisition(m: dict, path: str, cfg: dict, station_cfg: dict | None, adaptive) -> dict:
-    """The checked acquisition settings of one sweep: keyword arguments of its plan items."""
+def _acquisition(m: dict, path: str, cfg: dict, station_cfg: dict | None, adaptive, field: bool = False) -> dict:
+    """The checked acquisition settings of one sweep: keyword arguments of its plan items.
+    Swept with ``adaptive``: a swept coarse pass, then settled points (frequency sweeps only;
+    ``field``: a field sweep's)."""
     mode = m.get("acquisition", "stepped")
     if mode != "swept":
         for key in ("dwell_s", "up_down"):
             if m.get(key) not in (None, False):
                 raise ConfigError(f"{path}.{key}: only with acquisition: swept")
         return {}
-    if adaptive:
+    if adaptive and field:
         raise ConfigError(
-            f"{path}.acquisition: swept cannot be combined with adaptive (an adaptive sweep jumps between "
-            "set points and waits for the lock-in at each; a swept one reads through the filter in order)"
+            f"{path}.acquisition: swept cannot be combined with adaptive on a field sweep (the closed field loop "
+            "moves the field over longer than a dwell, so the lock-in filter model the design places points by "
+            "does not hold; use a stepped adaptive or a swept uniform field sweep)"
         )
     tau = float(cfg["lockin"]["time_constant_s"])
     model = ((station_cfg or {}).get("instruments") or {}).get("lockin", {}).get("model")
@@ -536,7 +594,7 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
             adaptive = check_adaptive(m.get("adaptive"), path)
             fields = _sweep_points(fields, adaptive, isinstance(m["fields_oe"], dict), f"{path}.fields_oe", "fields")
-            acq = _acquisition(m, path, cfg, station_cfg, adaptive)
+            acq = _acquisition(m, path, cfg, station_cfg, adaptive, field=True)
             item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power, adaptive=adaptive,
                               where=path, field_key="fields_oe", bias_key="bias_v" if b.is_voltage else "bias_a", **acq)
             spectra.append(item)

@@ -280,14 +280,14 @@ def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
     return hard, thetas, lookup
 
 
-def _refit_structured(fits, spectra: list[ResonanceSpectrum], warnings: list) -> list:
+def _refit_structured(fits, spectra: list[ResonanceSpectrum], warnings: list, skip=()) -> list:
     """Spectra whose one-line fit has structured residuals, refitted by ``fit_lines`` (a
     second mode, spikes the one-line fit could not place): its strongest line replaces
-    the one-line fit when it is ok."""
+    the one-line fit when it is ok. ``skip``: positions not to refit (swept spectra)."""
     out = list(fits)
     n_new = 0
     for n, ft in enumerate(fits):
-        if ft.ok or ft.message != STRUCTURE_MESSAGE:
+        if n in skip or ft.ok or ft.message != STRUCTURE_MESSAGE:
             continue
         try:
             lines = fit_lines(spectra[n].f_hz, spectra[n].vmix_v, irf2=spectra[n].irf2)
@@ -712,7 +712,8 @@ def _fitted_spectra(run: RunData, cal: Calibrations, path, warnings: list) -> Fi
     fits = fit_spectra([s.f_hz for s in specs], [s.vmix_v for s in specs], irf2=[s.irf2 for s in specs], slope=True)
     fits = refit_swept(run, [s.index for s in specs], fits, [(s.f_hz, s.irf2) for s in specs],  # through the lock-in filter
                        vmix_v=vmix_all)
-    fits = _refit_structured(fits, specs, warnings)
+    swept = swept_indices(run)  # fit_lines reads as settled: not for swept spectra
+    fits = _refit_structured(fits, specs, warnings, skip={n for n, s in enumerate(specs) if s.index in swept})
     return FittedSpectra(specs, fits, vmix_all, phase, phase_err)
 
 
