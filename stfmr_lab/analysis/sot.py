@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stfmr_lab.analysis.fit import fit_field_sweeps
 from stfmr_lab.analysis.inverse import weighted_mean
+from stfmr_lab.analysis.lines import fit_lines
 from stfmr_lab.bilayer import GAMMA_2PI_HZ_PER_OE_PER_G, MU0, OE_PER_T
 from stfmr_lab.physics import HBAR_2E_J_PER_A
 
@@ -429,35 +429,49 @@ def invert_bilayer(lines, sample, *, g=None, fit_g=None) -> SotResult:
 
 
 # ---------------------------------------------------------------------------------------- from the field sweeps
-# STAND-IN until the multi-line fitter ``fit_lines(x, y, axis="field")`` (issue 14a) is on
-# main: then ``fit_sweep_lines`` becomes a call to it. Until then each polarity's half of a
-# sweep through zero holds one line, fitted with the existing single-line field-sweep fitter
-# on its own offset and slope (the offset steps at zero on real benches).
-MIN_POINTS_PER_LINE = 12  #: a half sweep with fewer points is not fitted
+#: the field sweeps' background: a cubic on a separate offset and slope at H > 0 (drift and the
+#: rectified background curve under a sweep; the offset step at zero)
+BACKGROUND_ORDER = 3
 
 
-def fit_sweep_lines(sweeps) -> list[dict]:
-    """Fit the line at each polarity of each field sweep (Oe, V): one row per line with
-    ``sweep`` (index), ``polarity`` (+1/-1) and the ``FieldSweepFit`` as ``fit``.
+def fit_sweep_lines(sweeps, *, background_order=BACKGROUND_ORDER, low_field_oe=None) -> tuple[list[dict], list]:
+    """Every line of each field sweep (Oe, V) by ``fit_lines(axis="field")``: both
+    polarities on a shared background with the offset step at zero, spikes dropped, the
+    low-field region (``low_field_oe``) left to the background.
 
-    ``sweeps``: a sequence of (field_oe, vmix_v) pairs of 1-D arrays; a half with fewer
-    than ``MIN_POINTS_PER_LINE`` points (a sweep on one side of zero only) is skipped.
+    ``sweeps``: a sequence of (field_oe, vmix_v) pairs of 1-D arrays. Returns (rows, extra):
+    one row per polarity that holds a line (its strongest: the uniform mode) with ``sweep``
+    (index), ``polarity`` (+1/-1) and the ``FieldSweepFit`` as ``fit``; ``extra`` lists the
+    weaker lines beside it (a second mode, say) as (sweep, polarity, message), not used, and
+    the sweeps without a line (polarity 0).
     """
-    halves, where = [], []
+    rows, extra = [], []
     for k, (field_oe, vmix_v) in enumerate(sweeps):
         h = np.asarray(field_oe, dtype=float).ravel()
         v = np.asarray(vmix_v, dtype=float).ravel()
         if h.shape != v.shape:
             raise ValueError(f"sweep {k}: field_oe and vmix_v differ in length")
+        try:
+            lines = fit_lines(h, v, axis="field", background_order=background_order, low_field_oe=low_field_oe)
+        except ValueError as e:  # too few points
+            extra.append((k, 0.0, str(e)))
+            continue
+        if not lines:
+            extra.append((k, 0.0, "no significant line found"))
         for p in (1.0, -1.0):
-            side = p * h > 0
-            if np.count_nonzero(side) >= MIN_POINTS_PER_LINE:
-                halves.append((h[side], v[side]))
-                where.append((k, p))
-    if not halves:
-        raise ValueError("sweeps: no half sweep with enough points to fit a line")
-    fits = fit_field_sweeps([h for h, _ in halves], [v for _, v in halves], slope=True)
-    return [{"sweep": k, "polarity": p, "fit": fit} for (k, p), fit in zip(where, fits, strict=True)]
+            side = [ft for ft in lines if p * ft.h0_oe > 0]
+            if not side:
+                continue
+            main = max(side, key=lambda ft: math.hypot(ft.v_sym, ft.v_asym))
+            rows.append({"sweep": k, "polarity": p, "fit": main})
+            extra += [
+                (k, p, f"a weaker line at {ft.h0_oe:.0f} Oe beside the main one at {main.h0_oe:.0f} Oe: not used")
+                for ft in side
+                if ft is not main
+            ]
+    if not rows:
+        raise ValueError("sweeps: no line found in any field sweep")
+    return rows, extra
 
 
 @dataclass(frozen=True)
@@ -484,13 +498,13 @@ def analyze_bilayer_sweeps(sweeps, sample, *, g=None, fit_g=None) -> SweepAnalys
         missing = [c for c in ("frequency_hz", "field_oe", "vmix_v") if c not in sw]
         if missing:
             raise ValueError(f"sweep {k}: missing {', '.join(missing)}")
-    rows = fit_sweep_lines([(sw["field_oe"], sw["vmix_v"]) for sw in sweeps])
+    rows, extra = fit_sweep_lines([(sw["field_oe"], sw["vmix_v"]) for sw in sweeps])
     for r in rows:
         sw = sweeps[r["sweep"]]
         r["frequency_hz"] = float(sw["frequency_hz"])
         r["dc_current_a"] = float(sw.get("dc_current_a", 0.0))
     good = [r for r in rows if r["fit"].ok]
-    rejected = [(r["sweep"], r["polarity"], r["fit"].message) for r in rows if not r["fit"].ok]
+    rejected = [(r["sweep"], r["polarity"], r["fit"].message) for r in rows if not r["fit"].ok] + extra
     if not good:
         raise ValueError("sweeps: no line was fitted ok")
 

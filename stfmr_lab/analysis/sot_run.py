@@ -105,7 +105,8 @@ def analyze_bilayer_run(run: RunData, path, *, g=None, fit_g=None) -> Analysis:
     except ValueError as e:
         raise AnalysisError(f"{path}: {e}") from None
     for k, pol, msg in res.rejected:
-        warnings.append(f"spectrum {index[k]} ({'+' if pol > 0 else '-'}H): line not used ({msg})")
+        side = "+" if pol > 0 else "-"
+        warnings.append(f"spectrum {index[k]} ({side}H): line not used ({msg})" if pol else f"spectrum {index[k]}: {msg}")
 
     rows = []
     for r in res.lines:
