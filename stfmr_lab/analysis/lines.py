@@ -133,13 +133,25 @@ def _away_from_zero(c, w, zero, low_u, lo, hi):
     return (np.abs(c - zero) >= low_u + 2.0 * w) & (c - w >= lo) & (c + w <= hi)
 
 
-def _joint_fit(u, yu, sw, theta0, nb, bcols, zero=None):
+def _joint_fit(u, yu, sw, theta0, nb, bcols, zero=None, min_width=None):
+    """Least squares of every line and the background from ``theta0``: (theta, converged).
+    ``min_width``: the lines' widths held at or above it (scaled units), with a robust loss
+    (a spike on a line's flank then stands out of the residuals, to be dropped)."""
+
     def fun(t):
         return sw * (yu - _lines_model(u, t, nb, bcols, zero)[0])
 
     def jac(t):
         return -sw[:, None] * _lines_model(u, t, nb, bcols, zero)[1]
 
+    if min_width is not None:
+        lower = np.full(theta0.size, -np.inf)
+        lower[nb + 1 :: 4] = np.log(min_width)
+        t0 = np.maximum(theta0, lower + 1e-9)
+        scale = 3.0 * residuals.noise_from_differences((sw * yu)[None, :], (sw > 0)[None, :])[0]
+        res = least_squares(fun, t0, jac=jac, method="trf", bounds=(lower, np.inf), x_scale="jac", max_nfev=400,
+                            loss="cauchy", f_scale=scale if scale > 0 else 1.0)  # fmt: skip
+        return res.x, res.status > 0
     res = least_squares(
         fun, theta0, jac=jac, method="lm", x_scale="jac", xtol=1e-10, ftol=1e-10, gtol=1e-10, max_nfev=400
     )
@@ -255,18 +267,21 @@ def fit_lines(
             ):
                 break  # no candidate that could be a significant line
             trial, conv = _joint_fit(u, yu, sw, np.concatenate([theta, [c, np.log(wd), vs, va]]), nb, bcols, zero)
-            if not _keep_last(u, trial, nb, good, span, min_relative_amplitude, zero, low_u):
-                excluded.append((c - 2 * wd, c + 2 * wd))  # a glitch or noise: look elsewhere
-                continue
-            theta, converged = trial, conv
+            if np.exp(trial[-3]) < du:  # collapsed onto a point (a spike on the line's flank): bounded
+                trial, conv = _joint_fit(u, yu, sw, np.concatenate([theta, [c, np.log(wd), vs, va]]), nb, bcols, zero,
+                                         min_width=du)  # fmt: skip
             if despike:  # spikes on a line's flank show only in its residuals
-                model, _j = _lines_model(u, theta, nb, bcols, zero)
+                model, _j = _lines_model(u, trial, nb, bcols, zero)
                 spikes = residuals.hampel_outliers((yu - model)[None, :], good[None, :], floor=_fit._SPIKE_FLOOR)[0]
                 if spikes.any():
                     good &= ~spikes
                     sw = np.where(good, sw, 0.0)  # (the scan rebuilds its background basis from sw)
                     n_out += int(spikes.sum())
-                    theta, converged = _joint_fit(u, yu, sw, theta, nb, bcols, zero)
+                    trial, conv = _joint_fit(u, yu, sw, trial, nb, bcols, zero)
+            if not _keep_last(u, trial, nb, good, span, min_relative_amplitude, zero, low_u):
+                excluded.append((c - 2 * wd, c + 2 * wd))  # a glitch or noise: look elsewhere
+                continue
+            theta, converged = trial, conv
         while theta.size > nb:  # the least significant line out, until every one left is significant
             z = _significance(u, yu, sw, theta, nb, bcols, good, zero)
             if z.min() >= _MIN_SIGNIFICANCE:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stfmr_lab.analysis.fit import STRUCTURE_MESSAGE
 from stfmr_lab.analysis.inverse import weighted_mean
 from stfmr_lab.analysis.lines import fit_lines
 from stfmr_lab.bilayer import GAMMA_2PI_HZ_PER_OE_PER_G, MU0, OE_PER_T
@@ -477,9 +478,12 @@ def fit_sweep_lines(sweeps, *, background_order=BACKGROUND_ORDER, low_field_oe=N
 @dataclass(frozen=True)
 class SweepAnalysis:
     """``analyze_bilayer_sweeps``: the inverse (``result``), every line's fit (``lines``: rows
-    of ``fit_sweep_lines`` with the sweep's frequency and DC current, and the line's
-    ``xi_fmr``/``xi_fmr_err`` when its fit was ok) and the lines left out
-    of the inverse because their fit was not ok (``rejected``, with the fit's message)."""
+    of ``fit_sweep_lines`` with the sweep's frequency and DC current, ``used`` (its fit ok,
+    or ``structured``: its only objection structured residuals, the model missing something
+    such as drift) and the line's ``xi_fmr``/``xi_fmr_err`` when used) and what was left
+    out of the inverse (``rejected``: (sweep, polarity, message); polarity 0: a sweep
+    without a line). The inverse takes each line's errors as its statistical and
+    background-model systematic errors in quadrature."""
 
     result: SotResult
     lines: list
@@ -503,13 +507,19 @@ def analyze_bilayer_sweeps(sweeps, sample, *, g=None, fit_g=None) -> SweepAnalys
         sw = sweeps[r["sweep"]]
         r["frequency_hz"] = float(sw["frequency_hz"])
         r["dc_current_a"] = float(sw.get("dc_current_a", 0.0))
-    good = [r for r in rows if r["fit"].ok]
-    rejected = [(r["sweep"], r["polarity"], r["fit"].message) for r in rows if not r["fit"].ok] + extra
+    for r in rows:
+        r["used"] = bool(r["fit"].ok or r["fit"].message == STRUCTURE_MESSAGE)
+        r["structured"] = r["used"] and not r["fit"].ok
+    good = [r for r in rows if r["used"]]
+    rejected = [(r["sweep"], r["polarity"], r["fit"].message) for r in rows if not r["used"]] + extra
     if not good:
         raise ValueError("sweeps: no line was fitted ok")
 
     def col(get):
         return np.array([get(r) for r in good], dtype=float)
+
+    def err(name):  # statistical and background-model systematic, in quadrature
+        return col(lambda r: math.hypot(r["fit"].stderr[name], r["fit"].stderr_sys.get(name, 0.0)))
 
     def cov(fit, a, b):
         names = list(fit.param_names)
@@ -520,13 +530,13 @@ def analyze_bilayer_sweeps(sweeps, sample, *, g=None, fit_g=None) -> SweepAnalys
         "dc_current_a": col(lambda r: r["dc_current_a"]),
         "polarity": col(lambda r: r["polarity"]),
         "h0_oe": col(lambda r: r["fit"].h0_oe),
-        "h0_err_oe": col(lambda r: r["fit"].stderr["h0_oe"]),
+        "h0_err_oe": err("h0_oe"),
         "dh_oe": col(lambda r: r["fit"].dh_oe),
-        "dh_err_oe": col(lambda r: r["fit"].stderr["dh_oe"]),
+        "dh_err_oe": err("dh_oe"),
         "v_sym": col(lambda r: r["fit"].v_sym),
-        "v_sym_err": col(lambda r: r["fit"].stderr["v_sym"]),
+        "v_sym_err": err("v_sym"),
         "v_asym": col(lambda r: r["fit"].v_asym),
-        "v_asym_err": col(lambda r: r["fit"].stderr["v_asym"]),
+        "v_asym_err": err("v_asym"),
         "cov_sym_asym": col(lambda r: cov(r["fit"], "v_sym", "v_asym")),
     }
     result = invert_bilayer(lines, sample, g=g, fit_g=fit_g)
