@@ -25,6 +25,7 @@ line are structured.
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 from scipy.optimize import least_squares
 
 from stfmr_lab.analysis import fit as _fit
@@ -40,6 +41,11 @@ _MAX_REJECTED = 3  # candidates found not to be lines before the search stops
 #: systematics: windows of the lines' centres +- these many widths (when they drop a tenth
 #: of the points and leave this many points beyond the parameters)
 _SYS_WINDOWS, _SYS_MIN_SPARE = (3.5, 7.0), 12
+#: drift: the random walk is modelled when rho sqrt(n) exceeds this (rho its variance per
+#: point over the white noise's, n the points: about 3 standard errors of the estimate)
+_DRIFT_MIN_RHO_SQRT_N = 6.0
+#: field sweeps through zero: a line's centre at least this many widths inside the sweep's ends
+_EDGE_WIDTHS = 3.0
 #: field sweeps through zero: below this |H| (Oe) the data are background only (unsaturated
 #: film, the field loop in remanence, the supply switching polarity)
 LOW_FIELD_OE = 20.0
@@ -128,29 +134,77 @@ def _scan(u, r, sw, bcols, widths, excluded=(), zero=None, low_u=0.0):
 def _away_from_zero(c, w, zero, low_u, lo, hi):
     """Can a line of centre ``c`` and width ``w`` (scaled) be a line of a field sweep through
     zero: at least ``low_u`` + 2 widths from zero (below, the film is not saturated and the
-    field loop is in remanence: that region is background) and a width inside the sweep's
-    edges ([lo, hi])?"""
-    return (np.abs(c - zero) >= low_u + 2.0 * w) & (c - w >= lo) & (c + w <= hi)
+    field loop is in remanence: that region is background) and three widths inside the
+    sweep's edges ([lo, hi]: a line's flanks are measured; a spike at the end is not a line)?"""
+    return (np.abs(c - zero) >= low_u + 2.0 * w) & (c - _EDGE_WIDTHS * w >= lo) & (c + _EDGE_WIDTHS * w <= hi)
 
 
-def _joint_fit(u, yu, sw, theta0, nb, bcols, zero=None, min_width=None):
+class _White:
+    """Whitening of white noise of relative weights ``sw**2``: v -> sw v (rows of v)."""
+
+    def __init__(self, sw):
+        self.sw = sw
+
+    def __call__(self, v):
+        return self.sw * v if v.ndim == 1 else self.sw[:, None] * v
+
+
+class _RandomWalk(_White):
+    """Whitening of white noise plus a random walk in sweep order (slow background drift:
+    thermoelectric voltages, temperature): the noise covariance among the kept points is
+    C = diag(1 / sw^2) + rho min(t_i, t_j) (t: the point's place in the sweep, in points;
+    rho: the walk's variance per point over the white variance) = L L^T, and v -> L^-1 v
+    (generalised least squares). The outputs sit at the kept points' places (0 elsewhere)."""
+
+    def __init__(self, sw, rho):
+        super().__init__(sw)
+        self.rho = float(rho)
+        self.keep = np.flatnonzero(sw > 0)
+        t = (self.keep - self.keep[0] + 1).astype(float)
+        cov = self.rho * np.minimum.outer(t, t)
+        cov[np.diag_indices_from(cov)] += 1.0 / sw[self.keep] ** 2
+        self.chol = np.linalg.cholesky(cov)
+
+    def __call__(self, v):
+        out = np.zeros_like(v, dtype=float)
+        out[self.keep] = scipy.linalg.solve_triangular(self.chol, v[self.keep], lower=True, check_finite=False)
+        return out
+
+
+def _random_walk_rho(r):
+    """rho (random-walk variance per point / white variance) from white-weighted residuals
+    ``r`` of the kept points in sweep order; 0 when the walk is not significant. Successive
+    differences of white noise + a walk: variance 2 s^2 + t^2, lag-1 covariance -s^2."""
+    d = np.diff(r)
+    n = d.size
+    if n < 20:
+        return 0.0
+    var_d = float(d @ d) / n
+    s2 = max(-float(d[1:] @ d[:-1]) / (n - 1), 0.05 * var_d / 2.0)
+    rho = max(var_d - 2.0 * s2, 0.0) / s2
+    return rho if rho > _DRIFT_MIN_RHO_SQRT_N / np.sqrt(n) else 0.0
+
+
+def _joint_fit(u, yu, sw, theta0, nb, bcols, zero=None, min_width=None, white=None, robust=True):
     """Least squares of every line and the background from ``theta0``: (theta, converged).
     ``min_width``: the lines' widths held at or above it (scaled units), with a robust loss
-    (a spike on a line's flank then stands out of the residuals, to be dropped)."""
+    when ``robust`` (a spike on a line's flank then stands out of the residuals, to be
+    dropped). ``white``: the whitening of the residuals (default: times ``sw``, white noise)."""
+    white = white or _White(sw)
 
     def fun(t):
-        return sw * (yu - _lines_model(u, t, nb, bcols, zero)[0])
+        return white(yu - _lines_model(u, t, nb, bcols, zero)[0])
 
     def jac(t):
-        return -sw[:, None] * _lines_model(u, t, nb, bcols, zero)[1]
+        return -white(_lines_model(u, t, nb, bcols, zero)[1])
 
     if min_width is not None:
         lower = np.full(theta0.size, -np.inf)
         lower[nb + 1 :: 4] = np.log(min_width)
         t0 = np.maximum(theta0, lower + 1e-9)
-        scale = 3.0 * residuals.noise_from_differences((sw * yu)[None, :], (sw > 0)[None, :])[0]
+        scale = 3.0 * residuals.noise_from_differences(white(yu)[None, :], (sw > 0)[None, :])[0]
         res = least_squares(fun, t0, jac=jac, method="trf", bounds=(lower, np.inf), x_scale="jac", max_nfev=400,
-                            loss="cauchy", f_scale=scale if scale > 0 else 1.0)  # fmt: skip
+                            loss="cauchy" if robust else "linear", f_scale=scale if scale > 0 else 1.0)  # fmt: skip
         return res.x, res.status > 0
     res = least_squares(
         fun, theta0, jac=jac, method="lm", x_scale="jac", xtol=1e-10, ftol=1e-10, gtol=1e-10, max_nfev=400
@@ -171,6 +225,7 @@ def fit_lines(
     min_relative_amplitude=0.05,
     despike=True,
     low_field_oe=None,
+    drift=False,
 ):
     """Find and fit every line of one sweep; a list of fits sorted by centre.
 
@@ -187,10 +242,15 @@ def fit_lines(
     max_lines : the most lines looked for.
     min_relative_amplitude : a line weaker than this fraction of the strongest is not kept.
     despike : drop isolated spikes first.
+    drift : the sweep was measured in the order of x (one direction): when the residuals
+        show a random walk (slow background drift) beside the white noise, the final fit is
+        generalised least squares with that covariance (estimated from the residuals'
+        successive differences) and its errors and verdicts are those of the whitened
+        residuals.
     low_field_oe : in a field sweep through zero, the points below this |H| (Oe, default
         ``LOW_FIELD_OE``) are left out (the film is not saturated, the field loop is in
         remanence, the supply switches polarity) and no line is centred closer to zero than
-        this plus two widths, nor within a width of the sweep's ends. Each line lives on its
+        this plus two widths, nor within three widths of the sweep's ends. Each line lives on its
         own side of zero (the other polarity is another magnetisation state), unless
         Lorentzians over the whole sweep fit better (a smaller residual sum of squares with
         the same parameters).
@@ -297,17 +357,24 @@ def fit_lines(
             # at H > 0) or Lorentzians over the whole sweep (tails through zero): the same
             # parameters, so the information criteria reduce to the residual sums of squares
             free, conv_free = _joint_fit(u, yu, sw, theta, nb, bcols, None)
-            if _rss(u, yu, sw, free, nb, bcols, None) < _rss(u, yu, sw, theta, nb, bcols, zero) and np.all(
+            if _rss(u, yu, _White(sw), free, nb, bcols, None) < _rss(u, yu, _White(sw), theta, nb, bcols, zero) and np.all(
                 _away_from_zero(free[nb:].reshape(-1, 4)[:, 0], np.exp(free[nb:].reshape(-1, 4)[:, 1]), zero, low_u,
                                 u[good].min(), u[good].max())
             ):  # fmt: skip
                 theta, converged, zero = free, conv_free, None
-        return _results(cls, xs, u, yu, sw, good, theta, nb, bcols, bders, background_order, step, converged,
+        white = _White(sw)
+        if drift:  # a random walk under the sweep: generalised least squares when the residuals show one
+            rho = _random_walk_rho(white(yu - _lines_model(u, theta, nb, bcols, zero)[0])[good])
+            if rho > 0:
+                white = _RandomWalk(sw, rho)
+                # (widths held above the point spacing: the walk's freedom must not shrink a line onto a point)
+                theta, converged = _joint_fit(u, yu, sw, theta, nb, bcols, zero, du, white, robust=False)
+        return _results(cls, xs, u, yu, white, good, theta, nb, bcols, bders, background_order, step, converged,
                         xmid, hs, yscale, wmean, n_out, irf2 is not None, zero)  # fmt: skip
 
 
-def _rss(u, yu, sw, theta, nb, bcols, zero):
-    r = sw * (yu - _lines_model(u, theta, nb, bcols, zero)[0])
+def _rss(u, yu, white, theta, nb, bcols, zero):
+    r = white(yu - _lines_model(u, theta, nb, bcols, zero)[0])
     return float(r @ r)
 
 
@@ -352,13 +419,13 @@ def _significance(u, yu, sw, theta, nb, bcols, good, zero=None):
 
 
 def _results(
-    cls, xs, u, yu, sw, good, theta, nb, bcols, bders, order, step, converged, xmid, hs, ys, wmean, n_out, normalised,
+    cls, xs, u, yu, white, good, theta, nb, bcols, bders, order, step, converged, xmid, hs, ys, wmean, n_out, normalised,
     zero=None,
 ):
-    """The fits of the lines as ``cls`` items, sorted by centre."""
+    """The fits of the lines as ``cls`` items, sorted by centre (residuals whitened by ``white``)."""
     model, jac = _lines_model(u, theta, nb, bcols, zero)
-    jw = jac * sw[:, None]
-    r = sw * (yu - model)
+    jw = white(jac)
+    r = white(yu - model)
     n_pts = int(good.sum())
     p_all = theta.size
     dof = max(n_pts - p_all, 1)
@@ -373,9 +440,7 @@ def _results(
     # systematics: one and two background orders more (the first also on the step's side),
     # windows around the lines
     extra = [u ** (order + 1)] + ([(u > step) * (u - step) ** max(order + 1, 2)] if step is not None else [])
-    alternatives = [
-        ("extra", (np.stack(cols, axis=1) * sw[:, None])[None]) for cols in (extra, extra + [u ** (order + 2)])
-    ]
+    alternatives = [("extra", white(np.stack(cols, axis=1))[None]) for cols in (extra, extra + [u ** (order + 2)])]
     for win in _SYS_WINDOWS:
         keep = np.zeros_like(good)
         for c, lw, _, _ in lines:

@@ -435,13 +435,27 @@ def invert_bilayer(lines, sample, *, g=None, fit_g=None) -> SotResult:
 BACKGROUND_ORDER = 3
 
 
-def fit_sweep_lines(sweeps, *, background_order=BACKGROUND_ORDER, low_field_oe=None) -> tuple[list[dict], list]:
+def _significance(fit) -> float:
+    """A line's amplitude hypot(V_S, V_A) over its standard error."""
+    names = list(fit.param_names)
+    i, j = names.index("v_sym"), names.index("v_asym")
+    amp = math.hypot(fit.v_sym, fit.v_asym)
+    g = np.array([fit.v_sym, fit.v_asym]) / amp if amp > 0 else np.zeros(2)
+    var = float(g @ fit.covariance[np.ix_([i, j], [i, j])] @ g)
+    return amp / math.sqrt(var) if var > 0 else 0.0
+
+
+def fit_sweep_lines(
+    sweeps, *, background_order=BACKGROUND_ORDER, low_field_oe=None, drift=True
+) -> tuple[list[dict], list]:
     """Every line of each field sweep (Oe, V) by ``fit_lines(axis="field")``: both
     polarities on a shared background with the offset step at zero, spikes dropped, the
-    low-field region (``low_field_oe``) left to the background.
+    low-field region (``low_field_oe``) left to the background and, with ``drift``, slow
+    background drift (a random walk in sweep order) fitted as correlated noise when the
+    residuals show it: the sweeps are then taken as measured in one direction of the field.
 
     ``sweeps``: a sequence of (field_oe, vmix_v) pairs of 1-D arrays. Returns (rows, extra):
-    one row per polarity that holds a line (its strongest: the uniform mode) with ``sweep``
+    one row per polarity that holds a line (its most significant: the uniform mode) with ``sweep``
     (index), ``polarity`` (+1/-1) and the ``FieldSweepFit`` as ``fit``; ``extra`` lists the
     weaker lines beside it (a second mode, say) as (sweep, polarity, message), not used, and
     the sweeps without a line (polarity 0).
@@ -453,7 +467,9 @@ def fit_sweep_lines(sweeps, *, background_order=BACKGROUND_ORDER, low_field_oe=N
         if h.shape != v.shape:
             raise ValueError(f"sweep {k}: field_oe and vmix_v differ in length")
         try:
-            lines = fit_lines(h, v, axis="field", background_order=background_order, low_field_oe=low_field_oe)
+            lines = fit_lines(
+                h, v, axis="field", background_order=background_order, low_field_oe=low_field_oe, drift=drift
+            )
         except ValueError as e:  # too few points
             extra.append((k, 0.0, str(e)))
             continue
@@ -463,7 +479,7 @@ def fit_sweep_lines(sweeps, *, background_order=BACKGROUND_ORDER, low_field_oe=N
             side = [ft for ft in lines if p * ft.h0_oe > 0]
             if not side:
                 continue
-            main = max(side, key=lambda ft: math.hypot(ft.v_sym, ft.v_asym))
+            main = max(side, key=_significance)
             rows.append({"sweep": k, "polarity": p, "fit": main})
             extra += [
                 (k, p, f"a weaker line at {ft.h0_oe:.0f} Oe beside the main one at {main.h0_oe:.0f} Oe: not used")
