@@ -44,8 +44,8 @@ _SYS_WINDOWS, _SYS_MIN_SPARE = (3.5, 7.0), 12
 #: drift: the random walk is modelled when rho sqrt(n) exceeds this (rho its variance per
 #: point over the white noise's, n the points: about 3 standard errors of the estimate)
 _DRIFT_MIN_RHO_SQRT_N = 6.0
-#: field sweeps through zero: a line's centre at least this many widths inside the sweep's ends
-_EDGE_WIDTHS = 3.0
+#: field sweeps through zero: a line's centre at least this many widths and points inside the sweep's ends
+_EDGE_WIDTHS, _EDGE_POINTS = 2.0, 3
 #: field sweeps through zero: below this |H| (Oe) the data are background only (unsaturated
 #: film, the field loop in remanence, the supply switching polarity)
 LOW_FIELD_OE = 20.0
@@ -122,7 +122,7 @@ def _scan(u, r, sw, bcols, widths, excluded=(), zero=None, low_u=0.0):
         for a_lo, a_hi in excluded:
             gain[(cs >= a_lo) & (cs <= a_hi)] = -np.inf
         if zero is not None:
-            gain[~_away_from_zero(cs, w, zero, low_u, lo, hi)] = -np.inf
+            gain[~_away_from_zero(cs, w, zero, low_u, np.sort(u[sw > 0]))] = -np.inf
         i = int(np.argmax(gain))
         if gain[i] > best[4]:
             vs = (aa[i] * bs[i] - sa[i] * ba[i]) / det[i]
@@ -131,12 +131,17 @@ def _scan(u, r, sw, bcols, widths, excluded=(), zero=None, low_u=0.0):
     return best
 
 
-def _away_from_zero(c, w, zero, low_u, lo, hi):
+def _away_from_zero(c, w, zero, low_u, ug):
     """Can a line of centre ``c`` and width ``w`` (scaled) be a line of a field sweep through
     zero: at least ``low_u`` + 2 widths from zero (below, the film is not saturated and the
-    field loop is in remanence: that region is background) and three widths inside the
-    sweep's edges ([lo, hi]: a line's flanks are measured; a spike at the end is not a line)?"""
-    return (np.abs(c - zero) >= low_u + 2.0 * w) & (c - _EDGE_WIDTHS * w >= lo) & (c + _EDGE_WIDTHS * w <= hi)
+    field loop is in remanence: that region is background), and both flanks measured: two
+    widths and ``_EDGE_POINTS`` points of ``ug`` (the kept abscissae, sorted) on each side
+    (a spike at a sweep's end is not a line)?"""
+    c = np.asarray(c, dtype=float)
+    below = np.searchsorted(ug, c)
+    above = ug.size - np.searchsorted(ug, c, side="right")
+    inside = (c - _EDGE_WIDTHS * w >= ug[0]) & (c + _EDGE_WIDTHS * w <= ug[-1])
+    return (np.abs(c - zero) >= low_u + 2.0 * w) & inside & (below >= _EDGE_POINTS) & (above >= _EDGE_POINTS)
 
 
 class _White:
@@ -250,7 +255,7 @@ def fit_lines(
     low_field_oe : in a field sweep through zero, the points below this |H| (Oe, default
         ``LOW_FIELD_OE``) are left out (the film is not saturated, the field loop is in
         remanence, the supply switches polarity) and no line is centred closer to zero than
-        this plus two widths, nor within three widths of the sweep's ends. Each line lives on its
+        this plus two widths, nor within two widths or three points of the sweep's ends. Each line lives on its
         own side of zero (the other polarity is another magnetisation state), unless
         Lorentzians over the whole sweep fit better (a smaller residual sum of squares with
         the same parameters).
@@ -359,7 +364,7 @@ def fit_lines(
             free, conv_free = _joint_fit(u, yu, sw, theta, nb, bcols, None)
             if _rss(u, yu, _White(sw), free, nb, bcols, None) < _rss(u, yu, _White(sw), theta, nb, bcols, zero) and np.all(
                 _away_from_zero(free[nb:].reshape(-1, 4)[:, 0], np.exp(free[nb:].reshape(-1, 4)[:, 1]), zero, low_u,
-                                u[good].min(), u[good].max())
+                                np.sort(u[good]))
             ):  # fmt: skip
                 theta, converged, zero = free, conv_free, None
         white = _White(sw)
@@ -389,7 +394,7 @@ def _keep_last(u, theta, nb, good, span, min_rel, zero=None, low_u=0.0):
     amp = np.hypot(vs, va)
     if not (np.isfinite(amp) and u[good].min() <= c <= u[good].max() and w < span / 3):
         return False
-    if zero is not None and not _away_from_zero(c, w, zero, low_u, u[good].min(), u[good].max()):
+    if zero is not None and not _away_from_zero(c, w, zero, low_u, np.sort(u[good])):
         return False
     if np.count_nonzero(good & (np.abs(u - c) <= _fit._NEAR_WIDTHS * w)) < _fit._MIN_NEAR:
         return False
