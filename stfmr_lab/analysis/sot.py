@@ -35,8 +35,13 @@ import numpy as np
 from stfmr_lab.analysis.fit import STRUCTURE_MESSAGE
 from stfmr_lab.analysis.inverse import weighted_mean
 from stfmr_lab.analysis.lines import fit_lines
-from stfmr_lab.bilayer import GAMMA_2PI_HZ_PER_OE_PER_G, MU0, OE_PER_T
-from stfmr_lab.physics import HBAR_2E_J_PER_A
+from stfmr_lab.bilayer import (
+    GAMMA_2PI_HZ_PER_OE_PER_G,
+    OE_PER_T,
+    dc_damping_factor_t_per_a,
+    kittel_h0_oe,
+    lineshape_factor,
+)
 
 __all__ = [
     "BilayerSample",
@@ -118,15 +123,15 @@ class BilayerSample:
     @property
     def lineshape_factor(self) -> float:
         """e mu0 Ms t_fm t_hm / hbar (dimensionless)."""
-        return self.mu0_ms_t * self.t_fm_nm * 1e-9 * self.t_hm_nm * 1e-9 / (2.0 * HBAR_2E_J_PER_A)
+        return lineshape_factor(self.mu0_ms_t, self.t_fm_nm, self.t_hm_nm)
 
     @property
     def dc_factor_t_per_a(self) -> float:
         """K (T/A): d(alpha_eff)/d(I_dc) = xi K p / (mu0 H0 + mu0 Meff/2), with
         K = sin(phi) (hbar/2e) shunt_hm / (width t_hm) / (Ms t_fm)."""
-        ms_a_m = self.mu0_ms_t / MU0
-        j_per_a = self.shunt_hm / (self.width_um * 1e-6 * self.t_hm_nm * 1e-9)
-        return math.sin(math.radians(self.phi_deg)) * HBAR_2E_J_PER_A * j_per_a / (ms_a_m * self.t_fm_nm * 1e-9)
+        return dc_damping_factor_t_per_a(
+            self.mu0_ms_t, self.t_fm_nm, self.t_hm_nm, self.width_um, self.shunt_hm, self.phi_deg
+        )
 
 
 # ---------------------------------------------------------------------------------------- Kittel
@@ -153,19 +158,14 @@ class InPlaneKittelFit:
 
     def h0_oe(self, frequency_hz):
         """The fitted resonance field |H0| (Oe) at ``frequency_hz``."""
-        return _h0(np.asarray(frequency_hz, dtype=float), self.meff_4pi_oe, self.g)
-
-
-def _h0(f, m, g):
-    x = (f / (g * GAMMA_2PI_HZ_PER_OE_PER_G)) ** 2
-    return 2.0 * x / (m + np.sqrt(m * m + 4.0 * x))
+        return kittel_h0_oe(np.asarray(frequency_hz, dtype=float), self.meff_4pi_oe, self.g)
 
 
 def _kittel_gn(f, h, w, m, g, fit_g):
     """Gauss-Newton on H0(f; M, g): returns (params, jacobian at the end, residuals)."""
     params = np.array([m, g])
     for _ in range(100):
-        h0 = _h0(f, params[0], params[1])
+        h0 = kittel_h0_oe(f, params[0], params[1])
         x = (f / (params[1] * GAMMA_2PI_HZ_PER_OE_PER_G)) ** 2
         denom = 2.0 * h0 + params[0]
         jac = np.column_stack([-h0 / denom, -2.0 * x / (params[1] * denom)])  # dH0/dM, dH0/dg
@@ -177,7 +177,7 @@ def _kittel_gn(f, h, w, m, g, fit_g):
         params = params + step
         if np.all(np.abs(step) <= 1e-12 * (np.abs(params) + 1.0)):
             break
-    h0 = _h0(f, params[0], params[1])
+    h0 = kittel_h0_oe(f, params[0], params[1])
     x = (f / (params[1] * GAMMA_2PI_HZ_PER_OE_PER_G)) ** 2
     denom = 2.0 * h0 + params[0]
     jac = np.column_stack([-h0 / denom, -2.0 * x / (params[1] * denom)])
