@@ -190,11 +190,12 @@ def _random_walk_rho(r):
     return rho if rho > _DRIFT_MIN_RHO_SQRT_N / np.sqrt(n) else 0.0
 
 
-def _joint_fit(u, yu, sw, theta0, nb, bcols, zero=None, min_width=None, white=None, robust=True):
+def _joint_fit(u, yu, sw, theta0, nb, bcols, zero=None, min_width=None, white=None, robust_scale=None):
     """Least squares of every line and the background from ``theta0``: (theta, converged).
-    ``min_width``: the lines' widths held at or above it (scaled units), with a robust loss
-    when ``robust`` (a spike on a line's flank then stands out of the residuals, to be
-    dropped). ``white``: the whitening of the residuals (default: times ``sw``, white noise)."""
+    ``min_width``: the lines' widths held at or above it (scaled units). ``robust_scale``:
+    a robust (Cauchy) loss, residuals beyond this scale down-weighted (a spike on a line's
+    flank, a line not yet in the model: they then stand out of the residuals). ``white``:
+    the whitening of the residuals (default: times ``sw``, white noise)."""
     white = white or _White(sw)
 
     def fun(t):
@@ -207,9 +208,8 @@ def _joint_fit(u, yu, sw, theta0, nb, bcols, zero=None, min_width=None, white=No
         lower = np.full(theta0.size, -np.inf)
         lower[nb + 1 :: 4] = np.log(min_width)
         t0 = np.maximum(theta0, lower + 1e-9)
-        scale = 3.0 * residuals.noise_from_differences(white(yu)[None, :], (sw > 0)[None, :])[0]
         res = least_squares(fun, t0, jac=jac, method="trf", bounds=(lower, np.inf), x_scale="jac", max_nfev=400,
-                            loss="cauchy" if robust else "linear", f_scale=scale if scale > 0 else 1.0)  # fmt: skip
+                            loss="linear" if robust_scale is None else "cauchy", f_scale=robust_scale or 1.0)  # fmt: skip
         return res.x, res.status > 0
     res = least_squares(
         fun, theta0, jac=jac, method="lm", x_scale="jac", xtol=1e-10, ftol=1e-10, gtol=1e-10, max_nfev=400
@@ -331,18 +331,27 @@ def fit_lines(
                 np.count_nonzero(good) - theta.size, 1
             ):
                 break  # no candidate that could be a significant line
-            trial, conv = _joint_fit(u, yu, sw, np.concatenate([theta, [c, np.log(wd), vs, va]]), nb, bcols, zero)
-            if np.exp(trial[-3]) < du:  # collapsed onto a point (a spike on the line's flank): bounded
-                trial, conv = _joint_fit(u, yu, sw, np.concatenate([theta, [c, np.log(wd), vs, va]]), nb, bcols, zero,
-                                         min_width=du)  # fmt: skip
+            start = np.concatenate([theta, [c, np.log(wd), vs, va]])
+            robust = zero is not None
+            if not robust:
+                trial, conv = _joint_fit(u, yu, sw, start, nb, bcols, zero)
+                robust = np.exp(trial[-3]) < du
+            if robust:
+                # a robust fit, widths above the point spacing (a field sweep through zero has
+                # its glitches near the lines; a fit collapsed onto a spike on a flank): the
+                # spikes then stand out of the residuals, to be dropped below
+                trial, conv = _joint_fit(u, yu, sw, start, nb, bcols, zero, du, robust_scale=0.25 * np.hypot(vs, va))
+            spikes = np.zeros_like(good)
             if despike:  # spikes on a line's flank show only in its residuals
                 model, _j = _lines_model(u, trial, nb, bcols, zero)
                 spikes = residuals.hampel_outliers((yu - model)[None, :], good[None, :], floor=_fit._SPIKE_FLOOR)[0]
-                if spikes.any():
-                    good &= ~spikes
-                    sw = np.where(good, sw, 0.0)  # (the scan rebuilds its background basis from sw)
-                    n_out += int(spikes.sum())
-                    trial, conv = _joint_fit(u, yu, sw, trial, nb, bcols, zero)
+                if zero is not None:
+                    spikes |= _end_spikes(yu - model, good)
+                good &= ~spikes
+                sw = np.where(good, sw, 0.0)  # (the scan rebuilds its background basis from sw)
+                n_out += int(spikes.sum())
+            if robust or spikes.any():
+                trial, conv = _joint_fit(u, yu, sw, trial, nb, bcols, zero)
             if not _keep_last(u, trial, nb, good, span, min_relative_amplitude, zero, low_u):
                 excluded.append((c - 2 * wd, c + 2 * wd))  # a glitch or noise: look elsewhere
                 continue
@@ -373,9 +382,24 @@ def fit_lines(
             if rho > 0:
                 white = _RandomWalk(sw, rho)
                 # (widths held above the point spacing: the walk's freedom must not shrink a line onto a point)
-                theta, converged = _joint_fit(u, yu, sw, theta, nb, bcols, zero, du, white, robust=False)
+                theta, converged = _joint_fit(u, yu, sw, theta, nb, bcols, zero, du, white)
         return _results(cls, xs, u, yu, white, good, theta, nb, bcols, bders, background_order, step, converged,
                         xmid, hs, yscale, wmean, n_out, irf2 is not None, zero)  # fmt: skip
+
+
+def _end_spikes(r, good, n_end=3, n_sigma=8.0):
+    """Spikes among the first and last ``n_end`` kept points (the Hampel window cannot centre
+    on them): off the median of the next four kept points inward by more than ``n_sigma``
+    times the residuals' point-to-point noise."""
+    out = np.zeros_like(good)
+    idx = np.flatnonzero(good)
+    if idx.size < 2 * (n_end + 4):
+        return out
+    sigma = residuals.noise_from_differences(r[None, idx], np.ones((1, idx.size), bool))[0]
+    for k in list(range(n_end)) + list(range(idx.size - n_end, idx.size)):
+        inner = idx[k + 1 : k + 5] if k < n_end else idx[k - 4 : k]
+        out[idx[k]] = abs(r[idx[k]] - np.median(r[inner])) > n_sigma * max(sigma, _fit._SPIKE_FLOOR)
+    return out
 
 
 def _rss(u, yu, white, theta, nb, bcols, zero):
