@@ -389,16 +389,20 @@ def fit_lines(
 
 def _end_spikes(r, good, n_end=3, n_sigma=8.0):
     """Spikes among the first and last ``n_end`` kept points (the Hampel window cannot centre
-    on them): off the median of the next four kept points inward by more than ``n_sigma``
-    times the residuals' point-to-point noise."""
+    on them): a step to the next point inward larger than ``n_sigma`` times the residuals'
+    point-to-point noise and than four times the next two steps inward (the flank of a line
+    not yet fitted steps evenly)."""
     out = np.zeros_like(good)
     idx = np.flatnonzero(good)
-    if idx.size < 2 * (n_end + 4):
+    if idx.size < 2 * (n_end + 3):
         return out
-    sigma = residuals.noise_from_differences(r[None, idx], np.ones((1, idx.size), bool))[0]
-    for k in list(range(n_end)) + list(range(idx.size - n_end, idx.size)):
-        inner = idx[k + 1 : k + 5] if k < n_end else idx[k - 4 : k]
-        out[idx[k]] = abs(r[idx[k]] - np.median(r[inner])) > n_sigma * max(sigma, _fit._SPIKE_FLOOR)
+    sigma = max(residuals.noise_from_differences(r[None, idx], np.ones((1, idx.size), bool))[0], _fit._SPIKE_FLOOR)
+    for ends in (idx[: n_end + 3], idx[::-1][: n_end + 3]):
+        v = r[ends]
+        for k in range(n_end):
+            step = abs(v[k] - v[k + 1])
+            inner = max(abs(v[k + 1] - v[k + 2]), abs(v[k + 2] - v[k + 3]))
+            out[ends[k]] = step > n_sigma * sigma and step > 4.0 * inner
     return out
 
 
