@@ -103,11 +103,13 @@ class AgilentE8257D(StrictMixin, Agilent8257D, MicrowaveSource):
         ":PULM:SOUR?", ":PULM:SOUR %s", """Control the pulse modulation source (str 'internal' or 'external').""",
         {"internal": "INT", "external": "EXT"},
     )
+    #: the internal pulse generator's waveforms: name -> SCPI value (the chop is ``square``)
+    PULSE_WAVEFORMS = {"square": "SQU", "free-run": "FRUN", "triggered": "TRIG", "doublet": "DOUB", "gated": "GATE"}
     pulse_waveform = mapped_control(
         ":PULM:SOUR:INT?", ":PULM:SOUR:INT %s",
         """Control the internal pulse generator's waveform (str 'square', 'free-run', 'triggered',
         'doublet' or 'gated'); the chop is 'square'.""",
-        {"square": "SQU", "free-run": "FRUN", "triggered": "TRIG", "doublet": "DOUB", "gated": "GATE"},
+        PULSE_WAVEFORMS,
     )
     pulse_frequency_hz = number_control(
         ":PULM:INT:FREQ?", ":PULM:INT:FREQ %.4f",
@@ -132,19 +134,18 @@ class AgilentE8257D(StrictMixin, Agilent8257D, MicrowaveSource):
         self.modulation_enabled = True
 
     def get_chop(self):
-        return {
-            "enabled": self.pulse_enabled and self.modulation_enabled,
-            "source": self.pulse_source,
-            "frequency_hz": self.pulse_frequency_hz,
-        }
-
-    def snapshot(self):
-        chop = self.get_chop()
-        return {
-            "frequency_hz": self.frequency_hz,
-            "power_dbm": self.power_dbm,
-            "rf_enabled": int(self.rf_enabled),
-            "chop_enabled": int(chop["enabled"]),
-            "chop_source": chop["source"],
-            "chop_frequency_hz": chop["frequency_hz"],
-        }
+        """The chop as the source applies it. An enabled internal chop must be the pulse
+        generator's square wave (``:PULM:SOUR:INT?`` answers ``SQU``): any other waveform
+        (``FRUN`` after a preset) raises ``InstrumentError`` naming it, since the lock-in's
+        Vmix assumes a square-wave chop at ``frequency_hz``."""
+        enabled = self.pulse_enabled and self.modulation_enabled
+        source = self.pulse_source
+        if enabled and source == "internal":
+            waveform = self.pulse_waveform
+            if waveform != "square":
+                raise InstrumentError(
+                    f"{self.name}: the chop is on with the internal pulse generator in {waveform} "
+                    f"(:PULM:SOUR:INT? {self.PULSE_WAVEFORMS[waveform]}), not the square wave (SQU) it needs: "
+                    "configure_chop sets it (front panel: Pulse > Pulse Source > Int Square)"
+                )
+        return {"enabled": enabled, "source": source, "frequency_hz": self.pulse_frequency_hz}

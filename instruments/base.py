@@ -143,11 +143,17 @@ class StrictMixin:
         """Query ``command`` and return exactly ``count`` floats (raises on anything else)."""
         return _counted(self.strict_values(command), count, command, self.name)
 
+    def before_first_query(self) -> None:
+        """Writes (never a query) the model needs before it answers at all, e.g. the SR830's
+        reply interface (``OUTX``). The station sends them right after opening, then
+        identifies the instrument (``*IDN?``, ``check_model``), then calls ``connect``. The
+        default writes nothing."""
+
     def connect(self) -> None:
-        """What the model needs once a session is open, before its first query (e.g. the
-        SR830's reply interface) and the checks that it is usable at all (a wrong command
-        set, a wrong reading mode): raises ``InstrumentError`` with one line naming what to
-        change. The station calls it right after opening; the default does nothing."""
+        """The checks that the model, identified already, is usable at all (a wrong command
+        set, a wrong reading mode; the model's own queries): raises ``InstrumentError`` with
+        one line naming what to change. The station calls it once the ``*IDN?`` reply named
+        this model (a wrong model is named, not a timeout); the default does nothing."""
 
     # ---------------------------------------------------------------- per-point hot paths
     # Every attribute read of a pymeasure instrument passes its __getattribute__ hook

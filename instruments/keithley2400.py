@@ -52,11 +52,3 @@ class Keithley2400(StrictMixin, _PmKeithley2400, DCSource):
     def measure(self):
         v, i, _r, _t, _status = self.numbers(":READ?", 5)
         return v, i
-
-    def snapshot(self):
-        return {
-            "source_function": self.source_function,
-            "current_a": self.current_a,
-            "compliance_v": self.compliance_v,
-            "output_enabled": int(self.output_enabled),
-        }

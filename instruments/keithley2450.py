@@ -12,11 +12,13 @@ written when the driver opens: a restart after a crash must not jump the bias.
 from __future__ import annotations
 
 import logging
+import time
 
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as _PmKeithley2450
 from pymeasure.instruments.validators import strict_range
 from stfmr_lab.instruments.base import InstrumentError, StrictMixin, bool_control, mapped_control, number_control
+from stfmr_lab.instruments.ramp import ramp
 from stfmr_lab.instruments.roles import DCSource
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 VLIM_RANGE_V = (0.02, 210.0)
 #: one reading: the measured voltage (READ) and the source current (SOUR), in that order
 READ_COMMAND = ':READ? "defbuffer1", READ, SOUR'
+#: ``shutdown()`` ramps the source current to 0 A in this many equal steps, no dwell between them
+SHUTDOWN_STEPS = 10
 
 
 class Keithley2450(StrictMixin, _PmKeithley2450, DCSource):
@@ -80,20 +84,14 @@ class Keithley2450(StrictMixin, _PmKeithley2450, DCSource):
         return v, i
 
     def shutdown(self):
-        """Ramp the source current to 0 A in 10 steps, then turn the output off.
+        """Ramp the source current to 0 A in ``SHUTDOWN_STEPS`` equal steps (the one ramp
+        helper, ``instruments.ramp``; a source already at 0 A gets one write of 0), then
+        turn the output off.
 
         Replaces pymeasure's, which ramps with other command spellings and sleeps.
         """
         now = self.current_a
-        for k in range(1, 11):
-            self.current_a = now * (1.0 - k / 10.0)
+        # a step of a tenth of the distance: exactly SHUTDOWN_STEPS steps (any step when at 0 A)
+        ramp(self.set_current_a, now, 0.0, max_step=abs(now) / SHUTDOWN_STEPS or 1.0, dwell_s=0.0, sleep=time.sleep)
         self.output_enabled = False
         Instrument.shutdown(self)
-
-    def snapshot(self):
-        return {
-            "source_function": self.source_function,
-            "current_a": self.current_a,
-            "compliance_v": self.compliance_v,
-            "output_enabled": int(self.output_enabled),
-        }

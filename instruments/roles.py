@@ -77,6 +77,18 @@ class MicrowaveSource(Role):
     def get_chop(self) -> dict:
         """{'enabled': bool, 'source': 'internal'|'external', 'frequency_hz': float}."""
 
+    def snapshot(self) -> dict:
+        """Frequency (Hz), power (dBm), RF on, and the chop as ``get_chop`` reads it."""
+        chop = self.get_chop()
+        return {
+            "frequency_hz": self.frequency_hz,
+            "power_dbm": self.power_dbm,
+            "rf_enabled": int(self.rf_enabled),
+            "chop_enabled": int(chop["enabled"]),
+            "chop_source": chop["source"],
+            "chop_frequency_hz": chop["frequency_hz"],
+        }
+
 
 class DCSource(Role):
     """Source-meter used as a current source with voltage compliance and voltage readback."""
@@ -107,6 +119,15 @@ class DCSource(Role):
     @abstractmethod
     def measure(self) -> tuple[float, float]:
         """(voltage_v, current_a) measured now."""
+
+    def snapshot(self) -> dict:
+        """Source function, source current (A), compliance (V) and output on."""
+        return {
+            "source_function": self.source_function,
+            "current_a": self.current_a,
+            "compliance_v": self.compliance_v,
+            "output_enabled": int(self.output_enabled),
+        }
 
 
 class LockIn(Role):

@@ -120,13 +120,4 @@ class RohdeSchwarzSMB100A(StrictMixin, Instrument, MicrowaveSource):
         }
 
     def snapshot(self):
-        chop = self.get_chop()
-        return {
-            "frequency_hz": self.frequency_hz,
-            "power_dbm": self.power_dbm,
-            "rf_enabled": int(self.rf_enabled),
-            "chop_enabled": int(chop["enabled"]),
-            "chop_source": chop["source"],
-            "chop_frequency_hz": chop["frequency_hz"],
-            "chop_width_s": self.pulse_width_s,
-        }
+        return {**super().snapshot(), "chop_width_s": self.pulse_width_s}

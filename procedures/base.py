@@ -22,8 +22,9 @@ from pymeasure.experiment import Procedure
 from stfmr_lab.instruments.base import CommandRefused, checked_commands
 from stfmr_lab.instruments.field import OperatorActionRequired
 from stfmr_lab.instruments.ramp import RampStopped
+from stfmr_lab.procedures.buffered import BufferedSweep, uses_buffer
 
-from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig
+from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig, SweepTally, sweep_key
 from stfmr_lab.errors import error_line
 from stfmr_lab.lockin_filter import poles_for_slope, step_residual
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
@@ -189,9 +190,7 @@ class StfmrProcedure(Procedure):
         self.unverified: set[str] = set()
         self.error: BaseException | None = None
         self.done: ResumeState | NothingDone = NothingDone()  # what an interrupted file already holds
-        #: points recorded per sweep in this session (``("s"|"iv", index)``), sweeps run to their end
-        self.recorded: dict[tuple, int] = {}
-        self.finished: set[tuple] = set()
+        self._tally: SweepTally | None = None
         #: per kind of adaptive sweep, the last one's line (``AdaptiveDesign.seed_out``): the next starts there
         self.adaptive_seeds: dict = {}
         super().__init__(*args, **kwargs)
@@ -289,6 +288,8 @@ class StfmrProcedure(Procedure):
             st.field.prepare()
         self._lockin = li
         self._read_xy, self._overloaded = li.xy_reader(), li.overload_reader()  # bound once for the points
+        swept = any(getattr(item, "acquisition", "stepped") == "swept" for item in self.run_config.plan.order)
+        self._buffered = BufferedSweep(self, li) if swept and uses_buffer(st.config) else None
         self._sensitivity_v = li.get_sensitivity_v()
         self._tau = tau = li.get_time_constant_s()
         self.settle_s = lc["settle_time_constants"] * tau
@@ -321,7 +322,7 @@ class StfmrProcedure(Procedure):
             elif isinstance(item, FieldSweep):
                 self._field_sweep(item)
             self.ctx.sweeps_done += 1
-            self.finished.add(_key(item))
+            self.tally.finish(item)
             self.stream.emit("sweep_done", item)
             errors = self._instrument_errors()
             if errors:
@@ -376,23 +377,22 @@ class StfmrProcedure(Procedure):
                     ctx.bench_lock.release()
         self.stream.emit("stop", self.outcome, text)
 
+    @property
+    def tally(self) -> SweepTally:
+        """Points recorded per sweep and the sweeps run to their end, a resumed file's
+        included (made at the first use: ``done`` is set before the run starts)."""
+        if self._tally is None:
+            self._tally = SweepTally(self.run_config.plan, self.done)
+        return self._tally
+
     def points_note(self) -> str:
         """Why the file holds fewer points than planned ("" when it holds them all)."""
-        plan = self.run_config.plan
-        recorded, finished = {}, set(self.finished)
-        for item in plan.order:
-            key = _key(item)
-            recorded[key] = self.recorded.get(key, 0) + self.done.recorded(item)
-            if self.done.complete(item):
-                finished.add(key)
-        return plan.shortfall(recorded, finished, self.outcome)
+        return self.tally.shortfall(self.outcome)
 
     # ------------------------------------------------------------------ sweeps
     def _record(self, table, row):
         self.stream.emit("row", table, row)
-        if table in ("data", "dvdi"):
-            key = ("s", int(row["spectrum"])) if table == "data" else ("iv", int(row["sweep"]))
-            self.recorded[key] = self.recorded.get(key, 0) + 1
+        self.tally.add_row(table, row)
         if table == "data":
             self.ctx.points_done += 1
             if "emit" not in self.__dict__:  # no pymeasure Worker attached (headless)
@@ -414,12 +414,17 @@ class StfmrProcedure(Procedure):
         """Read the lock-in and record one data row of ``item`` at ``settings`` (frequency_hz,
         field_oe, field_angle_deg, bias_current_a, bias_voltage_v); returns its Vmix."""
         x, y, over, sens = self._read_lockin()
+        return self._record_point(item, reason, settings, x, y, over, sens, self._t_read)
+
+    def _record_point(self, item, reason: int, settings: dict, x: float, y: float, over: int, sens: float, t: float) -> float:
+        """Record one data row of ``item``: the lock-in's X and Y (V) read at time ``t`` (s of
+        the run) with ``over`` (1: an overload re-ranged it) and ``sens`` (V); returns its Vmix."""
         vmix = x / LOCKIN_RMS_FACTOR
         self._record(
             "data",
             {
                 **settings, "rf_power_dbm": item.power_dbm, "lockin_x_v": x, "lockin_y_v": y, "vmix_v": vmix,
-                "time_s": self._t_read, "spectrum": item.index, "overload": over, "sensitivity_v": sens,
+                "time_s": t, "spectrum": item.index, "overload": over, "sensitivity_v": sens,
                 "sample_reason": reason,
             },
         )
@@ -528,7 +533,10 @@ class StfmrProcedure(Procedure):
         swept = getattr(item, "acquisition", "stepped") == "swept"
         if swept and item.up_down:
             xs = np.concatenate([xs, xs[::-1]])
-        for k, x in enumerate(xs[self.done.points(item):].tolist()):
+        todo = xs[self.done.points(item):].tolist()
+        if swept and getattr(self, "_buffered", None) is not None:  # the lock-in's triggered buffer (procedures/buffered.py)
+            return self._buffered.walk(item, todo, move)
+        for k, x in enumerate(todo):
             self.checkpoint()
             settings = move(x)
             settings["set_time_s"] = self._now()
@@ -690,11 +698,6 @@ class StfmrProcedure(Procedure):
         g.bias_to_current(0.0, measure=False)
 
 
-def _key(item) -> tuple:
-    """A sweep's key in ``recorded``/``finished``: ("iv", index) or ("s", index)."""
-    return ("iv" if isinstance(item, IVSweep) else "s", item.index)
-
-
 class NothingDone:
     """A run from the start: no sweep of the plan is in the file yet (``ResumeState``'s questions)."""
 
@@ -728,8 +731,11 @@ class ResumeState:
         self._counts = {}
         spec = d["data"]["spectrum"]
         for item in plan.spectra:
-            self._counts[("s", item.index)] = int(np.count_nonzero(spec == item.index))
-        self._started = {("s", int(k)) for k in d["spectra"]["index"]} | {("iv", int(k)) for k in d["dvdi_sweeps"]["index"]}
+            self._counts[sweep_key(item)] = int(np.count_nonzero(spec == item.index))
+        spectra_started, iv_started = set(d["spectra"]["index"].tolist()), set(d["dvdi_sweeps"]["index"].tolist())
+        self._started = {sweep_key(it) for it in plan.spectra if it.index in spectra_started} | {
+            sweep_key(it) for it in plan.iv_sweeps if it.index in iv_started
+        }
         self._iv = {}
         for item in plan.iv_sweeps:
             sel = d["dvdi"]["sweep"] == item.index
@@ -739,14 +745,14 @@ class ResumeState:
         #: the bench time continues one second after the last recorded point
         self.time_offset_s = self.last_time_s + 1.0
         # every sweep before the last one started is complete (sweeps run in plan order)
-        order = [("iv" if isinstance(it, IVSweep) else "s", it.index) for it in plan.order]
+        order = [sweep_key(it) for it in plan.order]
         started = [k for k, key in enumerate(order) if key in self._started]
         self._last_started = max(started) if started else -1
         self._order = order
         self.points_present = int(spec.size) + int(d["dvdi"]["sweep"].size)
 
     def started(self, item) -> bool:
-        return (("iv" if isinstance(item, IVSweep) else "s"), item.index) in self._started
+        return sweep_key(item) in self._started
 
     def recorded(self, item) -> int:
         """Points of ``item`` in the file."""
@@ -755,17 +761,20 @@ class ResumeState:
         return self.points(item)
 
     def points(self, item) -> int:
-        return self._counts.get(("s", item.index), 0)
+        return self._counts.get(sweep_key(item), 0)
 
     def complete(self, item) -> bool:
-        key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
-        pos = self._order.index(key)
+        pos = self._order.index(sweep_key(item))
         if pos < self._last_started:
             return True
         if isinstance(item, IVSweep) or pos > self._last_started:
             return False
         if getattr(item, "adaptive", None):
             return True  # an adaptive sweep's choices depend on the points before: not continued
+        if getattr(item, "acquisition", "stepped") == "swept":
+            # a swept sweep's readings carry the lock-in filter's memory of the sweep before them:
+            # after the break the filter's history is gone, so the sweep is kept as it stopped
+            return True
         return self.points(item) >= item.points
 
     def measured_current(self, item, current, step) -> bool:

@@ -304,6 +304,22 @@ class IVSweep:
         return len(self.currents_a)
 
 
+def sweep_key(item) -> tuple[str, int]:
+    """A sweep's key in the per-sweep tallies (points recorded, sweeps finished):
+    ``("s", index)`` for a spectrum (frequency or field sweep), ``("iv", index)`` for an I-V sweep."""
+    return ("iv" if isinstance(item, IVSweep) else "s", item.index)
+
+
+def row_sweep_key(table: str, row: dict) -> tuple[str, int] | None:
+    """The ``sweep_key`` of the sweep a recorded row belongs to: a ``data`` row's ``spectrum``,
+    a ``dvdi`` row's ``sweep``; None for a row of another table (not a point of a sweep)."""
+    if table == "data":
+        return ("s", int(row["spectrum"]))
+    if table == "dvdi":
+        return ("iv", int(row["sweep"]))
+    return None
+
+
 @dataclass
 class Plan:
     """The ordered list of sweeps a run config describes (the *what*, not the *how*)."""
@@ -323,12 +339,12 @@ class Plan:
     def shortfall(self, recorded: dict, finished: set, outcome: str) -> str:
         """Why fewer points than planned were recorded ("" if none were missing).
 
-        ``recorded``: points per sweep, keyed ``("iv", index)`` or ``("s", index)``;
+        ``recorded``: points per sweep, keyed by ``sweep_key``;
         ``finished``: the keys of the sweeps that ran to their end; ``outcome``: the run's status.
         """
         iv_short = adaptive_short = unmeasured = 0
         for item in self.order:
-            key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
+            key = sweep_key(item)
             missing = max(item.points - recorded.get(key, 0), 0)
             if key not in finished:
                 unmeasured += missing
@@ -344,6 +360,45 @@ class Plan:
         if unmeasured:
             parts.append(f"{unmeasured} not measured (run {outcome})")
         return "; ".join(parts)
+
+
+class SweepTally:
+    """Points recorded per sweep of ``plan`` and the sweeps run to their end (keys: ``sweep_key``):
+    the one count behind the procedure's points note and the progress line."""
+
+    def __init__(self, plan: Plan, already=None):
+        """``already``: what a resumed file holds (``procedures.base.ResumeState``): its points
+        count as recorded, its complete sweeps as finished."""
+        self.plan = plan
+        self.recorded: dict[tuple[str, int], int] = {}
+        self.finished: set[tuple[str, int]] = set()
+        for item in plan.order if already is not None else ():
+            key = sweep_key(item)
+            self.recorded[key] = already.recorded(item)
+            if already.complete(item):
+                self.finished.add(key)
+
+    def add_row(self, table: str, row: dict) -> bool:
+        """Count one recorded row; True when it is a point of a sweep (``row_sweep_key``)."""
+        key = row_sweep_key(table, row)
+        if key is None:
+            return False
+        self.recorded[key] = self.recorded.get(key, 0) + 1
+        return True
+
+    def missing(self, item) -> int:
+        """Planned points of ``item`` not recorded (an I-V branch stopped at its voltage limit,
+        an adaptive sweep whose goal was met, a sweep not run to its end)."""
+        return max(item.points - self.recorded.get(sweep_key(item), 0), 0)
+
+    def finish(self, item) -> int:
+        """``item`` ran to its end; return its ``missing`` points."""
+        self.finished.add(sweep_key(item))
+        return self.missing(item)
+
+    def shortfall(self, outcome: str) -> str:
+        """``Plan.shortfall`` of this count: why fewer points than planned were recorded."""
+        return self.plan.shortfall(self.recorded, self.finished, outcome)
 
 
 def sweep_values(spec, path: str) -> np.ndarray:

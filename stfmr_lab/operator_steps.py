@@ -8,6 +8,7 @@ is opened (``operator_refusal``), naming the key and the alternatives.
 
 from __future__ import annotations
 
+import os
 import select
 import sys
 import threading
@@ -47,15 +48,26 @@ class TerminalOperator:
 
     Says what to do on ``out`` and waits for Enter on ``stdin``; returns True when the
     operator confirms, False when ``stop_event`` is set meanwhile (Ctrl-C: the runner's
-    signal handler sets it, the run then ramps down safely) or stdin is closed. Each
-    confirmed step is kept in ``steps`` (axis, wall time of the confirmation).
+    signal handler sets it, the run then ramps down safely) or stdin is closed.
+
+    Only an Enter pressed after the prompt confirms it: what was typed before (an early or
+    a double Enter) is discarded first. POSIX: the terminal's input queue flushed
+    (``termios.tcflush``), then ``select`` on stdin every ``poll_s`` (never a reader thread,
+    which would hold a line for the next prompt). A Windows console (``console``: the
+    ``msvcrt`` module, the default there): its keys drained (``kbhit``/``getwch``), then
+    polled every ``poll_s`` until Enter (Ctrl-C read as a key stops too). Windows without a
+    console (stdin a pipe or file): a plain blocking line read.
     """
 
-    def __init__(self, stdin=None, out=None, stop_event: threading.Event | None = None, poll_s: float = 0.1):
+    def __init__(self, stdin=None, out=None, stop_event: threading.Event | None = None, poll_s: float = 0.1, console=None):
         self.stdin = stdin if stdin is not None else sys.stdin
         self.out = out if out is not None else sys.stdout
         self.stop_event = stop_event or threading.Event()
         self.poll_s = poll_s
+        if console is None and sys.platform == "win32" and stdin is None and _isatty(self.stdin):
+            import msvcrt as console
+        #: the Windows console's key functions (``msvcrt``: ``kbhit``, ``getwch``), or None
+        self.console = console
 
     def instruction(self, axis: str) -> str:
         return (
@@ -65,18 +77,68 @@ class TerminalOperator:
         )
 
     def __call__(self, axis: str) -> bool:
+        self._discard_typed_ahead()  # before the prompt shows: only an Enter after it counts
         self.out.write(self.instruction(axis))
         self.out.flush()
+        if self.console is not None:
+            confirmed = self._wait_console()
+        elif sys.platform == "win32":
+            confirmed = self.stdin.readline() != ""  # no select on a Windows pipe or file
+        else:
+            confirmed = self._wait_posix()
+        if confirmed:
+            self.out.write(f"magnet on the {axis} axis: going on\n")
+            self.out.flush()
+        return confirmed
+
+    def _discard_typed_ahead(self) -> None:
+        """Forget the keys typed before the prompt (a terminal's queue; a pipe keeps its lines)."""
+        if self.console is not None:
+            while self.console.kbhit():
+                self.console.getwch()
+        elif sys.platform != "win32" and _isatty(self.stdin):
+            import termios
+
+            try:
+                termios.tcflush(self.stdin.fileno(), termios.TCIFLUSH)
+            except termios.error:  # not flushable after all: an early Enter may then confirm
+                pass
+
+    def _wait_posix(self) -> bool:
+        """Wait for a line on stdin's descriptor (read unbuffered: nothing is kept for the
+        next prompt); False on end of file or a stop."""
+        fd = self.stdin.fileno()
+        line = b""
         while not self.stop_event.is_set():
             try:
-                ready, _, _ = select.select([self.stdin], [], [], self.poll_s)
+                ready, _, _ = select.select([fd], [], [], self.poll_s)
             except InterruptedError:  # a signal during the wait: look at the stop event again
                 continue
             if ready:
-                line = self.stdin.readline()
-                if line == "":  # stdin closed: nobody there
+                data = os.read(fd, 4096)
+                if not data:  # stdin closed: nobody there
                     return False
-                self.out.write(f"magnet on the {axis} axis: going on\n")
-                self.out.flush()
-                return True
+                line += data
+                if b"\n" in line or b"\r" in line:
+                    return True
+        return False
+
+    def _wait_console(self) -> bool:
+        """Poll the Windows console's keys until Enter; False on Ctrl-C or a stop."""
+        while not self.stop_event.is_set():
+            while self.console.kbhit():
+                key = self.console.getwch()
+                if key in ("\r", "\n"):
+                    return True
+                if key == "\x03":  # Ctrl-C read as a key (no signal reaches the run then): stop, as Ctrl-C does
+                    self.stop_event.set()
+                    return False
+            self.stop_event.wait(self.poll_s)
+        return False
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no such method, or a closed file
         return False

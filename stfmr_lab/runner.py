@@ -15,8 +15,18 @@ import threading
 import time
 from pathlib import Path
 
-from stfmr_lab.config import FieldSweep, FreqSweep, IVSweep, RunConfig, load_run_config, validate_run_config
+from stfmr_lab.config import (
+    FieldSweep,
+    FreqSweep,
+    IVSweep,
+    RunConfig,
+    SweepTally,
+    load_run_config,
+    sweep_key,
+    validate_run_config,
+)
 from stfmr_lab.errors import error_line
+from stfmr_lab.station import uses_buffer
 from stfmr_lab.storage import check_writable, free_name
 from stfmr_lab.stream import Subscriber
 
@@ -62,6 +72,9 @@ class SafeStateUnverified(RunFailed):
 
 #: instrument time per point of a spectrum: three GPIB transactions of about 5 ms (set, X/Y, overload)
 SPECTRUM_POINT_IO_S = 0.015
+#: ... of a swept point read through the lock-in's buffer (procedures/buffered.py): the set and
+#: a trigger, and a chunk's four queries shared by its 20 points
+BUFFERED_POINT_IO_S = 0.011
 #: instrument time per I-V point: the source's set and readback and one :READ? (1 PLC at 50 Hz, 20 ms)
 IV_POINT_IO_S = 0.045
 #: a voltage bias is taken as this device resistance to estimate its current ramp (a typical MTJ)
@@ -95,7 +108,8 @@ def estimate_bench_time_s(rc: RunConfig) -> float:
         i_now = b
         swept = getattr(item, "acquisition", "stepped") == "swept"
         # swept: the first point settles, every other is read one dwell after its step
-        wait = per_point - settle + item.dwell_s if swept else per_point
+        io = BUFFERED_POINT_IO_S if swept and uses_buffer(rc.station) else SPECTRUM_POINT_IO_S
+        wait = io + item.dwell_s if swept else per_point
         first_extra = settle - item.dwell_s if swept else 0.0
         if isinstance(item, FreqSweep):
             t += item.points * wait + first_extra + max(settle, 10 * tau)
@@ -124,18 +138,11 @@ class ProgressLine(Subscriber):
         self.planned = rc.plan.points
         self.total = rc.plan.points
         self.spectra_total = len(rc.plan.spectra)
-        self.done = 0
-        self.spectra_done = 0
-        self._recorded: dict[tuple, int] = {}
-        self._finished: set[tuple] = set()
-        for item in rc.plan.order if already is not None else ():
-            key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
-            self._recorded[key] = already.recorded(item)
-            self.done += self._recorded[key]
-            if already.complete(item):
-                self._finished.add(key)
-                self.spectra_done += not isinstance(item, IVSweep)
-                self.total -= max(item.points - self._recorded[key], 0)
+        self.tally = SweepTally(rc.plan, already)
+        self.done = sum(self.tally.recorded.values())
+        complete = [item for item in rc.plan.order if sweep_key(item) in self.tally.finished]
+        self.spectra_done = sum(not isinstance(item, IVSweep) for item in complete)
+        self.total -= sum(self.tally.missing(item) for item in complete)
         self.min_interval_s = min_interval_s
         self._last = 0.0
         self._clock = None
@@ -150,21 +157,17 @@ class ProgressLine(Subscriber):
         self._draw(force=True)
 
     def row(self, table, row):
-        if table in ("data", "dvdi"):
+        if self.tally.add_row(table, row):
             self.done += 1
-            key = ("s", int(row["spectrum"])) if table == "data" else ("iv", int(row["sweep"]))
-            self._recorded[key] = self._recorded.get(key, 0) + 1
             self._at = set_point_text(row, table)
             if self.tty:
                 self._draw()
 
     def sweep_done(self, item):
-        key = ("iv" if isinstance(item, IVSweep) else "s", item.index)
-        self._finished.add(key)
         if isinstance(item, (FreqSweep, FieldSweep)):
             self.spectra_done += 1
         # I-V branches stop early at the voltage limit, adaptive sweeps when their goal is met
-        self.total -= max(item.points - self._recorded.get(key, 0), 0)
+        self.total -= self.tally.finish(item)
         if not self.tty:  # a log: one line per tenth of the run
             decile = int(10 * self.done / max(self.total, 1))
             if decile > self._decile:
@@ -183,7 +186,7 @@ class ProgressLine(Subscriber):
             self._draw(force=True)
             self.out.write("\n")
         line = f"{status}: {self.done} of {self.planned} planned points, {self.spectra_done} of {self.spectra_total} spectra"
-        note = self.plan.shortfall(self._recorded, self._finished, status) if self.done < self.planned else ""
+        note = self.tally.shortfall(status) if self.done < self.planned else ""
         self.out.write(line + (f" ({note})" if note else "") + "\n")
 
     def _draw(self, force=False):

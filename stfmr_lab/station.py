@@ -157,6 +157,18 @@ PATH = OneOf(
     what="a path model (loss_db_0, loss_db_per_ghz, z0_ohm) or a touchstone file",
 )
 
+#: lock-in models whose triggered data buffer swept sweeps can read (procedures/buffered.py)
+BUFFERED_MODELS = ("sr830",)
+
+
+def uses_buffer(station_config: dict) -> bool:
+    """Whether swept sweeps read through the lock-in's data buffer: the station's
+    ``swept_readout`` (``auto``: when the lock-in model is one of ``BUFFERED_MODELS``)."""
+    choice = station_config.get("swept_readout", "auto")
+    model = station_config.get("instruments", {}).get("lockin", {}).get("model")
+    return choice == "buffer" or (choice == "auto" and model in BUFFERED_MODELS)
+
+
 STATION = Map(
     {
         "name": Str(default="bench"),
@@ -166,6 +178,11 @@ STATION = Map(
         "limits": LIMITS,
         "simulation_only": Bool(default=False),
         "visa_library": Str(default="@ivi", doc='"@ivi" (NI-VISA/Keysight), "@py" (pyvisa-py) or a VISA library file'),
+        "swept_readout": Str(
+            default="auto", choices=("auto", "buffer", "snap"),
+            doc="how swept sweeps read the lock-in: its triggered data buffer (buffer; SR830), a query "
+            "per point (snap), or the buffer where the model has one (auto)",
+        ),
     }
 )
 
@@ -189,6 +206,12 @@ def validate_station(data, path: str = "station") -> dict:
             raise ConfigError(
                 f"{path}.instruments.{role}.serial: serial settings need a serial (ASRL...) address, not {inst['address']}"
             )
+    lockin = out["instruments"].get("lockin")
+    if out["swept_readout"] == "buffer" and lockin and lockin["model"] not in BUFFERED_MODELS:
+        raise ConfigError(
+            f"{path}.swept_readout: buffer needs a lock-in whose triggered data buffer is driven "
+            f"({', '.join(BUFFERED_MODELS)}), not {lockin['model']}: use auto or snap"
+        )
     lib = out["visa_library"].strip()
     if not lib or (lib.startswith("@") and lib not in VISA_BACKENDS):
         raise ConfigError(f"{path}.visa_library: {lib!r} is not one of {', '.join(VISA_BACKENDS)} or a VISA library file")
@@ -499,15 +522,18 @@ def open_station(
         try:
             adapter = VISAAdapter(inst_cfg["address"], visa_library=visa_library, timeout=inst_cfg["timeout_ms"], **session)
             inst = cls(adapter)
-            # the model's first words (SR830 OUTX) and its usability checks; the queue is read
-            # after each command: what it holds then was left from before, or is the refusal
+            inst.before_first_query()  # writes only (SR830 OUTX): it answers nothing before them
+            # the model at the address first (*IDN?, common to all): a wrong one is named, not
+            # left to time out on a query of the model's own (raises on no or an empty answer too)
+            inst.check_model(inst.identify())
+            # its usability checks; the queue is read after each command: what it holds then was
+            # left from before (or by the first words), or is the refusal
             with checked_commands(inst, refuse=False) as opening:
                 inst.connect()
             stale = [f"{c!r} -> {'; '.join(e)}" for c, e in opening if e] + inst.check_errors()
             if stale:
                 station.cleared_errors[role] = stale
                 log.warning("%s: cleared errors found when opening: %s", role, "; ".join(stale))
-            inst.check_model(inst.identify())  # raises on no answer, an empty one or another model
             station.instruments[role] = inst
         except Exception as e:
             station.errors[role] = open_error_line(e, inst_cfg["address"])

@@ -1,6 +1,7 @@
 """``stfmr-lab check STATION.yaml --deep``: every role's configuration commands, the error
 queues read after each one, per instrument what was accepted and what was refused."""
 
+import pytest
 import yaml
 
 from stfmr_lab.bringup import deep_check
@@ -50,7 +51,31 @@ def test_wrong_model_in_the_station_file_is_named(tmp_path, capsys):
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if ln.startswith("BAD"))
     assert "lockin" in line and "NOT OPEN" in line and "SR860" in line and "model (sr830)" in line
-    assert "'OUTX 1' -> *ESR? = 32: command error" in out  # the SR860 refused the SR830's first command
+    # identified before anything of the SR830's own is asked: its first words are writes (OUTX)
+    assert "*IDN? answers 'Stanford_Research_Systems,SR860" in line
+
+
+@pytest.mark.parametrize(
+    "role, station_says, wired, expected, found",
+    [
+        # each timed out before: a query of the configured model went unanswered (*LANG? on a 2400, *OPT? on an SMB100A)
+        ("dc", "keithley2450", "keithley2400", "MODEL 2450", "MODEL 2400"),
+        ("source", "agilent_e8257d", "rs_smb100a", "E8257D", "SMB100A"),
+        ("source", "rs_smb100a", "agilent_e8257d", "SMB100A", "E8257D"),
+    ],
+)
+def test_a_wrong_model_is_named_not_a_timeout(station_config, role, station_says, wired, expected, found):
+    """The station identifies each instrument (``*IDN?``) before the model's own queries:
+    a wrong model at the address is named (expected and found), never reported as a VISA timeout."""
+    from stfmr_lab.station import open_station
+
+    station_config["instruments"][role]["model"] = station_says
+    with pytest.raises(ConnectionError) as e:
+        open_station(station_config, sim=True, simulation={"wired_models": {role: wired}})
+    msg = str(e.value)
+    assert msg.startswith(f"{role} (") and "*IDN? answers" in msg and found in msg
+    assert f"not a {expected}" in msg and f"model ({station_says})" in msg
+    assert "VI_ERROR_TMO" not in msg and "Timeout" not in msg and "\n" not in msg
 
 
 def test_front_panel_settings_that_make_an_instrument_unusable_are_named(tmp_path, capsys):

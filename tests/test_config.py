@@ -182,3 +182,25 @@ def test_optional_keys_share_one_rule():
 
     spec = optional(Num(default=3.0, min=0.0))
     assert spec.default is None and spec.min == 0.0
+
+
+def test_sweep_tally_counts_rows_under_their_sweep_and_explains_the_shortfall():
+    from procedures.base import NothingDone
+    from stfmr_lab.config import IVSweep, SweepTally, sweep_key
+
+    plan = build_plan(validate_run_config(small_map()).data)
+    iv, spectra = plan.iv_sweeps[0], plan.spectra
+    tally = SweepTally(plan, NothingDone())
+    assert sweep_key(iv) == ("iv", 0) and sweep_key(spectra[0]) == ("s", 0)  # the same index, two keys
+    for k in range(10):  # the I-V branch stops at its voltage limit after 10 of 25 points
+        assert tally.add_row("dvdi", {"sweep": 0, "bias_current": 1e-6 * k})
+    assert not tally.add_row("spectra", {"index": 0})  # not a point of a sweep
+    assert tally.finish(iv) == iv.points - 10
+    for _ in range(spectra[0].points):
+        tally.add_row("data", {"spectrum": 0})
+    assert tally.finish(spectra[0]) == 0 and tally.missing(spectra[1]) == spectra[1].points
+    note = tally.shortfall("aborted")
+    assert f"{iv.points - 10} fewer in I-V sweeps" in note
+    unmeasured = sum(item.points for item in plan.order if item is not iv and item is not spectra[0])
+    assert f"{unmeasured} not measured (run aborted)" in note
+    assert sum(isinstance(item, IVSweep) for item in plan.order) == len(plan.iv_sweeps) > 1

@@ -120,6 +120,26 @@ def test_ctrl_c_at_the_prompt_stops_the_run_safely(tmp_path):
     assert d.status == "aborted" and d.attrs["safe_state"] == "verified"
 
 
+def test_enter_typed_ahead_never_confirms_a_later_prompt(tmp_path):
+    """An Enter typed before a prompt shows (while the run measures), or a double Enter at
+    one, is discarded when the next prompt comes: only an Enter after a prompt confirms it."""
+    cfg = _config(tmp_path)
+    out = tmp_path / "refs.h5"
+    term = Terminal(["run", str(cfg), "--sim", "--out", str(out)], tmp_path)
+    term.send(b"\r")  # typed ahead, long before the first prompt
+    term.expect("Press Enter when it is done; Ctrl-C stops the run safely")
+    term.send(b"\r\r")  # the first confirms the easy axis, the second is typed ahead of the next prompt
+    term.expect("along the hard axis (90 deg from the easy axis y).\r\nPress Enter")
+    term.send(b"\x03")  # no Enter after the hard-axis prompt: Ctrl-C ends the run there
+    assert term.finish() == 130, term.text
+    assert term.text.count("magnet on the easy axis: going on") == 1
+    assert "magnet on the hard axis: going on" not in term.text
+    d = read_run(out)
+    assert d.status == "aborted" and d.attrs["safe_state"] == "verified"
+    steps = d.instruments["field_controller"]["axis_changes"]
+    assert sorted(k for k in steps if k.startswith("step_")) == ["step_001"]
+
+
 def test_no_terminal_refuses_the_config_in_one_line(tmp_path):
     cfg = _config(tmp_path)
     env = dict(os.environ, PYTHONPATH=str(REPO), QT_QPA_PLATFORM="offscreen")

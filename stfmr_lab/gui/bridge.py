@@ -17,6 +17,8 @@ import threading
 
 from qtpy import QtCore
 
+from stfmr_lab.stream import Subscriber
+
 
 class StreamBridge(QtCore.QObject):
     """A RunStream subscriber living in the GUI thread (thread-safe, order-preserving)."""
@@ -82,8 +84,10 @@ class StreamBridge(QtCore.QObject):
             self.rows.emit(batch)
 
 
-class _Sink:
-    """The RunStream subscriber (plain Python: the stream looks its methods up by name)."""
+class _Sink(Subscriber):
+    """The RunStream subscriber: queues the events the bridge re-emits (a ``Subscriber``, so
+    the stream refuses a misspelt event here). ``error`` stays the base's no-op: the window
+    reads a failed run's error from the procedure (pymeasure's ``failed``)."""
 
     def __init__(self, put):
         self._put = put

@@ -10,9 +10,10 @@ extend, so the run file's ``procedure`` attribute is that of a headless run.
 from __future__ import annotations
 
 from stfmr_lab.procedures import sweeps
+from stfmr_lab.stream import Subscriber
 
 
-class _ClockSpeed:
+class _ClockSpeed(Subscriber):
     """Stream subscriber: on ``start``, speed the simulated bench's real-time clock up."""
 
     def __init__(self, factor: float):

@@ -209,9 +209,14 @@ class SimBench:
             if fn is not None:
                 self.clock.advance(twin.query_cost_s.get(query, 0.0))
                 return fn().encode()
-            return None
+            reply = twin.answer(query)
+            if reply is None or reply is NoResponse:
+                return reply
+            return reply.encode()
         if self._refused(resource, query):
             twin.refuse_command()
+            return NoResponse
+        if twin.command(query):  # carried out by the twin: its own state (a trigger, a buffer), not the signal
             return NoResponse
         # a command: the signal at the lock-in may change; restart its settling
         lockin = self.twins.get("lockin")

@@ -9,10 +9,13 @@ to them. Property names are shared by all models of a role (see ``sim_configs/``
 from __future__ import annotations
 
 import math
+import re
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pyvisa_sim.component import NoResponse
 
 from stfmr_lab.lockin_filter import FilterNoise, poles_for_slope, propagate
 
@@ -34,6 +37,18 @@ class Twin:
 
     def computed(self) -> dict[bytes, Callable[[], str]]:
         return {}
+
+    def answer(self, query: bytes):
+        """The reply (str) to a query with parameters that ``computed`` cannot list (e.g.
+        ``TRCA? 1,0,20``), ``NoResponse`` for one the instrument refuses, or None (the
+        YAML answers)."""
+        return None
+
+    def command(self, command: bytes) -> bool:
+        """Carry out a command the YAML cannot (one that acts on the instrument's own state,
+        e.g. a trigger or its data buffer, never on the signal the lock-in sees); True when
+        done here (no reply), False to leave it to the YAML."""
+        return False
 
     def push_error(self, message: str) -> None:
         self.device.push_error(message)
@@ -269,12 +284,14 @@ class LockinTwin(Twin):
         rng = self.bench.rng
         return sd * self._noise[0].draw(x, rng), sd * self._noise[1].draw(x, rng)
 
-    def xy(self) -> tuple[float, float, bool]:
-        """(X, Y, overloaded) as the front panel would show them now."""
-        x, y = self._filtered(self.bench.clock.now())
+    def xy(self, at: float | None = None) -> tuple[float, float, bool]:
+        """(X, Y, overloaded) as the front panel would show them now (or at the virtual time
+        ``at``, not before the last command: the filter only moves forward)."""
+        now = self.bench.clock.now() if at is None else at
+        x, y = self._filtered(now)
         x, y = self.bench.lockin_extra_xy(self, x, y)
         if self.bench.noise:
-            nx, ny = self._noise_xy(self.bench.clock.now(), self.bench.model.lockin_noise_v(self.time_constant_s, self.slope_db_oct))
+            nx, ny = self._noise_xy(now, self.bench.model.lockin_noise_v(self.time_constant_s, self.slope_db_oct))
             x += nx
             y += ny
         if not self.bench.reference_locked(self):
@@ -301,13 +318,131 @@ class SR830Twin(LockinTwin):
         10e3, 30e3,
     ]
 
+    #: data buffer (manual rev. 2.5, pp. 5-14 to 5-17): 16383 points a display; SRAT 0-13 are
+    #: 62.5 mHz * 2**i, 14 is one point per trigger; triggers faster than 512 Hz are ignored
+    BUFFER_POINTS = 16383
+    SAMPLE_RATES_HZ = tuple(0.0625 * 2**i for i in range(14))
+    TRIGGERED = 14
+    MIN_TRIGGER_INTERVAL_S = 1.0 / 512
+    _TRCA = re.compile(rb"TRCA\? *(\d+) *, *(-?\d+) *, *(-?\d+)$")
+    _DDEF = re.compile(rb"DDEF *(\d+) *, *(\d+) *, *(\d+)$")
+    _DDEF_Q = re.compile(rb"DDEF\? *(\d+)$")
+
     def __init__(self, bench, device):
         super().__init__(bench, device)
         self._last_over = False
+        # the data buffer: (CH1, CH2) per stored point, what the displays showed
+        self._buffer: deque[tuple[float, float]] = deque()
+        self._storing = False
+        self._displays = {1: (0, 0), 2: (0, 0)}  # DDEF i -> (quantity j, ratio k)
+        self._t_start = 0.0  # fixed rate: the first sample's time ...
+        self._n_taken = 0  # ... and the samples taken since
+        self._t_trigger = -math.inf
 
     @property
     def internal_reference(self) -> bool:
         return int(self.p("ref_source")) == 1
+
+    # ---------------------------------------------------------------- data buffer
+    @property
+    def sample_rate_index(self) -> int:
+        return int(self.p("sample_rate"))
+
+    @property
+    def loop(self) -> bool:
+        return int(self.p("end_of_scan")) == 1
+
+    def _store(self, at: float) -> None:
+        """One point of each display at virtual time ``at``: the filter's output then."""
+        if len(self._buffer) >= self.BUFFER_POINTS:
+            if not self.loop:
+                self._storing = False  # one shot: storage stops when the buffer is full
+                return
+            self._buffer.popleft()
+        x, y, over = LockinTwin.xy(self, at)
+        self._last_over = self._last_over or over
+        shown = {0: (x, y), 1: (math.hypot(x, y), math.degrees(math.atan2(y, x)))}  # X/Y or R/theta
+        ch1 = shown.get(self._displays[1][0], (0.0, 0.0))[0]  # X noise, Aux In: not simulated
+        ch2 = shown.get(self._displays[2][0], (0.0, 0.0))[1]
+        self._buffer.append((ch1, ch2))
+
+    def _catch_up(self, now: float) -> None:
+        """Store the fixed-rate samples due up to ``now`` (SRAT 0-13, storage on), each with
+        the filter's output at its own moment (the signal is constant between commands)."""
+        index = self.sample_rate_index
+        if not self._storing or index == self.TRIGGERED:
+            return
+        rate = self.SAMPLE_RATES_HZ[index]
+        due = math.floor((now - self._t_start) * rate + 1e-9) + 1
+        if self.loop and due - self._n_taken > self.BUFFER_POINTS:
+            self._n_taken = due - self.BUFFER_POINTS  # older ones would be overwritten
+        while self._n_taken < due and self._storing:
+            self._store(self._t_start + self._n_taken / rate)
+            self._n_taken += 1
+
+    def state_changing(self) -> None:
+        self._catch_up(self.bench.clock.now())  # with the signal that held until now
+        super().state_changing()
+
+    def xy(self, at: float | None = None):
+        if at is None:
+            self._catch_up(self.bench.clock.now())
+        return super().xy(at)
+
+    def command(self, command: bytes) -> bool:
+        now = self.bench.clock.now()
+        self._catch_up(now)
+        if command == b"TRIG":
+            # stored only in trigger mode, storage on, not faster than 512 Hz (manual, TRIG)
+            if self._storing and self.sample_rate_index == self.TRIGGERED and now - self._t_trigger >= self.MIN_TRIGGER_INTERVAL_S:
+                self._t_trigger = now
+                self._store(now)
+            return True
+        if command == b"STRT":
+            if not self._storing:
+                self._storing = True
+                self._t_start, self._n_taken = now, 0
+            return True
+        if command == b"PAUS":
+            self._storing = False
+            return True
+        if command == b"REST":
+            self._buffer.clear()
+            self._storing = False
+            self._t_trigger = -math.inf
+            return True
+        m = self._DDEF.match(command)
+        if m:
+            i, j, k = (int(g) for g in m.groups())
+            if i in (1, 2) and 0 <= j <= 4 and 0 <= k <= 2:
+                self._displays[i] = (j, k)
+            else:
+                self.device.error_response("execution_error")  # a parameter out of range
+            return True
+        return False
+
+    def answer(self, query: bytes):
+        m = self._TRCA.match(query)
+        if m:
+            i, j, k = (int(g) for g in m.groups())
+            self._catch_up(self.bench.clock.now())
+            n = len(self._buffer)
+            if i not in (1, 2) or j < 0 or k < 1 or j + k > n:  # the manual: "an error occurs"
+                self.device.error_response("execution_error")
+                return NoResponse
+            pts = list(self._buffer)[j:j + k]
+            return "".join(f"{p[i - 1]:+.6e}," for p in pts)
+        m = self._DDEF_Q.match(query)
+        if m:
+            i = int(m.group(1))
+            if i not in (1, 2):
+                self.device.error_response("execution_error")
+                return NoResponse
+            return "{},{}".format(*self._displays[i])
+        if query.strip() == b"SPTS?":
+            self._catch_up(self.bench.clock.now())
+            return str(len(self._buffer))
+        return None
 
     def computed(self):
         return {

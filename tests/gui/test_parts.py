@@ -6,6 +6,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from stfmr_lab.config import validate_run_config
 from stfmr_lab.gui import fitting
@@ -180,3 +181,38 @@ def test_the_real_bench_window_builds_without_simulation(qtbot, tmp_path):
     assert "simulated" not in w.windowTitle()
     assert w.station_panel.table.rowCount() == 5  # the station file's roles, before any run
     w._cleanup()
+
+
+def test_the_guis_stream_subscribers_are_subscribers():
+    """The bridge's sink and the clock speed-up are ``Subscriber``s: the stream refuses a
+    misspelt event on them (a plain object with one right method was taken as it was), and
+    every event the bridge re-emits is its own method, not the base's no-op."""
+    from stfmr_lab.gui.bridge import _Sink
+    from stfmr_lab.gui.procedures import _ClockSpeed
+    from stfmr_lab.stream import Subscriber
+
+    for sub in (StreamBridge().sink, _ClockSpeed(10.0)):
+        assert isinstance(sub, Subscriber)
+        RunStream().subscribe(sub)
+    for event in ("start", "sweep_start", "row", "sweep_done", "message", "stop"):
+        assert getattr(_Sink, event) is not getattr(Subscriber, event), event
+    assert _Sink.error is Subscriber.error  # the window reads a failure from the procedure
+
+    class Misspelt(_Sink):
+        def sweep_don(self, item):
+            pass
+
+    with pytest.raises(TypeError, match=r"sweep_don \(did you mean sweep_done\?\)"):
+        RunStream().subscribe(Misspelt(lambda *a: None))
+
+
+def test_the_clock_speed_up_reaches_a_real_time_simulated_clock_only():
+    from stfmr_lab.gui.procedures import _ClockSpeed
+    from stfmr_lab.sim.clock import VirtualClock
+
+    stream = RunStream()
+    stream.subscribe(_ClockSpeed(25.0))
+    fast, instant = VirtualClock(realtime=True), VirtualClock()
+    for clock in (fast, instant):
+        stream.emit("start", {"station": type("S", (), {"clock": clock})()})
+    assert fast.speedup == 25.0 and instant.speedup == 1.0

@@ -47,6 +47,7 @@ def test_chop_protocol_internal_and_external():
             (b":PULM:STAT?", b"1"),
             (b":OUTP:MOD?", b"1"),
             (b":PULM:SOUR?", b"INT"),
+            (b":PULM:SOUR:INT?", b"SQU"),  # an enabled internal chop: the square wave checked
             (b":PULM:INT:FREQ?", b"+2.50000000E+02"),
             (b":PULM:SOUR EXT", None),
             (b":PULM:STAT 1", None),
@@ -70,6 +71,7 @@ def test_snapshot_and_identify_protocol():
             (b":PULM:STAT?", b"1"),
             (b":OUTP:MOD?", b"1"),
             (b":PULM:SOUR?", b"INT"),
+            (b":PULM:SOUR:INT?", b"SQU"),
             (b":PULM:INT:FREQ?", b"+2.50000000E+02"),
             (b":FREQ:CW?", b"+1.00000000000E+09"),
             (b":POW:AMPL?", b"-2.00000000E+01"),
@@ -85,6 +87,51 @@ def test_snapshot_and_identify_protocol():
             "chop_source": "internal",
             "chop_frequency_hz": 250.0,
         }
+
+
+@pytest.mark.parametrize("reply, name", [(b"FRUN", "free-run"), (b"TRIG", "triggered"), (b"GATE", "gated")])
+def test_an_enabled_internal_chop_that_is_not_the_square_wave_is_reported(reply, name):
+    """The chop is the internal pulse generator's square wave (``:PULM:SOUR:INT SQU``): one
+    found on in another waveform (FRUN after a preset) is named, not read back as the chop."""
+    from stfmr_lab.instruments.base import InstrumentError
+
+    with expected_protocol(
+        AgilentE8257D,
+        [(b":PULM:STAT?", b"1"), (b":OUTP:MOD?", b"1"), (b":PULM:SOUR?", b"INT"), (b":PULM:SOUR:INT?", reply)],
+    ) as inst:
+        with pytest.raises(InstrumentError) as e:
+            inst.get_chop()
+    msg = str(e.value)
+    assert f"{name} (:PULM:SOUR:INT? {reply.decode()})" in msg and "square wave (SQU)" in msg and "\n" not in msg
+
+
+def test_the_waveform_is_asked_only_of_an_enabled_internal_chop():
+    """No chop (pulse modulation off, as after a preset) or an external one: the internal
+    generator's waveform does not shape the output and is not asked."""
+    with expected_protocol(
+        AgilentE8257D,
+        [
+            (b":PULM:STAT?", b"0"), (b":PULM:SOUR?", b"INT"), (b":PULM:INT:FREQ?", b"+1.00000000E+03"),
+            (b":PULM:STAT?", b"1"), (b":OUTP:MOD?", b"1"), (b":PULM:SOUR?", b"EXT"), (b":PULM:INT:FREQ?", b"+1.00000000E+03"),
+        ],
+    ) as inst:
+        assert inst.get_chop() == {"enabled": False, "source": "internal", "frequency_hz": 1000.0}
+        assert inst.get_chop() == {"enabled": True, "source": "external", "frequency_hz": 1000.0}
+
+
+def test_the_twin_after_a_preset_is_not_read_back_as_the_chop(bench_station):
+    """On the pyvisa-sim twin: pulse modulation switched on by hand (internal, FRUN after a
+    preset) is reported; ``configure_chop`` sets the square wave and reads back clean."""
+    from stfmr_lab.instruments.base import InstrumentError
+
+    src = bench_station["source"]
+    src.pulse_enabled = True
+    src.modulation_enabled = True
+    with pytest.raises(InstrumentError, match=r"free-run \(:PULM:SOUR:INT\? FRUN\)"):
+        src.get_chop()
+    assert "error" in bench_station.snapshot()["source"]  # the run file's settings say so
+    src.configure_chop(250.0, "internal")
+    assert src.get_chop() == {"enabled": True, "source": "internal", "frequency_hz": 250.0}
 
 
 def test_error_queue_protocol():

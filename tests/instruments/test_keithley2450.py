@@ -73,6 +73,23 @@ def test_snapshot_identify_and_shutdown_protocol():
         inst.shutdown()  # ramps down in 10 steps with our commands, then output off
 
 
+def test_shutdown_is_the_one_ramp_helper():
+    """The driver's ramp-down is ``instruments.ramp``'s: equal steps ending on 0 A, and a
+    source already at 0 A gets one write of the target (the helper's rule), not ten."""
+    with expected_protocol(
+        Keithley2450,
+        [(b":SOUR:CURR?", b"0.000000E+00"), (b":SOUR:CURR 0.000000e+00", None), (b":OUTP 0", None)],
+    ) as inst:
+        inst.shutdown()
+    with expected_protocol(
+        Keithley2450,
+        [(b":SOUR:CURR?", b"-3.000000E-01")]
+        + [(f":SOUR:CURR {-0.3 + 0.3 * k / 10:.6e}".encode(), None) for k in range(1, 11)]
+        + [(b":OUTP 0", None)],
+    ) as inst:
+        inst.shutdown()
+
+
 def test_error_queue_protocol():
     with expected_protocol(
         Keithley2450,

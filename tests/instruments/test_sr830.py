@@ -47,7 +47,8 @@ def test_reference_protocol():
             (b"FREQ2.50000e+02", None),
         ],
     ) as inst:
-        inst.connect()
+        inst.before_first_query()
+        inst.connect()  # nothing more: the SR830's first words are its only opening step
         inst.configure_reference("external")
         inst.configure_reference("internal", 250.0)
 
@@ -282,3 +283,105 @@ def test_outx_is_the_first_message_the_station_sends(monkeypatch, make_station, 
     station_config["instruments"]["lockin"]["model"] = MODEL
     make_station(config=station_config)
     assert sent[0] == b"OUTX 1" and b"*IDN?" in sent[1:]
+
+
+# ---------------------------------------------------------------- data buffer (manual pp. 5-14 to 5-17)
+def test_buffer_protocol():
+    with expected_protocol(
+        SR830,
+        [
+            (b"DDEF 1,0,0", None),  # CH1 shows X, no ratio
+            (b"DDEF 2,0,0", None),  # CH2 shows Y
+            (b"SRAT 14", None),  # one point per trigger
+            (b"SEND 0", None),  # one shot
+            (b"DDEF 1,0,0", None),
+            (b"DDEF 2,0,0", None),
+            (b"SRAT 13", None),  # 512 Hz
+            (b"SEND 1", None),  # loop
+            (b"REST", None),
+            (b"STRT", None),
+            (b"TRIG", None),
+            (b"TRIG", None),
+            (b"PAUS", None),
+            (b"SPTS?", b"2"),
+            (b"TRCA? 1,0,2", b"+1.234567e-004,-7.654321e-006,"),  # each value followed by a comma
+            (b"TRCA? 2,1,1", b"+2.500000e-006,"),
+        ],
+    ) as inst:
+        inst.configure_buffer()
+        inst.configure_buffer(rate_hz=512.0, loop=True)
+        inst.reset_buffer()
+        inst.start_buffer()
+        inst.trigger()
+        inst.trigger_function()()
+        inst.pause_buffer()
+        assert inst.buffer_count() == 2
+        assert inst.read_buffer(1, 0, 2).tolist() == [1.234567e-4, -7.654321e-6]
+        assert inst.read_buffer(2, 1, 1).tolist() == [2.5e-6]
+
+
+def test_buffer_xy_reads_in_chunks_of_the_query_limit():
+    n = SR830.BUFFER_READ_POINTS
+    xs = [f"{1e-6 * k:+.6e}" for k in range(n + 3)]
+    ys = [f"{-2e-6 * k:+.6e}" for k in range(n + 3)]
+    with expected_protocol(
+        SR830,
+        [
+            (f"TRCA? 1,5,{n}".encode(), (",".join(xs[:n]) + ",").encode()),
+            (f"TRCA? 2,5,{n}".encode(), (",".join(ys[:n]) + ",").encode()),
+            (f"TRCA? 1,{5 + n},3".encode(), (",".join(xs[n:]) + ",").encode()),
+            (f"TRCA? 2,{5 + n},3".encode(), (",".join(ys[n:]) + ",").encode()),
+        ],
+    ) as inst:
+        x, y = inst.read_buffer_xy(5, n + 3)
+    assert x.size == y.size == n + 3
+    assert np.allclose(x, 1e-6 * np.arange(n + 3)) and np.allclose(y, -2e-6 * np.arange(n + 3))
+
+
+def test_buffer_binary_protocol():
+    import struct
+
+    with expected_protocol(
+        SR830, [(b"TRCB? 1,0,3", struct.pack("<3f", 1.5e-4, -2.0e-6, 0.0))]
+    ) as inst:
+        assert inst.read_buffer_binary(1, 0, 3) == pytest.approx([1.5e-4, -2.0e-6, 0.0], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, query, reply",
+    [
+        (lambda i: i.buffer_count(), b"SPTS?", b"-1"),
+        (lambda i: i.buffer_count(), b"SPTS?", b"16384"),  # more than the buffer holds
+        (lambda i: i.buffer_count(), b"SPTS?", b"two"),
+        (lambda i: i.read_buffer(1, 0, 3), b"TRCA? 1,0,3", b"+1.0e-4,+2.0e-4,"),  # two of three
+        (lambda i: i.read_buffer(1, 0, 1), b"TRCA? 1,0,1", b"OVLD,"),
+        (lambda i: i.read_buffer(1, 0, 1), b"TRCA? 1,0,1", b""),
+        (lambda i: i.read_buffer_binary(2, 0, 2), b"TRCB? 2,0,2", b"\x00\x00\x80\x3f"),  # 4 bytes of 8
+    ],
+)
+def test_garbage_buffer_reply_raises(call, query, reply):
+    with expected_protocol(SR830, [(query, reply)]) as inst:
+        with pytest.raises(InstrumentReplyError):
+            call(inst)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda i: i.configure_buffer(rate_hz=500.0),  # not one of the SRAT rates
+        lambda i: i.configure_buffer(rate_hz=1024.0),
+        lambda i: i.configure_buffer(loop=2),
+        lambda i: i.read_buffer(3, 0, 1),  # only displays 1 and 2
+        lambda i: i.read_buffer(1, -1, 1),
+        lambda i: i.read_buffer(1, 0, 0),
+        lambda i: i.read_buffer(1, 0, 1.5),
+        lambda i: i.read_buffer(1, 16000, 384),  # beyond the 16383 bins
+        lambda i: i.read_buffer(1, 0, SR830.BUFFER_READ_POINTS + 1),
+        lambda i: i.read_buffer_binary(0, 0, 1),
+        lambda i: i.read_buffer_xy(16383, 1),
+    ],
+)
+def test_buffer_requests_out_of_range_raise_before_sending(call):
+    with expected_protocol(SR830, []) as inst:
+        with pytest.raises(ValueError):
+            call(inst)

@@ -288,3 +288,95 @@ def test_bound_readers_send_the_same_commands():
     ) as inst:
         assert inst.xy_reader()() == inst.read_xy() == (1.5e-4, -2.0e-6)
         assert inst.overload_reader()() is inst.overloaded() is False
+
+
+# ---------------------------------------------------------------- capture (manual rev. 2.01, pp. 136-139)
+def _block(values):
+    import struct
+
+    data = struct.pack(f"<{len(values)}f", *values)
+    n = str(len(data)).encode()
+    return b"#" + str(len(n)).encode() + n + data
+
+
+def test_capture_protocol():
+    xy = [1.5e-4, -2.0e-6, 1.25e-4, 3.0e-6] + [0.0] * 252  # 1 kB: 128 samples of X and Y
+    with expected_protocol(
+        SR860,
+        [
+            (b"CAPTURECFG 1", None),  # X and Y
+            (b"CAPTURELEN 256", None),
+            (b"CAPTURERATEMAX?", b"1.250000e+06"),
+            (b"CAPTURERATE 3", None),
+            (b"CAPTURESTART ONE, SAMP", None),  # one sample per TTL at TRIG IN
+            (b"CAPTUREBYTES?", b"16"),
+            (b"CAPTURESTOP", None),
+            (b"CAPTUREGET? 0, 1", _block(xy)),
+        ],
+    ) as inst:
+        inst.configure_capture("XY", 256)
+        assert inst.capture_rate_max_hz() == 1.25e6
+        inst.set_capture_rate_exponent(3)
+        inst.start_capture("ONE", "SAMP")
+        assert inst.capture_bytes() == 16
+        inst.stop_capture()
+        x, y = inst.read_capture_xy(2)
+    assert x == pytest.approx([1.5e-4, 1.25e-4], rel=1e-6) and y == pytest.approx([-2.0e-6, 3.0e-6], rel=1e-6)
+
+
+def test_capture_reads_in_blocks_of_64_kb():
+    n = 64 * 128 + 5  # 64 kB of X/Y samples and 5 more: two CAPTUREGET? queries
+    first = [float(k) for k in range(64 * 256)]
+    second = [float(64 * 256 + k) for k in range(256)]
+    with expected_protocol(SR860, [(b"CAPTUREGET? 0, 64", _block(first)), (b"CAPTUREGET? 64, 1", _block(second))]) as inst:
+        x, y = inst.read_capture_xy(n)
+    assert x.size == y.size == n and x[-1] == 2 * (n - 1) and y[-1] == 2 * (n - 1) + 1
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"#41023" + b"\x00" * 1023,  # the header says 1023 bytes, not 1024
+        b"1024" + b"\x00" * 1024,  # no '#'
+        b"#4102" + b"\x00" * 1024,  # too few digits in the count
+    ],
+)
+def test_bad_capture_block_raises(reply):
+    with expected_protocol(SR860, [(b"CAPTUREGET? 0, 1", reply)]) as inst:
+        with pytest.raises(InstrumentReplyError):
+            inst.read_capture(0, 1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda i: i.configure_capture("XYZ"),
+        lambda i: i.configure_capture("XY", 3),  # odd
+        lambda i: i.configure_capture("XY", 8192),
+        lambda i: i.set_capture_rate_exponent(21),
+        lambda i: i.set_capture_rate_exponent(1.5),
+        lambda i: i.start_capture("TWICE", "IMM"),
+        lambda i: i.start_capture("ONE", "SOFT"),
+        lambda i: i.read_capture(0, 65),  # at most 64 kB a query
+        lambda i: i.read_capture(-1, 1),
+        lambda i: i.read_capture_xy(0),
+    ],
+)
+def test_capture_requests_out_of_range_raise_before_sending(call):
+    with expected_protocol(SR860, []) as inst:
+        with pytest.raises(ValueError):
+            call(inst)
+
+
+@pytest.mark.parametrize(
+    "call, query, reply",
+    [
+        (lambda i: i.capture_rate_max_hz(), b"CAPTURERATEMAX?", b"0"),
+        (lambda i: i.capture_rate_max_hz(), b"CAPTURERATEMAX?", b"fast"),
+        (lambda i: i.capture_bytes(), b"CAPTUREBYTES?", b"-4"),
+    ],
+)
+def test_garbage_capture_reply_raises(call, query, reply):
+    with expected_protocol(SR860, [(query, reply)]) as inst:
+        with pytest.raises(InstrumentReplyError):
+            call(inst)

@@ -210,3 +210,34 @@ def test_operator_who_declines_stops_the_run_safely(tmp_path):
     d = read_run(e.value.path)
     assert d.attrs["status"] == "failed"
     assert d.attrs["safe_state"] == "verified"
+
+
+def test_every_recorded_row_is_tallied_under_its_sweeps_key(tmp_path):
+    """One key rule (``config.sweep_key``/``row_sweep_key``) for the procedure's tally, the
+    progress line's and the resume state's: a spectrum and an I-V sweep both numbered 0 get
+    different keys, and every row of a run lands under the key of a sweep of the plan."""
+    from collections import Counter
+
+    from stfmr_lab.config import IVSweep, row_sweep_key, sweep_key
+    from stfmr_lab.stream import RunStream, Subscriber
+
+    cfg = small_map()
+    cfg["measurements"][0]["currents_a"]["points"] = 5
+    cfg["measurements"][1].update(fields_oe=[1000], biases_v=[0.0, 0.1])
+    cfg["measurements"][1]["frequency"]["points"] = 7
+    keys = []
+
+    class Keys(Subscriber):
+        def row(self, table, row):
+            keys.append(row_sweep_key(table, row))
+
+    stream = RunStream()
+    stream.subscribe(Keys())
+    run(cfg, sim=True, out=tmp_path / "k.h5", stream=stream)
+    plan = validate_run_config(cfg).plan
+    plan_keys = [sweep_key(item) for item in plan.order]
+    assert ("s", 0) in plan_keys and ("iv", 0) in plan_keys and len(set(plan_keys)) == len(plan_keys)
+    counts = Counter(k for k in keys if k is not None)
+    assert set(counts) == set(plan_keys)
+    assert all(counts[sweep_key(item)] == item.points for item in plan.order if not isinstance(item, IVSweep))
+    assert None in keys  # rows of other tables (the spectra's own rows) are not points of a sweep
