@@ -13,13 +13,21 @@ a field sweep through zero, a separate offset and slope for H > 0 (the step). Li
 found one at a time: a scan of (centre, width) for the largest drop of the residual sum of
 squares (variable projection, as the single-line grid start), then a joint fit of all lines
 and the background (``scipy.optimize.least_squares``, analytic Jacobian); a candidate is kept
-when it is significant (>= 5 sigma), resolved, narrower than a third of the sweep and at
-least ``min_relative_amplitude`` of the strongest line. Spikes are dropped first (Hampel).
+when it is resolved, narrower than a third of the sweep and at least
+``min_relative_amplitude`` of the strongest line; once no candidate is left, the least
+significant line is dropped until every one is significant (>= 5 sigma with all lines in
+the model). Spikes are dropped first (Hampel), then from each trial line's residuals.
+
+A field sweep through zero is a film magnetised one way or the other: each line lives on
+its own side of zero (unless Lorentzians over the whole sweep fit better), the low-field
+region (|H| < ``LOW_FIELD_OE``) is background, and a line must keep two widths from it and
+from the sweep's ends (``_away_from_zero``); its trial lines are fitted robustly first.
+With ``drift=True`` a random walk under the sweep (slow drift) is modelled in the final fit.
 
 Errors and verdicts as the single-line fits (``stfmr_lab.analysis.residuals``): statistical
-errors from the joint covariance (1/f-aware), ``stderr_sys`` from higher background orders
-and windows around the lines, and ``ok`` False where the residuals within +- 6 widths of a
-line are structured.
+errors from the joint covariance (1/f-aware), ``stderr_sys`` from one and two background
+orders more and windows around the lines, and ``ok`` False where the residuals within +- 6
+widths of a line are structured.
 """
 
 from __future__ import annotations
