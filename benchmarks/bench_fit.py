@@ -10,11 +10,14 @@ their ratios and the largest differences of the answers. curve_fit's default tol
 ftol = xtol = 1e-12 it gives the batch fitter's answers to ~1e-7.
 
 ``single_spectrum()`` times one spectrum (the GUI's live fit and the adaptive sweeps call
-``fit_spectrum`` on each): ``fit_spectrum`` (grid-search start, spike search, residual checks,
-1/f errors, systematics) against ``curve_fit`` with the same model from a naive start (centre
-mid-sweep, width a tenth of the span, amplitude the data's peak) at its default tolerance; CPU
-time (``time.process_time``), best of N interleaved, BLAS limited to one thread
-(threadpoolctl), with the machine's load printed.
+``fit_spectrum`` on each) against ``curve_fit`` with the same model from a naive start (centre
+mid-sweep, width a tenth of the span, amplitude the data's peak) at its default tolerance, fit
+only: our fit alone (cheap start + Newton/LM + covariance, checks off: the fair comparison),
+``fit_spectrum`` with every check (spike searches, residual structure, 1/f errors,
+systematics), the same seeded from a previous fit, the batch path on one row (the single path
+before issue 17) and the fitter of commit ``BEFORE_CHECKS``; CPU time (``time.process_time``),
+best of N interleaved, BLAS limited to one thread (threadpoolctl) or at numpy's default, with
+the machine's load printed.
 
 ``before_checks()`` times ``fit_spectra`` on the map (default: sloped background, with every
 check) against the fitter before the bench checks of issue 14 (commit 4f56c20, read with
@@ -26,6 +29,7 @@ Run: ``python -m benchmarks.bench_fit`` (from the repository root).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import subprocess
 import sys
@@ -38,6 +42,8 @@ from scipy.optimize import curve_fit
 from threadpoolctl import threadpool_limits
 
 from benchmarks.conditions import describe
+from stfmr_lab.analysis import fit as fitmod
+from stfmr_lab.analysis import fit_one
 from stfmr_lab.analysis.fit import _grid_start, fit_spectra, fit_spectrum, lineshape
 from stfmr_lab.physics import DeviceModel
 
@@ -176,57 +182,90 @@ def naive_start(f, y):
     return [0.5 * (f[0] + f[-1]), 0.1 * (f[-1] - f[0]), y[np.argmax(np.abs(y - med))] - med, 0.0, med]
 
 
-def single_spectrum(repeat: int = 200, row: int = 61) -> dict:
-    """CPU time of one 201-point spectrum (row ``row`` of the map: 1000 Oe, zero bias):
-    ``fit_spectrum`` (constant background, the model curve_fit is given) against curve_fit
-    from a naive start at default tolerance; best of ``repeat``, interleaved, 1 BLAS thread."""
+def _batch_path_one(f, y, slope=False):
+    """``fit_spectrum``'s answer by the batch path alone (the single-spectrum path before issue 17:
+    grid-search start, batch Newton/LM, the same checks), packaged the same way."""
+    order = int(slope)
+    xg, yg, wg = fitmod._prepare(f[None], y[None], np.ones((1, f.size)), None)
+    with fitmod._blas_threads():
+        raw = fitmod._fit_group(xg, yg, wg, order)
+    return fitmod._package_one(raw.take(0), fitmod.SpectrumFits, False)
+
+
+def _fit_only(f, y, guess=None):
+    """Our fit alone, constant background (no spike search, residual checks, 1/f errors or
+    systematics): cheap start (or ``guess`` = (f0, hwhm)) + Newton/LM + covariance; physical params."""
+    cg, wg = guess if guess is not None else (None, None)
+    raw = fit_one.fit(f, y, np.ones(f.size), 0, cg, wg, despike=False, checks=False)
+    return raw.params[0]
+
+
+def _cf_params(popt):
+    """curve_fit's (f0, hwhm, v_sym, v_asym, offset) in NAMES order."""
+    return np.asarray(popt)
+
+
+def single_spectrum(repeat: int = 200, rows=(61, 0), blas_limit: bool = True) -> dict:
+    """CPU time of one 201-point spectrum, best of ``repeat``, interleaved, against curve_fit
+    (same model, naive start, default tolerance, fit only) on each of ``rows`` of the map
+    (61: 1000 Oe, zero bias, a fit that passes its checks; 0: 800 Oe, -0.13 mA, whose residuals
+    are structured at this 500:1 signal with the path's skew not divided out, so its fit is not
+    ok). Ours: the fit alone (checks off, as curve_fit), the default ``fit_spectrum`` (every
+    check), the same seeded with the previous fit's f0 and hwhm (as the adaptive design refits),
+    the batch path on one row (the single-spectrum path before issue 17: grid-search start, same
+    checks), and ``fit_spectrum`` of commit ``BEFORE_CHECKS`` (before issue 14's checks).
+    ``blas_limit``: numpy's BLAS limited to one thread while timing (else the default threads)."""
     freqs, data = build_map()
-    f, y = freqs[row], data[row]
-    p0 = naive_start(f, y)
-    runs = {
-        "fit_spectrum": lambda: fit_spectrum(f, y),
-        "curve_fit": lambda: curve_fit(_model, f, y, p0=p0)[0],
-    }
-    best = dict.fromkeys(runs, np.inf)
-    with threadpool_limits(limits=1, user_api="blas"):
+    old = load_before_checks()
+    out = {}
+    ctx = threadpool_limits(limits=1, user_api="blas") if blas_limit else contextlib.nullcontext()
+    with ctx:
         cond = describe()
-        results = {k: fn() for k, fn in runs.items()}
-        for _ in range(repeat):
-            for key, fn in runs.items():
-                t0 = time.process_time()
-                fn()
-                best[key] = min(best[key], time.process_time() - t0)
-    fit = results["fit_spectrum"]
-    ours = np.array([getattr(fit, k) for k in NAMES])
-    d = rel_diff(ours[None, :], results["curve_fit"][None, :])[0]
-    ratio = best["fit_spectrum"] / best["curve_fit"]
-    print(
-        f"one spectrum, {f.size} points (1000 Oe, zero bias, noise {NOISE_V * 1e6:g} uV); CPU time, best of {repeat}, "
-        f"interleaved; {cond}"
-    )
-    print(
-        f"  fit_spectrum (grid start, spikes, residual checks, 1/f errors, systematics): {best['fit_spectrum'] * 1e3:6.2f} ms "
-        f"(ok: {fit.ok}, {fit.message})"
-    )
-    print(
-        f"  curve_fit, same model, naive start, default tolerance:                    {best['curve_fit'] * 1e3:6.2f} ms "
-        f"(max rel. difference {d.max():.1e})"
-    )
-    print(f"  ratio fit_spectrum / curve_fit: {ratio:.2f}x")
-    return {
-        "t_fit_spectrum": best["fit_spectrum"],
-        "t_curve_fit": best["curve_fit"],
-        "ratio": ratio,
-        "conditions": cond,
-    }
+        print(f"one spectrum, {N_POINTS} points, CPU time, best of {repeat}, interleaved; {cond}")
+        for row in rows:
+            f, y = freqs[row], data[row]
+            p0 = naive_start(f, y)
+            first = fit_spectrum(f, y)
+            seed = {"f0_guess_hz": first.f0_hz, "hwhm_guess_hz": first.hwhm_hz}
+            runs = {
+                "curve_fit": lambda f=f, y=y, p0=p0: curve_fit(_model, f, y, p0=p0)[0],
+                "fit_only": lambda f=f, y=y: _fit_only(f, y),
+                "fit_spectrum": lambda f=f, y=y: fit_spectrum(f, y),
+                "seeded": lambda f=f, y=y, seed=seed: fit_spectrum(f, y, **seed),
+                "batch_path": lambda f=f, y=y: _batch_path_one(f, y),
+            }
+            if old is not None:
+                runs[f"fit_{BEFORE_CHECKS}"] = lambda f=f, y=y: old.fit_spectrum(f, y)
+            results = {k: fn() for k, fn in runs.items()}
+            best = dict.fromkeys(runs, np.inf)
+            for _ in range(repeat):
+                for key, fn in runs.items():
+                    t0 = time.process_time()
+                    fn()
+                    best[key] = min(best[key], time.process_time() - t0)
+            cf = results["curve_fit"]
+            diff = {
+                "fit_only": rel_diff(results["fit_only"][[0, 1, 3, 4, 2]][None], cf[None]).max(),
+                **{k: rel_diff(np.array([[getattr(results[k], n) for n in NAMES]]), cf[None]).max()
+                   for k in runs if k not in ("curve_fit", "fit_only")},
+            }  # fmt: skip
+            fit = results["fit_spectrum"]
+            print(f"  row {row}: fit_spectrum ok={fit.ok} ({fit.message})")
+            for key in runs:
+                extra = "" if key == "curve_fit" else f"  {best[key] / best['curve_fit']:5.2f}x curve_fit's time"
+                d = f", max rel. difference to curve_fit {diff[key]:.0e}" if key in diff else ""
+                print(f"    {key:16s} {best[key] * 1e3:6.3f} ms{extra}{d}")
+            out[row] = {k: best[k] for k in runs} | {"ok": fit.ok}
+    out["conditions"] = cond
+    return out
 
 
 BEFORE_CHECKS = "4f56c20"  # the fitter before issue 14's bench checks
 
 
-def before_checks(repeat: int = 10) -> dict | None:
-    """CPU time of ``fit_spectra`` on the map against the fitter of commit ``BEFORE_CHECKS``
-    (its own defaults), same process, best of ``repeat`` interleaved, 1 BLAS thread."""
+def load_before_checks():
+    """The fitter of commit ``BEFORE_CHECKS`` (``git show`` into a temporary directory, imported
+    in this process), or None without a git checkout."""
     root = Path(__file__).resolve().parent.parent
     try:
         src = subprocess.run(
@@ -235,7 +274,6 @@ def before_checks(repeat: int = 10) -> dict | None:
     except (OSError, subprocess.CalledProcessError):
         print(f"fitter of {BEFORE_CHECKS}: not available (no git checkout): comparison skipped")
         return None
-    freqs, data = build_map()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fit_before_checks.py"
         path.write_bytes(src)
@@ -243,6 +281,16 @@ def before_checks(repeat: int = 10) -> dict | None:
         old = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = old  # dataclasses look their module up
         spec.loader.exec_module(old)
+    return old
+
+
+def before_checks(repeat: int = 10) -> dict | None:
+    """CPU time of ``fit_spectra`` on the map against the fitter of commit ``BEFORE_CHECKS``
+    (its own defaults), same process, best of ``repeat`` interleaved, 1 BLAS thread."""
+    old = load_before_checks()
+    if old is None:
+        return None
+    freqs, data = build_map()
     runs = {"now": lambda: fit_spectra(freqs, data), "before": lambda: old.fit_spectra(freqs, data)}
     best = dict.fromkeys(runs, np.inf)
     with threadpool_limits(limits=1, user_api="blas"):
@@ -264,4 +312,5 @@ def before_checks(repeat: int = 10) -> dict | None:
 if __name__ == "__main__":
     main()
     single_spectrum()
+    single_spectrum(repeat=100, rows=(61,), blas_limit=False)
     before_checks()

@@ -6,15 +6,20 @@ simulated bench, noise on, for a junction that is not the paper's (Ms*Vol 8.5e-1
 declared in ``sample:``; R_P 2900 Ohm, alpha 0.011, 4piMeff 10.5 kOe), four ways:
 stepped (each point read after 15 time constants), swept (a step every 1.5 time
 constants, read through the filter), swept up and down (the same set points walked up,
-then down, in one spectrum), and adaptive stepped sampling (swept cannot be combined with
-it: an adaptive sweep jumps between set points). All are analysed by
-``stfmr_lab.analysis.analyze`` (swept spectra through the lock-in filter model).
+then down, in one spectrum), adaptive stepped sampling (15 coarse points, then settled
+points to the errors of the uniform 201-point stepped sweep), and swept + adaptive (a swept
+coarse pass of 101 points through the filter, then settled points where the design wants
+them, to the same goal). All are analysed by ``stfmr_lab.analysis.analyze`` (swept spectra,
+and the swept + adaptive record of swept and settled readings, through the lock-in filter
+model).
 
 Printed per seed: the map part's bench time (virtual clock) and its ratio to the stepped
 map; the median relative deviation of dtau_par/dV and dtau_perp/dV from the truth; the
 ratio of the median per-bias stated errors to the stepped map's (whole error, and the
 lineshape fits' share); and the spread (std) and mean of the pulls (estimate - truth) /
-error over the biases. Run: ``python -m benchmarks.bench_swept [--seeds 1 2 3]``.
+error over the biases; for swept + adaptive, how many of its readings were swept. Run:
+``python -m benchmarks.bench_swept [--seeds 1 2 3] [--kinds swept swept_adaptive ...]``
+(the stepped map, the reference, always runs).
 """
 
 from __future__ import annotations
@@ -58,6 +63,9 @@ KINDS = {
     "swept_up_down": {"acquisition": "swept", "up_down": True},
     "adaptive": {"frequency": {**WINDOW, "points": 401},
                  "adaptive": {"coarse_points": 15, "batch": 6, "max_points": 201, "match_uniform_points": 201}},
+    # the swept pass's 101 readings count in max_points: up to 201 settled points after it
+    "swept_adaptive": {"frequency": {**WINDOW, "points": 401}, "acquisition": "swept",
+                       "adaptive": {"coarse_points": 101, "batch": 6, "max_points": 302, "match_uniform_points": 201}},
 }
 
 
@@ -82,7 +90,7 @@ def measure(seed: int, kind: str, out: Path) -> dict:
     z_par = (pb["dtau_par_dv"] - true[:, 0]) / pb["dtau_par_dv_err"]
     z_perp = (pb["dtau_perp_dv"] - true[:, 1]) / pb["dtau_perp_dv_err"]
     return {
-        "t_map": t_map, "points": int(d.data["vmix"].size),
+        "t_map": t_map, "points": int(d.data["vmix"].size), "read_through": int(np.count_nonzero(d.data["sample_reason"] == 5)),
         "dev_par": float(np.median(np.abs(pb["dtau_par_dv"] - true[:, 0]) / scale)),
         "dev_perp": float(np.median(np.abs(pb["dtau_perp_dv"] - true[:, 1]) / scale)),
         "err_par": float(np.median(pb["dtau_par_dv_err"])), "err_perp": float(np.median(pb["dtau_perp_dv_err"])),
@@ -94,18 +102,20 @@ def measure(seed: int, kind: str, out: Path) -> dict:
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS), help="stepped is always run (the reference)")
     args = ap.parse_args(argv)
+    kinds = ["stepped"] + [k for k in args.kinds if k != "stepped"]
     print("deviations relative to |dtau_par/dV| (median over biases); error ratios: median stated error / stepped map's")
-    pulls = {k: ([], []) for k in KINDS}
+    pulls = {k: ([], []) for k in kinds}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
-            runs = {k: measure(seed, k, Path(tmp)) for k in KINDS}
+            runs = {k: measure(seed, k, Path(tmp)) for k in kinds}
             ref = runs["stepped"]
             print(f"seed {seed}: stepped map {ref['t_map']:.0f} s of bench time")
             for k, r in runs.items():
                 pulls[k][0].extend(r["z_par"])
                 pulls[k][1].extend(r["z_perp"])
-                print(f"  {k:14s} bench time {r['t_map'] / ref['t_map']:.3f}, {r['points']:5d} points;"
+                print(f"  {k:14s} bench time {r['t_map'] / ref['t_map']:.3f}, {r['points']:5d} points ({r['read_through']} swept in adaptive passes);"
                       f" deviation par {100 * r['dev_par']:.2f} % perp {100 * r['dev_perp']:.2f} %;"
                       f" error ratio par {r['err_par'] / ref['err_par']:.3f} perp {r['err_perp'] / ref['err_perp']:.3f};"
                       f" fit share ratio par {r['fit_par'] / ref['fit_par']:.3f} perp {r['fit_perp'] / ref['fit_perp']:.3f};"

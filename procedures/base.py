@@ -31,7 +31,7 @@ from stfmr_lab.physics import LOCKIN_RMS_FACTOR, SETTLE_TAUS
 from stfmr_lab.safety import Guard
 from stfmr_lab.sample import declared_sample
 from stfmr_lab.stream import RunStream, Subscriber
-from stfmr_lab.units import ACQUISITIONS, DVDI_LABELS, SPECTRUM_KINDS
+from stfmr_lab.units import ACQUISITIONS, DVDI_LABELS, SAMPLE_REASONS, SPECTRUM_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -609,14 +609,23 @@ class StfmrProcedure(Procedure):
         the goal or ``max_points``); this walks its batches: each from the end nearer the
         present set point, waiting out the lock-in's lag after a jump (``_lag_wait``). Every
         point's reason is recorded in ``sample_reason``. On resume, an adaptive sweep that had
-        started counts as complete (``ResumeState.complete``)."""
+        started counts as complete (``ResumeState.complete``).
+
+        Swept (``item.acquisition``): the design's coarse pass is walked in order, a step
+        every ``item.dwell_s`` (up and down with ``up_down``), read through the lock-in filter
+        (reason ``swept``); its settled points follow, each read ``settle_time_constants``
+        after its step (no longer lag wait after a jump: what is left of the lag is in the
+        filter model), and every reading is told with its set and read times (the design and
+        the analysis fit the whole record through the filter)."""
         from stfmr_lab.analysis.adaptive import AdaptiveDesign
 
         a = item.adaptive
         clock = self.ctx.station.clock
         jump_wait = max(self.settle_s, a["jump_settle_time_constants"] * self._tau)
         poles = poles_for_slope(self.run_config.data["lockin"]["slope_db_oct"])
-        plan = AdaptiveDesign(cand, a, sweep=sweep, gain=gain, seed=self.adaptive_seeds.get(key))
+        swept = getattr(item, "acquisition", "stepped") == "swept"
+        plan = AdaptiveDesign(cand, a, sweep=sweep, gain=gain, seed=self.adaptive_seeds.get(key),
+                              lockin_filter=(self._tau, poles) if swept else None)
         last = None  # the present set point
         while (batch := plan.ask()) is not None:
             xs, reason = np.sort(np.asarray(batch[0], dtype=float)), batch[1]
@@ -624,22 +633,34 @@ class StfmrProcedure(Procedure):
                 continue
             if last is not None and abs(xs[-1] - last) < abs(xs[0] - last):
                 xs = xs[::-1]  # start from the end nearer the present set point
+            read_through = swept and reason == SAMPLE_REASONS["swept"]
+            if read_through and item.up_down:
+                xs = np.concatenate([xs, xs[::-1]])
             for x in xs.tolist():
                 self.checkpoint()
                 if plan.full:
                     break
                 settings = move(x)
-                settings["set_time_s"] = self._now()
+                settings["set_time_s"] = t_set = self._now()
                 if last is None:
                     self.ctx.guard.rf_on()
                     # as a uniform sweep's first point: RF on, settle, and one point's settling
                     clock.sleep(max(self.settle_s, self.settle_min_s) + self.settle_s)
+                elif read_through:
+                    clock.sleep(item.dwell_s)  # no settling: the design and the analysis model the filter
+                elif swept:
+                    # settled as a stepped sweep's points: what lag is left of a jump is in the filter model
+                    clock.sleep(self.settle_s)
                 elif abs(x - last) > JUMP_WIDTHS * plan.width or plan.line is not None:
                     clock.sleep(self._lag_wait(plan.predicted_step(last, x), jump_wait, poles))
                 else:
                     clock.sleep(self.settle_s)
                 last = x
-                plan.tell(x, self._point(item, reason, settings))
+                vmix = self._point(item, reason, settings)
+                if swept:
+                    plan.tell(x, vmix, t_set, self._t_read)
+                else:
+                    plan.tell(x, vmix)
         seed = plan.seed_out()
         if seed is not None:
             self.adaptive_seeds[key] = seed

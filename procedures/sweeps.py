@@ -70,11 +70,17 @@ class _Common(StfmrProcedure):
 SAMPLING = ("uniform", "adaptive")
 
 
-def _adaptive(sampling: str, points: int) -> dict:
+def _adaptive(sampling: str, points: int, acquisition: str = "stepped") -> dict:
     """The measurement's ``adaptive:`` block for the form's choice: the same 1-sigma errors of
-    the torkances' lineshape factors as a uniform sweep of ``points``, never more points."""
+    the torkances' lineshape factors as a uniform sweep of ``points``, never more points.
+    With a swept acquisition the coarse pass is swept (half as many points, read through the
+    lock-in filter) and comes on top of that budget of settled points."""
     if sampling != "adaptive":
         return {}
+    if acquisition.startswith("swept"):
+        coarse = max(15, min(int(points) // 2, 1000))
+        return {"adaptive": {"match_uniform_points": int(points), "coarse_points": coarse,
+                             "max_points": int(points) + coarse}}
     return {"adaptive": {"match_uniform_points": int(points), "max_points": int(points)}}
 
 
@@ -110,7 +116,7 @@ class FrequencySweepProcedure(_Common):
                 "field_oe": self.field_oe,
                 "bias_a": self.bias_current_a,
                 "frequency": {"start_hz": self.start_hz, "stop_hz": self.stop_hz, "points": self.points},
-                **_adaptive(self.sampling, self.points),
+                **_adaptive(self.sampling, self.points, self.acquisition),
                 **_acquisition(self.acquisition),
             }
         ]
@@ -134,7 +140,7 @@ class FieldSweepProcedure(_Common):
                 "frequency_hz": self.frequency_hz,
                 "bias_a": self.bias_current_a,
                 "fields_oe": {"start": self.start_oe, "stop": self.stop_oe, "points": self.points},
-                **_adaptive(self.sampling, self.points),
+                **_adaptive(self.sampling, self.points, self.acquisition),
                 **_acquisition(self.acquisition),
             }
         ]
@@ -172,7 +178,7 @@ class MapProcedure(_Common):
                 "bias_order": self.bias_order,
                 "outer": self.outer,
                 "frequency": {"center": "kittel", "span_hz": self.span_hz, "points": self.points},
-                **_adaptive(self.sampling, self.points),
+                **_adaptive(self.sampling, self.points, self.acquisition),
                 **_acquisition(self.acquisition),
             }
         )

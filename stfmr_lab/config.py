@@ -495,18 +495,21 @@ SWEPT_DWELL_TIME_CONSTANTS = 1.5
 SWEPT_MIN_DWELL_TIME_CONSTANTS = 0.5
 
 
-def _acquisition(m: dict, path: str, cfg: dict, station_cfg: dict | None, adaptive) -> dict:
-    """The checked acquisition settings of one sweep: keyword arguments of its plan items."""
+def _acquisition(m: dict, path: str, cfg: dict, station_cfg: dict | None, adaptive, field: bool = False) -> dict:
+    """The checked acquisition settings of one sweep: keyword arguments of its plan items.
+    Swept with ``adaptive``: a swept coarse pass, then settled points (frequency sweeps only;
+    ``field``: a field sweep's)."""
     mode = m.get("acquisition", "stepped")
     if mode != "swept":
         for key in ("dwell_s", "up_down"):
             if m.get(key) not in (None, False):
                 raise ConfigError(f"{path}.{key}: only with acquisition: swept")
         return {}
-    if adaptive:
+    if adaptive and field:
         raise ConfigError(
-            f"{path}.acquisition: swept cannot be combined with adaptive (an adaptive sweep jumps between "
-            "set points and waits for the lock-in at each; a swept one reads through the filter in order)"
+            f"{path}.acquisition: swept cannot be combined with adaptive on a field sweep (the closed field loop "
+            "moves the field over longer than a dwell, so the lock-in filter model the design places points by "
+            "does not hold; use a stepped adaptive or a swept uniform field sweep)"
         )
     tau = float(cfg["lockin"]["time_constant_s"])
     model = ((station_cfg or {}).get("instruments") or {}).get("lockin", {}).get("model")
@@ -591,7 +594,7 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
             adaptive = check_adaptive(m.get("adaptive"), path)
             fields = _sweep_points(fields, adaptive, isinstance(m["fields_oe"], dict), f"{path}.fields_oe", "fields")
-            acq = _acquisition(m, path, cfg, station_cfg, adaptive)
+            acq = _acquisition(m, path, cfg, station_cfg, adaptive, field=True)
             item = FieldSweep(len(spectra), float(m["frequency_hz"]), b, fields, power, adaptive=adaptive,
                               where=path, field_key="fields_oe", bias_key="bias_v" if b.is_voltage else "bias_a", **acq)
             spectra.append(item)

@@ -108,10 +108,16 @@ def estimate_bench_time_s(rc: RunConfig) -> float:
         i_now = b
         swept = getattr(item, "acquisition", "stepped") == "swept"
         # swept: the first point settles, every other is read one dwell after its step
-        io = BUFFERED_POINT_IO_S if swept and uses_buffer(rc.station) else SPECTRUM_POINT_IO_S
+        # (an adaptive sweep's swept pass reads with SNAP?, point by point)
+        io = BUFFERED_POINT_IO_S if swept and not getattr(item, "adaptive", None) and uses_buffer(rc.station) else SPECTRUM_POINT_IO_S
         wait = io + item.dwell_s if swept else per_point
         first_extra = settle - item.dwell_s if swept else 0.0
-        if isinstance(item, FreqSweep):
+        if isinstance(item, FreqSweep) and swept and item.adaptive:
+            # a swept coarse pass, then settled points: max_points readings in all, at most (the
+            # first reading settles as a stepped adaptive sweep's: counted in per_point)
+            n_pass = min(int(item.adaptive["coarse_points"]) * (1 + item.up_down), item.points)
+            t += n_pass * wait + (item.points - n_pass) * per_point + max(settle, 10 * tau)
+        elif isinstance(item, FreqSweep):
             t += item.points * wait + first_extra + max(settle, 10 * tau)
         else:
             step = abs(item.fields_oe[-1] - item.fields_oe[0]) / max(len(item.fields_oe) - 1, 1)  # up/down: twice over

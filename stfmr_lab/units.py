@@ -25,12 +25,13 @@ COLUMNS: dict[str, tuple[str, str, str, str]] = {
     "sample_reason": (
         "sample_reason", "", "i1",
         "why the point was measured: 0 uniform sweep, 1 adaptive coarse pass, 2 adaptive information"
-        " (Fisher design), 3 adaptive background margin, 4 adaptive seeded from the previous sweep's fit",
+        " (Fisher design), 3 adaptive background margin, 4 adaptive seeded from the previous sweep's fit,"
+        " 5 adaptive swept coarse pass (read every dwell through the lock-in filter, not settled)",
     ),
 }
 
 #: the values of the ``sample_reason`` column
-SAMPLE_REASONS = {"uniform": 0, "coarse": 1, "information": 2, "margin": 3, "seeded": 4}
+SAMPLE_REASONS = {"uniform": 0, "coarse": 1, "information": 2, "margin": 3, "seeded": 4, "swept": 5}
 #: what an adaptive sweep's goal can be about (``stfmr_lab.analysis.design``): a lineshape
 #: parameter, or a torkance's lineshape factor (dtau_par/dV ~ V_S w, dtau_perp/dV ~ V_A w)
 DESIGN_QUANTITIES = ("f0", "w", "v_sym", "v_asym", "offset", "tau_par", "tau_perp")

@@ -13,6 +13,15 @@ the gain, as the analysis does), keep a baseline margin of ``margin_hwhm`` width
 sides, and ask for the batch of candidates that lowers the variances of the ``targets``
 most (``stfmr_lab.analysis.design``), until the goal or ``max_points``. Frequencies in Hz,
 fields in Oe (``sweep``), Vmix in V.
+
+Swept (``lockin_filter`` given: the sweep's ``acquisition: swept``): the coarse pass (and any
+refill of it) is read through the lock-in filter, a step every dwell (reason ``swept``), and
+every reading is told with its set and read times. The fits are then ``fit_swept`` on the
+whole time record (the swept pass and the settled points in one model), and the information
+the record holds is weighed through the filter (``design.record_information``): readings
+closer than the filter's memory count for less than settled ones. The information points and
+margins that follow are settled (stepped) points, placed as in a stepped sweep. A seed then
+only starts the first fit (the swept pass covers the window anyway).
 """
 
 from __future__ import annotations
@@ -60,11 +69,12 @@ class AdaptiveDesign:
     ``candidates``: the sorted set points allowed (Hz or Oe); ``settings``: the checked
     ``adaptive:`` mapping of the config; ``sweep``: "frequency" or "field"; ``gain(x)``:
     the path's relative I_RF^2 (1 for a field sweep); ``seed``: what ``seed_out`` gave for
-    the previous sweep of the same kind, or None.
+    the previous sweep of the same kind, or None; ``lockin_filter``: (time constant in s,
+    poles) for a swept sweep (module docstring), None for a stepped one.
     """
 
     def __init__(self, candidates, settings: dict, *, sweep: str = "frequency",
-                 gain: Callable | None = None, seed: tuple | None = None):
+                 gain: Callable | None = None, seed: tuple | None = None, lockin_filter: tuple | None = None):
         if sweep not in ("frequency", "field"):
             raise ValueError(f"adaptive design: sweep {sweep!r} is not 'frequency' or 'field'")
         self.cand = np.asarray(candidates, dtype=float)
@@ -80,8 +90,13 @@ class AdaptiveDesign:
         self.sigma = math.nan
         #: the line's width as known now (seed, fit, or a fraction of the window)
         self.width = seed[1] if seed else (self.hi - self.lo) / WINDOW_WIDTHS
+        self.lockin_filter = lockin_filter
+        self.swept = lockin_filter is not None
         self.x: list[float] = []
         self.v: list[float] = []
+        #: swept: when each told set point was applied and read (s, one clock)
+        self.ts: list[float] = []
+        self.tr: list[float] = []
         self._last_fit = (-1, None, None)  # (points, fit, line) of the last fit
         self._rounds = self._plan()
 
@@ -91,10 +106,16 @@ class AdaptiveDesign:
         Measure them in any order, at most up to ``full``, telling each reading."""
         return next(self._rounds, None)
 
-    def tell(self, x: float, vmix_v: float) -> None:
-        """One reading: Vmix (V) at the set point ``x``."""
+    def tell(self, x: float, vmix_v: float, set_time_s: float | None = None, read_time_s: float | None = None) -> None:
+        """One reading: Vmix (V) at the set point ``x``; a swept design needs every reading's
+        set and read times (s), the settled ones' too (one time record)."""
+        if self.swept and (set_time_s is None or read_time_s is None):
+            raise ValueError("a swept adaptive design needs each reading's set_time_s and read_time_s")
         self.x.append(float(x))
         self.v.append(float(vmix_v))
+        if self.swept:
+            self.ts.append(float(set_time_s))
+            self.tr.append(float(read_time_s))
 
     @property
     def full(self) -> bool:
@@ -135,6 +156,8 @@ class AdaptiveDesign:
         """(fit, design.Line or None) of the points so far, normalised by the gain."""
         from stfmr_lab.analysis.fit import fit_field_sweep, fit_spectrum
 
+        if self.swept:
+            return self._fit_swept(xs, vs, guess)
         try:
             if self.sweep == "frequency":
                 kw = {"f0_guess_hz": guess.f0, "hwhm_guess_hz": guess.w} if guess is not None else {}
@@ -149,6 +172,29 @@ class AdaptiveDesign:
         if not usable_for_design(ft, centre, width, self.lo, self.hi):
             return ft, None
         return ft, design.Line(centre, width, ft.v_sym, ft.v_asym, ft.offset)
+
+    def _fit_swept(self, xs, vs, guess):
+        """``_fit`` of a swept design: the whole time record through the lock-in filter."""
+        from stfmr_lab.analysis.swept import fit_swept
+
+        guess = guess if guess is not None else (self.seed[2] if self.seed else None)
+        kw = {"centre_guess": guess.f0, "width_guess": guess.w} if guess is not None else {}
+        try:
+            ft = fit_swept(xs, vs, self.ts, self.tr, *self.lockin_filter, axis=self.sweep, slope=False,
+                           irf2=self.gain(xs), **kw)
+        except (ValueError, np.linalg.LinAlgError):
+            return None, None
+        centre, width = (ft.f0_hz, ft.hwhm_hz) if self.sweep == "frequency" else (ft.h0_oe, ft.dh_oe)
+        if not usable_for_design(ft, centre, width, self.lo, self.hi):
+            return ft, None
+        return ft, design.Line(centre, width, ft.v_sym, ft.v_asym, ft.offset)
+
+    def _record_information(self, x_arr, line):
+        """Information (5, 5) of the swept design's whole time record at ``line``."""
+        from stfmr_lab.analysis.swept import whitened_map
+
+        _, m_w = whitened_map(self.ts, self.tr, *self.lockin_filter)
+        return design.record_information(x_arr, line, self.gain(x_arr), m_w)
 
     def _snap(self, xs):
         """The candidates nearest to ``xs``."""
@@ -180,7 +226,10 @@ class AdaptiveDesign:
         as the walker tells them."""
         a, cand, R = self.settings, self.cand, SAMPLE_REASONS
         margin = a["margin_hwhm"]
-        if self.seed is not None:
+        coarse = R["swept"] if self.swept else R["coarse"]
+        if self.swept:
+            yield self._uniform_coarse(a["coarse_points"]), coarse
+        elif self.seed is not None:
             x0, w = self.seed[:2]
             yield np.unique(self._snap(x0 + w * np.array(SEED_OFFSETS_HWHM))), R["seeded"]
             yield np.unique(self._snap(np.array([self.lo, self.hi, x0 - margin * w, x0 + margin * w]))), R["margin"]
@@ -199,41 +248,53 @@ class AdaptiveDesign:
                 refills += 1
                 # no usable fit yet: fill the window in between the points measured so far
                 n = a["coarse_points"] * 2**refills
-                yield np.setdiff1d(self._uniform_coarse(n), x_arr)[: self.max_points - len(self.x)], R["coarse"]
+                yield np.setdiff1d(self._uniform_coarse(n), x_arr)[: self.max_points - len(self.x)], coarse
                 continue
             line = self.line = new_line
             self.width = line.w
             sigma = self.sigma = math.sqrt(max(fit.chi2_red, 0.0))
-            # rows weighted by the gain over the noise's shape (more noise where the line is steep)
-            shape = design.noise_profile(x_arr, v_arr - fit.model(x_arr) * self.gain(x_arr), line, self.gain)
-            # the analysis fits unweighted: its errors scale with the mean noise of the points
-            ref_noise = float(np.mean(shape(uniform_x if uniform_x is not None else x_arr) ** 2))
             goal_var = design.goal_variances(line, sigma, self.targets, target_rel_err=a.get("target_rel_err"),
                                              uniform_f=uniform_x, gain_uniform=gain_uniform)
+            if self.swept:
+                # the record so far weighed through the filter; the settled points to come add to it.
+                # (The noise's shape is not estimated from filtered readings: flat, as fit_swept weighs.)
+                info0, x_held = self._record_information(x_arr, line), np.empty(0)
+                shape = design.noise_profile(x_held, x_held, line)  # flat
 
-            def status_of(xs, line=line, sigma=sigma, shape=shape, ref_noise=ref_noise, goal_var=goal_var):
-                """The design's status with the points ``xs``, at this round's fit, noise shape and goal."""
-                return design.design_status(xs, line, sigma, gain=self.gain(xs), targets=self.targets,
-                                            goal_var=goal_var, noise_factor=float(np.mean(shape(xs) ** 2)) / ref_noise)
+                def status_of(xs, line=line, sigma=sigma, goal_var=goal_var, info0=info0):
+                    """The design's status with the settled points ``xs`` added to the record."""
+                    return design.design_status(xs, line, sigma, gain=self.gain(xs), targets=self.targets,
+                                                goal_var=goal_var, info0=info0)
+            else:
+                info0, x_held = None, x_arr
+                # rows weighted by the gain over the noise's shape (more noise where the line is steep)
+                shape = design.noise_profile(x_arr, v_arr - fit.model(x_arr) * self.gain(x_arr), line, self.gain)
+                # the analysis fits unweighted: its errors scale with the mean noise of the points
+                ref_noise = float(np.mean(shape(uniform_x if uniform_x is not None else x_arr) ** 2))
+
+                def status_of(xs, line=line, sigma=sigma, shape=shape, ref_noise=ref_noise, goal_var=goal_var):
+                    """The design's status with the points ``xs``, at this round's fit, noise shape and goal."""
+                    return design.design_status(xs, line, sigma, gain=self.gain(xs), targets=self.targets,
+                                                goal_var=goal_var, noise_factor=float(np.mean(shape(xs) ** 2)) / ref_noise)
 
             need = self._margins_needed(x_arr, line)
             if need and margin_rounds < MAX_MARGIN_ROUNDS:
                 margin_rounds += 1
                 yield np.asarray(need), R["margin"]
                 continue
-            status = status_of(x_arr)
+            status = status_of(x_held)
             if status.done:
                 return
             n = min(a["batch"], self.max_points - len(self.x))
             wts = [max(r, 0.0) for r in status.ratio.values()]
             scale = self.gain(cand) / shape(cand)
             picks = design.select_points(
-                cand, x_arr, line, n, gain_candidates=scale, gain_measured=self.gain(x_arr) / shape(x_arr),
-                weights=wts, targets=self.targets,
+                cand, x_held, line, n, gain_candidates=scale, gain_measured=self.gain(x_held) / shape(x_held),
+                weights=wts, targets=self.targets, info0=info0,
             )
             # no more of the batch than the goal needs, as predicted at the current fit
             for k in range(1, picks.size):
-                if status_of(np.concatenate([x_arr, cand[picks[:k]]])).done:
+                if status_of(np.concatenate([x_held, cand[picks[:k]]])).done:
                     picks = picks[:k]
                     break
             yield cand[picks], R["information"]

@@ -83,10 +83,22 @@ def _inverse(m: np.ndarray) -> np.ndarray:
     return np.linalg.pinv(m + _EPS * np.trace(m) * np.eye(m.shape[0]))
 
 
-def covariance(f, line: Line, gain=None) -> np.ndarray:
-    """(J^T J)^-1 for unit noise in Vmix, in the normalised parameters (5, 5)."""
+def covariance(f, line: Line, gain=None, info0=None) -> np.ndarray:
+    """(J^T J + info0)^-1 for unit noise in Vmix, in the normalised parameters (5, 5).
+    ``info0``: information already held from readings that are not settled points (an
+    adaptive sweep's swept coarse pass, through the lock-in filter: ``record_information``)."""
     j = jacobian(f, line, gain)
-    return _inverse(j.T @ j)
+    return _inverse(j.T @ j + (0.0 if info0 is None else info0))
+
+
+def record_information(x, line: Line, gain, whitened_map) -> np.ndarray:
+    """The information (5, 5; unit noise, normalised parameters) of a time record of readings
+    through the lock-in filter: ``(M J)^T (M J)`` with J the Jacobian at the set points ``x``
+    (``gain``: I_RF^2 there) and ``M`` the record's whitened filter map
+    (``stfmr_lab.analysis.swept.whitened_map``). Settled readings far apart in time add as
+    independent points; readings closer than the filter's memory carry less."""
+    mj = whitened_map @ jacobian(x, line, gain)
+    return mj.T @ mj
 
 
 def target_rows(line: Line, targets=TARGETS) -> np.ndarray:
@@ -142,13 +154,14 @@ class Status:
 
 
 def design_status(f, line: Line, sigma: float, *, gain=None, targets=TARGETS, target_rel_err=None,
-                  uniform_f=None, gain_uniform=None, noise_factor: float = 1.0, goal_var=None) -> Status:
+                  uniform_f=None, gain_uniform=None, noise_factor: float = 1.0, goal_var=None, info0=None) -> Status:
     """Has the design ``f`` reached its goal at the fit ``line``? (one goal: ``target_rel_err``
     with the noise ``sigma`` in Vmix, or a uniform sweep ``uniform_f`` to match).
     ``noise_factor``: the design's mean noise variance over the goal's (an unweighted fit
     reports errors scaled by the mean residual, larger where the points sit on the line).
-    ``goal_var``: ``goal_variances`` of the same line and targets, when already at hand."""
-    c = covariance(f, line, gain) * noise_factor
+    ``goal_var``: ``goal_variances`` of the same line and targets, when already at hand.
+    ``info0``: information held besides the settled points ``f`` (``covariance``)."""
+    c = covariance(f, line, gain, info0) * noise_factor
     goal = goal_var if goal_var is not None else goal_variances(
         line, sigma, targets, target_rel_err=target_rel_err, uniform_f=uniform_f, gain_uniform=gain_uniform)
     g = target_rows(line, targets)
@@ -157,11 +170,11 @@ def design_status(f, line: Line, sigma: float, *, gain=None, targets=TARGETS, ta
 
 
 def select_points(candidates, measured_f, line: Line, n: int, *, gain_candidates=None, gain_measured=None,
-                  targets=TARGETS, weights=None) -> np.ndarray:
+                  targets=TARGETS, weights=None, info0=None) -> np.ndarray:
     """Indices into ``candidates`` of the ``n`` points that reduce the target variances most
-    (greedy, rank-one updates; repeats allowed). ``weights`` per target (default 1)."""
-    jm = jacobian(measured_f, line, gain_measured)
-    c = _inverse(jm.T @ jm)
+    (greedy, rank-one updates; repeats allowed). ``weights`` per target (default 1).
+    ``info0``: information held besides the settled points ``measured_f`` (``covariance``)."""
+    c = covariance(measured_f, line, gain_measured, info0)
     jc = jacobian(candidates, line, gain_candidates)
     g = target_rows(line, targets)
     wk = np.ones(len(targets)) if weights is None else np.asarray(weights, dtype=float)

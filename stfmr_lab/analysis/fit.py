@@ -31,6 +31,11 @@ Method (no hand-tuned start values):
    weights matter. J is that of the last evaluated iterate (the errors are good to ~1e-4
    of themselves).
 
+One spectrum (``fit_spectrum``, ``fit_field_sweep``: the GUI's live fit, the adaptive sweeps)
+takes the few-call path of ``stfmr_lab.analysis.fit_one``: the same model, Newton iteration,
+stopping rule and checks, from a cheap start (or a guess, or a previous fit); the grid search
+of step 1 decides when that start's fit fails a check other than structured residuals.
+
 All functions are pure; results are frozen dataclasses.
 """
 
@@ -335,6 +340,80 @@ class _Raw:
         return _Raw(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
 
 
+#: rows of the monomial stack (``_evaluate``, ``fit_one.NewtonTerms``): 1, S, A, S^2, A S,
+#: S^3, A S^2, then the background's powers u, u^2, u^3 from _U on
+_ONE, _S, _A, _S2, _AS, _S3, _AS2, _U = range(8)
+#: the (i, j) entries of theta whose second derivatives ``_second_sums`` gives, in its order
+_SECOND = ((0, 0), (0, 1), (1, 1), (0, 3), (0, 4), (1, 3), (1, 4))
+
+
+def _jacobian_selectors(cj, order):
+    """The constant rows of ``cj`` (..., p, nm) (zeros elsewhere): dm/d offset = 1, dm/dv_sym = S,
+    dm/dv_asym = A, dm/dq_e = u^e (and dm/dk = u - c with ``_jacobian_coefficients``)."""
+    cj[..., 2, _ONE] = cj[..., 3, _S] = cj[..., 4, _A] = 1.0
+    for e in range(1, order + 1):
+        cj[..., 4 + e, _U + e - 1] = 1.0
+
+
+def _jacobian_coefficients(cj, c, iw, vs, va, k, order):
+    """The rows of ``cj`` (..., p, nm) that depend on theta, J = cj @ M: dm/dc = -F'/w - k,
+    dm/dlog w = -x F' (F' = v_asym (2 S^2 - S) - 2 v_sym A S), dm/dk = u - c."""
+    cj[..., 0, _ONE], cj[..., 0, _S], cj[..., 0, _S2], cj[..., 0, _AS] = -k, iw * va, -2.0 * iw * va, 2.0 * iw * vs
+    cj[..., 1, _S], cj[..., 1, _S2], cj[..., 1, _A], cj[..., 1, _AS] = 2.0 * vs, -2.0 * vs, va, -2.0 * va
+    if order >= 1:
+        cj[..., 5, _ONE] = -c
+
+
+def _second_sums(s1, a1, s2, as1, s3, as2, vs, va, iw):
+    """sum_i w_i r_i d2 model_i / (d theta_i d theta_j) for the pairs of ``_SECOND``, from the
+    weighted sums of the residual times the monomials (floats or arrays over spectra).
+
+    With F = v_sym S + v_asym A: F' = v_asym (2 S^2 - S) - 2 v_sym A S, F'' = v_sym S^2 (6 - 8 S)
+    + v_asym A S (2 - 8 S); d2m/dc2 = F''/w^2, d2m/dc dlog w = (F' + x F'')/w, d2m/dlog w2 =
+    x (F' + x F''), d2m/dc dv_sym = 2 A S / w, d2m/dc dv_asym = (S - 2 S^2)/w, d2m/dlog w dv_sym
+    = 2 (S - S^2), d2m/dlog w dv_asym = A - 2 A S (x S = A, x A S = S - S^2, x^2 S = 1 - S)."""
+    return (
+        iw * iw * (6.0 * vs * s2 - 8.0 * vs * s3 + 2.0 * va * as1 - 8.0 * va * as2),
+        iw * (va * s1 - 8.0 * va * s2 + 8.0 * va * s3 + 4.0 * vs * as1 - 8.0 * vs * as2),
+        4.0 * vs * s1 - 12.0 * vs * s2 + 8.0 * vs * s3 + va * a1 - 8.0 * va * as1 + 8.0 * va * as2,
+        2.0 * iw * as1,
+        iw * (s1 - 2.0 * s2),
+        2.0 * (s1 - s2),
+        a1 - 2.0 * as1,
+    )
+
+
+def _model_coefficients(theta, order):
+    """(c, 1/w, cm, k) of a batch: cm (m, 1, nm) the model as a combination of the monomials,
+    model = offset + v_sym S + v_asym A + k (u - c) + q2 u^2 + q3 u^3 = cm @ M."""
+    m = theta.shape[0]
+    c, iw = theta[:, 0], np.exp(-theta[:, 1])
+    k = theta[:, 5] if order >= 1 else np.zeros(m)
+    cm = np.zeros((m, 1, 7 + order))
+    cm[:, 0, _ONE], cm[:, 0, _S], cm[:, 0, _A] = theta[:, 2] - k * c, theta[:, 3], theta[:, 4]
+    cm[:, 0, _U:] = theta[:, 5:]
+    return c, iw, cm, k
+
+
+def _monomials(u, c, iw, order, out):
+    """The monomial stack of a block of spectra into ``out`` (b, nm + 1, n); row nm holds x,
+    free for the residual afterwards."""
+    nm = out.shape[1] - 1
+    x = np.subtract(u, c, out=out[:, nm])
+    x *= iw
+    s = np.multiply(x, x, out=out[:, _S])
+    s += 1.0
+    np.divide(1.0, s, out=s)
+    np.multiply(x, s, out=out[:, _A])
+    np.multiply(s, s, out=out[:, _S2])
+    np.multiply(out[:, _A], s, out=out[:, _AS])
+    np.multiply(out[:, _S2], s, out=out[:, _S3])
+    np.multiply(out[:, _AS], s, out=out[:, _AS2])
+    out[:, _ONE] = 1.0
+    for e in range(1, order + 1):
+        np.power(u, e, out=out[:, _U + e - 1])
+
+
 def _evaluate(u, y, sw, theta, order, work=None):
     """Cost and the Newton system at theta for a batch (arrays (m, n)).
 
@@ -345,43 +424,46 @@ def _evaluate(u, y, sw, theta, order, work=None):
     grad = J^T W r and hess = J^T W J - sum_i w_i r_i d2 model_i, the exact Hessian of
     cost/2. The residual term matters when the model does not describe the data exactly
     (e.g. I_RF varying across the sweep): Gauss-Newton then converges only linearly, Newton
-    quadratically. The per-point work runs in cache-sized blocks of spectra.
+    quadratically.
+
+    Every Jacobian row and second derivative is a combination of the monomials M = [1, S, A,
+    S^2, A S, S^3, A S^2, u, u^2, u^3] (``_jacobian_coefficients``, ``_second_sums``), so the
+    per-point work is the monomials and the residual, stacked, and one product of the stack
+    with itself (M W M^T, M W r, r W r), in cache-sized blocks of spectra.
     """
     m, p = theta.shape
+    n = u.shape[1]
+    nm = 7 + order
     if work is None:
-        work = _work_array(m, p, u.shape[1])
-    n_blocks = -(-m // work.shape[0])
-    block = -(-m // n_blocks)
-    prod = np.empty((m, p, p + 1))
-    sums = np.empty((m, 7))
-    cost = np.empty(m)
+        work = _work_array(m, p, n)
+    block = max(1, work.shape[0] * work.shape[1] // (nm + 1))
+    flat = work.reshape(-1)
+    c, iw, cm, k = _model_coefficients(theta, order)
+    vs, va = theta[:, 3], theta[:, 4]
+    prod = np.empty((m, nm + 1, nm + 1))
     for i in range(0, m, block):
         j = min(i + block, m)
-        _block_sums(
-            u[i:j], y[i:j], None if sw is None else sw[i:j], theta[i:j], order, work, prod[i:j], sums[i:j], cost[i:j]
-        )
-    # true Jacobian rows = T @ stored rows: dm/dc = -g/w (- k), dm/dlog w = -g x
-    iw = np.exp(-theta[:, 1])
-    tmat = np.zeros((m, p, p))
-    tmat[:, np.arange(p), np.arange(p)] = 1.0
-    tmat[:, 0, 0] = -iw
-    tmat[:, 1, 1] = -1.0
-    if order >= 1:
-        tmat[:, 0, 2] = -theta[:, 5]
-    jtj = np.matmul(np.matmul(tmat, prod[:, :, :p]), tmat.transpose(0, 2, 1))
-    grad = np.matmul(tmat, prod[:, :, p, None])[:, :, 0]
-    sums[:, 0] *= iw * iw
-    sums[:, 1] *= iw
-    sums[:, 3:5] *= -iw[:, None]
-    sums[:, 5:] *= -1.0
+        st = flat[: (j - i) * (nm + 1) * n].reshape(j - i, nm + 1, n)
+        _monomials(u[i:j], c[i:j, None], iw[i:j, None], order, st)
+        r = st[:, nm]
+        np.matmul(cm[i:j], st[:, :nm], out=r[:, None, :])
+        np.subtract(y[i:j], r, out=r)
+        lhs = st if sw is None else st * (sw[i:j] * sw[i:j])[:, None, :]
+        np.matmul(lhs, st.transpose(0, 2, 1), out=prod[i:j])
+    gram, mr, cost = prod[:, :nm, :nm], prod[:, :nm, nm], prod[:, nm, nm].copy()
+    cj = np.zeros((m, p, nm))
+    _jacobian_selectors(cj, order)
+    _jacobian_coefficients(cj, c, iw, vs, va, k, order)
+    jtj = cj @ gram @ cj.transpose(0, 2, 1)
+    grad = (cj @ mr[:, :, None])[:, :, 0]
     hess = jtj.copy()
-    for k, (i, j) in enumerate(_SECOND):
-        hess[:, i, j] -= sums[:, k]
+    for (i, j), v in zip(_SECOND, _second_sums(*mr[:, 1:7].T, vs, va, iw), strict=True):
+        hess[:, i, j] -= v
         if i != j:
-            hess[:, j, i] -= sums[:, k]
-    if order >= 1:  # (c, k) second derivative is -1: the term is + sum w r
-        hess[:, 0, 5] += prod[:, 2, p]
-        hess[:, 5, 0] += prod[:, 2, p]
+            hess[:, j, i] -= v
+    if order >= 1:  # d2m/dc dk = -1: the term is + sum w r
+        hess[:, 0, 5] += mr[:, _ONE]
+        hess[:, 5, 0] += mr[:, _ONE]
     return cost, jtj, grad, hess
 
 
@@ -399,70 +481,6 @@ def _work_array(m, p, n):
     if buf is None or buf.size < size:
         buf = _SCRATCH.buf = np.empty(max(size, _BLOCK_VALUES + 8 * n))
     return buf[:size].reshape(shape)
-
-
-def _block_sums(u, y, sw, theta, order, work, prod, sums, cost):
-    """Per-point part of ``_evaluate`` for one block: writes the reduced sums into ``prod``
-    (stored Jacobian rows times [rows, residual]), ``sums`` (second-derivative rows times
-    the residual) and ``cost``.
-
-    With F = v_sym S + v_asym A: S' = -2 A S, A' = S (2 S - 1), S'' = S^2 (6 - 8 S),
-    A'' = A S (2 - 8 S). The rows of the scratch array hold unscaled forms (g = F' instead
-    of dm/dc = -F'/w - k, ...); ``_evaluate`` applies the per-spectrum factors.
-    """
-    m, p = theta.shape
-    d = work[:m]
-    q = p + 1  # rows: 0..p-1 Jacobian (unscaled), p residual, p+1..p+7 second derivatives
-    c = theta[:, 0, None]
-    inv_w = np.exp(-theta[:, 1, None])
-    vs, va = theta[:, 3, None], theta[:, 4, None]
-    x = u - c
-    x *= inv_w
-    s = d[:, 3]
-    np.multiply(x, x, out=s)
-    s += 1.0
-    np.divide(1.0, s, out=s)  # S
-    a = np.multiply(x, s, out=d[:, 4])  # A
-    d[:, 2] = 1.0
-    r = np.subtract(y, theta[:, 2, None], out=d[:, p])
-    r -= vs * s
-    r -= va * a
-    ds = np.multiply(a, s, out=d[:, q + 3])
-    ds *= -2.0  # S'
-    da = 2.0 * s
-    da -= 1.0
-    da = np.multiply(da, s, out=d[:, q + 4])  # A'
-    g = np.multiply(vs, ds, out=d[:, 0])
-    g += va * da  # F'
-    t1 = 6.0 - 8.0 * s
-    t1 *= s
-    t1 *= vs
-    t2 = 2.0 - 8.0 * s
-    t2 *= a
-    t2 *= va
-    t1 += t2
-    h = np.multiply(t1, s, out=d[:, q])  # F''
-    np.multiply(g, x, out=d[:, 1])  # -(dm/dlog w)
-    gh = np.multiply(x, h, out=d[:, q + 1])
-    gh += g  # F' + x F''
-    np.multiply(x, gh, out=d[:, q + 2])
-    np.multiply(x, ds, out=d[:, q + 5])
-    np.multiply(x, da, out=d[:, q + 6])
-    if order >= 1:
-        d[:, 5] = u - c
-        r -= theta[:, 5, None] * d[:, 5]
-    for j in range(6, p):  # higher background terms q_e u**e (linear, independent of c and w)
-        np.power(u, j - 4, out=d[:, j])
-        r -= theta[:, j, None] * d[:, j]
-    if sw is not None:
-        d *= sw[:, None, :]  # r now sqrt(w) (y - model), rows sqrt(w) derivatives
-    np.einsum("mn,mn->m", r, r, out=cost)
-    # (p x (p+1)) products: a non-square batched matmul takes numpy's fast path
-    np.matmul(d[:, :p], d[:, : p + 1].transpose(0, 2, 1), out=prod)
-    sums[:] = np.matmul(d[:, q:], r[:, :, None])[:, :, 0]
-
-
-_SECOND = ((0, 0), (0, 1), (1, 1), (0, 3), (0, 4), (1, 3), (1, 4))
 
 
 def _grid_start(u, y, sw, order, centres=None, widths=None):
@@ -808,26 +826,21 @@ def _in_sweep_order(fn, order_idx, values, good, floor):
 
 
 def _model_jacobian(u, theta, order, jacobian=True):
-    """The model (m, n) and its Jacobian (m, n, p) in scaled units at ``theta``."""
-    c = theta[:, 0, None]
-    w = np.exp(theta[:, 1, None])
-    vs, va = theta[:, 3, None], theta[:, 4, None]
-    x = (u - c) / w
-    s = 1.0 / (1.0 + x * x)
-    a = x * s
-    model = theta[:, 2, None] + vs * s + va * a
-    if order >= 1:
-        model = model + theta[:, 5, None] * (u - c)
-    powers = [u**e for e in range(2, order + 1)]
-    for j, ue in enumerate(powers):
-        model = model + theta[:, 6 + j, None] * ue
+    """The model (m, n) and its Jacobian (m, n, p) in scaled units at ``theta``, from the
+    monomial stack (``_monomials``, ``_model_coefficients``, ``_jacobian_coefficients``)."""
+    m, p = theta.shape
+    nm = 7 + order
+    st = np.empty((m, nm + 1, u.shape[1]))
+    c, iw, cm, k = _model_coefficients(theta, order)
+    _monomials(u, c[:, None], iw[:, None], order, st)
+    mono = st[:, :nm]
+    model = np.matmul(cm, mono)[:, 0]
     if not jacobian:
         return model, None
-    fp = vs * (-2.0 * a * s) + va * (s * (2.0 * s - 1.0))
-    cols = [-fp / w - (theta[:, 5, None] if order >= 1 else 0.0), -fp * x, np.ones_like(u), s, a]
-    if order >= 1:
-        cols.append(u - c)
-    return model, np.stack(cols + powers, axis=2)
+    cj = np.zeros((m, p, nm))
+    _jacobian_selectors(cj, order)
+    _jacobian_coefficients(cj, c, iw, theta[:, 3], theta[:, 4], k, order)
+    return model, np.matmul(cj, mono).transpose(0, 2, 1)
 
 
 #: systematic alternatives: background orders above the fitted one, and windows of
@@ -836,8 +849,18 @@ _SYS_EXTRA_ORDERS, _SYS_WINDOWS = 1, (3.5,)
 
 
 def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj, model, jac):
-    """(inflation, runs_z, systematic errors (m, p)) of fits in scaled units: see ``residuals``."""
-    m, n = yu.shape
+    """(inflation, runs_z, systematic errors (m, p), 1/f variance factors (m, p)) of fits in
+    scaled units: see ``residuals``. ``cov_u`` is inflated in place by the factors."""
+    inflation, runs_z, factors, weighted = _noise_checks(u, yu, sw, good, theta, cov_u, sigma2, order_idx, model, jac)
+    sys_u = _systematics(u, good, theta, cov_u, sigma2, order, jtj, factors, weighted)
+    return inflation, runs_z, sys_u, factors
+
+
+def _noise_checks(u, yu, sw, good, theta, cov_u, sigma2, order_idx, model, jac):
+    """The part of ``_diagnose`` that the verdicts need: (inflation, runs_z, factors, weighted),
+    ``weighted`` = (unit weights?, sqrt(weights), weighted residuals, weighted Jacobian) for
+    ``_systematics``."""
+    n = yu.shape[1]
     unit = sw is None and bool(good.all())  # every weight 1: skip the (exact) products by 1.0
     swf = good.astype(float) if sw is None else sw
     rw = yu - model if unit else swf * (yu - model)
@@ -845,33 +868,47 @@ def _diagnose(u, yu, sw, good, theta, cov_u, sigma2, order, order_idx, jtj, mode
     width = np.exp(theta[:, 1])
     us = u if order_idx is None else np.take_along_axis(u, order_idx, 1)
     gs = good if order_idx is None else np.take_along_axis(good, order_idx, 1)
-    du = np.diff(us, axis=1)
-    if gs.all() and np.all(du > 0):
-        du = np.median(du, axis=1)
+    du = us[:, 1:] - us[:, :-1]
+    if bool(gs.all()) and bool((du > 0).all()):
+        du = residuals._row_median(du)
     else:
         du = np.nanmedian(np.where(gs[:, 1:] & gs[:, :-1] & (du > 0), du, np.nan), axis=1)
-    corr_points = np.clip(np.nan_to_num(width / du, nan=2.0), 2.0, max(2.0, n / 8))
+    corr_points = width / du
+    corr_points = np.minimum(np.maximum(np.where(np.isnan(corr_points), 2.0, corr_points), 2.0), max(2.0, n / 8))
     rs = rw if order_idx is None else np.take_along_axis(rw, order_idx, 1)
     inflation, runs_z = residuals.structure(rs, gs, corr_points)
     js = jw if order_idx is None else np.take_along_axis(jw, order_idx[:, :, None], 1)
     factors = residuals.correlated_noise_factors(js, rs, gs, ainv=cov_u / sigma2[:, None, None])
     cov_u *= np.sqrt(factors[:, :, None] * factors[:, None, :])
+    return inflation, runs_z, factors, (unit, swf, rw, jw)
+
+
+def _systematics(u, good, theta, cov_u, sigma2, order, jtj, factors, weighted):
+    """Systematic errors (m, p) in scaled units (``residuals.systematic``) over the
+    alternatives: background orders above the fitted one, windows of the centre +- widths."""
+    unit, swf, rw, jw = weighted
+    m, n = u.shape
     alternatives = []
     for k in range(1, _SYS_EXTRA_ORDERS + 1):
         if order + k <= 4:
             cols = [(u - theta[:, 0, None]) if e == 1 else u**e for e in range(order + 1, order + k + 1)]
             extra = np.stack(cols, axis=2)
             alternatives.append(("extra", extra if unit else extra * swf[:, :, None]))
-    n_good = good.sum(axis=1)
+    all_good = bool(good.all())
+    n_good = np.full(m, n) if all_good else good.sum(axis=1)
     p = theta.shape[1]
+    width = np.exp(theta[:, 1])
     for win in _SYS_WINDOWS:
-        keep = good & (np.abs(u - theta[:, 0, None]) <= win * width[:, None])
-        nk = keep.sum(axis=1)
+        keep = np.abs(u - theta[:, 0, None]) <= win * width[:, None]
+        if not all_good:
+            keep &= good
+        nk = np.count_nonzero(keep, axis=1)
         use = (nk <= 0.9 * n_good) & (nk >= max(3 * p, 12))
-        if np.any(use):
+        if use.all():
+            alternatives.append(("mask", keep))
+        elif use.any():
             alternatives.append(("mask", np.where(use[:, None], keep, good)))
-    sys_u = residuals.systematic(jw, rw, cov_u, sigma2 * np.max(factors, axis=1), alternatives, jtj)
-    return inflation, runs_z, sys_u, factors
+    return residuals.systematic(jw, rw, cov_u, sigma2 * np.max(factors, axis=1), alternatives, jtj)
 
 
 #: a line is resolved when at least _MIN_NEAR points lie within _NEAR_WIDTHS half widths of its
@@ -882,19 +919,22 @@ STRUCTURE_MESSAGE = "residuals structured (runs or autocorrelation): the model m
 RESOLUTION_MESSAGE = f"fewer than {_MIN_NEAR} points within {_NEAR_WIDTHS:g} widths of the centre (not resolved)"
 
 
-def _verdicts(raw: _Raw) -> tuple[np.ndarray, tuple]:
-    """(ok, message) arrays: the checks listed in ``SpectrumFit``'s docstring."""
-    centre, width, _, v_sym, v_asym = raw.params[:, :5].T
+def _checks(raw: _Raw) -> list:
+    """[(flag, text)]: the checks listed in ``SpectrumFit``'s docstring, a flag True where a
+    check fails. ``raw`` holds arrays over fits, or one fit's values (``raw.take(i)``: numpy
+    scalars, (p,) and (p, p) arrays: the same rule, without the calls on 1-element arrays)."""
+    params, cov = raw.params, raw.cov
+    centre, width, v_sym, v_asym = params[..., 0], params[..., 1], params[..., 3], params[..., 4]
     amp = np.hypot(v_sym, v_asym)
     with np.errstate(invalid="ignore", divide="ignore"):
-        var_amp = v_sym**2 * raw.cov[:, 3, 3] + v_asym**2 * raw.cov[:, 4, 4] + 2 * v_sym * v_asym * raw.cov[:, 3, 4]
+        var_amp = v_sym**2 * cov[..., 3, 3] + v_asym**2 * cov[..., 4, 4] + 2 * v_sym * v_asym * cov[..., 3, 4]
         # against white noise: correlated noise (or a ripple the model lacks) inflates the errors,
         # it does not make a line that stands out of the point-to-point noise less of a line
         significance = amp / np.sqrt(var_amp / np.maximum(raw.error_factor, 1.0) ** 2 / amp**2)
-        checks = [
+        return [
             (~raw.converged, "did not converge"),
             (
-                ~(np.all(np.isfinite(raw.params), axis=1) & np.all(np.isfinite(np.diagonal(raw.cov, 0, 1, 2)), axis=1)),
+                ~(np.all(np.isfinite(params), axis=-1) & np.all(np.isfinite(np.diagonal(cov, 0, -2, -1)), axis=-1)),
                 "parameters not determined (non-finite covariance)",
             ),
             (~(width > 0), "width not positive"),
@@ -911,13 +951,24 @@ def _verdicts(raw: _Raw) -> tuple[np.ndarray, tuple]:
                 STRUCTURE_MESSAGE,
             ),
         ]
-    bad = np.zeros(len(centre), dtype=bool)
+
+
+def _verdicts(raw: _Raw) -> tuple[np.ndarray, tuple]:
+    """(ok, message) arrays over the fits of ``raw``: see ``_checks``."""
+    checks = _checks(raw)
+    bad = np.zeros(raw.params.shape[0], dtype=bool)
     for flag, _ in checks:
         bad |= flag
-    messages = ["ok"] * len(centre)
+    messages = ["ok"] * bad.size
     for i in np.flatnonzero(bad):
         messages[i] = "; ".join(text for flag, text in checks if flag[i])
     return ~bad, tuple(messages)
+
+
+def _verdict(one: _Raw) -> tuple[bool, str]:
+    """(ok, message) of one fit's values (``raw.take(i)``): see ``_checks``."""
+    failed = [text for flag, text in _checks(one) if flag]
+    return not failed, "; ".join(failed) or "ok"
 
 
 def _prepare(x, y, w, irf2):
@@ -1012,6 +1063,20 @@ def _irf2_values(irf2, x):
     return [np.asarray(irf2(np.asarray(v, dtype=float)), dtype=float) for v in x]
 
 
+def _fit_one_spectrum(x, y, weights, irf2, order, cls, centre_guess, width_guess, window, despike):
+    """One spectrum (``y`` 1-D): the single-fit result ``cls._item``."""
+    y = np.asarray(y, dtype=float)
+    if y.ndim != 1:
+        raise ValueError(f"data: expected a 1-D spectrum, got shape {y.shape}")
+    irf2 = _irf2_values(irf2, x)
+    if window is not None:  # the window's refit: the batch path, one row
+        return _fit_spectra(x, y[None, :], weights, irf2, order, cls, centre_guess, width_guess, window, despike)[0]
+    ((_, xg, yg, wg, irg),) = _groups(x, y[None, :], weights, irf2)
+    xg, yg, wg = _prepare(xg, yg, wg, irg)
+    raw = _fit_single(xg[0], yg[0], wg[0], order, centre_guess, width_guess, despike)
+    return _package_one(raw.take(0), cls, irf2 is not None)
+
+
 def _fit_spectra(x, y, weights, irf2, order, cls, centre_guess=None, width_guess=None, window=None, despike=True):
     """Fit spectra batched by length; returns the packaged batch result ``cls``."""
     parts = []
@@ -1035,6 +1100,22 @@ def _fit_spectra(x, y, weights, irf2, order, cls, centre_guess=None, width_guess
     return _package(raw, cls, np.full(m, irf2 is not None))
 
 
+def _fit_single(x, y, w, order, centre_guess, width_guess, despike) -> _Raw:
+    """One spectrum (1-D arrays): the few-call path of ``fit_one`` (the guess, then a cheap
+    start), else the batch path (grid search, or the guess) - and when a guess leads to a fit
+    that is not ok, the batch path's grid search without it (a bad seed falls back)."""
+    from stfmr_lab.analysis import fit_one
+
+    raw = fit_one.fit(x, y, w, order, centre_guess, width_guess, despike)
+    if raw is not None:
+        return raw
+    with _blas_threads():
+        raw = _fit_group(x[None], y[None], w[None], order, centre_guess, width_guess, despike)
+        if (centre_guess is not None or width_guess is not None) and not _verdict(raw.take(0))[0]:
+            raw = _fit_group(x[None], y[None], w[None], order, None, None, despike)
+    return raw
+
+
 def _refit_window(xg, yg, wg, raw, order, window, despike) -> _Raw:
     """Refit each spectrum within centre +- window widths of its first fit, seeded from it."""
     rows = []
@@ -1047,6 +1128,36 @@ def _refit_window(xg, yg, wg, raw, order, window, despike) -> _Raw:
         else:
             rows.append(raw.take(slice(j, j + 1)))
     return _Raw(*(np.concatenate([getattr(r, f) for r in rows]) for f in _Raw.__dataclass_fields__))
+
+
+def _package_one(one: _Raw, cls, normalised):
+    """One fit's values (``raw.take(i)``) as ``cls._item``: what ``_package(...)[i]`` gives."""
+    names = cls._names
+    p = one.params.size
+    cols = dict(zip(names[:p], one.params.tolist(), strict=True))
+    ok, message = _verdict(one)
+    return cls._item(
+        **{names[0]: cols[names[0]], names[1]: cols[names[1]]},
+        v_sym=cols["v_sym"],
+        v_asym=cols["v_asym"],
+        offset=cols["offset"],
+        slope=cols.get("slope", 0.0),
+        stderr=dict(zip(names[:p], np.sqrt(np.abs(np.diagonal(one.cov))).tolist(), strict=True)),
+        covariance=one.cov.copy(),
+        chi2_red=float(one.chi2_red),
+        n_points=int(one.n_points),
+        ok=ok,
+        message=message,
+        param_names=tuple(names[:p]),
+        normalised=bool(normalised),
+        stderr_sys=dict(zip(names[:p], one.sys.tolist(), strict=True)),
+        error_inflation=float(one.error_factor),
+        runs_z=float(one.runs_z),
+        quadratic=cols.get("quadratic", 0.0),
+        cubic=cols.get("cubic", 0.0),
+        poly_x0=float(one.x0),
+        n_outliers=int(one.n_outliers),
+    )
 
 
 def _package(raw: _Raw, cls, normalised):
@@ -1081,13 +1192,6 @@ def _package(raw: _Raw, cls, normalised):
 
 
 # ---------------------------------------------------------------------------------------- public API
-def _one(data):
-    y = np.asarray(data, dtype=float)
-    if y.ndim != 1:
-        raise ValueError(f"data: expected a 1-D spectrum, got shape {y.shape}")
-    return y[None, :]
-
-
 def fit_spectrum(
     frequency_hz,
     vmix_v,
@@ -1100,17 +1204,25 @@ def fit_spectrum(
     window_hwhm=None,
     background_order=None,
     despike=True,
+    previous=None,
 ) -> SpectrumFit:
     """Fit one frequency sweep to ``offset + v_sym S + v_asym A (+ slope (f - f0))``.
 
     Parameters
     ----------
     frequency_hz, vmix_v : 1-D arrays, Hz and V. Non-finite points are ignored.
-    slope : also fit a linear background (V/Hz).
+    slope : also fit a linear background (V/Hz). False by default here (the contract's
+        signature, and the adaptive design's Fisher model has a constant background), True
+        in ``fit_spectra``, ``analyze()`` and the GUI's live fit, which pass it.
     weights : optional per-point statistical weights proportional to 1/sigma_i^2 (only the
         ratios matter: errors are scaled by the residual). Zero weight drops a point.
-    f0_guess_hz, hwhm_guess_hz : optional start values (Hz). Not needed: by default a grid
-        search over the whole sweep provides them.
+    f0_guess_hz, hwhm_guess_hz : optional start values (Hz). Not needed: by default the
+        point furthest from a straight baseline and its half-height width give them (and
+        the grid search of ``fit_spectra`` decides when that start's fit fails its checks
+        for another reason than structured residuals). A guess whose fit fails them falls
+        back to that search.
+    previous : optional earlier fit of the same line (a ``SpectrumFit``, e.g. of the same
+        sweep with fewer points): its f0 and hwhm seed this fit, as the guesses would.
     irf2 : optional I_RF^2(f) in A^2 (scalar, per point, or a function of the frequency in
         Hz, e.g. a measured background reference sweep or the stored path calibration).
         When given, Vmix / I_RF^2 is fitted, with the weights multiplied by I_RF^4 (noise of
@@ -1129,14 +1241,18 @@ def fit_spectrum(
     error of each parameter: the larger shift of the background order one above the fitted
     one and of a window of f0 +- 3.5 widths (Barlow-subtracted, see
     ``stfmr_lab.analysis.residuals``). ``ok`` is False when the residuals are structured
-    (runs test z below -4 or autocorrelation inflating the variance more than 10x).
+    (runs test z below -3.5 or autocorrelation inflating the variance more than 5x).
+
+    One spectrum takes the few-call path of ``stfmr_lab.analysis.fit_one``: the same model,
+    iteration and checks as ``fit_spectra``, the same answers (to ~1e-10 of the standard
+    errors on the parameters) whenever the fit passes its checks.
     """
-    y = _one(vmix_v)
-    fits = _fit_spectra(
-        frequency_hz, y, weights, irf2, _order(slope, background_order), SpectrumFits,
+    if previous is not None and f0_guess_hz is None and hwhm_guess_hz is None:
+        f0_guess_hz, hwhm_guess_hz = previous.f0_hz, previous.hwhm_hz
+    return _fit_one_spectrum(
+        frequency_hz, vmix_v, weights, irf2, _order(slope, background_order), SpectrumFits,
         f0_guess_hz, hwhm_guess_hz, window_hwhm, despike,
     )  # fmt: skip
-    return fits[0]
 
 
 def fit_spectra(
@@ -1174,19 +1290,21 @@ def fit_field_sweep(
     window_dh=None,
     background_order=None,
     despike=True,
+    previous=None,
 ) -> FieldSweepFit:
     """Fit one field sweep at fixed frequency to ``offset + v_sym S + v_asym A (+ slope (H - H0))``.
 
     Same lineshape, method and options as ``fit_spectrum`` with the field (Oe) as abscissa:
-    centre ``h0_oe`` and HWHM ``dh_oe`` in Oe, amplitudes in V (V/A^2 with ``irf2``), slope in V/Oe.
+    centre ``h0_oe`` and HWHM ``dh_oe`` in Oe, amplitudes in V (V/A^2 with ``irf2``), slope in V/Oe;
+    ``previous`` an earlier ``FieldSweepFit`` of the same line (its h0 and dH seed the fit).
     One line only: a sweep through zero field (a line at each polarity) needs ``fit_lines``.
     """
-    y = _one(vmix_v)
-    fits = _fit_spectra(
-        field_oe, y, weights, irf2, _order(slope, background_order), FieldSweepFits,
+    if previous is not None and h0_guess_oe is None and dh_guess_oe is None:
+        h0_guess_oe, dh_guess_oe = previous.h0_oe, previous.dh_oe
+    return _fit_one_spectrum(
+        field_oe, vmix_v, weights, irf2, _order(slope, background_order), FieldSweepFits,
         h0_guess_oe, dh_guess_oe, window_dh, despike,
     )  # fmt: skip
-    return fits[0]
 
 
 def fit_field_sweeps(

@@ -18,7 +18,10 @@
 
 ``analyze`` runs these as named steps on the loaded run, each returning a frozen result:
 ``_calibrations`` (1), ``_fitted_spectra`` (2, a ``ResonanceSpectrum`` per sweep), ``_irf2_scale``
-(3), ``_spectrum_torkances``, ``_per_bias``, ``_fits_across_bias`` (4) and ``_summary``.
+(3), ``_spectrum_torkances`` (4: itself the named steps ``_resonance_frequencies``, ``_angle_terms``,
+``_lineshape_terms``, ``_torkance_values``, ``_per_spectrum_table``), ``_per_bias``, ``_fits_across_bias``
+and ``_summary``. A run without the dV/dI calibrations goes to ``_lineshape_only`` (``_lineshape_fits``,
+``_lineshape_table``, ``_kittel_of_table``).
 
 Ms*Vol is not measured here: it is an input (``ms_vol_emu``, default the paper's), and its
 relative uncertainty (``ms_vol_rel_err``) is reported as a separate systematic error.
@@ -141,6 +144,20 @@ def _pick(curves, label):
     return c[-1] if c else None
 
 
+def _conductance_polynomial(voltage_v, current_a, degree: int) -> tuple[np.ndarray, float]:
+    """dI/dV (S) as a polynomial of ``degree`` in V (coefficients lowest order first), and the
+    variance (S^2) of its value at V = 0: the derivative of the least-squares polynomial of
+    ``degree + 1`` through the I(V) readings (V scaled to [-1, 1] for the fit)."""
+    v, i = np.asarray(voltage_v, dtype=float), np.asarray(current_a, dtype=float)
+    scale = float(np.max(np.abs(v))) or 1.0
+    x = np.vander(v / scale, degree + 2, increasing=True)
+    coef, *_ = np.linalg.lstsq(x, i, rcond=None)
+    dof = max(v.size - degree - 2, 1)
+    cov = np.linalg.inv(x.T @ x) * float(np.sum((i - x @ coef) ** 2)) / dof
+    k = np.arange(1, degree + 2)  # d/dV of c_k (V/scale)^k: k c_k / scale^k times V^(k-1)
+    return k * coef[1:] / scale**k, float(cov[1, 1]) / scale**2
+
+
 @dataclass(frozen=True)
 class ConductanceModel:
     """G(theta, V) = A(V) + B(V) cos(theta) from the parallel and antiparallel references.
@@ -168,6 +185,23 @@ class ConductanceModel:
             var += rms2 * (degree + 1) / g.size / 4.0  # error of the fitted curve, halved in B
             fits.append(coef)
         gp, gap = fits
+        lo = max(p_curve.voltage_v.min(), ap_curve.voltage_v.min())
+        hi = min(p_curve.voltage_v.max(), ap_curve.voltage_v.max())
+        return cls(0.5 * (gp + gap), 0.5 * (gp - gap), (float(lo), float(hi)), math.sqrt(var))
+
+    @classmethod
+    def from_reference_currents(cls, p_curve: IVCurve, ap_curve: IVCurve, degree: int = 6) -> "ConductanceModel":
+        """The same model from the I(V) readings themselves: G_P, G_AP the derivatives of
+        least-squares polynomials of ``degree + 1`` through I(V) (no derivative window, so no
+        curvature bias from one; on a coarse I-V sweep, 33 points over +-0.2 mA, the window's
+        bias reached 0.5 % of d2V/(dtheta dI)). ``analyze`` takes its difference from
+        ``from_references`` as a systematic error of d2V/(dtheta dI)."""
+        coefs, var = [], 0.0
+        for c in (p_curve, ap_curve):
+            g, g_var0 = _conductance_polynomial(c.voltage_v, c.current_a, degree)
+            coefs.append(g)
+            var += g_var0 / 4.0
+        gp, gap = coefs
         lo = max(p_curve.voltage_v.min(), ap_curve.voltage_v.min())
         hi = min(p_curve.voltage_v.max(), ap_curve.voltage_v.max())
         return cls(0.5 * (gp + gap), 0.5 * (gp - gap), (float(lo), float(hi)), math.sqrt(var))
@@ -246,14 +280,14 @@ def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
     return hard, thetas, lookup
 
 
-def _refit_structured(fits, spectra: list[ResonanceSpectrum], warnings: list) -> list:
+def _refit_structured(fits, spectra: list[ResonanceSpectrum], warnings: list, skip=()) -> list:
     """Spectra whose one-line fit has structured residuals, refitted by ``fit_lines`` (a
     second mode, spikes the one-line fit could not place): its strongest line replaces
-    the one-line fit when it is ok."""
+    the one-line fit when it is ok. ``skip``: positions not to refit (swept spectra)."""
     out = list(fits)
     n_new = 0
     for n, ft in enumerate(fits):
-        if ft.ok or ft.message != STRUCTURE_MESSAGE:
+        if n in skip or ft.ok or ft.message != STRUCTURE_MESSAGE:
             continue
         try:
             lines = fit_lines(spectra[n].f_hz, spectra[n].vmix_v, irf2=spectra[n].irf2)
@@ -465,9 +499,25 @@ PER_BIAS_COLUMNS = ("field_oe", "bias_voltage_v", "bias_current_a", "theta_deg",
                     "dtau_perp_dv", "dtau_perp_dv_err", "alpha_eff", "alpha_eff_err", "ms_vol_emu")
 
 
-def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: float) -> Analysis:
-    """What a run without the dV/dI calibrations still gives: the lineshape fits (the
-    spectrum divided by the path's I_RF^2(f) shape) and, across fields, the Kittel fit."""
+@dataclass(frozen=True, eq=False)
+class LineshapeFits:
+    """What a run without the dV/dI calibrations gives: its resonance spectra, each with the
+    shape of the path's I_RF^2(f) (A^2, at R_d = 0: the device resistance is unknown) and its
+    lineshape fit, the field sweeps' lines, and the lock-in phase found (rad, 1-sigma error)."""
+
+    spectra: list  # ResonanceSpectrum
+    shapes: list  # I_RF^2(f) per spectrum
+    fits: list
+    field_sweeps: pd.DataFrame | None
+    phase_rad: float
+    phase_err_rad: float
+
+
+def _lineshape_fits(run: RunData, path, warnings: list, reason: str) -> LineshapeFits:
+    """The lineshape-only analysis's fits: each resonance spectrum divided by the path's
+    I_RF^2(f) shape (the amplitudes in volts at f0 do not depend on R_d), the field sweeps'
+    lines. Raises ``AnalysisError`` when there is nothing to fit (``reason``: why the
+    torkances are skipped)."""
     rf_path = _run_path(run, warnings)
     vmix_all, phase, phase_err = _vmix_phase_removed(run.data)
     if phase:
@@ -476,42 +526,60 @@ def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: floa
     field_sweeps = _field_sweeps(run, vmix_all, warnings)
     if not specs and field_sweeps is None:
         raise AnalysisError(f"{path}: no resonance spectra or field sweeps to fit ({reason})")
-    # the device resistance is unknown: only the shape of I_RF^2(f) enters, and the
-    # amplitudes in volts at f0 do not depend on it
     shapes = [rf_path.i_rf(sp.f_hz, sp.rf_power_dbm, 0.0) ** 2 for sp in specs]
     fits = fit_spectra([sp.f_hz for sp in specs], [sp.vmix_v for sp in specs], irf2=shapes) if specs else []
     fits = refit_swept(run, [sp.index for sp in specs], fits, [(sp.f_hz, g) for sp, g in zip(specs, shapes, strict=True)],
                        vmix_v=vmix_all)
+    return LineshapeFits(specs, shapes, fits, field_sweeps, phase, phase_err)
+
+
+def _lineshape_table(lf: LineshapeFits) -> tuple[pd.DataFrame, dict]:
+    """The lineshape-only per-spectrum table (f0, width, amplitudes in volts at f0, the fit's
+    verdict) and the model curves (index -> (frequency_hz, vmix_v, fitted model V))."""
     rows, model_curves = [], {}
-    for sp, shape, ft in zip(specs, shapes, fits, strict=True):
+    for sp, shape, ft in zip(lf.spectra, lf.shapes, lf.fits, strict=True):
         rows.append({"spectrum": sp.index, "field_oe": sp.field_oe, "bias_current_a": sp.bias_current_a,
                      "bias_voltage_v": sp.bias_voltage_v, "rf_power_dbm": sp.rf_power_dbm,
                      **_lineshape_columns(ft, float(np.interp(ft.f0_hz, sp.f_hz, shape))),
                      "chi2_red": ft.chi2_red, "fit_ok": bool(ft.ok), "fit_message": ft.message})
         model_curves[sp.index] = (sp.f_hz, sp.vmix_v, ft.model(sp.f_hz) * shape)
     per_spectrum = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["spectrum", "field_oe", "f0_hz", "fit_ok"])
-    skipped = [f"torkances, theta(H), I_RF^2 and damping: {reason}"]
-    kit = None
+    return per_spectrum, model_curves
+
+
+def _kittel_of_table(per_spectrum: pd.DataFrame, gamma: float, skipped: list):
+    """The Kittel fit of the ok fits' f0(|H|) when they span two fields at least, else None
+    (why: appended to ``skipped``)."""
     ok = per_spectrum["fit_ok"].to_numpy(dtype=bool)
-    if len(np.unique(per_spectrum["field_oe"][ok].astype(float).round(0))) >= 2:
-        try:
-            kit = kittel_fit(np.abs(per_spectrum["field_oe"][ok].to_numpy()), per_spectrum["f0_hz"][ok].to_numpy(), gamma,
-                             f0_err_hz=per_spectrum["f0_hz_err"][ok].to_numpy())
-        except (ValueError, RuntimeError) as e:
-            skipped.append(f"Kittel fit: {e}")
-    else:
+    if len(np.unique(per_spectrum["field_oe"][ok].astype(float).round(0))) < 2:
         skipped.append("Kittel fit: needs spectra at two fields at least")
-    summary = {"file": str(run.path), "status": run.status, "spectra_fitted": int(ok.sum()),
+        return None
+    try:
+        return kittel_fit(np.abs(per_spectrum["field_oe"][ok].to_numpy()), per_spectrum["f0_hz"][ok].to_numpy(), gamma,
+                          f0_err_hz=per_spectrum["f0_hz_err"][ok].to_numpy())
+    except (ValueError, RuntimeError) as e:
+        skipped.append(f"Kittel fit: {e}")
+        return None
+
+
+def _lineshape_only(run: RunData, path, warnings: list, reason: str, gamma: float) -> Analysis:
+    """What a run without the dV/dI calibrations still gives: the lineshape fits (the
+    spectrum divided by the path's I_RF^2(f) shape) and, across fields, the Kittel fit."""
+    lf = _lineshape_fits(run, path, warnings, reason)
+    per_spectrum, model_curves = _lineshape_table(lf)
+    skipped = [f"torkances, theta(H), I_RF^2 and damping: {reason}"]
+    kit = _kittel_of_table(per_spectrum, gamma, skipped)
+    summary = {"file": str(run.path), "status": run.status, "spectra_fitted": int(per_spectrum["fit_ok"].sum()),
                "spectra_total": len(per_spectrum), "skipped": skipped, "warnings": warnings,
-               "lockin_phase_deg": math.degrees(phase), "lockin_phase_deg_err": math.degrees(phase_err)}
-    if field_sweeps is not None:
-        summary["field_sweeps_fitted"] = int(field_sweeps["fit_ok"].sum())
-        summary["field_sweeps_total"] = len(field_sweeps)
+               "lockin_phase_deg": math.degrees(lf.phase_rad), "lockin_phase_deg_err": math.degrees(lf.phase_err_rad)}
+    if lf.field_sweeps is not None:
+        summary["field_sweeps_fitted"] = int(lf.field_sweeps["fit_ok"].sum())
+        summary["field_sweeps_total"] = len(lf.field_sweeps)
     if kit is not None:
         summary.update({"meff_4pi_oe": kit.meff_4pi_oe, "meff_4pi_oe_err": kit.stderr["meff_4pi_oe"],
                         "hk_oe": kit.hk_oe, "hk_oe_err": kit.stderr["hk_oe"]})
     return Analysis(path=run.path, per_spectrum=per_spectrum, per_bias=pd.DataFrame(columns=list(PER_BIAS_COLUMNS)),
-                    summary=summary, spectra=model_curves, field_sweeps=field_sweeps, kittel=kit, warnings=warnings)
+                    summary=summary, spectra=model_curves, field_sweeps=lf.field_sweeps, kittel=kit, warnings=warnings)
 
 
 #: the biases (V) the summary quotes TMR(V) at (the seed quotes 154 % at 0 and 43 % at 540 mV)
@@ -572,6 +640,7 @@ class Calibrations:
     thetas_rad: np.ndarray  # theta per hard-axis curve
     d2v_dtheta_di_across_fields: Callable  # (hard index, I) -> (d2V/(dtheta dI), its error), Ohm/rad
     cmodel: ConductanceModel
+    cmodel_direct: ConductanceModel  # the same from the I(V) readings: its difference is a systematic error
     tmr_curve: tuple  # (voltage_v, G_P(V), G_AP(V)) on the voltages common to P and AP
 
     @property
@@ -606,7 +675,7 @@ def _calibrations(curves: list[IVCurve]) -> Calibrations:
     gp_v = 1.0 / np.interp(vgrid, p_curve.voltage_v, p_curve.r_d_ohm)
     gap_v = 1.0 / np.interp(vgrid, ap_curve.voltage_v, ap_curve.r_d_ohm)
     return Calibrations(p_curve, ap_curve, g_p, g_ap, tmr0, polarization, hard, thetas, d2th, cmodel,
-                        (vgrid, gp_v, gap_v))
+                        ConductanceModel.from_reference_currents(p_curve, ap_curve), (vgrid, gp_v, gap_v))
 
 
 @dataclass(frozen=True, eq=False)
@@ -643,7 +712,8 @@ def _fitted_spectra(run: RunData, cal: Calibrations, path, warnings: list) -> Fi
     fits = fit_spectra([s.f_hz for s in specs], [s.vmix_v for s in specs], irf2=[s.irf2 for s in specs], slope=True)
     fits = refit_swept(run, [s.index for s in specs], fits, [(s.f_hz, s.irf2) for s in specs],  # through the lock-in filter
                        vmix_v=vmix_all)
-    fits = _refit_structured(fits, specs, warnings)
+    swept = swept_indices(run)  # fit_lines reads as settled: not for swept spectra
+    fits = _refit_structured(fits, specs, warnings, skip={n for n, s in enumerate(specs) if s.index in swept})
     return FittedSpectra(specs, fits, vmix_all, phase, phase_err)
 
 
@@ -678,6 +748,124 @@ def _irf2_scale(cal: Calibrations, fitted: FittedSpectra, min_background_fractio
 
 
 @dataclass(frozen=True, eq=False)
+class ResonanceFrequencies:
+    """Step 4a: the Kittel fit of the used spectra's f0(H) and, per spectrum, omega_m (2 pi f0,
+    rad/s) and Omega_perp (dimensionless)."""
+
+    kittel: object
+    omega_m: np.ndarray
+    omega_perp: np.ndarray
+
+
+def _resonance_frequencies(fitted: FittedSpectra, used: np.ndarray, gamma: float) -> ResonanceFrequencies:
+    """Step 4a: Kittel fit of f0(|H|) over the used fits (weighted by their f0 errors), Omega_perp
+    of every spectrum from its own f0."""
+    f0 = np.array([ft.f0_hz for ft in fitted.fits])
+    f0_err = np.array([ft.stderr["f0_hz"] for ft in fitted.fits])
+    h_arr = np.array([s.field_oe for s in fitted.spectra])
+    kit = kittel_fit(np.abs(h_arr[used]), f0[used], gamma, f0_err_hz=f0_err[used])
+    return ResonanceFrequencies(kit, 2 * np.pi * f0, omega_perp_from_f0(f0, h_arr, kit.hk_oe, gamma))
+
+
+@dataclass(frozen=True, eq=False)
+class AngleTerms:
+    """Step 4b: per spectrum, theta (rad) and d2V/(dtheta dI) (Ohm/rad) with its 1-sigma error."""
+
+    theta_rad: np.ndarray
+    d2v_dtheta_di_ohm: np.ndarray
+    d2v_dtheta_di_err_ohm: np.ndarray
+    crosscheck: float  # median relative difference, model vs across-field derivative
+    d2v_dtheta_di_err_sys_ohm: np.ndarray  # the model's difference from the one fitted to I(V) itself
+
+
+def _angle_terms(cal: Calibrations, specs: list) -> AngleTerms:
+    """Step 4b: d2V/(dtheta dI) from the cos(theta) conductance model of the P/AP references at
+    each spectrum's angle and bias; the across-field derivative of the hard-axis dV/dI curves is
+    the cross-check."""
+    theta = cal.thetas_rad[[s.hard_curve_index for s in specs]]
+    vb_arr = np.array([s.bias_voltage_v for s in specs])
+    d2th_at = cal.cmodel.d2v_dtheta_di(theta, vb_arr)
+    d2th_err = np.abs(d2th_at) * cal.cmodel.rel_err_b(vb_arr)
+    d2th_fields = np.array([float(cal.d2v_dtheta_di_across_fields(s.hard_curve_index, s.bias_current_a)[0]) for s in specs])
+    d2th_sys = np.abs(cal.cmodel_direct.d2v_dtheta_di(theta, vb_arr) - d2th_at)
+    return AngleTerms(theta, d2th_at, d2th_err, float(np.median(np.abs(d2th_fields / d2th_at - 1.0))), d2th_sys)
+
+
+@dataclass(frozen=True, eq=False)
+class LineshapeTerms:
+    """Step 4c: per spectrum, the fits' amplitudes over I_RF^2 (V/A^2: the fit is of Vmix over
+    the path's I_RF^2(f), divided by the scale k), the linewidth sigma = 2 pi HWHM (rad/s), their
+    statistical and systematic errors and the amplitudes' covariance with sigma (V rad/s / A^2)."""
+
+    a_s: np.ndarray
+    a_a: np.ndarray
+    sigma_rad_s: np.ndarray
+    a_s_err: np.ndarray
+    a_a_err: np.ndarray
+    sigma_err_rad_s: np.ndarray
+    a_s_sigma_cov: np.ndarray
+    a_a_sigma_cov: np.ndarray
+    a_s_err_sys: np.ndarray
+    a_a_err_sys: np.ndarray
+    sigma_err_sys_rad_s: np.ndarray
+
+
+def _lineshape_terms(fits: list, k_scale: float) -> LineshapeTerms:
+    """Step 4c: the lineshape fits' amplitudes, width, errors and covariances in the units the
+    torkance formulas take (see ``LineshapeTerms``)."""
+    def stat(key):
+        return np.array([ft.stderr[key] for ft in fits])
+
+    def sys(key):  # a fit without systematics (the swept fitter's) counts 0
+        return np.array([ft.stderr_sys.get(key, 0.0) for ft in fits])
+
+    two_pi = 2 * np.pi
+    return LineshapeTerms(
+        a_s=np.array([ft.v_sym for ft in fits]) / k_scale, a_a=np.array([ft.v_asym for ft in fits]) / k_scale,
+        sigma_rad_s=two_pi * np.array([ft.hwhm_hz for ft in fits]),
+        a_s_err=stat("v_sym") / k_scale, a_a_err=stat("v_asym") / k_scale, sigma_err_rad_s=two_pi * stat("hwhm_hz"),
+        # the fit's correlation of the amplitudes with the width (hwhm -> sigma = 2 pi hwhm)
+        a_s_sigma_cov=np.array([_cov(ft, "v_sym", "hwhm_hz") for ft in fits]) * two_pi / k_scale,
+        a_a_sigma_cov=np.array([_cov(ft, "v_asym", "hwhm_hz") for ft in fits]) * two_pi / k_scale,
+        a_s_err_sys=sys("v_sym") / k_scale, a_a_err_sys=sys("v_asym") / k_scale,
+        sigma_err_sys_rad_s=two_pi * sys("hwhm_hz"),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class TorkanceValues:
+    """Step 4d: per spectrum, the torkances divided by sin(theta) in (hbar/2e)/kOhm: the values,
+    their whole statistical errors (``*_err``), the lineshape fits' share of them (``*_fit_err``)
+    and the fits' systematic errors (``*_err_sys``), each a (par, perp) pair of arrays."""
+
+    value: tuple
+    err: tuple
+    fit_err: tuple
+    err_sys: tuple
+
+
+def _torkance_values(lt: LineshapeTerms, res: ResonanceFrequencies, ang: AngleTerms, r_d_ohm: np.ndarray,
+                     irf2_rel_err: float, ms_vol_emu: float, gamma: float) -> TorkanceValues:
+    """Step 4d: the torkances (physics.md, analysis step 4) with their errors, propagated three
+    ways: everything statistical (the fit, I_RF^2's scale, d2V/(dtheta dI)), the fit alone (what
+    the frequency sampling controls), and the fits' systematic errors (background model,
+    window), beside the statistical ones."""
+    common = (lt.a_s, lt.a_a, lt.sigma_rad_s, res.omega_perp, ang.d2v_dtheta_di_ohm, 1.0, ms_vol_emu, gamma, r_d_ohm)
+    fit_part = {"v_sym_err": lt.a_s_err, "v_asym_err": lt.a_a_err, "sigma_err_rad_s": lt.sigma_err_rad_s,
+                "v_sym_sigma_cov": lt.a_s_sigma_cov, "v_asym_sigma_cov": lt.a_a_sigma_cov}
+    value = torkances_from_fit(*common)
+    err = torkance_errors(*common, **fit_part, irf2_err=irf2_rel_err, d2v_dtheta_di_err=ang.d2v_dtheta_di_err_ohm)
+    fit_err = torkance_errors(*common, **fit_part)
+    err_sys = torkance_errors(*common, v_sym_err=lt.a_s_err_sys, v_asym_err=lt.a_a_err_sys,
+                              sigma_err_rad_s=lt.sigma_err_sys_rad_s, d2v_dtheta_di_err=ang.d2v_dtheta_di_err_sys_ohm)
+
+    def units(pair):
+        return tuple(to_torkance_units(x, ang.theta_rad) for x in pair)
+
+    return TorkanceValues(units(value), units(err), units(fit_err), units(err_sys))
+
+
+@dataclass(frozen=True, eq=False)
 class SpectrumTorkances:
     """Step 4's results: the Kittel fit and, per spectrum, the torkances and damping."""
 
@@ -689,63 +877,15 @@ class SpectrumTorkances:
     model_curves: dict  # index -> (frequency_hz, vmix_v, fitted model V)
 
 
-def _spectrum_torkances(cal: Calibrations, fitted: FittedSpectra, scale: IRF2Scale, ms_vol_emu: float,
-                        gamma: float) -> SpectrumTorkances:
-    """Step 4: Kittel fit of f0(H), Omega_perp, and per spectrum the torkances with their
-    statistical, fit-only and systematic errors and alpha_eff: the per-spectrum table."""
-    specs, fits = fitted.spectra, fitted.fits
-    k_scale, k_err, used = scale.k_scale, scale.k_err, scale.used
-    f0 = np.array([ft.f0_hz for ft in fits])
-    f0_err = np.array([ft.stderr["f0_hz"] for ft in fits])
-    h_arr = np.array([s.field_oe for s in specs])
-    kit = kittel_fit(np.abs(h_arr[used]), f0[used], gamma, f0_err_hz=f0_err[used])
-    omega_m = 2 * np.pi * f0
-    omega_perp = omega_perp_from_f0(f0, h_arr, kit.hk_oe, gamma)
-    sigma = 2 * np.pi * np.array([ft.hwhm_hz for ft in fits])
-    sigma_err = 2 * np.pi * np.array([ft.stderr["hwhm_hz"] for ft in fits])
-    theta = cal.thetas_rad[[s.hard_curve_index for s in specs]]
-    r_d = np.array([s.r_d_ohm for s in specs])
-    # d2V/(dtheta dI) from the cos(theta) conductance model of the P/AP references; the
-    # across-field derivative of the hard-axis dV/dI curves is the cross-check
-    vb_arr = np.array([s.bias_voltage_v for s in specs])
-    d2th_at = cal.cmodel.d2v_dtheta_di(theta, vb_arr)
-    d2th_err = np.abs(d2th_at) * cal.cmodel.rel_err_b(vb_arr)
-    d2th_fields = np.array([float(cal.d2v_dtheta_di_across_fields(s.hard_curve_index, s.bias_current_a)[0]) for s in specs])
-    d2th_crosscheck = float(np.median(np.abs(d2th_fields / d2th_at - 1.0)))
-    a_s = np.array([ft.v_sym for ft in fits]) / k_scale  # V_S / I_RF^2 (V/A^2)
-    a_a = np.array([ft.v_asym for ft in fits]) / k_scale
-    a_s_err = np.array([ft.stderr["v_sym"] for ft in fits]) / k_scale
-    a_a_err = np.array([ft.stderr["v_asym"] for ft in fits]) / k_scale
-    # the fit's correlation of the amplitudes with the width (hwhm -> sigma = 2 pi hwhm)
-    a_s_cov = np.array([_cov(ft, "v_sym", "hwhm_hz") for ft in fits]) * 2 * np.pi / k_scale
-    a_a_cov = np.array([_cov(ft, "v_asym", "hwhm_hz") for ft in fits]) * 2 * np.pi / k_scale
-    par, perp = torkances_from_fit(a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d)
-    par_err, perp_err = torkance_errors(
-        a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d,
-        v_sym_err=a_s_err, v_asym_err=a_a_err, sigma_err_rad_s=sigma_err, irf2_err=k_err / k_scale,
-        d2v_dtheta_di_err=d2th_err, v_sym_sigma_cov=a_s_cov, v_asym_sigma_cov=a_a_cov,
-    )
-    # the lineshape fit's share of those errors (what the frequency sampling controls)
-    par_fit_err, perp_fit_err = torkance_errors(
-        a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d,
-        v_sym_err=a_s_err, v_asym_err=a_a_err, sigma_err_rad_s=sigma_err, v_sym_sigma_cov=a_s_cov,
-        v_asym_sigma_cov=a_a_cov,
-    )
-    # the fits' systematic errors (background model, window), propagated alike, beside the statistical ones
-    par_sys, perp_sys = torkance_errors(
-        a_s, a_a, sigma, omega_perp, d2th_at, 1.0, ms_vol_emu, gamma, r_d,
-        v_sym_err=np.array([ft.stderr_sys.get("v_sym", 0.0) for ft in fits]) / k_scale,
-        v_asym_err=np.array([ft.stderr_sys.get("v_asym", 0.0) for ft in fits]) / k_scale,
-        sigma_err_rad_s=2 * np.pi * np.array([ft.stderr_sys.get("hwhm_hz", 0.0) for ft in fits]),
-    )
-    par_u, perp_u = to_torkance_units(par, theta), to_torkance_units(perp, theta)
-    par_su, perp_su = to_torkance_units(par_sys, theta), to_torkance_units(perp_sys, theta)
-    par_eu, perp_eu = to_torkance_units(par_err, theta), to_torkance_units(perp_err, theta)
-    par_feu, perp_feu = to_torkance_units(par_fit_err, theta), to_torkance_units(perp_fit_err, theta)
-    a_eff = alpha_eff(sigma, omega_m, omega_perp)
-    a_eff_err = a_eff * sigma_err / sigma
-    pred = cal.predicted_dtau_par_dv([s.bias_voltage_v for s in specs])
-
+def _per_spectrum_table(cal: Calibrations, fitted: FittedSpectra, scale: IRF2Scale, res: ResonanceFrequencies,
+                        ang: AngleTerms, tv: TorkanceValues, lt: LineshapeTerms) -> tuple[pd.DataFrame, dict]:
+    """Step 4e: the per-spectrum table (one row per fitted spectrum) and the model curves
+    (index -> (frequency_hz, vmix_v, fitted model V))."""
+    specs, fits, used = fitted.spectra, fitted.fits, scale.used
+    (par_u, perp_u), (par_eu, perp_eu) = tv.value, tv.err
+    (par_feu, perp_feu), (par_su, perp_su) = tv.fit_err, tv.err_sys
+    a_eff = alpha_eff(lt.sigma_rad_s, res.omega_m, res.omega_perp)
+    a_eff_err = a_eff * lt.sigma_err_rad_s / lt.sigma_rad_s
     rows, model_curves = [], {}
     for n, (s, ft) in enumerate(zip(specs, fits, strict=True)):
         irf2_f0 = float(np.interp(ft.f0_hz, np.sort(s.f_hz), s.irf2[np.argsort(s.f_hz)]))
@@ -760,8 +900,9 @@ def _spectrum_torkances(cal: Calibrations, fitted: FittedSpectra, scale: IRF2Sca
             "slope_per_irf2": ft.slope, "error_inflation": ft.error_inflation, "runs_z": ft.runs_z,
             "n_outliers": ft.n_outliers,
             "chi2_red": ft.chi2_red, "fit_ok": bool(ft.ok), "fit_message": ft.message, "fit_used": bool(used[n]),
-            "theta_deg": math.degrees(theta[n]), "r_d_ohm": s.r_d_ohm, "d2v_di2_ohm_per_a": scale.d2v_di2_ohm_per_a[n],
-            "d2v_dtheta_di_ohm": d2th_at[n], "omega_perp": omega_perp[n], "background_used": bool(scale.background_used[n]),
+            "theta_deg": math.degrees(ang.theta_rad[n]), "r_d_ohm": s.r_d_ohm, "d2v_di2_ohm_per_a": scale.d2v_di2_ohm_per_a[n],
+            "d2v_dtheta_di_ohm": ang.d2v_dtheta_di_ohm[n], "omega_perp": res.omega_perp[n],
+            "background_used": bool(scale.background_used[n]),
             "dtau_par_dv": par_u[n], "dtau_par_dv_err": par_eu[n], "dtau_perp_dv": perp_u[n], "dtau_perp_dv_err": perp_eu[n],
             "dtau_par_dv_fit_err": par_feu[n], "dtau_perp_dv_fit_err": perp_feu[n],
             "dtau_par_dv_err_sys": par_su[n], "dtau_perp_dv_err_sys": perp_su[n],
@@ -769,8 +910,21 @@ def _spectrum_torkances(cal: Calibrations, fitted: FittedSpectra, scale: IRF2Sca
         })
         model_curves[s.index] = (s.f_hz, s.vmix_v, ft.model(s.f_hz) * s.irf2)
     per_spectrum = pd.DataFrame(rows)
-    per_spectrum["dtau_par_dv_predicted"] = pred
-    return SpectrumTorkances(kit, omega_m, omega_perp, d2th_crosscheck, per_spectrum, model_curves)
+    per_spectrum["dtau_par_dv_predicted"] = cal.predicted_dtau_par_dv([s.bias_voltage_v for s in specs])
+    return per_spectrum, model_curves
+
+
+def _spectrum_torkances(cal: Calibrations, fitted: FittedSpectra, scale: IRF2Scale, ms_vol_emu: float,
+                        gamma: float) -> SpectrumTorkances:
+    """Step 4: Kittel fit of f0(H), Omega_perp, and per spectrum the torkances with their
+    statistical, fit-only and systematic errors and alpha_eff: the per-spectrum table."""
+    res = _resonance_frequencies(fitted, scale.used, gamma)
+    ang = _angle_terms(cal, fitted.spectra)
+    lt = _lineshape_terms(fitted.fits, scale.k_scale)
+    r_d = np.array([s.r_d_ohm for s in fitted.spectra])
+    tv = _torkance_values(lt, res, ang, r_d, scale.k_err / scale.k_scale, ms_vol_emu, gamma)
+    per_spectrum, model_curves = _per_spectrum_table(cal, fitted, scale, res, ang, tv, lt)
+    return SpectrumTorkances(res.kittel, res.omega_m, res.omega_perp, ang.crosscheck, per_spectrum, model_curves)
 
 
 def _per_bias(per_spectrum: pd.DataFrame, cal: Calibrations, ms_vol_emu: float) -> pd.DataFrame:
@@ -801,6 +955,61 @@ def _per_bias(per_spectrum: pd.DataFrame, cal: Calibrations, ms_vol_emu: float) 
             "ms_vol_emu": ms_vol_emu,  # the torkances scale with it
         })
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class FieldScatter:
+    """Step 5b: how far the fields disagree at a common bias, per torkance column.
+
+    dtau/dV / sin(theta) at one bias does not depend on the field (physics.md): the per-bias
+    rows of the fields at the same bias are replicates. ``ratio`` is the Birge ratio
+    sqrt(chi2 / dof) of those rows about their weighted mean with their whole stated errors
+    (statistical and systematic combined; the parts common to the fields, such as the I_RF^2
+    scale, do not scatter, so the ratio errs low: it finds only what the errors cannot
+    cover); ``dof`` its degrees of freedom (0: no bias measured at two fields)."""
+
+    ratio: dict  # column -> Birge ratio (nan without replicates)
+    dof: dict  # column -> degrees of freedom
+
+
+#: the torkance columns whose field-to-field scatter is checked
+TORKANCE_COLUMNS = ("dtau_par_dv", "dtau_perp_dv")
+
+
+def _field_scatter(per_bias: pd.DataFrame) -> FieldScatter:
+    """Step 5b: the Birge ratio of the fields' torkances at each common bias (``FieldScatter``)."""
+    ratio, dof = {}, {}
+    groups = per_bias.groupby(per_bias["bias_voltage_v"].round(3)) if len(per_bias) else []
+    for col in TORKANCE_COLUMNS:
+        chi2, n_dof = 0.0, 0
+        for _v, g in groups:
+            if len(g) < 2:
+                continue
+            err = np.hypot(g[f"{col}_err"], g[f"{col}_err_sys"]).to_numpy()
+            mean, _ = weighted_mean(g[col], err)
+            chi2 += float(np.sum(((g[col].to_numpy() - mean) / err) ** 2))
+            n_dof += len(g) - 1
+        ratio[col] = math.sqrt(chi2 / n_dof) if n_dof else math.nan
+        dof[col] = n_dof
+    return FieldScatter(ratio, dof)
+
+
+def _with_field_scatter(per_bias: pd.DataFrame, scatter: FieldScatter, warnings: list) -> pd.DataFrame:
+    """Step 5c: where the fields disagree beyond their errors (Birge ratio B > 1), the excess is a
+    systematic error the fits do not see (the path's I_RF^2(f) at each field's f0, a lineshape
+    the model misses): each row's combined error is scaled by B (as the Particle Data Group
+    scales discrepant measurements), the added part sqrt(B^2 - 1) x that error joining
+    ``*_err_sys`` in quadrature."""
+    out = per_bias.copy()
+    for col in TORKANCE_COLUMNS:
+        b = scatter.ratio[col]
+        if not b > 1.0:
+            continue
+        combined = np.hypot(out[f"{col}_err"], out[f"{col}_err_sys"])
+        out[f"{col}_err_sys"] = np.hypot(out[f"{col}_err_sys"], math.sqrt(b * b - 1.0) * combined)
+        warnings.append(f"{col}: the fields disagree at a common bias {b:.2f}x beyond their errors"
+                        f" ({scatter.dof[col]} degrees of freedom): the excess added to {col}_err_sys")
+    return out
 
 
 def _fits_across_bias(tork: SpectrumTorkances, ms_vol_emu: float, gamma: float) -> tuple[dict, dict]:
@@ -897,8 +1106,11 @@ def analyze(
     scale = _irf2_scale(cal, fitted, min_background_fraction, path, warnings)
     tork = _spectrum_torkances(cal, fitted, scale, ms_vol[0], gamma)
     per_bias = _per_bias(tork.per_spectrum, cal, ms_vol[0])
+    scatter = _field_scatter(per_bias)
+    per_bias = _with_field_scatter(per_bias, scatter, warnings)
     lw_fits, tp_fits = _fits_across_bias(tork, ms_vol[0], gamma)
     summary = _summary(run, cal, fitted, scale, tork, per_bias, lw_fits, tp_fits, ms_vol, ms_vol_rel_err, warnings)
+    summary.update({f"{col}_field_birge_ratio": scatter.ratio[col] for col in TORKANCE_COLUMNS})
     return Analysis(
         path=run.path, per_spectrum=tork.per_spectrum, per_bias=per_bias, summary=summary, iv_curves=curves,
         spectra=tork.model_curves, field_sweeps=_field_sweeps(run, fitted.vmix_all, warnings), kittel=tork.kittel,

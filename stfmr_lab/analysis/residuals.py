@@ -30,12 +30,22 @@ def noise_from_differences(y, good):
     out = np.empty(y.shape[0])
     full = ok.all(axis=1)
     if full.all():
-        return _MAD * np.median(d, axis=1) / np.sqrt(2.0)
+        return _MAD * _row_median(d) / np.sqrt(2.0)
     out[full] = np.median(d[full], axis=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         out[~full] = np.nanmedian(np.where(ok[~full], d[~full], np.nan), axis=1)
     return _MAD * out / np.sqrt(2.0)
+
+
+def _row_median(d):
+    """``np.median(d, axis=1)`` of finite rows, the same values, without its call overhead."""
+    k = d.shape[1]
+    half = k // 2
+    if k % 2:
+        return np.partition(d, half, axis=1)[:, half]
+    part = np.partition(d, (half - 1, half), axis=1)
+    return (part[:, half - 1] + part[:, half]) / 2.0
 
 
 def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
@@ -51,22 +61,27 @@ def hampel_outliers(y, good, *, half_window=3, n_sigma=8.0, floor=0.0):
     if n < k + 2:
         return mask
     sigma = np.maximum(noise_from_differences(y, good), floor)
-    yy = np.where(good, y, np.nan)
+    all_good = bool(good.all())
+    yy = y if all_good else np.where(good, y, np.nan)
+    # candidates: a point standing out of both its neighbours d = 1..half_window away, on the
+    # same side: up = y_i - y_(i-d), down = y_i - y_(i+d); above both: min(up, down) > 0,
+    # below both: -max(up, down) > 0 (gaps ignored: NaN). With D = y_(j+d) - y_j: up = D[:-d],
+    # down = -D[d:].
     stand = np.zeros(m)
-    with np.errstate(invalid="ignore"):  # candidates: a point standing out of its neighbours d away, same side
+    with np.errstate(invalid="ignore", over="ignore"):
         for d in range(1, half_window + 1):
-            up, down = yy[:, d:-d] - yy[:, : -2 * d], yy[:, d:-d] - yy[:, 2 * d :]
-            # above both: min(up, down) > 0; below both: -max(up, down) > 0 (gaps ignored)
+            diff = yy[:, d:] - yy[:, :-d]
+            up, down = diff[:, :-d], np.negative(diff[:, d:])
             top = np.fmax(np.fmax.reduce(np.minimum(up, down), axis=1), -np.fmin.reduce(np.maximum(up, down), axis=1))
             if not np.all(np.isfinite(top)):  # a row of gaps, or an overflowing difference: ignored
                 st = np.where(up * down > 0, np.minimum(np.abs(up), np.abs(down)), 0.0)
                 top = np.max(np.where(np.isfinite(st), st, 0.0), axis=1)
-            stand = np.maximum(stand, top)
+            np.fmax(stand, top, out=stand)
     cand = np.flatnonzero(stand > 0.5 * n_sigma * sigma)
     if cand.size == 0:
         return mask
     med = np.empty((cand.size, n - k + 1))
-    full = good[cand].all(axis=1)
+    full = np.ones(cand.size, dtype=bool) if all_good else good[cand].all(axis=1)
     sub = np.flatnonzero(full)
     if sub.size:  # every point good: a sorting network over the window's shifted copies
         rows = yy[cand[sub]]
@@ -117,29 +132,33 @@ def structure(r, good, corr_points):
     negative when the residuals come in long runs of one sign (a missing line, a wrong
     background)."""
     m, n = r.shape
-    rr = np.where(good, r, 0.0)
-    n_good = np.maximum(good.sum(axis=1), 2)
+    all_good = bool(good.all())
+    rr = r if all_good else np.where(good, r, 0.0)
+    n_good = np.full(m, max(n, 2)) if all_good else np.maximum(good.sum(axis=1), 2)
     var = np.einsum("mn,mn->m", rr, rr) / n_good
-    kmax = int(np.ceil(max(1, min(np.max(corr_points), n // 4))))
-    kk = np.clip(np.asarray(corr_points, dtype=float), 1, n // 4)
+    cp = np.asarray(corr_points, dtype=float)
+    kmax = int(np.ceil(max(1, min(float(cp.max()), n // 4))))
+    kk = np.minimum(np.maximum(cp, 1.0), n // 4)
     # all lags at once: the autocovariance is the inverse FFT of the power (zero-padded: no wrap)
     nfft = 1 << int(np.ceil(np.log2(n + kmax + 1)))
     f = np.fft.rfft(rr, n=nfft, axis=1)
     acov = np.fft.irfft(f.real**2 + f.imag**2, n=nfft, axis=1)[:, 1 : kmax + 1]  # (m, kmax): lags 1..kmax
-    lags = np.arange(1, kmax + 1)[None, :]
-    wk = np.clip(1.0 - lags / (kk[:, None] + 1.0), 0.0, None)
+    lags = np.arange(1.0, kmax + 1.0)
+    wk = np.maximum(1.0 - lags / (np.reshape(kk, (-1, 1)) + 1.0), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rho = acov / n_good[:, None] / var[:, None]
-    infl = 1.0 + 2.0 * np.sum(wk * np.nan_to_num(rho), axis=1)
-    sum_w2 = np.sum(wk * wk, axis=1)
-    white_sd = 2.0 * np.sqrt(sum_w2 / n_good)
+        rho = acov / (n_good * var)[:, None]
+    if not np.isfinite(rho).all():
+        rho = np.nan_to_num(rho)
+    infl = 1.0 + 2.0 * np.einsum("mk,mk->m", np.broadcast_to(wk, rho.shape), rho)
+    white_sd = 2.0 * np.sqrt(np.einsum("mk,mk->m", wk, wk) / n_good)
     infl = np.where(infl > 1.0 + 2.0 * white_sd, infl, 1.0)
     # runs of one sign (points of zero weight skipped: they keep the previous sign)
     sgn = np.sign(rr)
-    pos = (sgn > 0).sum(axis=1)
-    neg = (sgn < 0).sum(axis=1)
-    filled = _forward_fill_sign(sgn)
-    changes = np.count_nonzero((filled[:, 1:] != filled[:, :-1]) & (filled[:, 1:] != 0) & (filled[:, :-1] != 0), axis=1)
+    pos = np.count_nonzero(sgn > 0, axis=1)
+    neg = np.count_nonzero(sgn < 0, axis=1)
+    filled = sgn if (pos + neg == n).all() else _forward_fill_sign(sgn)
+    prod = filled[:, 1:] * filled[:, :-1]  # -1 at a change of sign, 0 next to a leading zero
+    changes = np.count_nonzero(prod < 0, axis=1)
     tot = pos + neg
     with np.errstate(invalid="ignore", divide="ignore"):
         mu = 2.0 * pos * neg / tot + 1.0
@@ -228,7 +247,7 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True,
     k = np.arange(nk, dtype=float) * (n / nfft)  # cycles per sweep
     kk = k[1:]
     r = per[:, 1:]
-    scale_rows = np.mean(r, axis=1)
+    scale_rows = r.sum(axis=1) / (nk - 1)
     n_rows = 1
     if pooled and m > 1:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -236,22 +255,26 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True,
                 2.0
             )
         n_rows = m
-    a = np.mean(r, axis=1)
+    # Whittle-like: weights 1 / model^2 (a periodogram bin's variance is its mean^2); the
+    # weighted sums of each iteration as two matrix products: powers of 1/k, and (r, r/k)
+    ik = 1.0 / kk
+    powers = np.stack([np.ones_like(kk), ik, ik * ik])  # (3, nk - 1)
+    rr = np.stack([r, r * ik], axis=1)  # (rows, 2, nk - 1)
+    r_mean = r.sum(axis=1) / r.shape[1]
+    floor = 1e-3 * r_mean
+    a = r_mean
     b = np.zeros(r.shape[0])
-    for _ in range(4):  # Whittle-like: weights 1 / model^2 (a periodogram bin's variance is its mean^2)
-        model = a[:, None] + b[:, None] / kk
-        wgt = 1.0 / np.maximum(model, 1e-300) ** 2
-        s00 = np.sum(wgt, axis=1)
-        s01 = np.sum(wgt / kk, axis=1)
-        s11 = np.sum(wgt / kk**2, axis=1)
-        t0 = np.sum(wgt * r, axis=1)
-        t1 = np.sum(wgt * r / kk, axis=1)
+    for _ in range(4):
+        wgt = np.maximum(a[:, None] + b[:, None] * ik, 1e-300)
+        wgt *= wgt
+        np.divide(1.0, wgt, out=wgt)
+        s00, s01, s11 = (wgt @ powers.T).T
+        t0, t1 = np.einsum("mk,mjk->jm", wgt, rr)
         det = s00 * s11 - s01 * s01
         a_new = (s11 * t0 - s01 * t1) / det
         b_new = (s00 * t1 - s01 * t0) / det
-        b = np.clip(b_new, 0.0, None)
-        a = np.where(b_new > 0, a_new, np.mean(r, axis=1))
-        a = np.clip(a, 1e-3 * np.mean(r, axis=1), None)
+        b = np.maximum(b_new, 0.0)
+        a = np.maximum(np.where(b_new > 0, a_new, r_mean), floor)
     b_err = np.sqrt(s00 / det) / np.sqrt(n_rows / 1.57)  # a median of n is as good as a mean of n / 1.57
     if r.shape[0] == 1 and m > 1:
         a, b, b_err = a * scale_rows, b * scale_rows, b_err * scale_rows
@@ -266,9 +289,11 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True,
     # (r, p, nk); single precision is plenty for an error factor, and twice as fast
     sel = slice(None) if rows.size == m else rows  # every row (the pooled case): no copies
     jf = scipy.fft.rfft(np.ascontiguousarray(jw[sel].transpose(0, 2, 1), dtype=np.float32), n=nfft, axis=2)
-    wk = (c * psd / nfft)[:, None, :]
-    jr, ji = jf.real, jf.imag
-    g = (jr * wk) @ jr.transpose(0, 2, 1) + (ji * wk) @ ji.transpose(0, 2, 1)
+    # g = Re(F diag(wk) F^H) = (Re F) wk (Re F)^T + (Im F) wk (Im F)^T: one product over the
+    # complex array seen as interleaved (re, im) single-precision pairs
+    wk = np.repeat((c * psd / nfft).astype(np.float32), 2, axis=1)[:, None, :]
+    jri = jf.view(np.float32)
+    g = ((jri * wk) @ jri.transpose(0, 2, 1)).astype(float)
     if ainv is None:
         jrows = jw[sel]
         amat = jrows.transpose(0, 2, 1) @ jrows

@@ -19,7 +19,12 @@ amplitudes.
 The noise of readings closer than the filter's memory is correlated (the output noise is
 white noise through the same filter): the fit is a generalised least squares with that
 correlation (``lockin_filter.autocorrelation``), so the errors stay honest however fast
-the sweep. An up/down pair of sweeps is just a longer time line and is fitted the same way.
+the sweep. An up/down pair of sweeps is just a longer time line and is fitted the same way,
+and so is an adaptive sweep's record (``acquisition: swept`` with ``adaptive:``): a swept
+coarse pass, then settled points in any order of x, each held until the next; W then has
+near-unit rows for the settled readings and their noise is nearly independent, so one fit
+takes both. The model's columns, the verdicts, the 1/f error inflation and the systematic
+errors are fit.py's (its module-level helpers), applied in the whitened space.
 """
 
 from __future__ import annotations
@@ -30,15 +35,24 @@ import numpy as np
 from scipy.linalg import cho_factor, solve_triangular
 from scipy.optimize import least_squares
 
-from stfmr_lab.analysis.fit import FieldSweepFit, SpectrumFit, fit_field_sweep, fit_spectrum
+from stfmr_lab.analysis import residuals
+from stfmr_lab.analysis.fit import (
+    _NEAR_WIDTHS,
+    FieldSweepFits,
+    SpectrumFits,
+    _model_jacobian,
+    _package,
+    _Raw,
+    fit_field_sweep,
+    fit_spectrum,
+)
 from stfmr_lab.lockin_filter import autocorrelation, step_response
 
-__all__ = ["fit_swept", "noise_correlation", "response_matrix"]
+__all__ = ["fit_swept", "noise_correlation", "response_matrix", "whitened_map"]
 
 #: relative jitter added to the correlation matrix's diagonal (the readings' own white part:
 #: ADC quantisation, and a guard against a singular matrix for readings at one instant)
 _NUGGET = 1e-6
-_MIN_SIGNIFICANCE = 5.0  # as fit.py: ok needs the amplitude at this many standard errors
 
 
 def response_matrix(set_times_s, read_times_s, time_constant_s: float, poles: int) -> np.ndarray:
@@ -70,13 +84,16 @@ def noise_correlation(read_times_s, time_constant_s: float, poles: int) -> np.nd
     return autocorrelation((tr[:, None] - tr[None, :]) / time_constant_s, poles)
 
 
-def _basis(x, centre, width, slope: bool):
-    u = (x - centre) / width
-    s = 1.0 / (1.0 + u * u)
-    cols = [np.ones_like(x), s, u * s]
-    if slope:
-        cols.append(x - centre)
-    return np.stack(cols, axis=1)
+def whitened_map(set_times_s, read_times_s, time_constant_s: float, poles: int):
+    """(L, M): the lower Cholesky factor L of the readings' noise correlation (plus
+    ``_NUGGET``) and the whitened filter map ``M = L^-1 W`` (n_read x n_set). A model ``v``
+    at the set points becomes whitened readings ``M v``; ``L^-1 r`` are the whitened
+    readings. ``M^T M`` weighs a Jacobian at the set points into the record's information."""
+    w_mat = response_matrix(set_times_s, read_times_s, time_constant_s, poles)
+    corr = noise_correlation(read_times_s, time_constant_s, poles)
+    n = corr.shape[0]
+    lower = np.tril(cho_factor(corr + _NUGGET * np.eye(n), lower=True)[0])
+    return lower, solve_triangular(lower, w_mat, lower=True)
 
 
 def fit_swept(
@@ -90,21 +107,29 @@ def fit_swept(
     axis: str = "frequency",
     slope: bool = True,
     irf2=None,
+    centre_guess=None,
+    width_guess=None,
 ):
     """Fit a swept spectrum through the lock-in filter model (module docstring).
 
     Parameters
     ----------
-    x : set points in time order (Hz for ``axis="frequency"``, Oe for ``"field"``).
+    x : set points in time order (Hz for ``axis="frequency"``, Oe for ``"field"``); any
+        order in x (an adaptive sweep's swept coarse pass then its settled points is one
+        time record).
     readings_v : the lock-in readings (V), one per set point (read before the next step).
     set_times_s, read_times_s : when each set point was applied and when it was read (s).
     time_constant_s, poles : the lock-in's filter (time constant, 1-4 stages for 6-24 dB/oct).
     slope : fit a linear background too (default).
     irf2 : optional I_RF^2 at each set point (A^2): the filter sees Vmix = I_RF^2 (...), and
         the amplitudes and offset come out in V/A^2.
+    centre_guess, width_guess : optional start (x units), else from a settled-reading fit.
 
     Returns a ``SpectrumFit`` (or ``FieldSweepFit``) whose parameters describe Vmix at the
-    set points, with errors from the generalised least squares (correlated readings).
+    set points, with errors from the generalised least squares (correlated readings). The
+    model's columns, the verdicts (``ok``/``message``, structured residuals), the error
+    inflation by 1/f noise and the systematic errors are fit.py's, applied to the whitened
+    residuals in time order.
     """
     if axis not in ("frequency", "field"):
         raise ValueError(f"axis: {axis!r} is not 'frequency' or 'field'")
@@ -115,86 +140,94 @@ def fit_swept(
         raise ValueError("x, readings_v, set_times_s, read_times_s: one value per set point each")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(r))):
         raise ValueError("x, readings_v: must be finite")
+    order = int(bool(slope))
+    p = 5 + order
+    if n < p + 1:
+        raise ValueError(f"need at least {p + 1} readings to fit {p} parameters")
+    x_min, x_max = float(x.min()), float(x.max())
+    if not x_max > x_min:
+        raise ValueError("the sweep must span a nonzero range")
     g = np.ones(n) if irf2 is None else np.broadcast_to(np.asarray(irf2, dtype=float), (n,))
-    w_mat = response_matrix(set_times_s, read_times_s, time_constant_s, poles)
-    corr = noise_correlation(read_times_s, time_constant_s, poles)
-    chol = cho_factor(corr + _NUGGET * np.eye(n), lower=True)
-    lower = np.tril(chol[0])
-    rw = solve_triangular(lower, r, lower=True)  # whitened readings
-    m_w = solve_triangular(lower, w_mat * g[None, :], lower=True)  # whitened filter map, once
-    p_lin = 3 + int(slope)
+    lower, m_w = whitened_map(set_times_s, read_times_s, time_constant_s, poles)
+    m_w = m_w * g[None, :]  # the filter sees I_RF^2 times the normalised lineshape
+    # fit.py's scaled units: x about the middle over half the span, data over half its range
+    xmid, hs = 0.5 * (x_max + x_min), 0.5 * (x_max - x_min)
+    u = ((x - xmid) / hs)[None, :]
+    ys = 0.5 * float(np.ptp(r / g)) or max(float(np.max(np.abs(r / g))), 1e-300)
+    rw = solve_triangular(lower, r / ys, lower=True)  # whitened readings
 
-    def projected(theta):
-        d = m_w @ _basis(x, theta[0], math.exp(theta[1]), slope)
-        coef = np.linalg.solve(d.T @ d, d.T @ rw)
+    def columns(cw):
+        """fit.py's model columns (offset, S, A[, x - centre]) at (centre, log width) in scaled units."""
+        theta = np.zeros((1, p))
+        theta[0, :2] = cw
+        return _model_jacobian(u, theta, order)[1][0, :, 2:]
+
+    def projected(cw):
+        d = m_w @ columns(cw)
+        coef = np.linalg.lstsq(d, rw, rcond=None)[0]
         return d @ coef - rw, coef
 
-    # start: the lagged readings fitted as if they were settled (centre shifted by the lag)
-    start_fit = (fit_spectrum if axis == "frequency" else fit_field_sweep)(x, r / g, slope=slope)
-    c0 = start_fit.f0_hz if axis == "frequency" else start_fit.h0_oe
-    w0 = start_fit.hwhm_hz if axis == "frequency" else start_fit.dh_oe
-    span = float(np.ptp(x))
+    # start: the given guess, else the lagged readings fitted as if they were settled
+    if centre_guess is None or width_guess is None or not (np.isfinite(centre_guess) and width_guess > 0):
+        start_fit = (fit_spectrum if axis == "frequency" else fit_field_sweep)(x, r / g, slope=slope)
+        centre_guess = start_fit.f0_hz if axis == "frequency" else start_fit.h0_oe
+        width_guess = start_fit.hwhm_hz if axis == "frequency" else start_fit.dh_oe
+    c0, w0 = float(centre_guess), abs(float(width_guess))
     if not (np.isfinite(c0) and np.isfinite(w0) and w0 > 0):
-        c0, w0 = float(np.median(x)), span / 20.0
-    scale = np.array([max(w0, span * 1e-6), 1.0])
+        c0, w0 = xmid, hs / 10.0
+    w0 = max(w0, hs * 1e-6)
     best = None
     for dc in (0.0, -1.0, 1.0):  # the lag moves the apparent centre along the sweep direction
-        t0 = np.array([c0 + dc * w0, math.log(w0)])
-        sol = least_squares(lambda t: projected(t)[0], t0, x_scale=scale, method="lm", xtol=1e-12, ftol=1e-12)
+        t0 = np.array([(c0 + dc * w0 - xmid) / hs, math.log(w0 / hs)])
+        sol = least_squares(lambda t: projected(t)[0], t0, x_scale=np.array([w0 / hs, 1.0]), method="lm",
+                            xtol=1e-12, ftol=1e-12)
         if best is None or sol.cost < best.cost:
             best = sol
-    centre, width = float(best.x[0]), float(math.exp(best.x[1]))
-    resid, coef = projected(best.x)
-
-    # covariance of all parameters: Jacobian of the whitened model, analytic in the lineshape
-    u = (x - centre) / width
-    s = 1.0 / (1.0 + u * u)
-    a = u * s
-    off, vs, va = coef[:3]
-    sl = coef[3] if slope else 0.0
-    ds_du, da_du = -2.0 * u * s * s, s - 2.0 * u * u * s * s
-    dy_du = vs * ds_du + va * da_du
-    cols = [-dy_du / width - sl, -dy_du * u / width, np.ones(n), s, a]  # centre, width, offset, v_sym, v_asym
-    if slope:
-        cols.append(x - centre)
-    jac = m_w @ np.stack(cols, axis=1)
-    dof = n - (2 + p_lin)
-    chi2_red = float(resid @ resid) / dof if dof > 0 else math.nan
+    _, coef = projected(best.x)
+    theta = np.concatenate([best.x, coef])[None, :]
+    model, jac = _model_jacobian(u, theta, order)
+    resid = m_w @ model[0] - rw  # whitened, in time order (the sign as fit.py's: model - data)
+    jw = m_w @ jac[0]
+    dof = n - p
+    sigma2 = float(resid @ resid) / dof if dof > 0 else math.nan
+    jtj = jw.T @ jw
     try:
-        cov = np.linalg.inv(jac.T @ jac) * chi2_red
+        cov_u = np.linalg.inv(jtj) * sigma2
     except np.linalg.LinAlgError:
-        cov = np.full((2 + p_lin, 2 + p_lin), np.nan)
-    names = ("f0_hz", "hwhm_hz") if axis == "frequency" else ("h0_oe", "dh_oe")
-    names = names + ("offset", "v_sym", "v_asym") + (("slope",) if slope else ())
-    err = np.sqrt(np.abs(np.diag(cov)))
-    stderr = dict(zip(names, err.tolist(), strict=True))
-    amp = math.hypot(vs, va)
-    amp_err = math.sqrt(max((vs * vs * cov[3, 3] + va * va * cov[4, 4] + 2 * vs * va * cov[3, 4]) / amp**2, 0.0)) if amp > 0 else math.inf
-    checks = [
-        (not best.success, "did not converge"),
-        (not np.all(np.isfinite(err)), "parameters not determined (non-finite covariance)"),
-        (not (x.min() <= centre <= x.max()), "centre outside the sweep"),
-        (width > span, "width larger than the sweep span"),
-        (not (amp >= _MIN_SIGNIFICANCE * amp_err), f"resonance not significant (amplitude < {_MIN_SIGNIFICANCE:g} sigma)"),
-    ]
-    bad = [text for flag, text in checks if flag]
-    cls = SpectrumFit if axis == "frequency" else FieldSweepFit
-    return cls(
-        centre,
-        width,
-        float(vs),
-        float(va),
-        float(off),
-        float(sl),
-        stderr=stderr,
-        covariance=cov,
-        chi2_red=chi2_red,
-        n_points=n,
-        ok=not bad,
-        message="; ".join(bad) or "ok",
-        param_names=names,
-        normalised=irf2 is not None,
+        cov_u = np.full((p, p), np.nan)
+    width = math.exp(theta[0, 1]) * hs
+    centre = xmid + theta[0, 0] * hs
+    # fit.py's diagnosis on the whitened residuals (white when the filter model is right)
+    good = np.ones((1, n), dtype=bool)
+    step = np.abs(np.diff(x))
+    du = float(np.median(step[step > 0])) if np.any(step > 0) else hs
+    corr_points = np.clip([width / du], 2.0, max(2.0, n / 8))
+    with np.errstate(all="ignore"):
+        inflation, runs_z = residuals.structure(-resid[None, :], good, corr_points)
+        factors = residuals.correlated_noise_factors(jw[None], -resid[None, :], good, pooled=False,
+                                                     ainv=(cov_u / sigma2)[None])
+    cov_u = cov_u * np.sqrt(factors[0][:, None] * factors[0][None, :])
+    alternatives = []
+    if order + 1 <= 3:  # one background order more, through the filter
+        extra = (u[0] - theta[0, 0]) if order + 1 == 1 else u[0] ** (order + 1)
+        alternatives.append(("extra", (m_w @ extra)[None, :, None]))
+    with np.errstate(all="ignore"):
+        sys_u = residuals.systematic(jw[None], -resid[None, :], cov_u[None], np.array([sigma2 * np.max(factors)]),
+                                     alternatives, jtj[None])[0]
+    scale = np.array([hs, width, ys, ys, ys] + [ys / hs] * order)
+    params = theta[0] * scale
+    params[0], params[1] = centre, width
+    cov = cov_u * scale[:, None] * scale[None, :]
+    g_rms = float(np.sqrt(np.mean(g * g)))
+    raw = _Raw(
+        params[None], cov[None], np.array([sigma2 * ys**2]), np.array([n]), np.array([bool(best.success)]),
+        np.array([x_min]), np.array([x_max]),
+        np.array([math.sqrt(max(sigma2, 0.0) * dof / n) * ys / g_rms]),  # the readings' RMS, in the fit's unit
+        np.array([int(np.count_nonzero(np.abs(x - centre) <= _NEAR_WIDTHS * width))]),
+        (sys_u * scale)[None], inflation, np.sqrt(np.max(factors[:, :5], axis=1)), runs_z, np.array([xmid]),
+        np.array([0]),
     )
+    return _package(raw, SpectrumFits if axis == "frequency" else FieldSweepFits, np.array([irf2 is not None]))[0]
 
 
 def _one_time_line(set_times_s, read_times_s, time_constant_s: float):

@@ -94,3 +94,75 @@ def test_field_sweep_and_the_path_gain():
     assert plan.line.v_sym == pytest.approx(LINE.v_sym, rel=1e-2)
     with pytest.raises(ValueError, match="sweep"):
         AdaptiveDesign(CAND, SETTINGS, sweep="bias")
+
+
+# ------------------------------------------------------------------ swept coarse pass (acquisition: swept)
+TAU, POLES = 0.03, 4
+
+
+def drive_swept(plan, line=LINE, noise_v=1e-8, seed=1, dwell_tc=1.5, settle_tc=20.0):
+    """The walker of a swept adaptive sweep on a synthetic line seen through the lock-in's
+    filter (``lockin_filter.propagate``, its noise ``FilterNoise``): the swept passes a step
+    every ``dwell_tc`` time constants, the other points ``settle_tc`` after their step."""
+    from stfmr_lab.lockin_filter import FilterNoise, propagate
+
+    rng = np.random.default_rng(seed)
+    noise = FilterNoise(POLES)
+    state, t, reasons = None, 0.0, []
+    while (batch := plan.ask()) is not None:
+        xs, reason = batch
+        for x in np.sort(xs):
+            if plan.full:
+                break
+            v = lineshape(x, line.f0, line.w, line.v_sym, line.v_asym, line.offset)
+            wait = settle_tc if state is None or reason != R["swept"] else dwell_tc
+            state = np.full(POLES, v) if state is None else propagate(state, v, wait)
+            plan.tell(x, state[-1] + noise_v * noise.draw(wait, rng), t * TAU, (t + wait) * TAU)
+            t += wait
+            reasons.append(reason)
+    return np.asarray(plan.x), np.asarray(reasons)
+
+
+def test_record_information_weighs_swept_readings_below_settled_ones():
+    from stfmr_lab.analysis.design import record_information
+    from stfmr_lab.analysis.swept import whitened_map
+
+    x = np.linspace(7.0e9, 10.2e9, 61)
+    one = np.ones(x.size)
+    settled = np.arange(x.size) * 30.0 * TAU  # 30 time constants apart: independent, settled readings
+    _, m_settled = whitened_map(settled, settled + 29.0 * TAU, TAU, POLES)
+    plain = np.linalg.inv(covariance(x, LINE))
+    assert np.allclose(record_information(x, LINE, one, m_settled), plain, rtol=1e-4, atol=1e-9 * np.abs(plain).max())
+    swept = np.arange(x.size) * 1.5 * TAU
+    _, m_swept = whitened_map(swept, swept + 1.47 * TAU, TAU, POLES)
+    through = np.linalg.inv(record_information(x, LINE, one, m_swept))
+    for k, err in relative_errors(through, LINE, 1.0, ("tau_par", "tau_perp")).items():
+        assert err > 1.2 * relative_errors(covariance(x, LINE), LINE, 1.0, (k,))[k]
+
+
+def test_swept_design_reads_a_coarse_pass_through_the_filter_then_settled_points():
+    swept = {**SETTINGS, "coarse_points": 101, "max_points": 250}
+    plan = AdaptiveDesign(CAND, swept, lockin_filter=(TAU, POLES))
+    first, reason = plan.ask()
+    assert reason == R["swept"] and first.size == 101 and first[0] == CAND[0] and first[-1] == CAND[-1]
+    with pytest.raises(ValueError, match="set_time_s and read_time_s"):
+        plan.tell(first[0], 0.0)
+    plan = AdaptiveDesign(CAND, swept, lockin_filter=(TAU, POLES))
+    x, reasons = drive_swept(plan)
+    assert np.count_nonzero(reasons == R["swept"]) == 101
+    settled = reasons != R["swept"]
+    assert R["information"] in reasons and 0 < np.count_nonzero(settled) < swept["max_points"] - 101
+    assert np.all(np.flatnonzero(settled) > 100)  # the settled points after the pass
+    # the design's fit (the whole record through the filter) has the line, and its errors match
+    # the uniform 201-point stepped sweep's as the filter model weighs the record
+    assert plan.line.f0 == pytest.approx(LINE.f0, rel=1e-3) and plan.line.w == pytest.approx(LINE.w, rel=1e-2)
+    from stfmr_lab.analysis.design import record_information
+    from stfmr_lab.analysis.swept import whitened_map
+
+    _, m_w = whitened_map(plan.ts, plan.tr, TAU, POLES)
+    mine = relative_errors(np.linalg.inv(record_information(x, LINE, np.ones(x.size), m_w)), LINE, 1.0, ("tau_par", "tau_perp"))
+    uniform = relative_errors(covariance(np.linspace(CAND[0], CAND[-1], 201), LINE), LINE, 1.0, ("tau_par", "tau_perp"))
+    assert all(mine[k] <= 1.1 * uniform[k] for k in mine)
+    # the settled points alone would not: the swept pass's information counts
+    alone = relative_errors(covariance(x[settled], LINE), LINE, 1.0, ("tau_par", "tau_perp"))
+    assert any(alone[k] > 1.1 * uniform[k] for k in alone)

@@ -72,3 +72,41 @@ def test_bad_input():
         fit_swept(F, F, F, F, TAU, POLES, axis="time")
     with pytest.raises(ValueError, match="set_times_s"):
         response_matrix([1.0, 0.0], [1.0, 2.0], TAU, POLES)
+
+
+def test_a_swept_pass_then_settled_points_is_one_record_fitted_as_the_settled_points_would_be():
+    """An adaptive sweep's record: a swept pass (a step every 1.5 time constants), then settled
+    points out of order on the line (each read 15 time constants after its step, with what is
+    left of the jump's lag). Noise-free, the filter model's fit of the readings equals the fit
+    of the same set points' true (settled) values; fitted as settled, the readings are not."""
+    x_pass = np.linspace(6.0e9, 11.0e9, 61)
+    rng = np.random.default_rng(3)
+    x_settled = rng.permutation(TRUTH["f0_hz"] + TRUTH["hwhm_hz"] * np.linspace(-4.0, 4.0, 30))
+    x = np.concatenate([x_pass, x_settled])
+    holds = np.concatenate([np.full(x_pass.size, 1.5), np.full(x_settled.size, 15.0)]) * TAU
+    ts = np.concatenate([[0.0], np.cumsum(holds)[:-1]])
+    tr = ts + 0.98 * holds
+    v = lineshape(x, TRUTH["f0_hz"], TRUTH["hwhm_hz"], TRUTH["v_sym"], TRUTH["v_asym"], TRUTH["offset"], 1e-15)
+    readings = response_matrix(ts, tr, TAU, POLES) @ v
+    assert np.max(np.abs(readings[61:] - v[61:])) > 1e-9  # the settled points still carry some lag
+    ft = fit_swept(x, readings, ts, tr, TAU, POLES)
+    ref = fit_spectrum(x, v, slope=True)
+    assert ft.ok and ref.ok
+    for k in ("f0_hz", "hwhm_hz", "v_sym", "v_asym", "offset", "slope"):
+        assert getattr(ft, k) == pytest.approx(getattr(ref, k), rel=1e-6, abs=1e-20), k
+    naive = fit_spectrum(x, readings, slope=True)
+    assert abs(naive.f0_hz - TRUTH["f0_hz"]) > 1e-4 * TRUTH["f0_hz"]
+
+
+def test_swept_fit_verdicts_are_the_settled_fitters():
+    """The verdicts come from fit.py: a record with a second line the model lacks is flagged
+    with fit.py's structured-residuals message, and a flat record is not significant."""
+    from stfmr_lab.analysis.fit import STRUCTURE_MESSAGE
+
+    r, ts, tr = _sweep(1.5, 11)
+    extra = lineshape(F, 11.5e9, 2.0e8, 3.0e-4, 0.0)  # a second mode as strong as the first, through the filter
+    ft = fit_swept(F, r + response_matrix(ts, tr, TAU, POLES) @ extra, ts, tr, TAU, POLES)
+    assert not ft.ok and STRUCTURE_MESSAGE in ft.message
+    assert ft.runs_z < -3.5 and ft.error_inflation > 1.0  # the runs test; the 1/f sandwich widens the errors
+    flat = fit_swept(F, NOISE_V * np.random.default_rng(2).standard_normal(F.size), ts, tr, TAU, POLES)
+    assert not flat.ok and "not significant" in flat.message

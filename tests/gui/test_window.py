@@ -357,6 +357,37 @@ def test_adaptive_sampling_is_chosen_in_the_form(qtbot, window, tmp_path):
     assert f"{n} points (adaptive)" in w.progress_panel.counts.text()
 
 
+def test_swept_adaptive_sweep_is_chosen_in_the_form(qtbot, window, tmp_path):
+    """Sampling adaptive with Acquisition swept: a swept coarse pass (half the points, on top of
+    the settled budget), then settled points; recorded with their reasons, fitted live through
+    the lock-in filter."""
+    from stfmr_lab.units import SAMPLE_REASONS
+
+    w = window
+    w.select_measurement("frequency")
+    w.form_input("start_hz").setValue(6.0e9)
+    w.form_input("stop_hz").setValue(11.0e9)
+    w.form_input("points").setValue(81)
+    w.form_input("sampling").setValue("adaptive")
+    w.form_input("acquisition").setValue("swept")
+    saved = w.save_config(tmp_path / "swept_adaptive.yaml")
+    m = yaml.safe_load(saved.read_text())["measurements"][0]
+    assert m["acquisition"] == "swept"
+    assert m["adaptive"] == {"match_uniform_points": 81, "coarse_points": 40, "max_points": 121}
+    exp = w.queue()
+    assert exp is not None, w.form_message.text()
+    model = wait_for_end(qtbot, w, exp, timeout=60000)
+    assert model.status == "complete"
+    run = read_run(model.path)
+    reasons = run.data["sample_reason"]
+    assert np.count_nonzero(reasons == SAMPLE_REASONS["swept"]) == 40
+    assert np.count_nonzero(reasons == SAMPLE_REASONS["information"]) > 0
+    n = reasons.size
+    qtbot.waitUntil(lambda: model.spectra[0].fit is not None and model.spectra[0].fit_n == n, timeout=20000)
+    f0, hwhm = DeviceModel.preset("paper").resonance(1000.0, 0.0)
+    assert abs(model.spectra[0].fit.centre - f0) < 0.02 * hwhm
+
+
 def test_swept_acquisition_is_chosen_in_the_form(qtbot, window, tmp_path):
     """Acquisition: swept up/down in the frequency-sweep form is saved as the config keys and
     queues a run whose spectrum is recorded swept (set points up, then down)."""

@@ -72,7 +72,6 @@ def test_swept_settings_are_recorded_and_estimated(tmp_path):
     [
         ({"acquisition": "swept", "dwell_s": 0.01}, r"measurements\[0\]\.dwell_s: .*smallest allowed is 0\.015 s"),
         ({"dwell_s": 0.05}, r"measurements\[0\]\.dwell_s: only with acquisition: swept"),
-        ({"acquisition": "swept", "adaptive": {"target_rel_err": 0.01}}, r"measurements\[0\]\.acquisition: swept cannot be combined with adaptive"),
         ({"acquisition": "sweep"}, r"acquisition"),
     ],
 )
@@ -144,3 +143,86 @@ def test_resume_keeps_a_swept_sweep_as_it_stopped(tmp_path):
     assert d.status == "complete"
     assert int(np.count_nonzero(d.data["spectrum"] == 0)) == n0  # not continued
     assert int(np.count_nonzero(d.data["spectrum"] == 1)) == 61  # the next sweep measured in full
+
+
+# ------------------------------------------------------------------ swept + adaptive
+_SWEPT_ADAPTIVE = {"coarse_points": 41, "batch": 6, "max_points": 110, "match_uniform_points": 101}
+
+
+def test_swept_adaptive_is_accepted_on_frequency_sweeps_and_maps_and_refused_on_field_sweeps():
+    rc = validate_run_config(_sweep_cfg(acquisition="swept", up_down=True, adaptive=dict(_SWEPT_ADAPTIVE)), sim=True)
+    (item,) = rc.plan.spectra
+    assert (item.acquisition, item.up_down, item.adaptive["coarse_points"]) == ("swept", True, 41)
+    # the estimate's bound: the pass (up and down) a dwell per reading, the rest of max_points settled
+    stepped = validate_run_config(_sweep_cfg(adaptive=dict(_SWEPT_ADAPTIVE)), sim=True)
+    saved = estimate_bench_time_s(stepped) - estimate_bench_time_s(rc)
+    assert saved == pytest.approx(82 * (15 - 1.5) * TAU, rel=0.002)
+    cfg = small_map()
+    cfg["measurements"][1].update(acquisition="swept", adaptive=dict(_SWEPT_ADAPTIVE),
+                                  frequency={"center": "kittel", "span_hz": 4.0e9, "points": 401})
+    rc = validate_run_config(cfg, sim=True)
+    assert all(it.acquisition == "swept" and it.adaptive for it in rc.plan.spectra)
+    field = {"type": "field_sweep", "frequency_hz": 8.6e9, "bias_a": 0.0, "acquisition": "swept",
+             "fields_oe": {"start": 850, "stop": 1150, "points": 61}, "adaptive": {"match_uniform_points": 61}}
+    with pytest.raises(ConfigError, match=r"measurements\[0\]\.acquisition: swept cannot be combined with adaptive on a field sweep") as e:
+        validate_run_config(small_map(measurements=[field]), sim=True)
+    assert "\n" not in str(e.value)
+
+
+def test_swept_adaptive_sweep_reads_a_swept_pass_then_settled_points_and_its_fit_recovers_the_truth(tmp_path):
+    """A swept coarse pass (a step every dwell, read through the filter), then settled points
+    where the design wants them: one time record, fitted through the filter by analyze();
+    the line's centre and width within their errors of the virtual device's."""
+    from stfmr_lab.analysis import analyze
+    from stfmr_lab.physics import DeviceModel
+    from stfmr_lab.units import SAMPLE_REASONS
+
+    cfg = _sweep_cfg(acquisition="swept", adaptive=dict(_SWEPT_ADAPTIVE),
+                     frequency={"start_hz": 6.0e9, "stop_hz": 11.0e9, "points": 401})
+    path = run(cfg, sim=True, out=tmp_path / "sa.h5")
+    d = read_run(path)
+    D = d.data
+    assert d.status == "complete"
+    assert int(d.tables["spectra"]["acquisition"][0]) == 1 and int(d.tables["spectra"]["adaptive"][0]) == 1
+    reason = D["sample_reason"]
+    swept = reason == SAMPLE_REASONS["swept"]
+    assert np.count_nonzero(swept) == 41 and np.all(swept[:41])  # the pass first
+    assert np.count_nonzero(reason == SAMPLE_REASONS["information"]) > 0
+    assert D["vmix"].size <= _SWEPT_ADAPTIVE["max_points"]
+    assert np.all(np.diff(D["frequency"][:41]) > 0)  # walked in order
+    wait = D["time"] - D["set_time"]
+    assert np.all((wait[1:41] >= 1.5 * TAU) & (wait[1:41] < 1.5 * TAU + 0.01))  # read a dwell (+ bus time) after the step
+    assert np.all(wait[41:] >= 15 * TAU * 0.999)  # the settled ones: settle_time_constants (15) at least
+    a = analyze(path)
+    (row,) = a.per_spectrum.itertuples()
+    assert row.fit_ok
+    truth = DeviceModel(**{k: d.sample[k] for k in DeviceModel().params()})
+    f0, hwhm = truth.resonance(float(np.median(D["field"])), float(np.median(D["bias_current"])))
+    assert abs(row.f0_hz - f0) < 4 * row.f0_hz_err
+    assert abs(row.hwhm_hz - hwhm) < 4 * row.hwhm_hz_err
+    # the same points fitted as if every reading had settled are pulled by the swept pass's lag
+    naive = fit_spectrum(D["frequency"], D["vmix"], slope=True)
+    assert abs(naive.f0_hz - f0) > 4 * row.f0_hz_err
+
+
+def test_analyze_a_swept_adaptive_map_gives_the_stepped_adaptive_torkances(tmp_path):
+    from stfmr_lab.analysis import analyze
+
+    cfg = small_map()
+    cfg["measurements"][0].update(fields_oe=[900, 1100], currents_a={"start": -2.0e-4, "stop": 2.0e-4, "points": 41},
+                                  max_voltage_v=0.5)
+    cfg["measurements"][1].update(frequency={"center": "kittel", "span_hz": 4.0e9, "points": 401},
+                                  adaptive={"coarse_points": 31, "batch": 6, "max_points": 80, "match_uniform_points": 61})
+    stepped = analyze(run(cfg, sim=True, out=tmp_path / "stepped.h5"))
+    cfg["measurements"][1]["acquisition"] = "swept"
+    path = run(cfg, sim=True, out=tmp_path / "swept.h5")
+    swept = analyze(path)
+    assert swept.per_spectrum["fit_ok"].all()
+    a, b = stepped.per_bias, swept.per_bias
+    assert len(a) == len(b) == 6
+    for col in ("dtau_par_dv", "dtau_perp_dv"):
+        err = np.hypot(a[f"{col}_err"], b[f"{col}_err"])
+        assert np.all(np.abs(a[col] - b[col]) < 4 * err), col
+    # the swept record costs less bench time than the stepped adaptive map
+    t_a = read_run(tmp_path / "stepped.h5").data["time"].max()
+    assert read_run(path).data["time"].max() < t_a

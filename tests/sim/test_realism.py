@@ -10,7 +10,7 @@ import yaml
 from stfmr_lab.analysis import analyze
 from stfmr_lab.analysis.report import write_report
 from stfmr_lab.config import packaged_example, validate_run_config
-from stfmr_lab.physics import DeviceModel
+from stfmr_lab.physics import TORKANCE_UNIT_J_PER_V, DeviceModel
 from stfmr_lab.runner import run
 from stfmr_lab.schema import ConfigError
 from stfmr_lab.sim.realism import PRESETS, Imperfections, Realism, realism_from_config
@@ -157,6 +157,57 @@ def test_realistic_map_recovers_the_torkances_within_5_percent(realistic_run):
         assert np.median(np.abs(pb[col] - true[:, k]) / err) < 2.0, col
     # the easy-axis reference measured the standing wave the station's calibration misses
     assert any("easy-axis reference" in w and "ripple beyond the path calibration" in w for w in a.warnings)
+
+
+#: the pulls' rms over seeds must lie in this band: about 1, and outside it with errors 2x too
+#: small (rms ~1.7) or 2x too large (~0.4)
+PULL_RMS_BAND = (0.6, 1.45)
+
+
+def test_realistic_map_errors_cover_the_truth_over_seeds(tmp_path):
+    """The small realistic map at five seeds: per bias, (estimate - truth) / stated error with
+    the statistical and systematic errors combined; their rms over seeds and biases is about 1."""
+    z = {"dtau_par_dv": [], "dtau_perp_dv": []}
+    for seed in range(1, 6):
+        cfg = yaml.safe_load(packaged_example("realistic_map.yaml").read_text())
+        cfg["simulation"]["seed"] = seed
+        cfg["measurements"][0].update(fields_oe=[900, 1100], currents_a={"start": -2e-4, "stop": 2e-4, "points": 33})
+        cfg["measurements"][1].update(fields_oe=[900, 1100], biases_v={"start": -0.5, "stop": 0.5, "points": 5})
+        cfg["measurements"][1]["frequency"]["points"] = 61
+        path = run(cfg, sim=True, out=tmp_path / f"seed{seed}.h5")
+        pb = analyze(path).per_bias
+        truth = DeviceModel(**{k: read_run(path).sample[k] for k in DeviceModel().params()})
+        true = np.array([truth.torkances_at(np.pi / 2, v) for v in pb["bias_voltage_v"]]) / TORKANCE_UNIT_J_PER_V
+        for k, col in enumerate(z):
+            z[col].append((pb[col] - true[:, k]) / np.hypot(pb[f"{col}_err"], pb[f"{col}_err_sys"]))
+    lo, hi = PULL_RMS_BAND
+    for col, parts in z.items():
+        pulls = np.concatenate(parts)
+        assert pulls.size == 50
+        rms = float(np.sqrt(np.mean(pulls**2)))
+        assert lo < rms < hi, (col, rms)
+        # the band tells the stated errors from ones 2x too small or too large
+        assert 2 * rms > hi and rms / 2 < lo, (col, rms)
+
+
+def test_a_coarse_iv_sweeps_derivative_bias_is_in_the_systematic_errors(tmp_path):
+    """The clean twin, but the dV/dI sweeps coarse (33 currents over +-0.2 mA): the derivative
+    window's curvature bias (0.3-0.5 % of d2V/(dtheta dI), 7x the statistical errors) is what
+    the systematic error of d2V/(dtheta dI) (the model fitted to I(V) itself, beside) covers."""
+    cfg = yaml.safe_load(packaged_example("realistic_map.yaml").read_text())
+    cfg["simulation"] = {"noise": True, "seed": 1, "realism": "clean"}
+    cfg["measurements"][0].update(fields_oe=[900, 1100], currents_a={"start": -2e-4, "stop": 2e-4, "points": 33})
+    cfg["measurements"][1].update(fields_oe=[900, 1100], biases_v={"start": -0.5, "stop": 0.5, "points": 5})
+    cfg["measurements"][1]["frequency"]["points"] = 61
+    del cfg["measurements"][2]
+    path = run(cfg, sim=True, out=tmp_path / "coarse.h5")
+    pb = analyze(path).per_bias
+    truth = DeviceModel(**{k: read_run(path).sample[k] for k in DeviceModel().params()})
+    true = np.array([truth.torkances_at(np.pi / 2, v) for v in pb["bias_voltage_v"]]) / TORKANCE_UNIT_J_PER_V
+    for k, col in enumerate(("dtau_par_dv", "dtau_perp_dv")):
+        dev = pb[col] - true[:, k]
+        assert np.sqrt(np.mean((dev / pb[f"{col}_err"]) ** 2)) > 4, col  # the statistical errors alone do not cover it
+        assert np.sqrt(np.mean((dev / np.hypot(pb[f"{col}_err"], pb[f"{col}_err_sys"])) ** 2)) < 2, col
 
 
 def test_the_demo_stays_clean_and_bench_with_every_imperfection_off_by_name_is_clean(tmp_path):
