@@ -139,7 +139,9 @@ class BilayerSample:
 class InPlaneKittelFit:
     """In-plane Kittel fit of the resonance fields: 4 pi Meff (Oe) and g, 1-sigma errors.
 
-    ``g_fitted`` False: g was held at the given value (``g_err`` 0) and ``message`` says why.
+    ``g_fitted`` False: g was held at the given value (``g_err`` 0) and ``message`` says why;
+    when the frequencies were enough to try g but not to fix it, ``meff_4pi_err_oe`` includes
+    the shift of 4piMeff to the data's own g (the held g is an assumption).
     ``chi2_red`` of the fit with the given H0 errors (covariance scaled when it exceeds 1).
     """
 
@@ -231,13 +233,19 @@ def kittel_in_plane(frequency_hz, h0_oe, h0_err_oe, *, g=None, fit_g=None) -> In
                 int(f.size),
             )
         message = (
-            f"g held at {g0:g}: the frequency range does not fix it (fitted error {g_err:.2g} > {G_FIT_MAX_ERR:g})"
+            f"g held at {g0:g}: the frequency range does not fix it (fitted error {g_err:.2g} > {G_FIT_MAX_ERR:g});"
+            f" 4piMeff's error includes its shift to the data's own g ({params[1]:.3f})"
         )
+        meff_free = float(params[0])
     else:
         message = f"g held at {g0:g}" + (" (as asked)" if fit_g is False else f": {n_freq} frequencies cannot fix it")
+        meff_free = None
     params, jac, res = _kittel_gn(f, h, w, m0, g0, False)
     cov, chi2_red = _scaled_cov(jac, w, res)
-    return InPlaneKittelFit(float(params[0]), math.sqrt(cov[0, 0]), g0, 0.0, False, message, chi2_red, int(f.size))
+    meff_err = math.sqrt(cov[0, 0])
+    if meff_free is not None:  # the held g is an assumption: the data's own g moves 4piMeff this far
+        meff_err = math.hypot(meff_err, meff_free - float(params[0]))
+    return InPlaneKittelFit(float(params[0]), meff_err, g0, 0.0, False, message, chi2_red, int(f.size))
 
 
 # ---------------------------------------------------------------------------------------- damping

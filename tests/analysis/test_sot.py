@@ -131,6 +131,9 @@ def test_g_is_held_when_the_frequency_range_cannot_fix_it():
     # a wrong held g biases Meff: the report must say which g it used
     wrong = kittel_in_plane(f, h0, 0.5, g=2.0)
     assert abs(wrong.meff_4pi_oe / m.meff_4pi_oe - 1) > 0.03 and wrong.g == 2.0
+    # ... and its error carries the held g's shift from the data's own: it covers the truth
+    assert abs(wrong.meff_4pi_oe - m.meff_4pi_oe) < 1.5 * wrong.meff_4pi_err_oe and "data's own g" in wrong.message
+    assert held.meff_4pi_err_oe < 0.01 * m.meff_4pi_oe  # (the right g held: a small shift)
     wide = kittel_in_plane(FREQS_HZ, m.resonance_field_oe(FREQS_HZ), 0.5)
     assert wide.g_fitted and wide.g == pytest.approx(2.1, rel=1e-9) and wide.g_err < 0.02
 
