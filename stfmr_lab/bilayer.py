@@ -29,6 +29,26 @@ GAMMA_2PI_HZ_PER_OE_PER_G = 1.3996e6  #: gamma/2pi = g * this (Hz/Oe)
 OE_PER_T = 1e4  #: mu0*H in tesla -> H in Oe
 
 
+def kittel_h0_oe(frequency_hz, meff_4pi_oe, g):
+    """The positive root H0 (Oe) of the in-plane Kittel formula f = (gamma/2pi) sqrt(H0 (H0 +
+    4piMeff)), gamma/2pi = g * 1.3996 MHz/Oe, at frequency f (Hz). Broadcasts."""
+    x = (np.asarray(frequency_hz, dtype=float) / (np.asarray(g, dtype=float) * GAMMA_2PI_HZ_PER_OE_PER_G)) ** 2
+    m = np.asarray(meff_4pi_oe, dtype=float)
+    return 2.0 * x / (m + np.sqrt(m * m + 4.0 * x))  # = (-m + sqrt(m^2 + 4x)) / 2 without cancellation
+
+
+def lineshape_factor(mu0_ms_t, t_fm_nm, t_hm_nm):
+    """e mu0 Ms t_fm t_hm / hbar (dimensionless): xi_FMR = (V_S/V_A) * this * sqrt(1 + Meff/H0)."""
+    return mu0_ms_t * t_fm_nm * 1e-9 * t_hm_nm * 1e-9 / (2.0 * HBAR_2E_J_PER_A)
+
+
+def dc_damping_factor_t_per_a(mu0_ms_t, t_fm_nm, t_hm_nm, width_um, shunt_hm, phi_deg):
+    """K (T/A) of Liu 2011 eq. 3: alpha_eff = alpha + xi K p I_dc / (mu0 H0 + mu0 Meff / 2),
+    K = sin(phi) (hbar/2e) shunt_hm / (width t_hm) / (Ms t_fm), p the field polarity."""
+    j_per_a = shunt_hm / (width_um * 1e-6 * t_hm_nm * 1e-9)
+    return math.sin(math.radians(phi_deg)) * HBAR_2E_J_PER_A * j_per_a / (mu0_ms_t / MU0 * t_fm_nm * 1e-9)
+
+
 @dataclass(frozen=True)
 class BilayerModel:
     """The virtual heavy-metal / ferromagnet strip and its bench path.
@@ -117,7 +137,7 @@ class BilayerModel:
     @property
     def lineshape_factor(self) -> float:
         """e mu0 Ms t_fm t_hm / hbar (dimensionless): xi_FMR = (V_S/V_A) * this * sqrt(1 + Meff/H0)."""
-        return self.mu0_ms_t * self.t_fm_nm * 1e-9 * self.t_hm_nm * 1e-9 / (2.0 * HBAR_2E_J_PER_A)
+        return lineshape_factor(self.mu0_ms_t, self.t_fm_nm, self.t_hm_nm)
 
     def charge_current_density_a_m2(self, current_a):
         """Charge current density in the heavy metal J_c,HM = shunt_hm I / (width t_hm) (A/m^2)."""
@@ -148,10 +168,7 @@ class BilayerModel:
     def resonance_field_oe(self, frequency_hz, polarity=1):
         """Resonance field (Oe) at frequency f: the positive root H0 of the in-plane Kittel
         formula f = (gamma/2pi) sqrt(H0 (H0 + 4piMeff)), times ``polarity`` (+1 or -1)."""
-        f = self._frequency(frequency_hz)
-        m = self.meff_4pi_oe
-        x = (f / self.gamma_2pi_hz_per_oe) ** 2
-        h0 = 2.0 * x / (m + np.sqrt(m * m + 4.0 * x))  # = (-m + sqrt(m^2 + 4x)) / 2 without cancellation
+        h0 = kittel_h0_oe(self._frequency(frequency_hz), self.meff_4pi_oe, self.g)
         return np.asarray(polarity, dtype=float) * h0
 
     def frequency_hz(self, field_oe):
@@ -171,11 +188,10 @@ class BilayerModel:
         J_s,dc = xi_dl shunt_hm I_dc / (width t_hm) and phi -> phi + 180 deg at -H."""
         p = np.asarray(polarity, dtype=float)
         h0_t = self.resonance_field_oe(frequency_hz) / OE_PER_T
-        j_s = self.xi_dl * self.charge_current_density_a_m2(dc_current_a)
-        ms_a_m = self.mu0_ms_t / MU0
-        return self.alpha + p * math.sin(self.phi_rad) * HBAR_2E_J_PER_A * j_s / (
-            (h0_t + 0.5 * self.mu0_meff_t) * ms_a_m * self.t_fm_nm * 1e-9
+        k = dc_damping_factor_t_per_a(
+            self.mu0_ms_t, self.t_fm_nm, self.t_hm_nm, self.width_um, self.shunt_hm, self.phi_deg
         )
+        return self.alpha + p * self.xi_dl * k * np.asarray(dc_current_a, dtype=float) / (h0_t + 0.5 * self.mu0_meff_t)
 
     def linewidth_oe(self, frequency_hz, dc_current_a=0.0, polarity=1):
         """Field linewidth (HWHM, Oe): Delta = dh0 + 2 pi f alpha_eff / gamma."""

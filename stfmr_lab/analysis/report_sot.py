@@ -39,7 +39,7 @@ def fig_sweeps(a: Analysis, path: Path) -> Path:
         c = FIELD_COLOURS[k % len(FIELD_COLOURS)]
         ax.plot(h, v * 1e6 + off, ".", ms=2, color=c)
         for r in sel[sel["spectrum"] == s].itertuples():
-            side = h * r.polarity > 0
+            side = (h * r.polarity > 0) & (np.abs(h - r.h0_oe) < 8 * r.dh_oe)  # (on its local linear background)
             model = lineshape(h[side], r.h0_oe, r.dh_oe, r.v_sym, r.v_asym, r.offset, r.slope)
             ax.plot(h[side], model * 1e6 + off, "-", color="k", lw=1)
         f = float(sel[sel["spectrum"] == s]["frequency_hz"].iloc[0])
@@ -54,7 +54,7 @@ def fig_sweeps(a: Analysis, path: Path) -> Path:
 def fig_kittel(a: Analysis, path: Path) -> Path:
     """|H0| vs frequency with the in-plane Kittel fit."""
     plt = _plt()
-    ps = a.per_spectrum[a.per_spectrum["ok"]]
+    ps = a.per_spectrum[a.per_spectrum["used"]]
     k = a.kittel
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for p, mark in ((1, "o"), (-1, "s")):
@@ -81,7 +81,7 @@ def fig_kittel(a: Analysis, path: Path) -> Path:
 def fig_linewidth(a: Analysis, path: Path) -> Path:
     """Delta(f) at zero (smallest) DC current with dh0 + 2 pi f alpha / gamma."""
     plt = _plt()
-    ps = a.per_spectrum[a.per_spectrum["ok"]]
+    ps = a.per_spectrum[a.per_spectrum["used"]]
     i0 = ps["dc_current_a"].abs().min()
     g = ps[ps["dc_current_a"].abs() == i0]
     s = a.summary
@@ -105,7 +105,7 @@ def fig_linewidth(a: Analysis, path: Path) -> Path:
 def fig_xi(a: Analysis, path: Path) -> Path:
     """xi_FMR of every line with the weighted mean (and xi_DC when measured)."""
     plt = _plt()
-    ps = a.per_spectrum[a.per_spectrum["ok"]].reset_index(drop=True)
+    ps = a.per_spectrum[a.per_spectrum["used"]].reset_index(drop=True)
     s = a.summary
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for p, mark in ((1, "o"), (-1, "s")):

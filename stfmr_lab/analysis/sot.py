@@ -32,10 +32,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stfmr_lab.analysis.fit import fit_field_sweeps
+from stfmr_lab.analysis.fit import STRUCTURE_MESSAGE
 from stfmr_lab.analysis.inverse import weighted_mean
-from stfmr_lab.bilayer import GAMMA_2PI_HZ_PER_OE_PER_G, MU0, OE_PER_T
-from stfmr_lab.physics import HBAR_2E_J_PER_A
+from stfmr_lab.analysis.lines import fit_lines
+from stfmr_lab.bilayer import (
+    GAMMA_2PI_HZ_PER_OE_PER_G,
+    OE_PER_T,
+    dc_damping_factor_t_per_a,
+    kittel_h0_oe,
+    lineshape_factor,
+)
 
 __all__ = [
     "BilayerSample",
@@ -117,15 +123,15 @@ class BilayerSample:
     @property
     def lineshape_factor(self) -> float:
         """e mu0 Ms t_fm t_hm / hbar (dimensionless)."""
-        return self.mu0_ms_t * self.t_fm_nm * 1e-9 * self.t_hm_nm * 1e-9 / (2.0 * HBAR_2E_J_PER_A)
+        return lineshape_factor(self.mu0_ms_t, self.t_fm_nm, self.t_hm_nm)
 
     @property
     def dc_factor_t_per_a(self) -> float:
         """K (T/A): d(alpha_eff)/d(I_dc) = xi K p / (mu0 H0 + mu0 Meff/2), with
         K = sin(phi) (hbar/2e) shunt_hm / (width t_hm) / (Ms t_fm)."""
-        ms_a_m = self.mu0_ms_t / MU0
-        j_per_a = self.shunt_hm / (self.width_um * 1e-6 * self.t_hm_nm * 1e-9)
-        return math.sin(math.radians(self.phi_deg)) * HBAR_2E_J_PER_A * j_per_a / (ms_a_m * self.t_fm_nm * 1e-9)
+        return dc_damping_factor_t_per_a(
+            self.mu0_ms_t, self.t_fm_nm, self.t_hm_nm, self.width_um, self.shunt_hm, self.phi_deg
+        )
 
 
 # ---------------------------------------------------------------------------------------- Kittel
@@ -133,7 +139,9 @@ class BilayerSample:
 class InPlaneKittelFit:
     """In-plane Kittel fit of the resonance fields: 4 pi Meff (Oe) and g, 1-sigma errors.
 
-    ``g_fitted`` False: g was held at the given value (``g_err`` 0) and ``message`` says why.
+    ``g_fitted`` False: g was held at the given value (``g_err`` 0) and ``message`` says why;
+    when the frequencies were enough to try g but not to fix it, ``meff_4pi_err_oe`` includes
+    the shift of 4piMeff to the data's own g (the held g is an assumption).
     ``chi2_red`` of the fit with the given H0 errors (covariance scaled when it exceeds 1).
     """
 
@@ -152,19 +160,14 @@ class InPlaneKittelFit:
 
     def h0_oe(self, frequency_hz):
         """The fitted resonance field |H0| (Oe) at ``frequency_hz``."""
-        return _h0(np.asarray(frequency_hz, dtype=float), self.meff_4pi_oe, self.g)
-
-
-def _h0(f, m, g):
-    x = (f / (g * GAMMA_2PI_HZ_PER_OE_PER_G)) ** 2
-    return 2.0 * x / (m + np.sqrt(m * m + 4.0 * x))
+        return kittel_h0_oe(np.asarray(frequency_hz, dtype=float), self.meff_4pi_oe, self.g)
 
 
 def _kittel_gn(f, h, w, m, g, fit_g):
     """Gauss-Newton on H0(f; M, g): returns (params, jacobian at the end, residuals)."""
     params = np.array([m, g])
     for _ in range(100):
-        h0 = _h0(f, params[0], params[1])
+        h0 = kittel_h0_oe(f, params[0], params[1])
         x = (f / (params[1] * GAMMA_2PI_HZ_PER_OE_PER_G)) ** 2
         denom = 2.0 * h0 + params[0]
         jac = np.column_stack([-h0 / denom, -2.0 * x / (params[1] * denom)])  # dH0/dM, dH0/dg
@@ -176,7 +179,7 @@ def _kittel_gn(f, h, w, m, g, fit_g):
         params = params + step
         if np.all(np.abs(step) <= 1e-12 * (np.abs(params) + 1.0)):
             break
-    h0 = _h0(f, params[0], params[1])
+    h0 = kittel_h0_oe(f, params[0], params[1])
     x = (f / (params[1] * GAMMA_2PI_HZ_PER_OE_PER_G)) ** 2
     denom = 2.0 * h0 + params[0]
     jac = np.column_stack([-h0 / denom, -2.0 * x / (params[1] * denom)])
@@ -230,13 +233,19 @@ def kittel_in_plane(frequency_hz, h0_oe, h0_err_oe, *, g=None, fit_g=None) -> In
                 int(f.size),
             )
         message = (
-            f"g held at {g0:g}: the frequency range does not fix it (fitted error {g_err:.2g} > {G_FIT_MAX_ERR:g})"
+            f"g held at {g0:g}: the frequency range does not fix it (fitted error {g_err:.2g} > {G_FIT_MAX_ERR:g});"
+            f" 4piMeff's error includes its shift to the data's own g ({params[1]:.3f})"
         )
+        meff_free = float(params[0])
     else:
         message = f"g held at {g0:g}" + (" (as asked)" if fit_g is False else f": {n_freq} frequencies cannot fix it")
+        meff_free = None
     params, jac, res = _kittel_gn(f, h, w, m0, g0, False)
     cov, chi2_red = _scaled_cov(jac, w, res)
-    return InPlaneKittelFit(float(params[0]), math.sqrt(cov[0, 0]), g0, 0.0, False, message, chi2_red, int(f.size))
+    meff_err = math.sqrt(cov[0, 0])
+    if meff_free is not None:  # the held g is an assumption: the data's own g moves 4piMeff this far
+        meff_err = math.hypot(meff_err, meff_free - float(params[0]))
+    return InPlaneKittelFit(float(params[0]), meff_err, g0, 0.0, False, message, chi2_red, int(f.size))
 
 
 # ---------------------------------------------------------------------------------------- damping
@@ -429,43 +438,76 @@ def invert_bilayer(lines, sample, *, g=None, fit_g=None) -> SotResult:
 
 
 # ---------------------------------------------------------------------------------------- from the field sweeps
-# STAND-IN until the multi-line fitter ``fit_lines(x, y, axis="field")`` (issue 14a) is on
-# main: then ``fit_sweep_lines`` becomes a call to it. Until then each polarity's half of a
-# sweep through zero holds one line, fitted with the existing single-line field-sweep fitter
-# on its own offset and slope (the offset steps at zero on real benches).
-MIN_POINTS_PER_LINE = 12  #: a half sweep with fewer points is not fitted
+#: the field sweeps' background: a cubic on a separate offset and slope at H > 0 (drift and the
+#: rectified background curve under a sweep; the offset step at zero)
+BACKGROUND_ORDER = 3
 
 
-def fit_sweep_lines(sweeps) -> list[dict]:
-    """Fit the line at each polarity of each field sweep (Oe, V): one row per line with
-    ``sweep`` (index), ``polarity`` (+1/-1) and the ``FieldSweepFit`` as ``fit``.
+def _significance(fit) -> float:
+    """A line's amplitude hypot(V_S, V_A) over its standard error."""
+    names = list(fit.param_names)
+    i, j = names.index("v_sym"), names.index("v_asym")
+    amp = math.hypot(fit.v_sym, fit.v_asym)
+    g = np.array([fit.v_sym, fit.v_asym]) / amp if amp > 0 else np.zeros(2)
+    var = float(g @ fit.covariance[np.ix_([i, j], [i, j])] @ g)
+    return amp / math.sqrt(var) if var > 0 else 0.0
 
-    ``sweeps``: a sequence of (field_oe, vmix_v) pairs of 1-D arrays; a half with fewer
-    than ``MIN_POINTS_PER_LINE`` points (a sweep on one side of zero only) is skipped.
+
+def fit_sweep_lines(
+    sweeps, *, background_order=BACKGROUND_ORDER, low_field_oe=None, drift=True
+) -> tuple[list[dict], list]:
+    """Every line of each field sweep (Oe, V) by ``fit_lines(axis="field")``: both
+    polarities on a shared background with the offset step at zero, spikes dropped, the
+    low-field region (``low_field_oe``) left to the background and, with ``drift``, slow
+    background drift (a random walk in sweep order) fitted as correlated noise when the
+    residuals show it: the sweeps are then taken as measured in one direction of the field.
+
+    ``sweeps``: a sequence of (field_oe, vmix_v) pairs of 1-D arrays. Returns (rows, extra):
+    one row per polarity that holds a line (its most significant: the uniform mode) with ``sweep``
+    (index), ``polarity`` (+1/-1) and the ``FieldSweepFit`` as ``fit``; ``extra`` lists the
+    weaker lines beside it (a second mode, say) as (sweep, polarity, message), not used, and
+    the sweeps without a line (polarity 0).
     """
-    halves, where = [], []
+    rows, extra = [], []
     for k, (field_oe, vmix_v) in enumerate(sweeps):
         h = np.asarray(field_oe, dtype=float).ravel()
         v = np.asarray(vmix_v, dtype=float).ravel()
         if h.shape != v.shape:
             raise ValueError(f"sweep {k}: field_oe and vmix_v differ in length")
+        try:
+            lines = fit_lines(
+                h, v, axis="field", background_order=background_order, low_field_oe=low_field_oe, drift=drift
+            )
+        except ValueError as e:  # too few points
+            extra.append((k, 0.0, str(e)))
+            continue
+        if not lines:
+            extra.append((k, 0.0, "no significant line found"))
         for p in (1.0, -1.0):
-            side = p * h > 0
-            if np.count_nonzero(side) >= MIN_POINTS_PER_LINE:
-                halves.append((h[side], v[side]))
-                where.append((k, p))
-    if not halves:
-        raise ValueError("sweeps: no half sweep with enough points to fit a line")
-    fits = fit_field_sweeps([h for h, _ in halves], [v for _, v in halves], slope=True)
-    return [{"sweep": k, "polarity": p, "fit": fit} for (k, p), fit in zip(where, fits, strict=True)]
+            side = [ft for ft in lines if p * ft.h0_oe > 0]
+            if not side:
+                continue
+            main = max(side, key=_significance)
+            rows.append({"sweep": k, "polarity": p, "fit": main})
+            extra += [
+                (k, p, f"a weaker line at {ft.h0_oe:.0f} Oe beside the main one at {main.h0_oe:.0f} Oe: not used")
+                for ft in side
+                if ft is not main
+            ]
+    if not rows:
+        raise ValueError("sweeps: no line found in any field sweep")
+    return rows, extra
 
 
 @dataclass(frozen=True)
 class SweepAnalysis:
     """``analyze_bilayer_sweeps``: the inverse (``result``), every line's fit (``lines``: rows
-    of ``fit_sweep_lines`` with the sweep's frequency and DC current, and the line's
-    ``xi_fmr``/``xi_fmr_err`` when its fit was ok) and the lines left out
-    of the inverse because their fit was not ok (``rejected``, with the fit's message)."""
+    of ``fit_sweep_lines`` with the sweep's frequency and DC current, ``used`` (its fit ok,
+    or ``structured``: its only objection structured residuals, the model missing something
+    such as drift) and the line's ``xi_fmr``/``xi_fmr_err`` when used) and what was left
+    out of the inverse (``rejected``: (sweep, polarity, message); polarity 0: a sweep
+    without a line). The inverse takes each line's errors as its statistical and
+    background-model systematic errors in quadrature."""
 
     result: SotResult
     lines: list
@@ -484,18 +526,24 @@ def analyze_bilayer_sweeps(sweeps, sample, *, g=None, fit_g=None) -> SweepAnalys
         missing = [c for c in ("frequency_hz", "field_oe", "vmix_v") if c not in sw]
         if missing:
             raise ValueError(f"sweep {k}: missing {', '.join(missing)}")
-    rows = fit_sweep_lines([(sw["field_oe"], sw["vmix_v"]) for sw in sweeps])
+    rows, extra = fit_sweep_lines([(sw["field_oe"], sw["vmix_v"]) for sw in sweeps])
     for r in rows:
         sw = sweeps[r["sweep"]]
         r["frequency_hz"] = float(sw["frequency_hz"])
         r["dc_current_a"] = float(sw.get("dc_current_a", 0.0))
-    good = [r for r in rows if r["fit"].ok]
-    rejected = [(r["sweep"], r["polarity"], r["fit"].message) for r in rows if not r["fit"].ok]
+    for r in rows:
+        r["used"] = bool(r["fit"].ok or r["fit"].message == STRUCTURE_MESSAGE)
+        r["structured"] = r["used"] and not r["fit"].ok
+    good = [r for r in rows if r["used"]]
+    rejected = [(r["sweep"], r["polarity"], r["fit"].message) for r in rows if not r["used"]] + extra
     if not good:
         raise ValueError("sweeps: no line was fitted ok")
 
     def col(get):
         return np.array([get(r) for r in good], dtype=float)
+
+    def err(name):  # statistical and background-model systematic, in quadrature
+        return col(lambda r: math.hypot(r["fit"].stderr[name], r["fit"].stderr_sys.get(name, 0.0)))
 
     def cov(fit, a, b):
         names = list(fit.param_names)
@@ -506,13 +554,13 @@ def analyze_bilayer_sweeps(sweeps, sample, *, g=None, fit_g=None) -> SweepAnalys
         "dc_current_a": col(lambda r: r["dc_current_a"]),
         "polarity": col(lambda r: r["polarity"]),
         "h0_oe": col(lambda r: r["fit"].h0_oe),
-        "h0_err_oe": col(lambda r: r["fit"].stderr["h0_oe"]),
+        "h0_err_oe": err("h0_oe"),
         "dh_oe": col(lambda r: r["fit"].dh_oe),
-        "dh_err_oe": col(lambda r: r["fit"].stderr["dh_oe"]),
+        "dh_err_oe": err("dh_oe"),
         "v_sym": col(lambda r: r["fit"].v_sym),
-        "v_sym_err": col(lambda r: r["fit"].stderr["v_sym"]),
+        "v_sym_err": err("v_sym"),
         "v_asym": col(lambda r: r["fit"].v_asym),
-        "v_asym_err": col(lambda r: r["fit"].stderr["v_asym"]),
+        "v_asym_err": err("v_asym"),
         "cov_sym_asym": col(lambda r: cov(r["fit"], "v_sym", "v_asym")),
     }
     result = invert_bilayer(lines, sample, g=g, fit_g=fit_g)

@@ -104,8 +104,15 @@ def analyze_bilayer_run(run: RunData, path, *, g=None, fit_g=None) -> Analysis:
         res = analyze_bilayer_sweeps(sweeps, sample, g=g, fit_g=fit_g)
     except ValueError as e:
         raise AnalysisError(f"{path}: {e}") from None
+    n_structured = sum(r["structured"] for r in res.lines)
+    if n_structured:
+        warnings.append(
+            f"{n_structured} of {len(res.lines)} line fits have structured residuals (the model misses something:"
+            " drift, say): used, with their background-model systematic errors added"
+        )
     for k, pol, msg in res.rejected:
-        warnings.append(f"spectrum {index[k]} ({'+' if pol > 0 else '-'}H): line not used ({msg})")
+        side = "+" if pol > 0 else "-"
+        warnings.append(f"spectrum {index[k]} ({side}H): line not used ({msg})" if pol else f"spectrum {index[k]}: {msg}")
 
     rows = []
     for r in res.lines:
@@ -126,7 +133,12 @@ def analyze_bilayer_run(run: RunData, path, *, g=None, fit_g=None) -> Analysis:
                 "v_asym_err": ft.stderr["v_asym"],
                 "offset": ft.offset,
                 "slope": ft.slope,
+                "h0_oe_err_sys": ft.stderr_sys.get("h0_oe", 0.0),
+                "dh_oe_err_sys": ft.stderr_sys.get("dh_oe", 0.0),
+                "v_sym_err_sys": ft.stderr_sys.get("v_sym", 0.0),
+                "v_asym_err_sys": ft.stderr_sys.get("v_asym", 0.0),
                 "ok": ft.ok,
+                "used": r["used"],
                 "message": ft.message,
                 "xi_fmr": r.get("xi_fmr", math.nan),
                 "xi_fmr_err": r.get("xi_fmr_err", math.nan),
@@ -136,7 +148,7 @@ def analyze_bilayer_run(run: RunData, path, *, g=None, fit_g=None) -> Analysis:
     s = res.result.summary
     gam = res.result.kittel.gamma_2pi_hz_per_oe
     per_bias = []
-    ok = per_spectrum[per_spectrum["ok"]]
+    ok = per_spectrum[per_spectrum["used"]]
     for (f, i), grp in ok.groupby(["frequency_hz", "dc_current_a"]):
         row = {"frequency_hz": f, "dc_current_a": i}
         for p, name in ((1, "plus"), (-1, "minus")):
@@ -151,7 +163,7 @@ def analyze_bilayer_run(run: RunData, path, *, g=None, fit_g=None) -> Analysis:
         device_type="bilayer",
         file=str(Path(path)),
         status=run.attrs.get("status", ""),
-        lines_fitted=int(per_spectrum["ok"].sum()),
+        lines_fitted=int(per_spectrum["used"].sum()),
         lines_total=len(per_spectrum),
         warnings=warnings,
     )

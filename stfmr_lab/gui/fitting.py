@@ -156,7 +156,7 @@ def _fit_lines(x: np.ndarray, y: np.ndarray) -> LinesFit | None:
     try:
         from stfmr_lab.analysis.sot import fit_sweep_lines
 
-        rows = fit_sweep_lines([(x, y)])
+        rows, _weaker = fit_sweep_lines([(x, y)])
     except Exception as e:  # no half with enough points yet, or no analysis: no fit shown
         log.debug("no line fits: %s", e)
         return None

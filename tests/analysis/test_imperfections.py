@@ -225,3 +225,106 @@ def test_systematic_is_zero_on_clean_spectra_in_most_fits(kind):
     assert np.all(np.median(ratio, axis=0) == 0.0)
     assert np.mean(ratio > 0) < 0.2
     assert np.all(np.sqrt(np.mean(combined**2, axis=0)) > 0.85)
+
+
+# ---------------------------------------------------------------------------------------- field sweeps through zero
+def _bilayer_sweep(model, frequency_hz, rng, points=301, noise_v=200e-9):
+    """A heavy-metal / ferromagnet strip's field sweep through zero (-H0 - 12 Delta ->
+    +H0 + 12 Delta): a line per polarity, each on its own side of zero, an offset step."""
+    h_max = model.resonance_field_oe(frequency_hz) + 12 * model.linewidth_oe(frequency_hz)
+    h = np.concatenate([np.linspace(-h_max, -1.0, points), np.linspace(1.0, h_max, points)])
+    v = model.vmix(h, frequency_hz, i_rf_a=6e-3) + 0.3e-6 + np.where(h < 0, 0.2e-6, 0.0)
+    return h, v + rng.normal(0, noise_v, h.size)
+
+
+@pytest.mark.parametrize("seed", [300, 301, 302])
+def test_fit_lines_calls_no_low_field_background_a_line(seed):
+    """The low-field region of a bilayer sweep (the lines' tails meeting the step at zero, a
+    steep background where the film is not yet saturated, a glitch as the supply switches
+    polarity) is background: two lines, at +-H0, at 4 and 6 GHz (where H0 is a few
+    hundred Oe: the earlier search called that region one or two more lines)."""
+    from tests.analysis.test_sot import random_model
+
+    rng = np.random.default_rng(seed)
+    m = random_model(rng)
+    for f in (4e9, 6e9):
+        h, v = _bilayer_sweep(m, f, rng)
+        v = v + 3e-6 * np.tanh(h / 3.0) * np.exp(-np.abs(h) / 5.0)
+        v[np.argmin(np.abs(h - 2.0))] += 40e-6
+        lines = fit_lines(h, v, axis="field")
+        h0, dh = m.resonance_field_oe(f), m.linewidth_oe(f)
+        assert len(lines) == 2, [(ft.h0_oe, ft.dh_oe) for ft in lines]
+        for ft, sign in zip(lines, (-1, 1), strict=True):
+            assert ft.ok, ft.message
+            assert abs(ft.h0_oe - sign * h0) < 4 * ft.stderr["h0_oe"] + 0.01 * dh
+            assert ft.dh_oe == pytest.approx(dh, rel=0.15)  # (the DC-free linewidth: both polarities alike)
+
+
+def test_fit_lines_systematic_errors_at_the_field_sweeps_cubic_background():
+    """stderr_sys (spread over background orders and windows) is there at order 3, the
+    order the analysis uses for field sweeps, also on a coarse sweep (131 points through
+    +-1300 Oe, as the small bilayer map): the earlier fitter gave none there."""
+    from stfmr_lab.bilayer import BilayerModel
+
+    rng = np.random.default_rng(5)
+    m = BilayerModel.preset("py_pt")
+    h = np.linspace(-1300, 1300, 131)
+    v = m.vmix(h, 6e9, i_rf_a=6e-3) + 1e-6 * (h / 1300) ** 2 + rng.normal(0, 100e-9, h.size)
+    lines = fit_lines(h, v, axis="field", background_order=3)
+    assert len(lines) == 2
+    for ft in lines:
+        for k in ("h0_oe", "dh_oe", "v_sym", "v_asym"):
+            assert ft.stderr_sys[k] > 0, k
+
+
+def test_fit_lines_search_basis_follows_the_weights():
+    """The line search projects its trial lines off the background weighted as the points
+    are now (a dropped spike has weight 0): its gain is the drop of the weighted residual sum
+    of squares that a least-squares fit of background + S + A at the trial centre and width
+    gives. (The search built that basis once, before spikes found on a line's flank were
+    dropped.)"""
+    from stfmr_lab.analysis import lines as lines_module
+
+    rng = np.random.default_rng(8)
+    u = np.linspace(-1, 1, 201)
+    y = 1.0 / (1.0 + ((u - 0.3) / 0.05) ** 2) + 0.2 * u + rng.normal(0, 0.02, u.size)
+    sw = np.ones_like(u)
+    sw[[40, 41, 120]] = 0.0  # spikes dropped
+    bcols, _ = lines_module._background(u, 1, None)
+    c, w, vs, va, gain = lines_module._scan(u, y, sw, bcols, [0.04, 0.06, 0.09])
+    x = (u - c) / w
+    s = 1.0 / (1.0 + x * x)
+
+    def rss(cols):
+        coef = np.linalg.lstsq(cols * sw[:, None], y * sw, rcond=None)[0]
+        r = sw * (y - cols @ coef)
+        return r @ r
+
+    assert gain == pytest.approx(rss(bcols) - rss(np.column_stack([bcols, s, x * s])), rel=1e-9)
+    assert abs(c - 0.3) < 0.05
+
+
+def test_fit_lines_with_a_random_walk_drift_has_honest_errors():
+    """A slow background drift is a random walk in sweep order: with ``drift=True`` the fit
+    models it (generalised least squares) and its errors cover the truth, tighter than the
+    white-noise fit's 1/f-inflated ones."""
+    from stfmr_lab.bilayer import BilayerModel
+
+    rng = np.random.default_rng(9)
+    m = BilayerModel.preset("py_pt")
+    f = 8e9
+    h0, dh = m.resonance_field_oe(f), m.linewidth_oe(f)
+    pull, err_drift, err_white = [], [], []
+    for _ in range(12):
+        h, v = _bilayer_sweep(m, f, rng, points=151, noise_v=100e-9)
+        v = v + np.cumsum(rng.normal(size=h.size)) * 3e-6 / np.sqrt(h.size)  # 3 uV rms over the sweep
+        walk = fit_lines(h, v, axis="field", background_order=3, drift=True)
+        white = fit_lines(h, v, axis="field", background_order=3)
+        assert len(walk) == 2
+        for ft, ref in zip(walk, white, strict=True):
+            sign = np.sign(ft.h0_oe)
+            pull += [(ft.h0_oe - sign * h0) / ft.stderr["h0_oe"], (ft.dh_oe - dh) / ft.stderr["dh_oe"]]
+            err_drift.append(ft.stderr["dh_oe"])
+            err_white.append(ref.stderr["dh_oe"])
+    assert np.std(pull) == pytest.approx(1.0, abs=0.35) and np.max(np.abs(pull)) < 4
+    assert np.median(err_drift) < 0.9 * np.median(err_white)

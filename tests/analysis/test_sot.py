@@ -131,6 +131,9 @@ def test_g_is_held_when_the_frequency_range_cannot_fix_it():
     # a wrong held g biases Meff: the report must say which g it used
     wrong = kittel_in_plane(f, h0, 0.5, g=2.0)
     assert abs(wrong.meff_4pi_oe / m.meff_4pi_oe - 1) > 0.03 and wrong.g == 2.0
+    # ... and its error carries the held g's shift from the data's own: it covers the truth
+    assert abs(wrong.meff_4pi_oe - m.meff_4pi_oe) < 1.5 * wrong.meff_4pi_err_oe and "data's own g" in wrong.message
+    assert held.meff_4pi_err_oe < 0.01 * m.meff_4pi_oe  # (the right g held: a small shift)
     wide = kittel_in_plane(FREQS_HZ, m.resonance_field_oe(FREQS_HZ), 0.5)
     assert wide.g_fitted and wide.g == pytest.approx(2.1, rel=1e-9) and wide.g_err < 0.02
 
@@ -246,9 +249,8 @@ def test_one_sided_and_empty_sweeps():
         (1, -1.0),
         (2, 1.0),
         (2, -1.0),
-        (3, 1.0),
     ]
-    assert [k for k, _, _ in a.rejected] == [3] and a.rejected[0][2] != "ok"
+    assert a.rejected == [(3, 0.0, "no significant line found")]  # noise alone holds no line
     s = a.result.summary
     assert math.isnan(s["xi_dc"]) and s["xi_fmr"] == pytest.approx(0.07, rel=0.05)
     assert s["meff_4pi_oe"] == pytest.approx(7500, rel=0.01)
@@ -264,3 +266,35 @@ def test_one_dc_current_gives_no_slope_and_both_polarities_average_it_out():
     kit = kittel_in_plane(f, h0, 0.5)
     d = damping_fit(f, dh, 0.5, kittel=kit, dc_current_a=3e-3, polarity=p, sample=sample_of(m))
     assert math.isnan(d.xi_dc) and d.alpha == pytest.approx(0.012, rel=1e-3)
+
+
+def bench_like_sweeps(m: BilayerModel, rng, noise_v=200e-9, points=301, freqs=FREQS_HZ[::2], n_dc=3) -> list:
+    """``field_sweeps`` with what a bench adds (bench-imperfections note): a random-walk drift
+    in sweep order (1 uV rms over a sweep), a steep low-field background (the film not yet
+    saturated: 3 uV, gone by the analysis' 20 Oe floor), three spikes of 50 uV, one near zero."""
+    out = field_sweeps(m, rng, noise_v=noise_v, points=points, freqs=freqs, n_dc=n_dc)
+    for sw in out:
+        h = sw["field_oe"]
+        walk = np.cumsum(rng.normal(size=h.size)) * 1e-6 / np.sqrt(h.size)
+        v = sw["vmix_v"] + walk + 3e-6 * np.tanh(h / 3.0) * np.exp(-np.abs(h) / 5.0)
+        hits = np.concatenate([rng.choice(h.size, 2, replace=False), [np.argmin(np.abs(h - 5.0))]])
+        v[hits] += rng.choice([-1.0, 1.0], 3) * 50e-6
+        sw["vmix_v"] = v
+    return out
+
+
+@pytest.mark.parametrize("seed", [310, 313])
+def test_bench_like_field_sweeps_give_the_efficiency_with_honest_errors(seed):
+    rng = np.random.default_rng(seed)
+    m = random_model(rng)
+    a = analyze_bilayer_sweeps(bench_like_sweeps(m, rng), sample_of(m))
+    s = a.result.summary
+    # two lines a sweep, none from the low-field background or the spikes
+    assert len(a.lines) == 2 * 12 and all(abs(r["fit"].h0_oe) > 40 for r in a.lines)
+    assert s["xi_fmr"] == pytest.approx(m.xi_dl, rel=0.05)
+    assert s["xi_dc"] == pytest.approx(m.xi_dl, rel=0.10)
+    assert s["alpha"] == pytest.approx(m.alpha, rel=0.05)
+    assert s["meff_4pi_oe"] == pytest.approx(m.meff_4pi_oe, rel=0.01)
+    for k, err in (("xi_fmr", "xi_fmr_err"), ("xi_dc", "xi_dc_err"), ("alpha", "alpha_err"),
+                   ("meff_4pi_oe", "meff_4pi_err_oe")):  # fmt: skip
+        assert abs(s[k] - truth(m)[k]) < 4 * s[err], k
