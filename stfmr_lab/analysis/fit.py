@@ -909,7 +909,9 @@ def _systematics(u, good, theta, cov_u, sigma2, order, jtj, factors, weighted):
             alternatives.append(("mask", keep))
         elif use.any():
             alternatives.append(("mask", np.where(use[:, None], keep, good)))
-    return residuals.systematic(jw, rw, cov_u, sigma2, alternatives, jtj, factors=factors, noise=noise)
+    return residuals.systematic(
+        jw, rw, cov_u, sigma2, alternatives, jtj, factors=factors, noise=noise, significance=residuals.SHIFT_SIGNIFICANCE
+    )
 
 
 #: a line is resolved when at least _MIN_NEAR points lie within _NEAR_WIDTHS half widths of its

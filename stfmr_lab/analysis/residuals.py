@@ -181,7 +181,7 @@ def _forward_fill_sign(sgn):
 SHIFT_SIGNIFICANCE = 2.0
 
 
-def systematic(jw, rw, cov, sigma2, alternatives, a_fit=None, factors=None, significance=SHIFT_SIGNIFICANCE,
+def systematic(jw, rw, cov, sigma2, alternatives, a_fit=None, factors=None, significance=0.0,
                noise=None):
     """Systematic 1-sigma error per parameter (m, p) from alternative analyses.
 
@@ -206,7 +206,8 @@ def systematic(jw, rw, cov, sigma2, alternatives, a_fit=None, factors=None, sign
     estimators' difference): the 1/f noise that moves the alternative's estimate away
     from the fit's is noise, not a systematic. Without ``factors``, ``sigma2`` scales the
     alternative's variance as given and ``cov`` is the fit's. A shift counts only when
-    significant, |d| > ``significance`` sd_d.
+    significant, |d| > ``significance`` sd_d (the line fitters: ``SHIFT_SIGNIFICANCE``;
+    0, the default, counts any excess).
     """
     m, n, p = jw.shape
     out = np.zeros((m, p))
