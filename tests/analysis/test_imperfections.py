@@ -328,3 +328,19 @@ def test_fit_lines_with_a_random_walk_drift_has_honest_errors():
             err_white.append(ref.stderr["dh_oe"])
     assert np.std(pull) == pytest.approx(1.0, abs=0.35) and np.max(np.abs(pull)) < 4
     assert np.median(err_drift) < 0.9 * np.median(err_white)
+
+
+def test_fit_lines_takes_a_sweep_that_visits_each_frequency_twice():
+    """An up/down sweep (or an adaptive sweep's repeated set point) has zero steps between
+    equal abscissae: the point spacing is the step between distinct values, and the fit of
+    the doubled sweep is the single sweep's, with errors smaller by about sqrt(2)."""
+    rng = np.random.default_rng(5)
+    f = np.linspace(7e9, 10e9, 201)
+    truth = lorentz(f, 8.6e9, 0.17e9, 1e-4, 0.5e-4) + 3e-5 * lorentz(f, 9.0e9, 0.1e9, 1.0, 0.0)
+    one = fit_lines(f, truth + rng.normal(0, 1e-6, f.size), axis="frequency")
+    ff = np.concatenate([f, f[::-1]])
+    both = fit_lines(ff, np.concatenate([truth, truth[::-1]]) + rng.normal(0, 1e-6, ff.size), axis="frequency")
+    assert len(both) == len(one) == 2
+    for a, b in zip(one, both, strict=True):
+        assert b.f0_hz == pytest.approx(a.f0_hz, abs=5 * a.stderr["f0_hz"])
+        assert 0.5 < b.stderr["f0_hz"] / a.stderr["f0_hz"] < 0.95
