@@ -593,12 +593,16 @@ class StfmrProcedure(Procedure):
                     "bias_current_a": i, "bias_voltage_v": v}
 
         if item.adaptive:
-            return self._adaptive_sweep(item, hs, move, lambda x: np.ones(np.shape(x)), "field",
-                                        ("field", round(item.frequency_hz, 0), item.axis))
+            # a field map's sweep through zero: one design per polarity, the negative first (config.adaptive_halves)
+            key = ("field", round(item.frequency_hz, 0), item.axis)
+            for cand, settings in item.designs or ((hs, item.adaptive),):
+                self._adaptive_sweep(item, cand, move, lambda x: np.ones(np.shape(x)), "field",
+                                     key + ((int(np.sign(cand[0])),) if item.designs else ()), settings=settings)
+            return None
         self._uniform_sweep(item, hs, move)
 
     # ------------------------------------------------------------------ adaptive sampling
-    def _adaptive_sweep(self, item, cand, move, gain, sweep: str, key):
+    def _adaptive_sweep(self, item, cand, move, gain, sweep: str, key, settings: dict | None = None):
         """A sweep whose points are chosen as it goes (``adaptive:`` in the config).
 
         ``cand``: the candidate set points (frequencies in Hz or fields in Oe); ``move(x)``
@@ -609,7 +613,8 @@ class StfmrProcedure(Procedure):
         the goal or ``max_points``); this walks its batches: each from the end nearer the
         present set point, waiting out the lock-in's lag after a jump (``_lag_wait``). Every
         point's reason is recorded in ``sample_reason``. On resume, an adaptive sweep that had
-        started counts as complete (``ResumeState.complete``).
+        started counts as complete (``ResumeState.complete``). ``settings``: the design's
+        ``adaptive`` mapping when not ``item.adaptive`` (one polarity's share of a field map's sweep).
 
         Swept (``item.acquisition``): the design's coarse pass is walked in order, a step
         every ``item.dwell_s`` (up and down with ``up_down``), read through the lock-in filter
@@ -619,7 +624,7 @@ class StfmrProcedure(Procedure):
         the analysis fit the whole record through the filter)."""
         from stfmr_lab.analysis.adaptive import AdaptiveDesign
 
-        a = item.adaptive
+        a = settings or item.adaptive
         clock = self.ctx.station.clock
         jump_wait = max(self.settle_s, a["jump_settle_time_constants"] * self._tau)
         poles = poles_for_slope(self.run_config.data["lockin"]["slope_db_oct"])
