@@ -466,18 +466,27 @@ def _sweep_points(values: np.ndarray, adaptive: dict | None, is_window: bool, pa
     return values
 
 
-def adaptive_halves(fields_oe: np.ndarray, adaptive: dict, path: str) -> tuple:
+#: an adaptive field map's candidate fields are at most this far apart (Oe): its points are
+#: distinct set points (the bilayer analysis takes the median spacing as the sweep's resolution)
+FIELD_MAP_CANDIDATE_STEP_OE = 2.0
+
+
+def adaptive_halves(fields_oe: np.ndarray, adaptive: dict, path: str, refine: bool = True) -> tuple:
     """The designs of an adaptive field map's sweep (Oe): through zero, one per polarity -
     the candidates below -floor, then those above +floor (the analysis' low-field floor,
     ``analysis.lines.LOW_FIELD_OE``: no line there), so the field crosses zero once and each
     line gets its own design; ``max_points`` and ``match_uniform_points`` shared in proportion
-    to the candidates. A sweep of one polarity is one design over all its candidates.
+    to the candidates. A window (``refine``) gets candidates FIELD_MAP_CANDIDATE_STEP_OE apart.
+    A sweep of one polarity is one design over all its candidates.
     Returns ((candidates, adaptive mapping), ...)."""
     from stfmr_lab.analysis.lines import LOW_FIELD_OE
 
     h = np.unique(np.asarray(fields_oe, dtype=float))
     if not (h[0] < 0 < h[-1]):
         return ((h, adaptive),)
+    if refine:  # a window: candidates FIELD_MAP_CANDIDATE_STEP_OE apart or closer
+        n_fine = int(math.ceil((h[-1] - h[0]) / FIELD_MAP_CANDIDATE_STEP_OE)) + 1
+        h = np.linspace(h[0], h[-1], max(n_fine, h.size))
     halves = [h[h < -LOW_FIELD_OE], h[h > LOW_FIELD_OE]]
     n = max(sum(c.size for c in halves), 1)
     p = f"{path}.adaptive"
@@ -620,7 +629,7 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
             adaptive = check_adaptive(m.get("adaptive"), path)
             fields = _sweep_points(fields, adaptive, isinstance(m["fields_oe"], dict), f"{path}.fields_oe", "fields")
-            designs = adaptive_halves(fields, adaptive, path) if adaptive else ()
+            designs = adaptive_halves(fields, adaptive, path, refine=isinstance(m["fields_oe"], dict)) if adaptive else ()
             for f in m["frequencies_hz"]:
                 for i in m["dc_currents_a"]:
                     item = FieldSweep(len(spectra), float(f), Bias(float(i), False), fields, power, adaptive=adaptive,
