@@ -878,15 +878,16 @@ def _noise_checks(u, yu, sw, good, theta, cov_u, sigma2, order_idx, model, jac):
     rs = rw if order_idx is None else np.take_along_axis(rw, order_idx, 1)
     inflation, runs_z = residuals.structure(rs, gs, corr_points)
     js = jw if order_idx is None else np.take_along_axis(jw, order_idx[:, :, None], 1)
-    factors = residuals.correlated_noise_factors(js, rs, gs, ainv=cov_u / sigma2[:, None, None])
+    spectrum = {}
+    factors = residuals.correlated_noise_factors(js, rs, gs, ainv=cov_u / sigma2[:, None, None], spectrum=spectrum)
     cov_u *= np.sqrt(factors[:, :, None] * factors[:, None, :])
-    return inflation, runs_z, factors, (unit, swf, rw, jw)
+    return inflation, runs_z, factors, (unit, swf, rw, jw, {"spectrum": spectrum, "order": order_idx})
 
 
 def _systematics(u, good, theta, cov_u, sigma2, order, jtj, factors, weighted):
     """Systematic errors (m, p) in scaled units (``residuals.systematic``) over the
     alternatives: background orders above the fitted one, windows of the centre +- widths."""
-    unit, swf, rw, jw = weighted
+    unit, swf, rw, jw, noise = weighted
     m, n = u.shape
     alternatives = []
     for k in range(1, _SYS_EXTRA_ORDERS + 1):
@@ -908,7 +909,9 @@ def _systematics(u, good, theta, cov_u, sigma2, order, jtj, factors, weighted):
             alternatives.append(("mask", keep))
         elif use.any():
             alternatives.append(("mask", np.where(use[:, None], keep, good)))
-    return residuals.systematic(jw, rw, cov_u, sigma2 * np.max(factors, axis=1), alternatives, jtj)
+    return residuals.systematic(
+        jw, rw, cov_u, sigma2, alternatives, jtj, factors=factors, noise=noise, significance=residuals.SHIFT_SIGNIFICANCE
+    )
 
 
 #: a line is resolved when at least _MIN_NEAR points lie within _NEAR_WIDTHS half widths of its

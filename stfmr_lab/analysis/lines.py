@@ -59,6 +59,13 @@ _EDGE_WIDTHS, _EDGE_POINTS = 2.0, 3
 LOW_FIELD_OE = 20.0
 
 
+def _spacing(u_sorted: np.ndarray) -> float:
+    """The sweep's point spacing: the median step between distinct abscissae (an up/down sweep
+    or a repeated set point visits a value twice; a zero step is not a spacing)."""
+    steps = np.diff(np.unique(u_sorted))
+    return float(np.median(steps)) if steps.size else 0.0
+
+
 def _background(u, order, step):
     """Background columns (n, q) and their derivatives d/du, in the scaled abscissa u."""
     cols = [np.ones_like(u)] + [u**e for e in range(1, order + 1)]
@@ -326,7 +333,7 @@ def fit_lines(
         nb = bcols.shape[1]
         beta = np.linalg.lstsq(bcols * sw[:, None], yu * sw, rcond=None)[0]
         theta = beta
-        du = np.median(np.diff(u[good]))
+        du = _spacing(u[good])
         span = u[good].max() - u[good].min()
         widths = 2.0 * du * _WIDTH_FACTOR ** np.arange(int(np.log(span / 3 / (2 * du)) / np.log(_WIDTH_FACTOR)) + 1)
         converged = True
@@ -518,7 +525,7 @@ def _results(
         cov[li] = (tmat @ cov_all @ tmat.T) * np.outer(scale, scale)
         sys[li] = np.sqrt((tmat**2) @ sys_all**2) * scale
         local = good & (np.abs(u - c) <= _LOCAL_WIDTHS * w)
-        du = np.median(np.diff(u[good]))
+        du = _spacing(u[good])
         i_l, z_l = residuals.structure(
             np.where(local, r, 0.0)[None, local], good[None, local], np.array([max(2.0, w / du)])
         )

@@ -176,7 +176,13 @@ def _forward_fill_sign(sgn):
     return np.take_along_axis(sgn, idx, axis=1)
 
 
-def systematic(jw, rw, cov, sigma2, alternatives, a_fit=None):
+#: a background model's or window's shift counts as a systematic only when it is at least
+#: this many of its own noise sd beyond 0 (Hausman's test at ~5 %, two-sided)
+SHIFT_SIGNIFICANCE = 2.0
+
+
+def systematic(jw, rw, cov, sigma2, alternatives, a_fit=None, factors=None, significance=0.0,
+               noise=None):
     """Systematic 1-sigma error per parameter (m, p) from alternative analyses.
 
     ``jw`` (m, n, p): the fit's Jacobian times sqrt(weights) at the solution, ``rw`` (m, n)
@@ -187,13 +193,39 @@ def systematic(jw, rw, cov, sigma2, alternatives, a_fit=None):
     from the fit; its variance beyond the fit's (the alternative is nested: more parameters
     or fewer points) is subtracted from the squared shift. The largest remainder over the
     alternatives is the systematic variance.
+
+    The subtraction is Hausman's: for nested least-squares fits of the same data the
+    difference of the estimates has variance Var(larger) - Var(smaller), so a shift d is
+    a systematic only by its excess over that noise, sys^2 = max(d^2 - (Var_L - Var_S), 0).
+    ``factors`` (m, p): the correlated-noise variance factors by which ``cov`` was inflated
+    (``correlated_noise_factors``), ``sigma2`` then the white residual variance. Both
+    variances of a parameter are scaled by its own factor, so the noise of the difference
+    is f_p (Var_L - Var_S) of the white fits; with ``noise`` (the ``spectrum`` of
+    ``correlated_noise_factors`` and ``order``, the sweep order of the points or None)
+    the factor is the difference's own (``correlated_variance_factors`` of the two
+    estimators' difference): the 1/f noise that moves the alternative's estimate away
+    from the fit's is noise, not a systematic. Without ``factors``, ``sigma2`` scales the
+    alternative's variance as given and ``cov`` is the fit's. A shift counts only when
+    significant, |d| > ``significance`` sd_d (the line fitters: ``SHIFT_SIGNIFICANCE``;
+    0, the default, counts any excess).
     """
     m, n, p = jw.shape
     out = np.zeros((m, p))
     diag = np.diagonal(cov, 0, 1, 2)
+    if factors is None:
+        factors = np.ones((m, p))
+    else:
+        diag = diag / factors  # the white fit's variances
     jt = jw.transpose(0, 2, 1)
     if a_fit is None:  # J^T J, if the caller does not have it
         a_fit = jt @ jw
+    if noise is not None and noise["spectrum"].get("rows", np.zeros(0)).size:
+        try:
+            h_fit = np.linalg.solve(a_fit, jt)  # the fit's estimator (m, p, n)
+        except np.linalg.LinAlgError:
+            noise = None
+    else:
+        noise = None
     for kind, val in alternatives:
         if kind == "extra":
             q = val.shape[2]
@@ -216,13 +248,20 @@ def systematic(jw, rw, cov, sigma2, alternatives, a_fit=None):
             ainv = np.linalg.pinv(a)
         shift = np.einsum("mij,mj->mi", ainv, b)[:, :p]
         var_alt = np.diagonal(ainv, 0, 1, 2)[:, :p] * sigma2[:, None]
-        excess = shift**2 - np.clip(var_alt - diag, 0.0, None)
+        if noise is not None:
+            h_alt = ainv[:, :p] @ (np.concatenate([jt, val.transpose(0, 2, 1)], axis=1) if kind == "extra" else jk)
+            ops = h_alt - h_fit
+            if noise["order"] is not None:
+                ops = np.take_along_axis(ops, noise["order"][:, None, :], 2)
+            factors = correlated_variance_factors(ops, noise["spectrum"])
+        var_d = factors * np.clip(var_alt - diag, 0.0, None)
+        excess = np.where(shift**2 > significance**2 * var_d, shift**2 - var_d, 0.0)
         excess = np.where(np.isfinite(excess), excess, 0.0)
         np.maximum(out, excess, out=out)
     return np.sqrt(out)
 
 
-def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True, ainv=None):
+def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True, ainv=None, spectrum=None):
     """Variance factors (m, p) >= 1 for the parameters of fits whose noise is correlated in
     time (1/f noise, slow drift): the sandwich covariance A^-1 J^T C J A^-1 (A = J^T J)
     with C the stationary noise of a white + 1/f spectrum, P_k = a + b / k, fitted to the
@@ -237,7 +276,10 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True,
     settings), fitted to the per-bin median of their normalised periodograms (robust to a
     few structured rows); one spectrum's own periodogram is too noisy a guide, and fits
     selected as unstructured would be those whose 1/f happened to look small. ``ainv``:
-    (J^T J)^-1 (m, p, p) if the caller has it."""
+    (J^T J)^-1 (m, p, p) if the caller has it. ``spectrum``: a dict that receives the
+    fitted noise spectrum (``correlated_variance_factors`` uses it for other linear
+    estimators of the same data): ``rows`` (the rows with a 1/f term), ``weights`` (r, nk)
+    per FFT bin of ``nfft`` points, ``sigma2`` (r,) the white scale."""
     m, n, p = jw.shape
     n_good = np.maximum(good.sum(axis=1), p + 2)
     nfft = 1 << int(np.ceil(np.log2(n)))  # zero-padded to a power of two: fast, same sums (Parseval)
@@ -280,6 +322,8 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True,
         a, b, b_err = a * scale_rows, b * scale_rows, b_err * scale_rows
     use = b > min_significance * b_err
     factors = np.ones((m, p))
+    if spectrum is not None:
+        spectrum["rows"] = np.flatnonzero(use)
     if not np.any(use):
         return factors
     rows = np.flatnonzero(use)
@@ -305,8 +349,29 @@ def correlated_noise_factors(jw, rw, good, *, min_significance=3.0, pooled=True,
         ainv = ainv[sel]
     sandwich = ainv @ g @ ainv
     sigma2 = np.einsum("rn,rn->r", rw[sel], rw[sel]) / n_good[sel]  # what the white covariance was scaled with
+    if spectrum is not None:
+        spectrum.update(weights=c * psd / nfft, nfft=nfft, sigma2=sigma2)
     white = sigma2[:, None] * np.diagonal(ainv, 0, 1, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.diagonal(sandwich, 0, 1, 2) / white
     factors[rows] = np.clip(np.nan_to_num(ratio, nan=1.0), 1.0, None)
     return factors
+
+
+def correlated_variance_factors(ops, spectrum):
+    """Variance factors (m, p) >= 1 of linear estimators ``ops`` (m, p, n) (each row: the
+    weights of the data points, in sweep order) under the white + 1/f noise spectrum
+    that ``correlated_noise_factors`` fitted (its ``spectrum``), over white noise of the
+    same scale: sum_k w_k |F(op)_k|^2 / (sigma^2 sum op^2). 1 on rows without a 1/f term."""
+    m, p, n = ops.shape
+    out = np.ones((m, p))
+    rows = spectrum.get("rows")
+    if rows is None or rows.size == 0:
+        return out
+    o = ops[rows]
+    f = np.fft.rfft(o, n=spectrum["nfft"], axis=2)
+    corr = np.einsum("rpk,rk->rp", f.real**2 + f.imag**2, spectrum["weights"])
+    white = spectrum["sigma2"][:, None] * np.einsum("rpn,rpn->rp", o, o)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[rows] = np.clip(np.nan_to_num(corr / white, nan=1.0), 1.0, None)
+    return out
