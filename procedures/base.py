@@ -472,23 +472,30 @@ class StfmrProcedure(Procedure):
             return g.bias_to_voltage(bias.value)
         return g.bias_to_current(bias.value)
 
+    def _sensitivity_up(self, note: str = "") -> bool:
+        """The lock-in's sensitivity one range up after an overload (said on the stream);
+        False when it is already at the top."""
+        li = self._lockin
+        up = li.next_sensitivity_up()
+        if up is None:
+            return False
+        li.set_sensitivity_v(up)
+        self._sensitivity_v = li.get_sensitivity_v()
+        self.stream.emit("message", f"lock-in overload: sensitivity up to {up:g} V{note}")
+        return True
+
     def _read_lockin(self):
         """(x, y, overload flag, sensitivity) with re-ranging on overload. ``self._t_read`` is
         the time the X/Y reply arrived (before the overload query): the reading's time, which
         a swept spectrum's filter model needs to the millisecond (on GPIB the instrument takes
         the snapshot about one reply transfer, ~1 ms, earlier; an up/down pair cancels that)."""
-        li = self._lockin
         x, y = self._read_xy()
         self._t_read = self._now()
         flagged = 0
         while self._overloaded():
             flagged = 1
-            up = li.next_sensitivity_up()
-            if up is None:
+            if not self._sensitivity_up():
                 break
-            li.set_sensitivity_v(up)
-            self._sensitivity_v = li.get_sensitivity_v()
-            self.stream.emit("message", f"lock-in overload: sensitivity up to {up:g} V")
             self.ctx.station.clock.sleep(self.settle_s)
             x, y = self._read_xy()
             self._t_read = self._now()
