@@ -472,23 +472,30 @@ class StfmrProcedure(Procedure):
             return g.bias_to_voltage(bias.value)
         return g.bias_to_current(bias.value)
 
+    def _sensitivity_up(self, note: str = "") -> bool:
+        """The lock-in's sensitivity one range up after an overload (said on the stream);
+        False when it is already at the top."""
+        li = self._lockin
+        up = li.next_sensitivity_up()
+        if up is None:
+            return False
+        li.set_sensitivity_v(up)
+        self._sensitivity_v = li.get_sensitivity_v()
+        self.stream.emit("message", f"lock-in overload: sensitivity up to {up:g} V{note}")
+        return True
+
     def _read_lockin(self):
         """(x, y, overload flag, sensitivity) with re-ranging on overload. ``self._t_read`` is
         the time the X/Y reply arrived (before the overload query): the reading's time, which
         a swept spectrum's filter model needs to the millisecond (on GPIB the instrument takes
         the snapshot about one reply transfer, ~1 ms, earlier; an up/down pair cancels that)."""
-        li = self._lockin
         x, y = self._read_xy()
         self._t_read = self._now()
         flagged = 0
         while self._overloaded():
             flagged = 1
-            up = li.next_sensitivity_up()
-            if up is None:
+            if not self._sensitivity_up():
                 break
-            li.set_sensitivity_v(up)
-            self._sensitivity_v = li.get_sensitivity_v()
-            self.stream.emit("message", f"lock-in overload: sensitivity up to {up:g} V")
             self.ctx.station.clock.sleep(self.settle_s)
             x, y = self._read_xy()
             self._t_read = self._now()
@@ -593,12 +600,19 @@ class StfmrProcedure(Procedure):
                     "bias_current_a": i, "bias_voltage_v": v}
 
         if item.adaptive:
-            return self._adaptive_sweep(item, hs, move, lambda x: np.ones(np.shape(x)), "field",
-                                        ("field", round(item.frequency_hz, 0), item.axis))
+            # a field map's sweep through zero: one design per polarity, the negative first (config.adaptive_halves)
+            # a half is not seeded (key None): a seeded coarse pass holds only the previous line's
+            # surroundings and the window's ends, too little of a wide half's background
+            key = None if item.designs else ("field", round(item.frequency_hz, 0), item.axis)
+            for cand, settings in item.designs or ((hs, item.adaptive),):
+                self._adaptive_sweep(item, cand, move, lambda x: np.ones(np.shape(x)), "field", key, settings=settings,
+                                     distinct=bool(item.designs))
+            return None
         self._uniform_sweep(item, hs, move)
 
     # ------------------------------------------------------------------ adaptive sampling
-    def _adaptive_sweep(self, item, cand, move, gain, sweep: str, key):
+    def _adaptive_sweep(self, item, cand, move, gain, sweep: str, key, settings: dict | None = None,
+                        distinct: bool = False):
         """A sweep whose points are chosen as it goes (``adaptive:`` in the config).
 
         ``cand``: the candidate set points (frequencies in Hz or fields in Oe); ``move(x)``
@@ -609,7 +623,11 @@ class StfmrProcedure(Procedure):
         the goal or ``max_points``); this walks its batches: each from the end nearer the
         present set point, waiting out the lock-in's lag after a jump (``_lag_wait``). Every
         point's reason is recorded in ``sample_reason``. On resume, an adaptive sweep that had
-        started counts as complete (``ResumeState.complete``).
+        started counts as complete (``ResumeState.complete``). ``settings``: the design's
+        ``adaptive`` mapping when not ``item.adaptive`` (one polarity's share of a field map's sweep);
+        ``key`` None: not seeded, and no seed kept. ``distinct``: a repeated set point is
+        moved to the nearest candidate not yet measured (a field map: its analysis takes the
+        median spacing of the fields as their resolution).
 
         Swept (``item.acquisition``): the design's coarse pass is walked in order, a step
         every ``item.dwell_s`` (up and down with ``up_down``), read through the lock-in filter
@@ -619,16 +637,19 @@ class StfmrProcedure(Procedure):
         the analysis fit the whole record through the filter)."""
         from stfmr_lab.analysis.adaptive import AdaptiveDesign
 
-        a = item.adaptive
+        a = settings or item.adaptive
         clock = self.ctx.station.clock
         jump_wait = max(self.settle_s, a["jump_settle_time_constants"] * self._tau)
         poles = poles_for_slope(self.run_config.data["lockin"]["slope_db_oct"])
         swept = getattr(item, "acquisition", "stepped") == "swept"
-        plan = AdaptiveDesign(cand, a, sweep=sweep, gain=gain, seed=self.adaptive_seeds.get(key),
+        plan = AdaptiveDesign(cand, a, sweep=sweep, gain=gain, seed=self.adaptive_seeds.get(key) if key else None,
                               lockin_filter=(self._tau, poles) if swept else None)
         last = None  # the present set point
+        free = np.ones(len(cand), dtype=bool)  # distinct: candidates not yet measured
         while (batch := plan.ask()) is not None:
             xs, reason = np.sort(np.asarray(batch[0], dtype=float)), batch[1]
+            if distinct:
+                xs = np.sort(self._distinct(np.asarray(cand, dtype=float), free, xs))
             if xs.size == 0:
                 continue
             if last is not None and abs(xs[-1] - last) < abs(xs[0] - last):
@@ -662,8 +683,22 @@ class StfmrProcedure(Procedure):
                 else:
                     plan.tell(x, vmix)
         seed = plan.seed_out()
-        if seed is not None:
+        if seed is not None and key:
             self.adaptive_seeds[key] = seed
+
+    @staticmethod
+    def _distinct(cand: np.ndarray, free: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """``xs`` with each moved to the nearest of the ``free`` candidates (sorted ``cand``),
+        which it then takes (``free`` updated); as many as there are free ones."""
+        out = []
+        for x in xs.tolist():
+            idx = np.flatnonzero(free)
+            if idx.size == 0:
+                break
+            k = idx[np.argmin(np.abs(cand[idx] - x))]
+            free[k] = False
+            out.append(cand[k])
+        return np.asarray(out, dtype=float)
 
     def _lag_wait(self, step, jump_wait: float, poles: int) -> float:
         """The wait after a step of an adaptive sweep: until the lock-in filter's residual of

@@ -112,12 +112,8 @@ class BufferedSweep:
         flagged = 0
         while over and rerange:
             flagged = 1
-            up = li.next_sensitivity_up()
-            if up is None:
+            if not proc._sensitivity_up(f"; the last {len(pending)} points again"):
                 break
-            li.set_sensitivity_v(up)
-            proc._sensitivity_v = li.get_sensitivity_v()
-            proc.stream.emit("message", f"lock-in overload: sensitivity up to {up:g} V; the last {len(pending)} points again")
             self._restart()
             pending = [self._step(move, p[0], item.dwell_s if k > 0 else proc.settle_s) for k, p in enumerate(pending)]
             x, y, over = self._read(len(pending))

@@ -213,6 +213,8 @@ class FieldMapProcedure(_Common):
     start_oe = FloatParameter("Start field", units="Oe", minimum=-1e5, maximum=1e5, default=-2600.0)
     stop_oe = FloatParameter("Stop field", units="Oe", minimum=-1e5, maximum=1e5, default=2600.0)
     points = IntegerParameter("Points per sweep", minimum=2, maximum=100000, default=521)
+    # adaptive: each sweep's two lines designed one polarity after the other, at most ``points``
+    sampling = ListParameter("Sampling", choices=list(SAMPLING), default="uniform")
     # the sample block (what the analysis needs for the spin-torque efficiency)
     mu0_ms_t = FloatParameter("mu0 Ms", units="T", minimum=1e-4, maximum=5.0, default=0.8)
     t_fm_nm = FloatParameter("Ferromagnet thickness", units="nm", minimum=0.05, maximum=1e4, default=4.0)
@@ -234,6 +236,7 @@ class FieldMapProcedure(_Common):
                 "frequencies_hz": [f * 1e9 for f in number_list(self.frequencies_ghz)],
                 "dc_currents_a": [i * 1e-3 for i in number_list(self.dc_currents_ma)],
                 "fields_oe": {"start": self.start_oe, "stop": self.stop_oe, "points": self.points},
+                **_adaptive(self.sampling, self.points),
             }
         ]
 

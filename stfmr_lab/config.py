@@ -135,6 +135,8 @@ _MEAS_FIELDS = {
         "dc_currents_a": NumList(Num(), min_len=1, default=lambda: [0.0]),
         "fields_oe": SWEEP,
         "rf_power_dbm": Num(min=-150.0, max=30.0),
+        # each sweep's two lines placed by the design, one polarity after the other (adaptive_halves)
+        "adaptive": ADAPTIVE,
     },
 }
 
@@ -277,6 +279,9 @@ class FieldSweep:
     field_key: str = field(default="field_oe", compare=False)
     bias_key: str = field(default="", compare=False)
     frequency_key: str = field(default="frequency_hz", compare=False)
+    #: adaptive through zero (a field map's sweep): the designs run in turn, each
+    #: (candidate fields in Oe, its share of the ``adaptive`` mapping) - ``adaptive_halves``
+    designs: tuple = field(default=(), repr=False, compare=False)
 
     @property
     def points(self) -> int:
@@ -461,6 +466,45 @@ def _sweep_points(values: np.ndarray, adaptive: dict | None, is_window: bool, pa
     return values
 
 
+#: an adaptive field map's candidate fields are at most this far apart (Oe): its points are
+#: distinct set points (the bilayer analysis takes the median spacing as the sweep's resolution)
+FIELD_MAP_CANDIDATE_STEP_OE = 2.0
+
+
+def adaptive_halves(fields_oe: np.ndarray, adaptive: dict, path: str, refine: bool = True) -> tuple:
+    """The designs of an adaptive field map's sweep (Oe): through zero, one per polarity -
+    the candidates below -floor, then those above +floor (the analysis' low-field floor,
+    ``analysis.lines.LOW_FIELD_OE``: no line there), so the field crosses zero once and each
+    line gets its own design; ``max_points`` and ``match_uniform_points`` shared in proportion
+    to the candidates. A window (``refine``) gets candidates FIELD_MAP_CANDIDATE_STEP_OE apart.
+    A sweep of one polarity is one design over all its candidates.
+    Returns ((candidates, adaptive mapping), ...)."""
+    from stfmr_lab.analysis.lines import LOW_FIELD_OE
+
+    h = np.unique(np.asarray(fields_oe, dtype=float))
+    if not (h[0] < 0 < h[-1]):
+        return ((h, adaptive),)
+    if refine:  # a window: candidates FIELD_MAP_CANDIDATE_STEP_OE apart or closer
+        n_fine = int(math.ceil((h[-1] - h[0]) / FIELD_MAP_CANDIDATE_STEP_OE)) + 1
+        h = np.linspace(h[0], h[-1], max(n_fine, h.size))
+    halves = [h[h < -LOW_FIELD_OE], h[h > LOW_FIELD_OE]]
+    n = max(sum(c.size for c in halves), 1)
+    p = f"{path}.adaptive"
+    budgets = [k for k in ("max_points", "match_uniform_points") if adaptive.get(k) is not None]
+    first = {k: round(adaptive[k] * halves[0].size / n) for k in budgets}
+    shares = [first, {k: adaptive[k] - first[k] for k in budgets}]
+    designs = []
+    for k, (c, share) in enumerate(zip(halves, shares, strict=True)):
+        if c.size < adaptive["coarse_points"]:
+            raise ConfigError(f"{path}.fields_oe: fewer than adaptive.coarse_points candidate fields beyond "
+                              f"{'-' if k == 0 else '+'}{LOW_FIELD_OE:g} Oe (each polarity is designed on its own)")
+        if share["max_points"] < adaptive["coarse_points"] + 1:
+            raise ConfigError(f"{p}.max_points: {adaptive['max_points']} leaves a polarity {share['max_points']} points, "
+                              f"none after {adaptive['coarse_points']} coarse points (a field map designs each on its own)")
+        designs.append((c, {**adaptive, **share}))
+    return tuple(designs)
+
+
 def _biases(m: dict, path: str, single: bool = False) -> list[Bias]:
     keys = ("bias_a", "bias_v") if single else ("biases_a", "biases_v")
     given = [k for k in keys if m.get(k) is not None]
@@ -583,10 +627,14 @@ def build_plan(cfg: dict, station_cfg: dict | None = None) -> Plan:
             order.append(item)
         elif kind == "field_map":
             fields = sweep_values(m["fields_oe"], f"{path}.fields_oe")
+            adaptive = check_adaptive(m.get("adaptive"), path)
+            fields = _sweep_points(fields, adaptive, isinstance(m["fields_oe"], dict), f"{path}.fields_oe", "fields")
+            designs = adaptive_halves(fields, adaptive, path, refine=isinstance(m["fields_oe"], dict)) if adaptive else ()
             for f in m["frequencies_hz"]:
                 for i in m["dc_currents_a"]:
-                    item = FieldSweep(len(spectra), float(f), Bias(float(i), False), fields, power, where=path,
-                                      field_key="fields_oe", bias_key="dc_currents_a", frequency_key="frequencies_hz")
+                    item = FieldSweep(len(spectra), float(f), Bias(float(i), False), fields, power, adaptive=adaptive,
+                                      where=path, field_key="fields_oe", bias_key="dc_currents_a",
+                                      frequency_key="frequencies_hz", designs=designs)
                     spectra.append(item)
                     order.append(item)
         elif kind == "field_sweep":

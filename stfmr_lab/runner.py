@@ -119,6 +119,16 @@ def estimate_bench_time_s(rc: RunConfig) -> float:
             t += n_pass * wait + (item.points - n_pass) * per_point + max(settle, 10 * tau)
         elif isinstance(item, FreqSweep):
             t += item.points * wait + first_extra + max(settle, 10 * tau)
+        elif item.adaptive:
+            # a stepped adaptive field sweep (a field map's: one design per polarity): each design's
+            # window ramped over about twice (its coarse pass, then batches back and forth), and
+            # every point after a coarse pass may wait out the lock-in's lag of a jump
+            designs = item.designs or ((item.fields_oe, item.adaptive),)
+            ramp_oe = sum(2 * (float(c.max()) - float(c.min())) for c, _ in designs)
+            coarse = sum(min(int(a["coarse_points"]), int(a["max_points"])) for _, a in designs)
+            jump_wait = max(settle, item.adaptive["jump_settle_time_constants"] * tau)
+            t += (item.points * (per_point + mag["settle_s"]) + ramp_oe / mag["ramp_rate_oe_per_s"]
+                  + (item.points - coarse) * (jump_wait - settle) + len(designs) * max(settle, 10 * tau))
         else:
             step = abs(item.fields_oe[-1] - item.fields_oe[0]) / max(len(item.fields_oe) - 1, 1)  # up/down: twice over
             t += item.points * (wait + step / mag["ramp_rate_oe_per_s"] + mag["settle_s"]) + first_extra

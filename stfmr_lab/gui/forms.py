@@ -66,7 +66,7 @@ MEASUREMENTS: tuple[Measurement, ...] = (
         "field_map",
         "Field map (bilayer)",
         gp.FieldMapProcedure,
-        ("frequencies_ghz", "dc_currents_ma", "start_oe", "stop_oe", "points", "rf_power_dbm")
+        ("frequencies_ghz", "dc_currents_ma", "start_oe", "stop_oe", "points", "sampling", "rf_power_dbm")
         + ("mu0_ms_t", "t_fm_nm", "t_hm_nm", "width_um", "shunt_hm", "phi_deg")
         + ("time_constant_s", "settle_time_constants", "sensitivity_v", "chop_frequency_hz", "sample_name", "station_file"),
         device_type="bilayer",

@@ -570,6 +570,7 @@ class BenchWindow(ManagedWindowBase):
             w.start_oe.setValue(float(fields["start"]))
             w.stop_oe.setValue(float(fields["stop"]))
             w.points.setValue(int(fields["points"]))
+        w.sampling.setValue("adaptive" if fm.get("adaptive") else "uniform")
         sample = d.get("sample")
         if isinstance(sample, dict):
             for name in ("mu0_ms_t", "t_fm_nm", "t_hm_nm", "width_um", "shunt_hm", "phi_deg"):

@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from stfmr_lab.bilayer import BilayerModel
 from stfmr_lab.config import load_run_config
 from stfmr_lab.gui.fitting import LinesFit
+from stfmr_lab.schema import ConfigError
 from stfmr_lab.storage import read_run
 from tests.gui.helpers import wait_for_end
 
@@ -197,3 +199,23 @@ def test_an_mtj_field_sweep_keeps_its_single_line_fit_and_no_frequency_field_map
     assert type(model.spectra[0].fit) is FitSummary
     assert w.kittel_panel.isHidden()
     assert w.spectrum_panel.fit_curve_minus.xData is None or len(w.spectrum_panel.fit_curve_minus.xData) == 0
+
+
+def test_the_field_map_form_offers_adaptive_sampling_and_loading_keeps_it(qtbot, window, tmp_path):
+    w = window
+    form = _small_map(w)
+    form.sampling.setValue("adaptive")
+    saved = w.save_config(tmp_path / "adaptive.yaml")
+    assert saved is not None, w.form_message.text()
+    rc = load_run_config(saved, sim=True)
+    (m,) = rc.data["measurements"]
+    assert m["adaptive"]["match_uniform_points"] == m["adaptive"]["max_points"] == POINTS
+    assert all(len(s.designs) == 2 for s in rc.plan.spectra)  # each polarity designed on its own
+    form.sampling.setValue("uniform")
+    assert w.load_config(saved) is not None
+    assert form.sampling.value() == "adaptive"
+    # too few points for two designs: refused in one line naming the key
+    form.points.setValue(20)
+    w.select_measurement("field_map")
+    with pytest.raises(ConfigError, match=r"^measurements\[0\]\.adaptive\.max_points: 20 leaves a polarity 10"):
+        load_run_config(w.save_config(tmp_path / "few.yaml"), sim=True)
