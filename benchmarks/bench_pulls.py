@@ -15,8 +15,10 @@ an rms about 1; errors 2x too small about 2. The pulls of one run are correlated
 I_RF^2 scale and the twin's fixed imperfections are common to all its biases): the rms over
 several seeds is the figure, one run's is not.
 
-Run: ``python -m benchmarks.bench_pulls [--seeds 1 2 3 4 5] [--small]`` (``--small``: the
-test suite's map, 2 fields x 5 biases x 61 frequencies; default the full example).
+Run: ``python -m benchmarks.bench_pulls [--seeds 1 2 3 4 5] [--small] [--set NAME=VALUE ...]``
+(``--small``: the test suite's map, 2 fields x 5 biases x 61 frequencies; default the full
+example; ``--set``: a ``simulation:`` key over the example's, e.g. ``--set second_mode_rel=0``
+to switch one imperfection off).
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ from stfmr_lab.storage import read_run
 COLUMNS = ("dtau_par_dv", "dtau_perp_dv")
 
 
-def config(seed: int, small: bool) -> dict:
-    """The realistic map at ``seed``; ``small``: the test suite's size."""
+def config(seed: int, small: bool, simulation: dict | None = None) -> dict:
+    """The realistic map at ``seed``; ``small``: the test suite's size; ``simulation``: keys
+    of the ``simulation:`` mapping set over the example's (an imperfection by name)."""
     cfg = yaml.safe_load(packaged_example("realistic_map.yaml").read_text())
+    cfg["simulation"].update(simulation or {})
     cfg["simulation"]["seed"] = seed
     if small:
         fields = [900, 1100]
@@ -73,12 +77,18 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     ap.add_argument("--small", action="store_true", help="the test suite's small map")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a simulation: key over the example's (e.g. second_mode_rel=0); repeatable")
     args = ap.parse_args(argv)
+    try:
+        simulation = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
+    except ValueError:
+        ap.error("--set: NAME=VALUE with a number, e.g. second_mode_rel=0")
     pooled = {col: ([], []) for col in COLUMNS}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             t0 = time.perf_counter()
-            path = run(config(seed, args.small), sim=True, out=Path(tmp) / f"realistic_{seed}.h5")
+            path = run(config(seed, args.small, simulation), sim=True, out=Path(tmp) / f"realistic_{seed}.h5")
             res = pulls(path)
             parts = []
             for col in COLUMNS:
@@ -88,7 +98,8 @@ def main(argv=None):
                 pooled[col][1].append(z_stat)
                 parts.append(f"{col}: |dev| {100 * np.median(np.abs(dev)) / res['scale']:.2f} %, pulls {_line(z)}")
             print(f"seed {seed} ({len(dev)} biases, {time.perf_counter() - t0:.0f} s): " + "; ".join(parts), flush=True)
-    print(f"pooled over seeds {args.seeds} ({'small' if args.small else 'full'} map):")
+    print(f"pooled over seeds {args.seeds} ({'small' if args.small else 'full'} map"
+          f"{', ' + ', '.join(args.set) if args.set else ''}):")
     for col, (z, z_stat) in pooled.items():
         z, z_stat = np.concatenate(z), np.concatenate(z_stat)
         print(f"  {col}: pulls {_line(z)} with statistical and systematic errors; {_line(z_stat)} statistical alone;"
