@@ -828,6 +828,8 @@ class ResumeState:
             return True
         if isinstance(item, IVSweep) or pos > self._last_started:
             return False
+        if self.points(item) == 0:
+            return False  # stopped before its first point (its spectra row is in the file): measured in full
         if getattr(item, "adaptive", None):
             return True  # an adaptive sweep's choices depend on the points before: not continued
         if getattr(item, "acquisition", "stepped") == "swept":
