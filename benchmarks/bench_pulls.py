@@ -15,10 +15,12 @@ an rms about 1; errors 2x too small about 2. The pulls of one run are correlated
 I_RF^2 scale and the twin's fixed imperfections are common to all its biases): the rms over
 several seeds is the figure, one run's is not.
 
-Run: ``python -m benchmarks.bench_pulls [--seeds 1 2 3 4 5] [--small] [--set NAME=VALUE ...]``
+Run: ``python -m benchmarks.bench_pulls [--seeds 1 2 3 4 5] [--small] [--set NAME=VALUE ...] [--keep DIR]``
 (``--small``: the test suite's map, 2 fields x 5 biases x 61 frequencies; default the full
 example; ``--set``: a ``simulation:`` key over the example's, e.g. ``--set second_mode_rel=0``
-to switch one imperfection off).
+to switch one imperfection off, ``--set noise=false`` for a noise-free run; ``--keep``: the run
+files stay in DIR, named by seed, size and ``--set`` keys, and are reused by the next call, so
+a change of the analysis is measured on the same runs without running the bench again).
 """
 
 from __future__ import annotations
@@ -55,6 +57,15 @@ def config(seed: int, small: bool, simulation: dict | None = None) -> dict:
     return copy.deepcopy(cfg)
 
 
+def simulation_keys(items) -> dict:
+    """``--set`` items NAME=VALUE as ``simulation:`` keys: true/false, else a number."""
+    out = {}
+    for item in items:
+        k, v = item.split("=", 1)
+        out[k] = v.lower() == "true" if v.lower() in ("true", "false") else float(v)
+    return out
+
+
 def pulls(path) -> dict:
     """Per column: (deviation, statistical error, systematic error) per bias, and the scale
     (mean true dtau_par/dV / sin(theta)), from the analysis of the run file at ``path``."""
@@ -79,16 +90,24 @@ def main(argv=None):
     ap.add_argument("--small", action="store_true", help="the test suite's small map")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="a simulation: key over the example's (e.g. second_mode_rel=0); repeatable")
+    ap.add_argument("--keep", type=Path, metavar="DIR",
+                    help="keep the run files in DIR and reuse those already there (analysis changes re-measured "
+                         "without re-running the bench; the file names carry the seed, size and --set keys)")
     args = ap.parse_args(argv)
     try:
-        simulation = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
+        simulation = simulation_keys(args.set)
     except ValueError:
         ap.error("--set: NAME=VALUE with a number, e.g. second_mode_rel=0")
     pooled = {col: ([], []) for col in COLUMNS}
+    tag = "".join(f"_{k}={v}" if isinstance(v, bool) else f"_{k}={v:g}" for k, v in sorted(simulation.items()))
     with tempfile.TemporaryDirectory() as tmp:
+        where = args.keep or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
         for seed in args.seeds:
             t0 = time.perf_counter()
-            path = run(config(seed, args.small, simulation), sim=True, out=Path(tmp) / f"realistic_{seed}.h5")
+            path = where / f"realistic_{'small' if args.small else 'full'}_{seed}{tag}.h5"
+            if not path.exists():
+                path = run(config(seed, args.small, simulation), sim=True, out=path)
             res = pulls(path)
             parts = []
             for col in COLUMNS:
