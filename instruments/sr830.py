@@ -18,7 +18,10 @@ taken within 2 ms of it, on the next 512 Hz tick; triggers faster than 512 Hz ar
 ignored); ``SEND i`` the end of scan (0 one shot: storage stops when full, 1 loop);
 ``STRT`` starts or resumes storage, ``PAUS`` pauses it, ``REST`` erases the buffer; ``TRIG``
 is the software trigger (the rear-panel TRIG IN's equivalent; ignored at an internal rate
-or with the buffer full). ``SPTS?`` counts the stored points (bins 0, oldest, to N-1);
+or with the buffer full; the point is stored on the next 512 Hz tick, so ``SPTS?`` right
+after a ``TRIG`` may not count it yet); ``FAST 0`` keeps the lock-in from sending each stored
+point over GPIB unasked, ``TSTR 0`` from starting the scan on a trigger. ``SPTS?`` counts the
+stored points (bins 0, oldest, to N-1);
 ``TRCA? i,j,k`` answers k points of display i from bin j in ASCII, each followed by a comma
 (``-1.234567e-009,+7.654321e-009,``), ``TRCB? i,j,k`` the same as 4k bytes of IEEE
 little-endian floats; j + k beyond ``SPTS?`` is an error. pymeasure's ``SR830`` (0.14) has
@@ -121,7 +124,12 @@ class SR830(StrictMixin, _PmSR830, LockIn):
     def configure_buffer(self, rate_hz: float | None = None, loop: bool = False) -> None:
         """Store X on CH1 and Y on CH2 (``DDEF 1,0,0``, ``DDEF 2,0,0``), one point per trigger
         (``rate_hz`` None: ``SRAT 14``) or at a fixed rate in Hz (exactly one of
-        ``SAMPLE_RATES_HZ``), one shot or loop (``SEND``). Does not start storage."""
+        ``SAMPLE_RATES_HZ``), one shot or loop (``SEND``). Does not start storage.
+
+        First ``FAST 0`` and ``TSTR 0``, whatever was left set: with fast transfer on (FAST 1
+        or 2; pymeasure's ``start_buffer`` sends ``FAST2``) the SR830 sends X and Y of every
+        stored point over GPIB unasked, in front of the next reply; with Trigger Starts on
+        (TSTR 1) a trigger starts the scan (manual, FAST and TSTR)."""
         if rate_hz is None:
             index = self.BUFFER_TRIGGERED
         else:
@@ -131,6 +139,8 @@ class SR830(StrictMixin, _PmSR830, LockIn):
             index = matches[0]
         if loop not in (True, False):
             raise ValueError(f"buffer loop: {loop!r} is not True or False")
+        self.write("FAST 0")
+        self.write("TSTR 0")
         self.write("DDEF 1,0,0")
         self.write("DDEF 2,0,0")
         self.write(f"SRAT {index}")
@@ -148,9 +158,13 @@ class SR830(StrictMixin, _PmSR830, LockIn):
         """Pause storage (``PAUS``)."""
         self.write("PAUS")
 
+    #: a triggered point is stored on the lock-in's next 512 Hz tick, "within 2 ms" (manual,
+    #: TRIG and "Data Storage"): SPTS? and TRCA? see it only after that; this waits two ticks
+    STORE_DELAY_S = 2.0 / 512.0
+
     def trigger(self) -> None:
         """Software trigger (``TRIG``): with ``SRAT 14`` and storage on, one point of each
-        display is stored within 2 ms."""
+        display is stored within 2 ms (``STORE_DELAY_S`` after it, ``SPTS?`` counts it)."""
         self.write("TRIG")
 
     def trigger_function(self):

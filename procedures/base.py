@@ -647,8 +647,11 @@ class StfmrProcedure(Procedure):
         last = None  # the present set point
         free = np.ones(len(cand), dtype=bool)  # distinct: candidates not yet measured
         while (batch := plan.ask()) is not None:
+            self.checkpoint()  # a design's round may take seconds of fitting: a stop is taken here too
             xs, reason = np.sort(np.asarray(batch[0], dtype=float)), batch[1]
             if distinct:
+                if not free.any():
+                    break  # every candidate measured once: nothing left to place (the design would ask forever)
                 xs = np.sort(self._distinct(np.asarray(cand, dtype=float), free, xs))
             if xs.size == 0:
                 continue
@@ -825,6 +828,8 @@ class ResumeState:
             return True
         if isinstance(item, IVSweep) or pos > self._last_started:
             return False
+        if self.points(item) == 0:
+            return False  # stopped before its first point (its spectra row is in the file): measured in full
         if getattr(item, "adaptive", None):
             return True  # an adaptive sweep's choices depend on the points before: not continued
         if getattr(item, "acquisition", "stepped") == "swept":

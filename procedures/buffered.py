@@ -4,7 +4,10 @@ The step-and-read path (``StfmrProcedure._uniform_sweep``) asks ``SNAP? 1,2`` an
 at every point: two GPIB query round trips. With the SR830's buffer in trigger mode
 (``SRAT 14``, CH1 = X, CH2 = Y) a swept point costs the step and one ``TRIG`` write; the
 readings come back ``CHUNK_POINTS`` at a time (``SPTS?``, ``TRCA?`` for X and for Y,
-``LIAS?``), four queries a chunk.
+``LIAS?``), four queries a chunk. The SR830 stores a triggered point on its next 512 Hz
+tick, up to 1.95 ms after the ``TRIG``: on a bus faster than that, ``SPTS?`` right after a
+chunk's last trigger may count one short; it is then asked again ``STORE_DELAY_S`` (two ticks)
+after that trigger, and only a count still short is a lost trigger.
 
 Same meaning as the SNAP path: each buffered point is the X and Y the lock-in showed at the
 trigger (the twin stores exactly what ``SNAP?`` would read then; the SR830 itself samples
@@ -93,22 +96,30 @@ class BufferedSweep:
         self._trigger()
         return x, settings, proc._now()
 
-    def _read(self, n: int):
-        li = self.li
+    def _read(self, n: int, t_trigger: float):
+        """The last ``n`` triggered points, the last triggered at ``t_trigger`` (run time, s).
+        A count one short may be that point not stored yet (the next 512 Hz tick): asked again
+        once ``STORE_DELAY_S`` has passed since its trigger."""
+        li, proc = self.li, self.proc
         stored = li.buffer_count()
+        if stored < self._next_bin + n:
+            wait = t_trigger + li.STORE_DELAY_S - proc._now()
+            if wait > 0:
+                proc.ctx.station.clock.sleep(wait)
+                stored = li.buffer_count()
         if stored != self._next_bin + n:
             raise InstrumentError(
                 f"lock-in buffer holds {stored} points where {self._next_bin + n} were triggered: a trigger was lost "
                 "(or came from the rear-panel TRIG IN)"
             )
         x, y = li.read_buffer_xy(self._next_bin, n)
-        return x, y, self.proc._overloaded()
+        return x, y, proc._overloaded()
 
     def _read_chunk(self, item, pending, move, rerange: bool = True) -> None:
         """Read the chunk's points; on an overload walk it again one sensitivity up (until
         clear or at the top); record its rows."""
         proc, li = self.proc, self.li
-        x, y, over = self._read(len(pending))
+        x, y, over = self._read(len(pending), pending[-1][2])
         flagged = 0
         while over and rerange:
             flagged = 1
@@ -116,7 +127,7 @@ class BufferedSweep:
                 break
             self._restart()
             pending = [self._step(move, p[0], item.dwell_s if k > 0 else proc.settle_s) for k, p in enumerate(pending)]
-            x, y, over = self._read(len(pending))
+            x, y, over = self._read(len(pending), pending[-1][2])
         if over:
             flagged = 1
         for (_, settings, t), xv, yv in zip(pending, x.tolist(), y.tolist(), strict=True):

@@ -347,7 +347,7 @@ class Plan:
         ``recorded``: points per sweep, keyed by ``sweep_key``;
         ``finished``: the keys of the sweeps that ran to their end; ``outcome``: the run's status.
         """
-        iv_short = adaptive_short = unmeasured = 0
+        iv_short = adaptive_short = swept_cut = unmeasured = 0
         for item in self.order:
             key = sweep_key(item)
             missing = max(item.points - recorded.get(key, 0), 0)
@@ -357,11 +357,15 @@ class Plan:
                 iv_short += missing
             elif item.adaptive:
                 adaptive_short += missing
+            else:  # a swept sweep a stop cut short, counted complete by a resumed run
+                swept_cut += missing
         parts = []
         if iv_short:
             parts.append(f"{iv_short} fewer in I-V sweeps (each branch stops at its voltage limit)")
         if adaptive_short:
             parts.append(f"{adaptive_short} fewer in adaptive sweeps (stopped when their goal was met; the plan counts max_points)")
+        if swept_cut:
+            parts.append(f"{swept_cut} fewer in swept sweeps a stop ended part-way (a resumed run keeps them as they stopped)")
         if unmeasured:
             parts.append(f"{unmeasured} not measured (run {outcome})")
         return "; ".join(parts)

@@ -105,21 +105,22 @@ class TerminalOperator:
                 pass
 
     def _wait_posix(self) -> bool:
-        """Wait for a line on stdin's descriptor (read unbuffered: nothing is kept for the
-        next prompt); False on end of file or a stop."""
+        """Wait for a line on stdin's descriptor (read unbuffered, a byte at a time: what
+        follows the line, e.g. a pipe's next line, stays for the next prompt); False on end
+        of file or a stop."""
         fd = self.stdin.fileno()
-        line = b""
+        # a terminal's line ends in \n (or \r in raw mode); a pipe's in \n, its \r\n one line
+        ends = (b"\n", b"\r") if _isatty(self.stdin) else (b"\n",)
         while not self.stop_event.is_set():
             try:
                 ready, _, _ = select.select([fd], [], [], self.poll_s)
             except InterruptedError:  # a signal during the wait: look at the stop event again
                 continue
             if ready:
-                data = os.read(fd, 4096)
+                data = os.read(fd, 1)
                 if not data:  # stdin closed: nobody there
                     return False
-                line += data
-                if b"\n" in line or b"\r" in line:
+                if data in ends:
                     return True
         return False
 

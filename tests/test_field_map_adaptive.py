@@ -111,3 +111,27 @@ def test_the_bench_time_estimate_counts_an_adaptive_field_map(adaptive_map):
     assert estimate_bench_time_s(more) > est
     # the simulated bench's virtual clock: the estimate within a factor 1.5 of the run's
     assert read_run(adaptive_map).attrs["bench_time_s"] / 1.5 < est < 1.5 * read_run(adaptive_map).attrs["bench_time_s"]
+
+
+def test_a_polarity_with_fewer_candidates_than_its_share_ends_when_each_is_measured(tmp_path):
+    """fields_oe as a list of 20 fields a polarity, max_points 120: each polarity's share (60)
+    is more than its candidates, and a field map measures each field once. The sweep ends
+    when every candidate is measured (it used to ask its design for more forever, deaf to a
+    stop, with the RF on)."""
+    import threading
+
+    fields = np.concatenate([np.linspace(-1300, -700, 20), np.linspace(700, 1300, 20)])
+    cfg = two_frequency_map({"max_points": 120, "match_uniform_points": 120})
+    cfg["measurements"][0].update(fields_oe=fields.tolist(), frequencies_hz=[9e9])
+    stop, done = threading.Event(), {}
+    worker = threading.Thread(
+        target=lambda: done.setdefault("path", run(cfg, sim=True, out=tmp_path / "few.h5", stop_event=stop)), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=120)
+    stop.set()  # (a sweep that never ends would not take it either)
+    assert not worker.is_alive() and "path" in done
+    d = read_run(done["path"])
+    assert d.status == "complete" and d.attrs["safe_state"] == "verified"
+    h = np.sort(np.asarray(d.data["field"]))
+    assert h.size == fields.size and np.allclose(h, fields, atol=1.0)  # each candidate once (as measured), both polarities

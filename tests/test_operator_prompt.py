@@ -179,3 +179,24 @@ def test_prompt_returns_false_on_a_closed_stdin_or_a_stop():
         assert TerminalOperator(stdin=stdin, out=out)("hard") is True
         assert "magnet on the hard axis: going on" in out.getvalue()
     os.close(w)
+
+
+def test_each_line_of_a_pipe_confirms_one_prompt():
+    """Not a terminal (nothing is discarded there): two lines already in a pipe confirm two
+    prompts, one each; the first prompt must not read the second one's line, and a CRLF is
+    one line."""
+    import io
+    import threading
+
+    from stfmr_lab.operator_steps import TerminalOperator
+
+    r, w = os.pipe()
+    os.write(w, b"\r\n\n")  # a CRLF line (Windows-made), then an LF one
+    stop = threading.Event()
+    threading.Timer(10.0, stop.set).start()  # a prompt left without its line would wait for this
+    with os.fdopen(r) as stdin:
+        prompt = TerminalOperator(stdin=stdin, out=io.StringIO(), stop_event=stop)
+        assert prompt("easy") is True
+        assert prompt("hard") is True
+    stop.set()
+    os.close(w)

@@ -482,7 +482,8 @@ def _results(
         cov_all = np.linalg.inv(jw.T @ jw) * sigma2
     except np.linalg.LinAlgError:
         cov_all = np.full((p_all, p_all), np.nan)
-    factors = residuals.correlated_noise_factors(jw[None], r[None], good[None])[0]
+    spectrum = {}
+    factors = residuals.correlated_noise_factors(jw[None], r[None], good[None], spectrum=spectrum)[0]
     cov_all = cov_all * np.sqrt(factors[:, None] * factors[None, :])
     lines = theta[nb:].reshape(-1, 4)
     # systematics: one and two background orders more (the first also on the step's side),
@@ -496,9 +497,11 @@ def _results(
         keep &= good
         if keep.sum() <= 0.9 * n_pts and keep.sum() >= p_all + _SYS_MIN_SPARE:
             alternatives.append(("mask", keep[None]))
-    sys_all = residuals.systematic(jw[None], r[None], cov_all[None], np.array([sigma2 * factors.max()]), alternatives)[
-        0
-    ]
+    # the single-line fitters' rule: each shift against its own (1/f-aware) noise, counted when significant
+    sys_all = residuals.systematic(
+        jw[None], r[None], cov_all[None], np.array([sigma2]), alternatives, factors=factors[None],
+        noise={"spectrum": spectrum, "order": None}, significance=residuals.SHIFT_SIGNIFICANCE,
+    )[0]  # fmt: skip
     rms = np.sqrt(float(r @ r) / n_pts) * ys
     k = lines.shape[0]
     p = 6

@@ -53,6 +53,9 @@ __all__ = ["fit_swept", "noise_correlation", "response_matrix", "whitened_map"]
 #: relative jitter added to the correlation matrix's diagonal (the readings' own white part:
 #: ADC quantisation, and a guard against a singular matrix for readings at one instant)
 _NUGGET = 1e-6
+#: systematics: windows of the centre +- these many widths (fit.py's, and fit_lines' wider one:
+#: a swept span is often tens of widths), used when they drop a tenth of the readings
+_SYS_WINDOWS = (3.5, 7.0)
 
 
 def response_matrix(set_times_s, read_times_s, time_constant_s: float, poles: int) -> np.ndarray:
@@ -202,18 +205,25 @@ def fit_swept(
     step = np.abs(np.diff(x))
     du = float(np.median(step[step > 0])) if np.any(step > 0) else hs
     corr_points = np.clip([width / du], 2.0, max(2.0, n / 8))
+    spectrum = {}
     with np.errstate(all="ignore"):
         inflation, runs_z = residuals.structure(-resid[None, :], good, corr_points)
         factors = residuals.correlated_noise_factors(jw[None], -resid[None, :], good, pooled=False,
-                                                     ainv=(cov_u / sigma2)[None])
+                                                     ainv=(cov_u / sigma2)[None], spectrum=spectrum)
     cov_u = cov_u * np.sqrt(factors[0][:, None] * factors[0][None, :])
     alternatives = []
     if order + 1 <= 3:  # one background order more, through the filter
         extra = (u[0] - theta[0, 0]) if order + 1 == 1 else u[0] ** (order + 1)
         alternatives.append(("extra", (m_w @ extra)[None, :, None]))
-    with np.errstate(all="ignore"):
-        sys_u = residuals.systematic(jw[None], -resid[None, :], cov_u[None], np.array([sigma2 * np.max(factors)]),
-                                     alternatives, jtj[None])[0]
+    for win in _SYS_WINDOWS:  # windows: the whitened readings of the set points near the line
+        keep = np.abs(x - centre) <= win * width
+        nk = int(np.count_nonzero(keep))
+        if nk <= 0.9 * n and nk >= max(3 * p, 12):
+            alternatives.append(("mask", keep[None, :]))
+    with np.errstate(all="ignore"):  # fit.py's rule: each shift against its own (1/f-aware) noise, when significant
+        sys_u = residuals.systematic(jw[None], -resid[None, :], cov_u[None], np.array([sigma2]), alternatives, jtj[None],
+                                     factors=factors, noise={"spectrum": spectrum, "order": None},
+                                     significance=residuals.SHIFT_SIGNIFICANCE)[0]
     scale = np.array([hs, width, ys, ys, ys] + [ys / hs] * order)
     params = theta[0] * scale
     params[0], params[1] = centre, width

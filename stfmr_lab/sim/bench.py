@@ -208,11 +208,12 @@ class SimBench:
             fn = self._computed[resource].get(query)
             if fn is not None:
                 self.clock.advance(twin.query_cost_s.get(query, 0.0))
-                return fn().encode()
-            reply = twin.answer(query)
+                reply = fn()
+            else:
+                reply = twin.answer(query)
             if reply is None or reply is NoResponse:
                 return reply
-            return reply.encode()
+            return twin.unsolicited() + reply.encode()  # what it sent unasked comes first
         if self._refused(resource, query):
             twin.refuse_command()
             return NoResponse

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -49,6 +50,11 @@ class Twin:
         e.g. a trigger or its data buffer, never on the signal the lock-in sees); True when
         done here (no reply), False to leave it to the YAML."""
         return False
+
+    def unsolicited(self) -> bytes:
+        """Bytes the instrument has put on the bus unasked (e.g. the SR830's FAST transfers):
+        a reply the twin makes comes after them. Default none."""
+        return b""
 
     def push_error(self, message: str) -> None:
         self.device.push_error(message)
@@ -319,8 +325,13 @@ class SR830Twin(LockinTwin):
     ]
 
     #: data buffer (manual rev. 2.5, pp. 5-14 to 5-17): 16383 points a display; SRAT 0-13 are
-    #: 62.5 mHz * 2**i, 14 is one point per trigger; triggers faster than 512 Hz are ignored
+    #: 62.5 mHz * 2**i, 14 is one point per trigger; triggers faster than 512 Hz are ignored.
+    #: A triggered point is stored "within 2 ms", on the lock-in's next 512 Hz tick: SPTS? and
+    #: TRCA? see it from that tick on (``store_on_tick``). FAST 1/2 (fast transfer) sends X and
+    #: Y of every stored point over the bus unasked (two 16-bit integers, +-30000 = full scale):
+    #: the twin puts those 4 bytes in front of the next reply it makes.
     BUFFER_POINTS = 16383
+    TICK_HZ = 512.0
     SAMPLE_RATES_HZ = tuple(0.0625 * 2**i for i in range(14))
     TRIGGERED = 14
     MIN_TRIGGER_INTERVAL_S = 1.0 / 512
@@ -331,8 +342,12 @@ class SR830Twin(LockinTwin):
     def __init__(self, bench, device):
         super().__init__(bench, device)
         self._last_over = False
-        # the data buffer: (CH1, CH2) per stored point, what the displays showed
-        self._buffer: deque[tuple[float, float]] = deque()
+        # the data buffer: (CH1, CH2, virtual time it is readable from) per stored point
+        self._buffer: deque[tuple[float, float, float]] = deque()
+        #: True: a triggered point is readable from the next 512 Hz tick on (the SR830); False:
+        #: at once (an idealised twin, for comparing the buffer with SNAP? at the same instants)
+        self.store_on_tick = True
+        self._unsent = bytearray()  # FAST: stored points' X, Y not yet put on the bus
         self._storing = False
         self._displays = {1: (0, 0), 2: (0, 0)}  # DDEF i -> (quantity j, ratio k)
         self._t_start = 0.0  # fixed rate: the first sample's time ...
@@ -352,8 +367,9 @@ class SR830Twin(LockinTwin):
     def loop(self) -> bool:
         return int(self.p("end_of_scan")) == 1
 
-    def _store(self, at: float) -> None:
-        """One point of each display at virtual time ``at``: the filter's output then."""
+    def _store(self, at: float, readable_at: float | None = None) -> None:
+        """One point of each display at virtual time ``at``: the filter's output then;
+        readable (SPTS?, TRCA?) from ``readable_at`` (default ``at``) on."""
         if len(self._buffer) >= self.BUFFER_POINTS:
             if not self.loop:
                 self._storing = False  # one shot: storage stops when the buffer is full
@@ -364,7 +380,21 @@ class SR830Twin(LockinTwin):
         shown = {0: (x, y), 1: (math.hypot(x, y), math.degrees(math.atan2(y, x)))}  # X/Y or R/theta
         ch1 = shown.get(self._displays[1][0], (0.0, 0.0))[0]  # X noise, Aux In: not simulated
         ch2 = shown.get(self._displays[2][0], (0.0, 0.0))[1]
-        self._buffer.append((ch1, ch2))
+        self._buffer.append((ch1, ch2, at if readable_at is None else readable_at))
+        if int(self.p("fast_transfer")):
+            full = 30000.0 / self.sensitivity_v
+            self._unsent += struct.pack("<hh", *(int(np.clip(round(v * full), -32768, 32767)) for v in (x, y)))
+
+    def _readable(self, now: float) -> int:
+        """Points stored by ``now`` (SPTS?): the oldest ones, up to the first not yet readable."""
+        n = len(self._buffer)
+        while n and self._buffer[n - 1][2] > now:
+            n -= 1
+        return n
+
+    def unsolicited(self) -> bytes:
+        out, self._unsent = bytes(self._unsent), bytearray()
+        return out
 
     def _catch_up(self, now: float) -> None:
         """Store the fixed-rate samples due up to ``now`` (SRAT 0-13, storage on), each with
@@ -396,7 +426,8 @@ class SR830Twin(LockinTwin):
             # stored only in trigger mode, storage on, not faster than 512 Hz (manual, TRIG)
             if self._storing and self.sample_rate_index == self.TRIGGERED and now - self._t_trigger >= self.MIN_TRIGGER_INTERVAL_S:
                 self._t_trigger = now
-                self._store(now)
+                tick = (math.floor(now * self.TICK_HZ) + 1) / self.TICK_HZ if self.store_on_tick else now
+                self._store(now, readable_at=tick)
             return True
         if command == b"STRT":
             if not self._storing:
@@ -426,7 +457,7 @@ class SR830Twin(LockinTwin):
         if m:
             i, j, k = (int(g) for g in m.groups())
             self._catch_up(self.bench.clock.now())
-            n = len(self._buffer)
+            n = self._readable(self.bench.clock.now())
             if i not in (1, 2) or j < 0 or k < 1 or j + k > n:  # the manual: "an error occurs"
                 self.device.error_response("execution_error")
                 return NoResponse
@@ -441,7 +472,7 @@ class SR830Twin(LockinTwin):
             return "{},{}".format(*self._displays[i])
         if query.strip() == b"SPTS?":
             self._catch_up(self.bench.clock.now())
-            return str(len(self._buffer))
+            return str(self._readable(self.bench.clock.now()))
         return None
 
     def computed(self):

@@ -328,10 +328,12 @@ def test_bench_like_draws_are_within_the_issues_bounds(k):
 
 
 HONEST_ERRORS_FAIL = {  # measured on seeds 310-319 at 201 points; the bounds stay the issue's
-    "xi_fmr": "pulls' mean -0.55 (|mean| < 0.5 asked; spread 1.19, largest 3.3); 19 draws (310-328) at 301 "
-    "points: mean -0.16, spread 1.07",
-    "meff_4pi_oe": "1 draw in 10 beyond 4 errors (seed 313: +0.74 %, pull 4.7) and spread 1.61 > 1.4, mean +0.96; "
-    "19 draws at 301 points: spread 1.28, largest 2.8",
+    # (with fit_lines' systematics by the single-line rule, each shift counted beyond 2 of its own sd,
+    # xi_fmr's ten draws pass by a hair (mean -0.49, spread 1.17) and xi_dc's miss; over 30 draws
+    # (310-339) neither moved beyond its noise: xi_fmr spread 1.51 -> 1.58, xi_dc 1.10 -> 1.19)
+    "xi_dc": "spread 1.54 > 1.4 (mean +0.44; seed 312's pull 3.5); 30 draws (310-339): spread 1.19, mean -0.02",
+    "meff_4pi_oe": "pulls' mean +0.70 (|mean| < 0.5 asked; spread 1.10, largest 3.3); 30 draws (310-339): spread "
+    "1.21, mean +0.45",
 }
 
 

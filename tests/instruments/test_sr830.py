@@ -290,10 +290,14 @@ def test_buffer_protocol():
     with expected_protocol(
         SR830,
         [
+            (b"FAST 0", None),  # no X, Y sent unasked for each stored point
+            (b"TSTR 0", None),  # a trigger does not start the scan
             (b"DDEF 1,0,0", None),  # CH1 shows X, no ratio
             (b"DDEF 2,0,0", None),  # CH2 shows Y
             (b"SRAT 14", None),  # one point per trigger
             (b"SEND 0", None),  # one shot
+            (b"FAST 0", None),
+            (b"TSTR 0", None),
             (b"DDEF 1,0,0", None),
             (b"DDEF 2,0,0", None),
             (b"SRAT 13", None),  # 512 Hz

@@ -226,3 +226,50 @@ def test_analyze_a_swept_adaptive_map_gives_the_stepped_adaptive_torkances(tmp_p
     # the swept record costs less bench time than the stepped adaptive map
     t_a = read_run(tmp_path / "stepped.h5").data["time"].max()
     assert read_run(path).data["time"].max() < t_a
+
+
+def test_resume_measures_a_swept_sweep_stopped_before_its_first_point_and_notes_a_cut_one(tmp_path):
+    """A stop between a sweep's start (its spectra row written: field, bias, RF, the settling
+    wait) and its first point leaves it with no reading: a resumed run measures it in full,
+    not "as it stopped". A swept sweep stopped part-way is kept as it is, and the points note
+    says why its points are missing."""
+    import threading
+
+    from stfmr_lab.runner import RunAborted
+    from stfmr_lab.stream import RunStream
+
+    m = {"type": "map", "fields_oe": [1000], "biases_v": [0.0, 0.2, -0.2],
+         "frequency": {"start_hz": 6.0e9, "stop_hz": 11.0e9, "points": 61}, "acquisition": "swept"}
+    cfg = small_map(measurements=[m], lockin={"time_constant_s": TAU, "slope_db_oct": 24, "sensitivity_v": 0.002})
+
+    def stopped(when):
+        stop = threading.Event()
+
+        class Stopper:
+            def row(self, table, row):
+                if when(table, row):
+                    stop.set()
+
+        stream = RunStream()
+        stream.subscribe(Stopper())
+        return stream, stop
+
+    # the first run stops part-way into sweep 0
+    stream, stop = stopped(lambda table, row: table == "data" and row["spectrum"] == 0 and row["frequency_hz"] > 8.0e9)
+    with pytest.raises(RunAborted) as e:
+        run(cfg, sim=True, out=tmp_path / "r.h5", stream=stream, stop_event=stop)
+    n0 = int(np.count_nonzero(read_run(e.value.path).data["spectrum"] == 0))
+    assert 0 < n0 < 61
+    # the first resume stops as sweep 1 starts: its spectra row written, no point yet
+    stream, stop = stopped(lambda table, row: table == "spectra" and row["index"] == 1)
+    with pytest.raises(RunAborted):
+        run(cfg, sim=True, resume=e.value.path, stream=stream, stop_event=stop)
+    d = read_run(e.value.path)
+    assert 1 in d.tables["spectra"]["index"].tolist() and np.count_nonzero(d.data["spectrum"] == 1) == 0
+    run(cfg, sim=True, resume=e.value.path)
+    d = read_run(e.value.path)
+    assert d.status == "complete"
+    counts = [int(np.count_nonzero(d.data["spectrum"] == k)) for k in range(3)]
+    assert counts == [n0, 61, 61]  # sweep 1 measured in full, sweep 0 kept as it stopped
+    assert d.tables["spectra"]["index"].tolist().count(1) == 1  # its spectra row once
+    assert f"{61 - n0} fewer in swept sweeps" in d.attrs["points_note"]

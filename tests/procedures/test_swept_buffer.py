@@ -67,6 +67,14 @@ def _run(tmp_path, name, cfg, *subscribers, **kw):
     return read_run(run(cfg, sim=True, out=tmp_path / f"{name}.h5", stream=stream, **kw)).data
 
 
+class StoredAtOnce(Subscriber):
+    """An idealised SR830 twin: a triggered point readable at the trigger's instant, not from
+    the next 512 Hz tick on (``SR830Twin.store_on_tick``)."""
+
+    def start(self, info):
+        info["station"].bench.twins["lockin"].store_on_tick = False
+
+
 COLUMNS = ("frequency", "field", "lockin_x", "lockin_y", "vmix", "time", "set_time", "overload", "sensitivity")
 
 
@@ -82,10 +90,11 @@ COLUMNS = ("frequency", "field", "lockin_x", "lockin_y", "vmix", "time", "set_ti
     ids=["frequency", "up_down", "field"],
 )
 def test_buffer_readings_are_the_snap_readings_of_the_same_seed(tmp_path, sweep):
-    """Noise on, same seed, no bus time (so both paths put every step and reading at the same
-    virtual moment): every column of every row is identical, X and Y to the last digit."""
+    """Noise on, same seed, no bus time and a twin that stores a triggered point at once (so
+    both paths put every step and reading at the same virtual moment): every column of every
+    row is identical, X and Y to the last digit."""
     snap = _run(tmp_path, "snap", _cfg("snap", sweep, latency=0.0))
-    buf = _run(tmp_path, "buffer", _cfg("buffer", sweep, latency=0.0))
+    buf = _run(tmp_path, "buffer", _cfg("buffer", sweep, latency=0.0), StoredAtOnce())
     assert snap["vmix"].size == buf["vmix"].size > CHUNK_POINTS
     for col in COLUMNS:
         assert np.array_equal(np.asarray(snap[col]), np.asarray(buf[col])), col
@@ -102,10 +111,10 @@ def test_buffer_path_sends_a_trigger_per_point_and_four_queries_a_chunk(tmp_path
         counts[readout] = traffic
     n = data["snap"]["vmix"].size
     chunks = -(-n // CHUNK_POINTS)
-    # + the configuration's error check (*ESR?, ERRS?) after each of the 4 buffer set-up commands
-    assert counts["buffer"].queries - counts["snap"].queries == 4 * chunks + 1 - 2 * n + 2 * 4
-    # per point a TRIG; per sweep REST, STRT; at configuration DDEF x2, SRAT, SEND
-    assert counts["buffer"].commands - counts["snap"].commands == n + 2 + 4
+    # + the configuration's error check (*ESR?, ERRS?) after each of the 6 buffer set-up commands
+    assert counts["buffer"].queries - counts["snap"].queries == 4 * chunks + 1 - 2 * n + 2 * 6
+    # per point a TRIG; per sweep REST, STRT; at configuration FAST, TSTR, DDEF x2, SRAT, SEND
+    assert counts["buffer"].commands - counts["snap"].commands == n + 2 + 6
     a, b = data["snap"], data["buffer"]
     assert np.array_equal(a["frequency"], b["frequency"])
     assert np.max(np.abs(a["vmix"] - b["vmix"])) < 0.05 * np.max(np.abs(a["vmix"]))
@@ -220,3 +229,41 @@ def test_the_bench_time_estimate_knows_the_readout(tmp_path):
         assert est[readout] == pytest.approx(took[readout], rel=0.1)
     assert est["snap"] - est["buffer"] == pytest.approx(400 * 0.004, rel=0.01)
     assert took["snap"] - took["buffer"] == pytest.approx(est["snap"] - est["buffer"], rel=0.1)
+
+
+def test_a_chunk_is_read_once_its_last_trigger_is_stored(tmp_path):
+    """The SR830 stores a triggered point on its next 512 Hz tick (up to 1.95 ms after TRIG):
+    on a fast bus (0.2 ms a message) SPTS? right after a chunk's last TRIG would find it not
+    yet stored. It is asked again 2 ticks after that trigger: every point read, no false
+    "trigger lost"; on a slower bus (5 ms a message) nothing waits."""
+    latency = 0.0002
+    d = _run(tmp_path, "fastbus", _cfg("buffer", latency=latency))
+    assert d["vmix"].size == 61 and np.all(np.diff(d["frequency"]) > 0)
+    step = np.diff(np.asarray(d["time"]))
+    # at each chunk's end: SPTS? (short), the rest of 2 ticks, SPTS?, TRCA? x2, LIAS?
+    extra = [step[k - 1] - np.median(step) for k in range(CHUNK_POINTS, 61, CHUNK_POINTS)]
+    assert extra == pytest.approx([2 / 512 + 4 * latency] * 3, abs=1e-6)
+    slow = _run(tmp_path, "slowbus", _cfg("buffer"))
+    step = np.diff(np.asarray(slow["time"]))
+    extra = [step[k - 1] - np.median(step) for k in range(CHUNK_POINTS, 61, CHUNK_POINTS)]
+    assert extra == pytest.approx([4 * 0.005] * 3, abs=1e-6)  # SPTS?, TRCA? x2, LIAS?: no wait
+
+
+@pytest.mark.parametrize("front_panel", [{"fast_transfer": 2}, {"fast_transfer": 1, "trigger_starts": 1}])
+def test_fast_transfer_and_trigger_start_left_on_at_the_lockin_are_switched_off(tmp_path, front_panel):
+    """FAST 1/2 left on (pymeasure's SR830.start_buffer sends FAST2) makes the SR830 send X
+    and Y of every stored point over the bus unasked: the next reply would start with those
+    bytes. The buffer's set-up switches FAST and TSTR off before storing anything."""
+
+    cfg = _cfg("buffer")
+    cfg["simulation"] = {**cfg["simulation"], "front_panel": {"lockin": front_panel}}
+    seen = {}
+
+    class Settings(Subscriber):
+        def start(self, info):
+            seen["twin"] = info["station"].bench.twins["lockin"]
+
+    d = _run(tmp_path, "fast", cfg, Settings())
+    assert d["vmix"].size == 61
+    twin = seen["twin"]
+    assert int(twin.p("fast_transfer")) == 0 and int(twin.p("trigger_starts")) == 0

@@ -83,7 +83,10 @@ def test_trigger_needs_trigger_mode_and_storage_on(make_sr830):
     st.bench.query_latency_s = 0.0
     li.trigger()
     li.trigger()  # the same instant: faster than 512 Hz, ignored
+    assert li.buffer_count() == 1  # stored on the next 512 Hz tick, not yet counted
+    st.clock.sleep(1 / 512)
     assert li.buffer_count() == 2
+    assert li.read_buffer_xy(1, 1)[0].size == 1
     li.reset_buffer()
     assert li.buffer_count() == 0
     assert li.values("DDEF? 1") == [0, 0] and li.values("DDEF? 2") == [0, 0]
