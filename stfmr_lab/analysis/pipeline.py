@@ -7,9 +7,13 @@
    removed; each frequency sweep is fitted to the S/A lineshape on a sloped background,
    normalised by the bench path's I_RF^2(f) shape (the station's path calibration,
    recorded in the file), so the fitted background is (1/4) d2V/dI2 times the path
-   calibration's error factor k. Fits whose residuals are structured are not used; the
-   fits' systematic errors (background model, window) are carried beside the statistical
-   ones (``*_err_sys`` columns). Field sweeps: every line (``fit_lines``).
+   calibration's error factor k, times the easy-axis reference's shape beyond that
+   calibration (standing waves; Savitzky-Golay smoothed, cubic-spline interpolated). The
+   spectra of one field that share the tail of a line outside the sweep (``tails``) have it
+   subtracted and are refitted, the correction carried in their systematic errors; spectra
+   holding more than one line are refitted by ``fit_lines``. The fits' systematic errors
+   (background model, window) are carried beside the statistical ones (``*_err_sys``
+   columns). Field sweeps: every line (``fit_lines``).
 3. I_RF^2: k from the backgrounds at biases where d2V/dI2 is large (analysis step 2);
    reported as the disagreement with the path calibration.
 4. Kittel fit of f0(H) for 4 pi Meff and Hk; Omega_perp from f0; torkances per spectrum
@@ -764,6 +768,7 @@ class FittedSpectra:
     vmix_all: np.ndarray  # every point's Vmix (V), the lock-in phase removed
     phase_rad: float
     phase_err_rad: float
+    tails: dict = field(default_factory=dict)  # position -> the subtracted tail of a line outside the sweep (V)
 
 
 def _fitted_spectra(run: RunData, cal: Calibrations, path, warnings: list) -> FittedSpectra:
@@ -793,7 +798,8 @@ def _fitted_spectra(run: RunData, cal: Calibrations, path, warnings: list) -> Fi
     skip = {n for n, s in enumerate(specs) if s.index in swept}
     fits, corrected = _neighbour_tails(fits, specs, warnings, skip=skip)
     fits = _refit_structured(fits, specs, warnings, skip=skip, data=corrected)
-    return FittedSpectra(specs, fits, vmix_all, phase, phase_err)
+    tails = {n: specs[n].vmix_v - data for n, (data, _, _) in corrected.items()}
+    return FittedSpectra(specs, fits, vmix_all, phase, phase_err, tails)
 
 
 @dataclass(frozen=True, eq=False)
@@ -959,7 +965,7 @@ class SpectrumTorkances:
 def _per_spectrum_table(cal: Calibrations, fitted: FittedSpectra, scale: IRF2Scale, res: ResonanceFrequencies,
                         ang: AngleTerms, tv: TorkanceValues, lt: LineshapeTerms) -> tuple[pd.DataFrame, dict]:
     """Step 4e: the per-spectrum table (one row per fitted spectrum) and the model curves
-    (index -> (frequency_hz, vmix_v, fitted model V))."""
+    (index -> (frequency_hz, vmix_v, fitted model V, a subtracted tail included))."""
     specs, fits, used = fitted.spectra, fitted.fits, scale.used
     (par_u, perp_u), (par_eu, perp_eu) = tv.value, tv.err
     (par_feu, perp_feu), (par_su, perp_su) = tv.fit_err, tv.err_sys
@@ -987,7 +993,8 @@ def _per_spectrum_table(cal: Calibrations, fitted: FittedSpectra, scale: IRF2Sca
             "dtau_par_dv_err_sys": par_su[n], "dtau_perp_dv_err_sys": perp_su[n],
             "alpha_eff": a_eff[n], "alpha_eff_err": a_eff_err[n],
         })
-        model_curves[s.index] = (s.f_hz, s.vmix_v, ft.model(s.f_hz) * s.irf2)
+        # the model drawn is the line, its background and the tail subtracted before the fit
+        model_curves[s.index] = (s.f_hz, s.vmix_v, ft.model(s.f_hz) * s.irf2 + fitted.tails.get(n, 0.0))
     per_spectrum = pd.DataFrame(rows)
     per_spectrum["dtau_par_dv_predicted"] = cal.predicted_dtau_par_dv([s.bias_voltage_v for s in specs])
     return per_spectrum, model_curves
