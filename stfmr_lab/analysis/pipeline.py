@@ -7,9 +7,13 @@
    removed; each frequency sweep is fitted to the S/A lineshape on a sloped background,
    normalised by the bench path's I_RF^2(f) shape (the station's path calibration,
    recorded in the file), so the fitted background is (1/4) d2V/dI2 times the path
-   calibration's error factor k. Fits whose residuals are structured are not used; the
-   fits' systematic errors (background model, window) are carried beside the statistical
-   ones (``*_err_sys`` columns). Field sweeps: every line (``fit_lines``).
+   calibration's error factor k, times the easy-axis reference's shape beyond that
+   calibration (standing waves; Savitzky-Golay smoothed, cubic-spline interpolated). The
+   spectra of one field that share the tail of a line outside the sweep (``tails``) have it
+   subtracted and are refitted, the correction carried in their systematic errors; spectra
+   holding more than one line are refitted by ``fit_lines``. The fits' systematic errors
+   (background model, window) are carried beside the statistical ones (``*_err_sys``
+   columns). Field sweeps: every line (``fit_lines``).
 3. I_RF^2: k from the backgrounds at biases where d2V/dI2 is large (analysis step 2);
    reported as the disagreement with the path calibration.
 4. Kittel fit of f0(H) for 4 pi Meff and Hk; Omega_perp from f0; torkances per spectrum
@@ -36,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.interpolate import CubicSpline
+from scipy.signal import savgol_filter
 
 from stfmr_lab.analysis.fit import STRUCTURE_MESSAGE, fit_spectra
 from stfmr_lab.analysis.inverse import (
@@ -56,8 +62,11 @@ from stfmr_lab.analysis.inverse import (
 from stfmr_lab.analysis.inverse import d2v_dtheta_di as d2v_dtheta_di_curves
 from stfmr_lab.analysis.lines import fit_lines
 from stfmr_lab.analysis.lockin import lockin_phase, rotate
-from stfmr_lab.analysis.residuals import noise_from_differences
+from stfmr_lab.analysis.residuals import hampel_outliers, noise_from_differences
 from stfmr_lab.analysis.swept import refit_swept, swept_indices
+from stfmr_lab.analysis.tails import MIN_SPECTRA as MIN_TAIL_SPECTRA
+from stfmr_lab.analysis.tails import ORDER as TAIL_ORDER
+from stfmr_lab.analysis.tails import find_tail
 from stfmr_lab.instruments.path import BiasTeePath
 from stfmr_lab.physics import LOCKIN_RMS_FACTOR, TORKANCE_UNIT_J_PER_V
 from stfmr_lab.sample import declared_ms_vol_emu
@@ -280,27 +289,87 @@ def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
     return hard, thetas, lookup
 
 
-def _refit_structured(fits, spectra: list[ResonanceSpectrum], warnings: list, skip=()) -> list:
+def _refit_structured(fits, spectra: list[ResonanceSpectrum], warnings: list, skip=(), data=None) -> list:
     """Spectra whose one-line fit has structured residuals, refitted by ``fit_lines`` (a
     second mode, spikes the one-line fit could not place): its strongest line replaces
-    the one-line fit when it is ok. ``skip``: positions not to refit (swept spectra)."""
+    the one-line fit when it is ok. ``skip``: positions not to refit (swept spectra);
+    ``data``: by position, a spectrum's tail-subtracted data with the tail's errors
+    (``_neighbour_tails``), refitted instead and its errors carried."""
     out = list(fits)
     n_new = 0
     for n, ft in enumerate(fits):
         if n in skip or ft.ok or ft.message != STRUCTURE_MESSAGE:
             continue
         try:
-            lines = fit_lines(spectra[n].f_hz, spectra[n].vmix_v, irf2=spectra[n].irf2)
+            tail = (data or {}).get(n)
+            lines = fit_lines(spectra[n].f_hz, spectra[n].vmix_v if tail is None else tail[0], irf2=spectra[n].irf2)
         except ValueError:
             continue
         if len(lines) > 1:
             main = max(lines, key=lambda x: math.hypot(x.v_sym, x.v_asym))
             if main.ok:
-                out[n] = main
+                out[n] = main if tail is None else _with_tail_errors(main, tail[1], tail[2])
                 n_new += 1
     if n_new:
         warnings.append(f"{n_new} spectra hold more than one line: their strongest fitted with the others (fit_lines)")
     return out
+
+
+def _neighbour_tails(fits, spectra: list[ResonanceSpectrum], warnings: list, skip=()) -> tuple[list, dict]:
+    """The spectra of one field (the same frequencies) whose backgrounds share the tail of a
+    line outside the sweep (``tails.find_tail``): the tail subtracted, the spectra refitted,
+    the tail's errors added to theirs. ``skip``: positions not to use (swept spectra).
+    Returns the fits and, by position, (the data with the tail subtracted, the tail's extra
+    covariance, its systematic errors)."""
+    groups: dict[tuple, list[int]] = {}
+    for n, (sp, ft) in enumerate(zip(spectra, fits, strict=True)):
+        if n in skip or not (ft.ok or ft.message == STRUCTURE_MESSAGE) or sp.irf2 is None:
+            continue
+        # the same frequencies: one field's spectra (the measured field varies by its jitter)
+        groups.setdefault((sp.f_hz.size, float(sp.f_hz[0]), float(sp.f_hz[-1])), []).append(n)
+    out, corrected = list(fits), {}
+    for idx in groups.values():
+        f = spectra[idx[0]].f_hz
+        if len(idx) < MIN_TAIL_SPECTRA or not all(np.array_equal(spectra[i].f_hz, f) for i in idx):
+            continue
+        tail = find_tail(f, np.stack([spectra[i].vmix_v / spectra[i].irf2 for i in idx]),
+                         np.stack([spectra[i].irf2**2 for i in idx]), [fits[i] for i in idx])
+        if tail is None:
+            continue
+        for k, i in enumerate(idx):
+            corrected[i] = (spectra[i].vmix_v - spectra[i].irf2 * tail.curves[k], tail.extra_covariance[k],
+                            tail.systematic[k])
+        refit = fit_spectra([f] * len(idx), [corrected[i][0] for i in idx], irf2=[spectra[i].irf2 for i in idx],
+                            slope=True)
+        for k, i in enumerate(idx):
+            out[i] = _with_tail_errors(refit[k], tail.extra_covariance[k], tail.systematic[k])
+        where = "above" if tail.centre_hz > f[-1] else "below"
+        field_oe = float(np.median([spectra[i].field_oe for i in idx]))
+        warnings.append(
+            f"{len(idx)} spectra at {field_oe:.0f} Oe share the tail of a line {where} the sweep (about "
+            f"{tail.centre_hz / 1e9:.2f} GHz, HWHM {tail.hwhm_hz / 1e6:.0f} MHz, {tail.ratio:.2f} x the main line; "
+            f"{tail.n_alike} places alike; chi2 drop {tail.chi2_drop:.0f}, p {tail.p_value:.1e}): subtracted and "
+            "refitted, the correction carried in their systematic errors")
+    return out, corrected
+
+
+def _with_tail_errors(ft, extra, sys):
+    """``ft`` with ``extra`` (6 x 6, in ``tails.ORDER``) added to its covariance and errors,
+    and ``sys`` (6,) to its systematic errors (in quadrature)."""
+    names = list(ft.param_names)
+    pos = [names.index(k) if k in names else None for k in TAIL_ORDER]
+    cov = np.array(ft.covariance, dtype=float, copy=True)
+    stderr, stderr_sys = dict(ft.stderr), dict(ft.stderr_sys)
+    for a, pa in enumerate(pos):
+        if pa is None:
+            continue
+        name = TAIL_ORDER[a]
+        stderr[name] = float(math.sqrt(stderr[name] ** 2 + extra[a, a]))
+        stderr_sys[name] = float(math.hypot(stderr_sys.get(name, 0.0), sys[a]))
+        for b, pb in enumerate(pos):
+            if pb is not None:
+                cov[pa, pb] += extra[a, b]
+    return replace(ft, covariance=cov, stderr=stderr, stderr_sys=stderr_sys)
 
 
 def _fits_used(fits, warnings: list) -> np.ndarray:
@@ -344,12 +413,15 @@ def _run_path(run: RunData, warnings: list) -> BiasTeePath:
     return rf_path
 
 
-#: the easy-axis reference's shape is smoothed over this many neighbouring points (its noise
-#: would otherwise enter every spectrum's I_RF^2); at the 20 MHz spacing of a 351-point 5-12 GHz
-#: reference a standing wave of 0.35 GHz period keeps 96 % of its amplitude, one of 0.2 GHz 86 %
-_REFERENCE_SMOOTH_POINTS = 3
+#: the easy-axis reference's shape is smoothed (its noise would otherwise enter every
+#: spectrum's I_RF^2) by a Savitzky-Golay filter of this many points and polynomial order, and
+#: interpolated onto the spectra's frequencies by a cubic spline: at the 20 MHz spacing of a
+#: 351-point 5-12 GHz reference a standing wave of 0.35 GHz period keeps its amplitude to
+#: 0.1 % (a 3-point running mean and linear interpolation lost 4-6 %)
+_REFERENCE_SMOOTH_POINTS = 9
+_REFERENCE_SMOOTH_POLYORDER = 4
 #: ... and divided by its own cubic trend: slow drift is not a property of the path
-_REFERENCE_SMOOTH_ORDER = 3
+_REFERENCE_SMOOTH_ORDER = 1
 
 
 def _reference_shape(run: RunData, vmix_all, rf_path: BiasTeePath, warnings: list):
@@ -363,7 +435,8 @@ def _reference_shape(run: RunData, vmix_all, rf_path: BiasTeePath, warnings: lis
     divided by its own cubic trend in f (the lock-in's slow drift during the sweep and a smooth
     error of the calibration are left to the fits' sloped background and to the I_RF^2 scale),
     averaged with weights (its signal over its scatter); the result is smoothed over
-    ``_REFERENCE_SMOOTH_POINTS`` points. Returns ``(f_hz, shape)`` (shape ~1) for interpolation.
+    ``_REFERENCE_SMOOTH_POINTS`` points. Returns the shape (~1) as a function of f (Hz): a cubic
+    spline through the reference's frequencies, held at its end values beyond them.
     """
     D, S = run.data, run.tables["spectra"]
     ref = [
@@ -378,8 +451,13 @@ def _reference_shape(run: RunData, vmix_all, rf_path: BiasTeePath, warnings: lis
         f, v = f[order], v[order]
         cal = rf_path.i_rf(f, float(np.median(D["rf_power"][sel])), 0.0) ** 2
         r = v / cal
-        if r.size >= 3:  # isolated spikes (bus glitches) out: a running median of three
-            r = np.concatenate([r[:1], np.median(np.stack([r[:-2], r[1:-1], r[2:]]), axis=0), r[-1:]])
+        # spikes (bus glitches) out by the fitters' Hampel test, replaced by their neighbours:
+        # a running median would clip the standing wave's crests (by ~6 % of its amplitude at
+        # 17 points a period)
+        spikes = hampel_outliers(r[None, :], np.isfinite(r)[None, :])[0]
+        if spikes.any() and (~spikes).sum() >= 2:
+            r = r.copy()
+            r[spikes] = np.interp(f[spikes], f[~spikes], r[~spikes])
         level = float(np.median(r))
         scatter = float(noise_from_differences(r[None, :], np.ones((1, r.size), dtype=bool))[0]) if r.size > 2 else math.inf
         if not (abs(level) > 5 * scatter):
@@ -395,13 +473,16 @@ def _reference_shape(run: RunData, vmix_all, rf_path: BiasTeePath, warnings: lis
         return None
     f0 = parts[0][0]  # the references' weighted mean on the first one's frequencies
     shape = sum(np.interp(f0, f, r) * w for f, r, w in parts) / sum(w for _, _, w in parts)
-    k = _REFERENCE_SMOOTH_POINTS
-    if shape.size > k:
-        pad = np.pad(shape, k // 2, mode="edge")
-        shape = np.convolve(pad, np.ones(k) / k, mode="valid")
+    if shape.size > _REFERENCE_SMOOTH_POINTS:
+        shape = savgol_filter(shape, _REFERENCE_SMOOTH_POINTS, _REFERENCE_SMOOTH_POLYORDER, mode="interp")
     warnings.append(f"I_RF^2(f) shaped by {len(parts)} easy-axis reference sweep(s): "
                     f"{100 * (shape.max() - shape.min()) / 2:.1f} % ripple beyond the path calibration")
-    return f0, shape
+    f0, at = np.unique(f0, return_inverse=True)  # a reference that repeats frequencies: their mean
+    shape = np.bincount(at, shape) / np.bincount(at)
+    if f0.size < 2:
+        return lambda f: np.full(np.shape(f), shape[0])
+    spline = CubicSpline(f0, shape)
+    return lambda f: spline(np.clip(f, f0[0], f0[-1]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -687,6 +768,7 @@ class FittedSpectra:
     vmix_all: np.ndarray  # every point's Vmix (V), the lock-in phase removed
     phase_rad: float
     phase_err_rad: float
+    tails: dict = field(default_factory=dict)  # position -> the subtracted tail of a line outside the sweep (V)
 
 
 def _fitted_spectra(run: RunData, cal: Calibrations, path, warnings: list) -> FittedSpectra:
@@ -705,16 +787,19 @@ def _fitted_spectra(run: RunData, cal: Calibrations, path, warnings: list) -> Fi
         r_d = float(cal.hard[j].at(sp.bias_current_a))
         irf2_path = rf_path.i_rf(sp.f_hz, sp.rf_power_dbm, r_d) ** 2  # exactly the calibration the run used
         if shape is not None:  # times what the easy-axis reference measured beyond it
-            irf2_path = irf2_path * np.interp(sp.f_hz, *shape)
+            irf2_path = irf2_path * shape(sp.f_hz)
         specs.append(replace(sp, irf2=irf2_path, hard_curve_index=j, r_d_ohm=r_d))
     if not specs:
         raise AnalysisError(f"{path}: no resonance spectra to fit")
     fits = fit_spectra([s.f_hz for s in specs], [s.vmix_v for s in specs], irf2=[s.irf2 for s in specs], slope=True)
     fits = refit_swept(run, [s.index for s in specs], fits, [(s.f_hz, s.irf2) for s in specs],  # through the lock-in filter
                        vmix_v=vmix_all)
-    swept = swept_indices(run)  # fit_lines reads as settled: not for swept spectra
-    fits = _refit_structured(fits, specs, warnings, skip={n for n, s in enumerate(specs) if s.index in swept})
-    return FittedSpectra(specs, fits, vmix_all, phase, phase_err)
+    swept = swept_indices(run)  # fit_lines and the tails read as settled: not for swept spectra
+    skip = {n for n, s in enumerate(specs) if s.index in swept}
+    fits, corrected = _neighbour_tails(fits, specs, warnings, skip=skip)
+    fits = _refit_structured(fits, specs, warnings, skip=skip, data=corrected)
+    tails = {n: specs[n].vmix_v - data for n, (data, _, _) in corrected.items()}
+    return FittedSpectra(specs, fits, vmix_all, phase, phase_err, tails)
 
 
 @dataclass(frozen=True, eq=False)
@@ -880,7 +965,7 @@ class SpectrumTorkances:
 def _per_spectrum_table(cal: Calibrations, fitted: FittedSpectra, scale: IRF2Scale, res: ResonanceFrequencies,
                         ang: AngleTerms, tv: TorkanceValues, lt: LineshapeTerms) -> tuple[pd.DataFrame, dict]:
     """Step 4e: the per-spectrum table (one row per fitted spectrum) and the model curves
-    (index -> (frequency_hz, vmix_v, fitted model V))."""
+    (index -> (frequency_hz, vmix_v, fitted model V, a subtracted tail included))."""
     specs, fits, used = fitted.spectra, fitted.fits, scale.used
     (par_u, perp_u), (par_eu, perp_eu) = tv.value, tv.err
     (par_feu, perp_feu), (par_su, perp_su) = tv.fit_err, tv.err_sys
@@ -908,7 +993,8 @@ def _per_spectrum_table(cal: Calibrations, fitted: FittedSpectra, scale: IRF2Sca
             "dtau_par_dv_err_sys": par_su[n], "dtau_perp_dv_err_sys": perp_su[n],
             "alpha_eff": a_eff[n], "alpha_eff_err": a_eff_err[n],
         })
-        model_curves[s.index] = (s.f_hz, s.vmix_v, ft.model(s.f_hz) * s.irf2)
+        # the model drawn is the line, its background and the tail subtracted before the fit
+        model_curves[s.index] = (s.f_hz, s.vmix_v, ft.model(s.f_hz) * s.irf2 + fitted.tails.get(n, 0.0))
     per_spectrum = pd.DataFrame(rows)
     per_spectrum["dtau_par_dv_predicted"] = cal.predicted_dtau_par_dv([s.bias_voltage_v for s in specs])
     return per_spectrum, model_curves

@@ -114,10 +114,10 @@ def test_heating_and_second_mode_reach_the_run_file(tmp_path):
 
 @pytest.fixture(scope="module")
 def realistic_run(tmp_path_factory):
-    """examples/realistic_map.yaml, small: two fields, three biases, 61 frequencies."""
+    """examples/realistic_map.yaml, small: two fields, five biases, 61 frequencies."""
     cfg = yaml.safe_load(packaged_example("realistic_map.yaml").read_text())
     cfg["measurements"][0].update(fields_oe=[900, 1100], currents_a={"start": -2e-4, "stop": 2e-4, "points": 33})
-    cfg["measurements"][1].update(fields_oe=[900, 1100], biases_v={"start": -0.4, "stop": 0.4, "points": 3})
+    cfg["measurements"][1].update(fields_oe=[900, 1100], biases_v={"start": -0.5, "stop": 0.5, "points": 5})
     cfg["measurements"][1]["frequency"]["points"] = 61
     return run(cfg, sim=True, out=tmp_path_factory.mktemp("realistic") / "realistic.h5")
 
@@ -135,12 +135,13 @@ def test_realistic_map_records_its_imperfections(realistic_run):
 def test_realistic_map_goes_through_the_whole_chain(realistic_run, tmp_path):
     a = analyze(realistic_run)
     assert a.summary["ms_vol_source"].startswith("declared")
-    assert len(a.per_bias) == 6
+    assert len(a.per_bias) == 10
     paths = write_report(a, tmp_path / "rep")
     assert {"torkance figure", "spectra figure", "per-bias table"} <= set(paths)
-    # the clean one-line fit leaves the ripple in its residuals: structured, far above the white noise
+    # the bench's drift, 1/f noise and what is left of the ripple keep the one-line fits'
+    # residuals far above the white noise (88x on this run)
     res = [v - model for f, v, model in a.spectra.values()]
-    assert np.median([np.std(r) for r in res]) > 100 * DeviceModel().lockin_noise_v(0.03, 24)
+    assert np.median([np.std(r) for r in res]) > 30 * DeviceModel().lockin_noise_v(0.03, 24)
 
 
 def test_realistic_map_recovers_the_torkances_within_5_percent(realistic_run):
@@ -165,17 +166,20 @@ PULL_RMS_BAND = (0.6, 1.45)
 
 
 def test_realistic_map_errors_cover_the_truth_over_seeds(tmp_path):
-    """The small realistic map at five seeds: per bias, (estimate - truth) / stated error with
-    the statistical and systematic errors combined; their rms over seeds and biases is about 1."""
+    """The full realistic map (3 fields x 21 biases x 161 frequencies; the small one's 5 biases
+    a field leave the shared tail of the second mode too loosely fixed, README) at three
+    seeds: per bias, (estimate - truth) / stated error with the statistical and systematic
+    errors combined; their rms over seeds and biases is about 1."""
     z = {"dtau_par_dv": [], "dtau_perp_dv": []}
-    for seed in range(1, 6):
+    for seed in range(1, 4):
         cfg = yaml.safe_load(packaged_example("realistic_map.yaml").read_text())
         cfg["simulation"]["seed"] = seed
-        cfg["measurements"][0].update(fields_oe=[900, 1100], currents_a={"start": -2e-4, "stop": 2e-4, "points": 33})
-        cfg["measurements"][1].update(fields_oe=[900, 1100], biases_v={"start": -0.5, "stop": 0.5, "points": 5})
-        cfg["measurements"][1]["frequency"]["points"] = 61
         path = run(cfg, sim=True, out=tmp_path / f"seed{seed}.h5")
-        pb = analyze(path).per_bias
+        a = analyze(path)
+        pb = a.per_bias
+        # the second mode 2 GHz above the line, outside the sweep: its tail found at two fields
+        # of three at least
+        assert sum("share the tail of a line above the sweep" in w for w in a.warnings) >= 2
         truth = DeviceModel(**{k: read_run(path).sample[k] for k in DeviceModel().params()})
         true = np.array([truth.torkances_at(np.pi / 2, v) for v in pb["bias_voltage_v"]]) / TORKANCE_UNIT_J_PER_V
         for k, col in enumerate(z):
@@ -183,7 +187,7 @@ def test_realistic_map_errors_cover_the_truth_over_seeds(tmp_path):
     lo, hi = PULL_RMS_BAND
     for col, parts in z.items():
         pulls = np.concatenate(parts)
-        assert pulls.size == 50
+        assert pulls.size == 189
         rms = float(np.sqrt(np.mean(pulls**2)))
         assert lo < rms < hi, (col, rms)
         # the band tells the stated errors from ones 2x too small or too large
@@ -224,3 +228,22 @@ def test_the_demo_stays_clean_and_bench_with_every_imperfection_off_by_name_is_c
     c = read_run(run(small_map(measurements=sweep, simulation={"noise": True, "seed": 7, "realism": "bench",
                                                                 **off, "ripple_db": 0.8}), sim=True, out=tmp_path / "c.h5")).data
     assert np.max(np.abs(c["vmix"] - a["vmix"])) > 0.05 * np.max(np.abs(a["vmix"]))  # one name back on shows
+
+
+def test_the_easy_axis_reference_divides_the_ripple_out_to_a_few_tenths_of_a_percent(tmp_path):
+    """Noise-free, the bench's +-0.8 dB standing wave (and no second mode): what the easy-axis
+    reference leaves moves the torkances by < 0.6 % of the dtau_par scale at every bias (a
+    3-point mean, a running median against spikes and a cubic trend took up to 8.7 % away at
+    |V| = 0.5 V, where the background is 4x the line)."""
+    cfg = yaml.safe_load(packaged_example("realistic_map.yaml").read_text())
+    cfg["simulation"].update(noise=False, second_mode_rel=0.0)
+    cfg["measurements"][1].update(fields_oe=[800, 1200], biases_v={"start": -0.5, "stop": 0.5, "points": 5})
+    path = run(cfg, sim=True, out=tmp_path / "ripple.h5")
+    a = analyze(path)
+    pb = a.per_bias
+    truth = DeviceModel(**{k: read_run(path).sample[k] for k in DeviceModel().params()})
+    true = np.array([truth.torkances_at(np.pi / 2, v) for v in pb["bias_voltage_v"]]) / TORKANCE_UNIT_J_PER_V
+    scale = np.mean(np.abs(true[:, 0]))
+    assert any("ripple beyond the path calibration" in w for w in a.warnings)
+    assert np.max(np.abs(pb["dtau_par_dv"] - true[:, 0])) < 0.006 * scale
+    assert np.max(np.abs(pb["dtau_perp_dv"] - true[:, 1])) < 0.006 * scale
