@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import CubicSpline
 from scipy.signal import savgol_filter
+from scipy.stats import f as f_distribution
 
 from stfmr_lab.analysis.fit import STRUCTURE_MESSAGE, fit_spectra
 from stfmr_lab.analysis.inverse import (
@@ -292,7 +293,8 @@ def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
 def _refit_structured(fits, spectra: list[ResonanceSpectrum], warnings: list, skip=(), data=None) -> list:
     """Spectra whose one-line fit has structured residuals, refitted by ``fit_lines`` (a
     second mode, spikes the one-line fit could not place): its strongest line replaces
-    the one-line fit when it is ok. ``skip``: positions not to refit (swept spectra);
+    the one-line fit when it is ok, or when both fail only the structure check and the
+    extra lines explain more than chance (``_explains_more``). ``skip``: positions not to refit (swept spectra);
     ``data``: by position, a spectrum's tail-subtracted data with the tail's errors
     (``_neighbour_tails``), refitted instead and its errors carried."""
     out = list(fits)
@@ -307,7 +309,7 @@ def _refit_structured(fits, spectra: list[ResonanceSpectrum], warnings: list, sk
             continue
         if len(lines) > 1:
             main = max(lines, key=lambda x: math.hypot(x.v_sym, x.v_asym))
-            if main.ok:
+            if main.ok or (main.message == STRUCTURE_MESSAGE and _explains_more(ft, main, len(lines))):
                 out[n] = main if tail is None else _with_tail_errors(main, tail[1], tail[2])
                 n_new += 1
     if n_new:
@@ -370,6 +372,26 @@ def _with_tail_errors(ft, extra, sys):
             if pb is not None:
                 cov[pa, pb] += extra[a, b]
     return replace(ft, covariance=cov, stderr=stderr, stderr_sys=stderr_sys)
+
+
+#: a multi-line fit replaces a one-line fit that both fail only the structure check when its
+#: extra lines lower the residual beyond chance (F-test at this p-value)
+_MORE_LINES_P = 1e-3
+
+
+def _explains_more(one, main, n_lines: int) -> bool:
+    """Whether ``fit_lines``' ``n_lines``-line fit (``main``: its strongest line) explains the
+    spectrum better than the one-line fit ``one`` when both have structured residuals (a
+    bench's drift and 1/f noise): the drop of the residual sum of squares per extra parameter
+    (4 a line) against the multi-line fit's residual variance (F-test). The one-line fit of
+    a sweep that holds two lines carries the other line in its amplitudes."""
+    extra = 4 * (n_lines - 1)
+    dof_one = one.n_points - len(one.stderr)
+    dof_k = dof_one - extra
+    if dof_k <= 0 or main.n_points != one.n_points or not (main.chi2_red > 0):
+        return False
+    f = (one.chi2_red * dof_one - main.chi2_red * dof_k) / extra / main.chi2_red
+    return bool(f > 0 and f_distribution.sf(f, extra, dof_k) < _MORE_LINES_P)
 
 
 def _fits_used(fits, warnings: list) -> np.ndarray:

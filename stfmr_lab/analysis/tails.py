@@ -86,7 +86,9 @@ def find_tail(f_hz, data, weights, fits, *, p_value: float = P_VALUE) -> TailFit
     """The shared tail of a line outside the sweep in the spectra ``data`` (m, n) on the
     common frequencies ``f_hz`` (n,), fitted as ``fits`` (one line on a sloped background, in
     the fitted data's unit, e.g. Vmix / I_RF^2) with ``weights`` (m, n), or None when there is
-    none beyond chance (or fewer than ``MIN_SPECTRA`` spectra, or non-finite data)."""
+    none beyond chance, or the best one's ratio is negative (the spectra curve the other way than
+    a mode driven like the main line: the model misses something else), or fewer than
+    ``MIN_SPECTRA`` spectra, or non-finite data."""
     f = np.asarray(f_hz, dtype=float)
     y = np.asarray(data, dtype=float)
     wt = np.asarray(weights, dtype=float)
@@ -130,7 +132,7 @@ def find_tail(f_hz, data, weights, fits, *, p_value: float = P_VALUE) -> TailFit
     fac = residuals.correlated_noise_factors(cands[k][3][:, :, None], rw, np.ones_like(rw, dtype=bool))[:, 0]
     ratios, drops, var_ratios = fitted(1.0 / (sigma2 * np.maximum(fac, 1.0)))
     p = min(1.0, float(chi2_distribution.sf(drops[k], 1)) * len(cands))
-    if not p < p_value:
+    if not (p < p_value and ratios[k] > 0.0):  # a negative ratio: the model misses something else
         return None
     gap, ww, col, _ = cands[k]
     beta = np.einsum("mpn,mn->mp", response, col)  # (m, 6): the shift a unit ratio gives

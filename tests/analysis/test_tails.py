@@ -85,3 +85,15 @@ def test_the_tail_does_not_depend_on_the_frequency_order(order):
     b = find_tail(F[order], data[:, order], np.ones_like(data), fits)
     assert a.centre_hz == b.centre_hz and a.ratio == pytest.approx(b.ratio, rel=1e-9)
     assert np.allclose(a.curves, b.curves)  # on the sorted frequencies
+
+
+def test_a_tail_of_the_wrong_sign_is_not_a_neighbouring_mode():
+    """A replica with a negative ratio (the spectra curve, but the other way than a mode driven
+    like the main line) is not taken for one: something else is missing from the model."""
+    rng = np.random.default_rng(5)
+    data, _ = _group(rng, second=-0.2)
+    fits = list(fit_spectra(F, data, slope=True))
+    assert find_tail(F, data, np.ones_like(data), fits) is None
+    data, _ = _group(rng, second=0.2)
+    fits = list(fit_spectra(F, data, slope=True))
+    assert find_tail(F, data, np.ones_like(data), fits).ratio > 0
