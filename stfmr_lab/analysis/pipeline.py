@@ -614,12 +614,14 @@ class LineshapeFits:
     field_sweeps: pd.DataFrame | None
     phase_rad: float
     phase_err_rad: float
+    tails: dict = field(default_factory=dict)  # position -> the subtracted tail of a line outside the sweep (V)
 
 
 def _lineshape_fits(run: RunData, path, warnings: list, reason: str) -> LineshapeFits:
     """The lineshape-only analysis's fits: each resonance spectrum divided by the path's
-    I_RF^2(f) shape (the amplitudes in volts at f0 do not depend on R_d), the field sweeps'
-    lines. Raises ``AnalysisError`` when there is nothing to fit (``reason``: why the
+    I_RF^2(f) shape (the amplitudes in volts at f0 do not depend on R_d), times the easy-axis
+    reference's shape where the run has one, fitted as the full analysis fits (``_fit_resonances``);
+    the field sweeps' lines. Raises ``AnalysisError`` when there is nothing to fit (``reason``: why the
     torkances are skipped)."""
     rf_path = _run_path(run, warnings)
     vmix_all, phase, phase_err = _vmix_phase_removed(run.data)
@@ -629,23 +631,23 @@ def _lineshape_fits(run: RunData, path, warnings: list, reason: str) -> Lineshap
     field_sweeps = _field_sweeps(run, vmix_all, warnings)
     if not specs and field_sweeps is None:
         raise AnalysisError(f"{path}: no resonance spectra or field sweeps to fit ({reason})")
-    shapes = [rf_path.i_rf(sp.f_hz, sp.rf_power_dbm, 0.0) ** 2 for sp in specs]
-    fits = fit_spectra([sp.f_hz for sp in specs], [sp.vmix_v for sp in specs], irf2=shapes) if specs else []
-    fits = refit_swept(run, [sp.index for sp in specs], fits, [(sp.f_hz, g) for sp, g in zip(specs, shapes, strict=True)],
-                       vmix_v=vmix_all)
-    return LineshapeFits(specs, shapes, fits, field_sweeps, phase, phase_err)
+    shape = _reference_shape(run, vmix_all, rf_path, warnings) if specs else None
+    specs = [replace(sp, irf2=rf_path.i_rf(sp.f_hz, sp.rf_power_dbm, 0.0) ** 2 * (1.0 if shape is None else shape(sp.f_hz)))
+             for sp in specs]
+    fits, tails = _fit_resonances(run, specs, vmix_all, warnings) if specs else ([], {})
+    return LineshapeFits(specs, [sp.irf2 for sp in specs], fits, field_sweeps, phase, phase_err, tails)
 
 
 def _lineshape_table(lf: LineshapeFits) -> tuple[pd.DataFrame, dict]:
     """The lineshape-only per-spectrum table (f0, width, amplitudes in volts at f0, the fit's
     verdict) and the model curves (index -> (frequency_hz, vmix_v, fitted model V))."""
     rows, model_curves = [], {}
-    for sp, shape, ft in zip(lf.spectra, lf.shapes, lf.fits, strict=True):
+    for n, (sp, shape, ft) in enumerate(zip(lf.spectra, lf.shapes, lf.fits, strict=True)):
         rows.append({"spectrum": sp.index, "field_oe": sp.field_oe, "bias_current_a": sp.bias_current_a,
                      "bias_voltage_v": sp.bias_voltage_v, "rf_power_dbm": sp.rf_power_dbm,
                      **_lineshape_columns(ft, float(np.interp(ft.f0_hz, sp.f_hz, shape))),
                      "chi2_red": ft.chi2_red, "fit_ok": bool(ft.ok), "fit_message": ft.message})
-        model_curves[sp.index] = (sp.f_hz, sp.vmix_v, ft.model(sp.f_hz) * shape)
+        model_curves[sp.index] = (sp.f_hz, sp.vmix_v, ft.model(sp.f_hz) * shape + lf.tails.get(n, 0.0))
     per_spectrum = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["spectrum", "field_oe", "f0_hz", "fit_ok"])
     return per_spectrum, model_curves
 
@@ -813,6 +815,16 @@ def _fitted_spectra(run: RunData, cal: Calibrations, path, warnings: list) -> Fi
         specs.append(replace(sp, irf2=irf2_path, hard_curve_index=j, r_d_ohm=r_d))
     if not specs:
         raise AnalysisError(f"{path}: no resonance spectra to fit")
+    fits, tails = _fit_resonances(run, specs, vmix_all, warnings)
+    return FittedSpectra(specs, fits, vmix_all, phase, phase_err, tails)
+
+
+def _fit_resonances(run: RunData, specs: list[ResonanceSpectrum], vmix_all, warnings: list) -> tuple[list, dict]:
+    """The lineshape fits of resonance spectra (each with its ``irf2``), as both analyses fit
+    them: one line on a sloped background in Vmix / I_RF^2; swept spectra through the lock-in
+    filter; the shared tail of a line outside the sweep subtracted per field; a spectrum
+    holding more than one line refitted by ``fit_lines``. Returns the fits and, by position,
+    the tails subtracted (V)."""
     fits = fit_spectra([s.f_hz for s in specs], [s.vmix_v for s in specs], irf2=[s.irf2 for s in specs], slope=True)
     fits = refit_swept(run, [s.index for s in specs], fits, [(s.f_hz, s.irf2) for s in specs],  # through the lock-in filter
                        vmix_v=vmix_all)
@@ -820,8 +832,7 @@ def _fitted_spectra(run: RunData, cal: Calibrations, path, warnings: list) -> Fi
     skip = {n for n, s in enumerate(specs) if s.index in swept}
     fits, corrected = _neighbour_tails(fits, specs, warnings, skip=skip)
     fits = _refit_structured(fits, specs, warnings, skip=skip, data=corrected)
-    tails = {n: specs[n].vmix_v - data for n, (data, _, _) in corrected.items()}
-    return FittedSpectra(specs, fits, vmix_all, phase, phase_err, tails)
+    return fits, {n: specs[n].vmix_v - data for n, (data, _, _) in corrected.items()}
 
 
 @dataclass(frozen=True, eq=False)
