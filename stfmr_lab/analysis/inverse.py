@@ -334,9 +334,11 @@ def torkance_errors(
     r_d_err=0.0,
     v_sym_sigma_cov=0.0,
     v_asym_sigma_cov=0.0,
+    omega_perp_err=0.0,
 ):
     """1-sigma errors (J/V) of ``torkances_from_fit``'s results, first-order propagation
-    (each ``*_err`` in the unit of its quantity; Omega_perp, Ms*Vol and gamma taken as exact).
+    (each ``*_err`` in the unit of its quantity; Ms*Vol and gamma taken as exact; Omega_perp's
+    error ``omega_perp_err`` enters the perpendicular torkance only).
     The calibrations' errors are independent of the fit's; within one lineshape fit the
     amplitudes and the width are correlated (negatively: a wider line of the same area is
     lower), which ``v_sym_sigma_cov`` / ``v_asym_sigma_cov`` carry (cov(V_S, sigma) in V rad/s,
@@ -365,6 +367,7 @@ def torkance_errors(
     cross_perp = -2.0 * f / op * perp / sig * np.asarray(v_asym_sigma_cov, dtype=float)
     var_par = (f * np.asarray(v_sym_err, dtype=float)) ** 2 + par**2 * rel2 + cross_par
     var_perp = (f / op * np.asarray(v_asym_err, dtype=float)) ** 2 + perp**2 * rel2 + cross_perp
+    var_perp = var_perp + (perp * np.asarray(omega_perp_err, dtype=float) / op) ** 2
     return np.sqrt(np.maximum(var_par, 0.0)), np.sqrt(np.maximum(var_perp, 0.0))
 
 

@@ -873,16 +873,26 @@ class ResonanceFrequencies:
     kittel: object
     omega_m: np.ndarray
     omega_perp: np.ndarray
+    omega_perp_err: np.ndarray  # from Hk's error (0 where the Kittel fit gives none: two fields)
 
 
-def _resonance_frequencies(fitted: FittedSpectra, used: np.ndarray, gamma: float) -> ResonanceFrequencies:
+def _resonance_frequencies(fitted: FittedSpectra, used: np.ndarray, gamma: float, warnings: list) -> ResonanceFrequencies:
     """Step 4a: Kittel fit of f0(|H|) over the used fits (weighted by their f0 errors), Omega_perp
-    of every spectrum from its own f0."""
+    of every spectrum from its own f0, with the error Hk's gives it (Omega_perp = omega_m /
+    (gamma (|H| - Hk)): relative error err(Hk) / (|H| - Hk), common to the spectra)."""
     f0 = np.array([ft.f0_hz for ft in fitted.fits])
     f0_err = np.array([ft.stderr["f0_hz"] for ft in fitted.fits])
     h_arr = np.array([s.field_oe for s in fitted.spectra])
     kit = kittel_fit(np.abs(h_arr[used]), f0[used], gamma, f0_err_hz=f0_err[used])
-    return ResonanceFrequencies(kit, 2 * np.pi * f0, omega_perp_from_f0(f0, h_arr, kit.hk_oe, gamma))
+    omega_perp = omega_perp_from_f0(f0, h_arr, kit.hk_oe, gamma)
+    hk_err = float(kit.stderr.get("hk_oe", math.nan))
+    if math.isfinite(hk_err):
+        omega_perp_err = omega_perp * hk_err / np.abs(np.abs(h_arr) - kit.hk_oe)
+    else:
+        omega_perp_err = np.zeros_like(omega_perp)
+        warnings.append("the Kittel fit has no error for Hk (two field magnitudes; three give one): Omega_perp's "
+                        "error is not in the dtau_perp/dV errors")
+    return ResonanceFrequencies(kit, 2 * np.pi * f0, omega_perp, omega_perp_err)
 
 
 @dataclass(frozen=True, eq=False)
@@ -972,7 +982,8 @@ def _torkance_values(lt: LineshapeTerms, res: ResonanceFrequencies, ang: AngleTe
     fit_part = {"v_sym_err": lt.a_s_err, "v_asym_err": lt.a_a_err, "sigma_err_rad_s": lt.sigma_err_rad_s,
                 "v_sym_sigma_cov": lt.a_s_sigma_cov, "v_asym_sigma_cov": lt.a_a_sigma_cov}
     value = torkances_from_fit(*common)
-    err = torkance_errors(*common, **fit_part, irf2_err=irf2_rel_err, d2v_dtheta_di_err=ang.d2v_dtheta_di_err_ohm)
+    err = torkance_errors(*common, **fit_part, irf2_err=irf2_rel_err, d2v_dtheta_di_err=ang.d2v_dtheta_di_err_ohm,
+                          omega_perp_err=res.omega_perp_err)
     fit_err = torkance_errors(*common, **fit_part)
     err_sys = torkance_errors(*common, v_sym_err=lt.a_s_err_sys, v_asym_err=lt.a_a_err_sys,
                               sigma_err_rad_s=lt.sigma_err_sys_rad_s, d2v_dtheta_di_err=ang.d2v_dtheta_di_err_sys_ohm)
@@ -1034,10 +1045,10 @@ def _per_spectrum_table(cal: Calibrations, fitted: FittedSpectra, scale: IRF2Sca
 
 
 def _spectrum_torkances(cal: Calibrations, fitted: FittedSpectra, scale: IRF2Scale, ms_vol_emu: float,
-                        gamma: float) -> SpectrumTorkances:
+                        gamma: float, warnings: list) -> SpectrumTorkances:
     """Step 4: Kittel fit of f0(H), Omega_perp, and per spectrum the torkances with their
     statistical, fit-only and systematic errors and alpha_eff: the per-spectrum table."""
-    res = _resonance_frequencies(fitted, scale.used, gamma)
+    res = _resonance_frequencies(fitted, scale.used, gamma, warnings)
     ang = _angle_terms(cal, fitted.spectra)
     lt = _lineshape_terms(fitted.fits, scale.k_scale)
     r_d = np.array([s.r_d_ohm for s in fitted.spectra])
@@ -1223,7 +1234,7 @@ def analyze(
         return _lineshape_only(run, path, warnings, str(e), gamma)
     fitted = _fitted_spectra(run, cal, path, warnings)
     scale = _irf2_scale(cal, fitted, min_background_fraction, path, warnings)
-    tork = _spectrum_torkances(cal, fitted, scale, ms_vol[0], gamma)
+    tork = _spectrum_torkances(cal, fitted, scale, ms_vol[0], gamma, warnings)
     per_bias = _per_bias(tork.per_spectrum, cal, ms_vol[0])
     scatter = _field_scatter(per_bias)
     per_bias = _with_field_scatter(per_bias, scatter, warnings)

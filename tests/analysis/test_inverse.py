@@ -337,3 +337,16 @@ def test_torkance_errors_carry_the_fits_amplitude_width_correlation(paper):
     _, e_perp = torkance_errors(**args, v_asym_err=rel[0] * abs(args["v_asym"]), sigma_err_rad_s=rel[1] * args["sigma_rad_s"],
                                 v_asym_sigma_cov=cov_a)
     assert np.std(mc_perp) == pytest.approx(e_perp, rel=0.03)
+
+
+def test_omega_perps_error_enters_the_perpendicular_torkance_only():
+    """dtau_perp = -V_A f / Omega_perp: a relative error e of Omega_perp adds e |dtau_perp| in
+    quadrature; the in-plane torkance does not depend on Omega_perp."""
+    from stfmr_lab.analysis.inverse import torkance_errors, torkances_from_fit
+
+    args = (2e-6, -1e-6, 2e9, 1.8, 500.0, 1e-8, 1e-14, 1.76e7, 3000.0)
+    par, perp = torkances_from_fit(*args)
+    e0 = torkance_errors(*args, v_sym_err=2e-8, v_asym_err=1e-8)
+    e1 = torkance_errors(*args, v_sym_err=2e-8, v_asym_err=1e-8, omega_perp_err=0.05 * 1.8)
+    assert e1[0] == e0[0]
+    assert e1[1] ** 2 == pytest.approx(e0[1] ** 2 + (0.05 * perp) ** 2, rel=1e-12)

@@ -202,7 +202,7 @@ def test_steps_on_the_loaded_run_give_analyze_tables(paper_run, paper):
         fitted.spectra[0].r_d_ohm = 1.0
     scale = pl._irf2_scale(cal, fitted, 0.3, paper_run, warnings)
     assert scale.background_used.sum() == paper.summary["irf2_backgrounds_used"] > 0
-    tork = pl._spectrum_torkances(cal, fitted, scale, paper.summary["ms_vol_emu"], pl.GAMMA)
+    tork = pl._spectrum_torkances(cal, fitted, scale, paper.summary["ms_vol_emu"], pl.GAMMA, [])
     per_bias = pl._per_bias(tork.per_spectrum, cal, paper.summary["ms_vol_emu"])
     assert_frame_equal(tork.per_spectrum, paper.per_spectrum)
     assert_frame_equal(per_bias, paper.per_bias)
