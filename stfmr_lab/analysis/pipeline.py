@@ -290,21 +290,22 @@ def _theta_and_d2(curves, g_p, g_ap, degree: int = 6):
     return hard, thetas, lookup
 
 
-def _refit_structured(fits, spectra: list[ResonanceSpectrum], warnings: list, skip=(), data=None) -> list:
+def _refit_structured(fits, spectra: list[ResonanceSpectrum], warnings: list, skip=(), tails=None) -> list:
     """Spectra whose one-line fit has structured residuals, refitted by ``fit_lines`` (a
     second mode, spikes the one-line fit could not place): its strongest line replaces
     the one-line fit when it is ok, or when both fail only the structure check and the
     extra lines explain more than chance (``_explains_more``). ``skip``: positions not to refit (swept spectra);
-    ``data``: by position, a spectrum's tail-subtracted data with the tail's errors
-    (``_neighbour_tails``), refitted instead and its errors carried."""
+    ``tails``: by position, a spectrum's subtracted tail (V) with its errors
+    (``_neighbour_tails``): the data without it refitted, its errors carried."""
     out = list(fits)
     n_new = 0
     for n, ft in enumerate(fits):
         if n in skip or ft.ok or ft.message != STRUCTURE_MESSAGE:
             continue
         try:
-            tail = (data or {}).get(n)
-            lines = fit_lines(spectra[n].f_hz, spectra[n].vmix_v if tail is None else tail[0], irf2=spectra[n].irf2)
+            tail = (tails or {}).get(n)
+            lines = fit_lines(spectra[n].f_hz, spectra[n].vmix_v - (0.0 if tail is None else tail[0]),
+                              irf2=spectra[n].irf2)
         except ValueError:
             continue
         if len(lines) > 1:
@@ -321,15 +322,15 @@ def _neighbour_tails(fits, spectra: list[ResonanceSpectrum], warnings: list, ski
     """The spectra of one field (the same frequencies) whose backgrounds share the tail of a
     line outside the sweep (``tails.find_tail``): the tail subtracted, the spectra refitted,
     the tail's errors added to theirs. ``skip``: positions not to use (swept spectra).
-    Returns the fits and, by position, (the data with the tail subtracted, the tail's extra
-    covariance, its systematic errors)."""
+    Returns the fits and, by position, (the tail subtracted (V), its extra covariance, its
+    systematic errors)."""
     groups: dict[tuple, list[int]] = {}
     for n, (sp, ft) in enumerate(zip(spectra, fits, strict=True)):
         if n in skip or not (ft.ok or ft.message == STRUCTURE_MESSAGE) or sp.irf2 is None:
             continue
         # the same frequencies: one field's spectra (the measured field varies by its jitter)
         groups.setdefault((sp.f_hz.size, float(sp.f_hz[0]), float(sp.f_hz[-1])), []).append(n)
-    out, corrected = list(fits), {}
+    out, tails = list(fits), {}
     for idx in groups.values():
         f = spectra[idx[0]].f_hz
         if len(idx) < MIN_TAIL_SPECTRA or not all(np.array_equal(spectra[i].f_hz, f) for i in idx):
@@ -339,10 +340,9 @@ def _neighbour_tails(fits, spectra: list[ResonanceSpectrum], warnings: list, ski
         if tail is None:
             continue
         for k, i in enumerate(idx):
-            corrected[i] = (spectra[i].vmix_v - spectra[i].irf2 * tail.curves[k], tail.extra_covariance[k],
-                            tail.systematic[k])
-        refit = fit_spectra([f] * len(idx), [corrected[i][0] for i in idx], irf2=[spectra[i].irf2 for i in idx],
-                            slope=True)
+            tails[i] = (spectra[i].irf2 * tail.curves[k], tail.extra_covariance[k], tail.systematic[k])
+        refit = fit_spectra([f] * len(idx), [spectra[i].vmix_v - tails[i][0] for i in idx],
+                            irf2=[spectra[i].irf2 for i in idx], slope=True)
         for k, i in enumerate(idx):
             out[i] = _with_tail_errors(refit[k], tail.extra_covariance[k], tail.systematic[k])
         where = "above" if tail.centre_hz > f[-1] else "below"
@@ -352,7 +352,7 @@ def _neighbour_tails(fits, spectra: list[ResonanceSpectrum], warnings: list, ski
             f"{tail.centre_hz / 1e9:.2f} GHz, HWHM {tail.hwhm_hz / 1e6:.0f} MHz, {tail.ratio:.2f} x the main line; "
             f"{tail.n_alike} places alike; chi2 drop {tail.chi2_drop:.0f}, p {tail.p_value:.1e}): subtracted and "
             "refitted, the correction carried in their systematic errors")
-    return out, corrected
+    return out, tails
 
 
 def _with_tail_errors(ft, extra, sys):
@@ -830,9 +830,9 @@ def _fit_resonances(run: RunData, specs: list[ResonanceSpectrum], vmix_all, warn
                        vmix_v=vmix_all)
     swept = swept_indices(run)  # fit_lines and the tails read as settled: not for swept spectra
     skip = {n for n, s in enumerate(specs) if s.index in swept}
-    fits, corrected = _neighbour_tails(fits, specs, warnings, skip=skip)
-    fits = _refit_structured(fits, specs, warnings, skip=skip, data=corrected)
-    return fits, {n: specs[n].vmix_v - data for n, (data, _, _) in corrected.items()}
+    fits, tails = _neighbour_tails(fits, specs, warnings, skip=skip)
+    fits = _refit_structured(fits, specs, warnings, skip=skip, tails=tails)
+    return fits, {n: tail for n, (tail, _, _) in tails.items()}
 
 
 @dataclass(frozen=True, eq=False)

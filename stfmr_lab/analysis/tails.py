@@ -37,6 +37,8 @@ import numpy as np
 from scipy.stats import chi2 as chi2_distribution
 
 from stfmr_lab.analysis import residuals
+from stfmr_lab.analysis.design import Line
+from stfmr_lab.analysis.design import jacobian as design_jacobian
 
 #: candidate distances beyond the sweep's ends, in line widths, and widths in line widths
 _DISTANCES_W = np.geomspace(0.25, 30.0, 24)
@@ -74,12 +76,12 @@ class TailFit:
 
 
 def _jacobian(f, ft):
-    """d model / d (f0, hwhm, offset, v_sym, v_asym, slope) of a sloped-background fit, (n, 6)."""
-    w = ft.hwhm_hz
-    u = (f - ft.f0_hz) / w
-    s = 1.0 / (1.0 + u * u)
-    dl_du = ft.v_sym * (-2.0 * u * s * s) + ft.v_asym * (s * s * (1.0 - u * u))
-    return np.stack([-dl_du / w - ft.slope, -u * dl_du / w, np.ones_like(f), s, u * s, f - ft.f0_hz], axis=1)
+    """d model / d (f0, hwhm, offset, v_sym, v_asym, slope) of a sloped-background fit, (n, 6):
+    the design's Lorentzian derivatives (``design.jacobian``) in physical units, and the slope."""
+    line = Line(ft.f0_hz, ft.hwhm_hz, ft.v_sym, ft.v_asym)
+    j = design_jacobian(f, line)
+    scale = line.amplitude / ft.hwhm_hz  # d/d(f0 / w) (normalised by the amplitude) -> d/df0
+    return np.stack([j[:, 0] * scale - ft.slope, j[:, 1] * scale, j[:, 4], j[:, 2], j[:, 3], f - ft.f0_hz], axis=1)
 
 
 def find_tail(f_hz, data, weights, fits, *, p_value: float = P_VALUE) -> TailFit | None:
